@@ -1,0 +1,175 @@
+/* Lambda API calls (REST-JSON, API version 2015-03-31; ListTags is 2017-03-31). Paths and
+ * header names follow botocore's lambda/2015-03-31/service-2.json. */
+#include "config.h"
+#include "aws/lambda.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/str.h"
+
+#define LAMBDA_SERVICE "lambda"
+#define MAX_ITEMS_LIMIT 10000
+
+static json_object *parse_object(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > INT_MAX)
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    json_object *o = json_tokener_parse_ex(tok, s, (int)len);
+    if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+/* Turn a non-2xx answer into an error message: "Op: Code: message (HTTP n, request id x)". */
+static void describe_error(const char *op, const aws_response *r, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s: %s (HTTP %ld%s%s)", op, r->error_code ? r->error_code : "error",
+             r->error_message ? r->error_message : "no message", r->status,
+             r->request_id ? ", request id " : "", r->request_id ? r->request_id : "");
+}
+
+/* A signed GET whose 200 body is a JSON object. */
+static int get_json(aws_client *c, const char *op, const char *path, const char *query, json_object **out,
+                    long *status, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (status)
+        *status = 0;
+    lmcp_aws_request req = {0};
+    req.service = LAMBDA_SERVICE;
+    req.method = "GET";
+    req.path = path;
+    req.query = query;
+    req.flags = LMCP_AWS_IDEMPOTENT;
+    aws_response *r = NULL;
+    char aerr[512] = "";
+    int rc = aws_request(c, &req, &r, aerr, sizeof aerr);
+    if (rc != LMCP_OK) {
+        snprintf(err, errlen, "%s: %s", op, aerr);
+        return rc;
+    }
+    if (status)
+        *status = r->status;
+    if (r->status != 200) {
+        describe_error(op, r, err, errlen);
+        aws_response_free(r);
+        return LMCP_ERR;
+    }
+    *out = parse_object(r->body.data, r->body.len);
+    if (!*out) {
+        snprintf(err, errlen, "%s: the response is not a JSON object (HTTP %ld%s%s)", op, r->status,
+                 r->request_id ? ", request id " : "", r->request_id ? r->request_id : "");
+        aws_response_free(r);
+        return LMCP_ERR;
+    }
+    aws_response_free(r);
+    return LMCP_OK;
+}
+
+int lambda_list_functions_page(aws_client *c, const char *marker, int max_items, json_object **page, char *err,
+                               size_t errlen)
+{
+    if (max_items <= 0)
+        max_items = 50;
+    if (max_items > MAX_ITEMS_LIMIT)
+        max_items = MAX_ITEMS_LIMIT;
+    char *query;
+    if (marker && *marker) {
+        char *m = uri_encode(marker, true);
+        query = xasprintf("MaxItems=%d&Marker=%s", max_items, m);
+        free(m);
+    } else {
+        query = xasprintf("MaxItems=%d", max_items);
+    }
+    int rc = get_json(c, "ListFunctions", "/2015-03-31/functions/", query, page, NULL, err, errlen);
+    free(query);
+    return rc;
+}
+
+static char *qualifier_query(const char *qualifier)
+{
+    if (!qualifier || !*qualifier)
+        return NULL;
+    char *q = uri_encode(qualifier, true);
+    char *out = xasprintf("Qualifier=%s", q);
+    free(q);
+    return out;
+}
+
+int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qualifier, json_object **out,
+                        long *status, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (status)
+        *status = 0;
+    if (!name_or_arn || !*name_or_arn) {
+        snprintf(err, errlen, "GetFunction: no function name");
+        return LMCP_ERR;
+    }
+    char *name = uri_encode(name_or_arn, true);
+    char *path = xasprintf("/2015-03-31/functions/%s", name);
+    char *query = qualifier_query(qualifier);
+    int rc = get_json(c, "GetFunction", path, query, out, status, err, errlen);
+    free(name);
+    free(path);
+    free(query);
+    return rc;
+}
+
+int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!arn || !*arn) {
+        snprintf(err, errlen, "ListTags: no ARN");
+        return LMCP_ERR;
+    }
+    char *enc = uri_encode(arn, true);
+    char *path = xasprintf("/2017-03-31/tags/%s", enc);
+    int rc = get_json(c, "ListTags", path, NULL, out, NULL, err, errlen);
+    free(enc);
+    free(path);
+    return rc;
+}
+
+int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!o || !o->function || !*o->function) {
+        snprintf(err, errlen, "Invoke: no function name");
+        return LMCP_ERR;
+    }
+    char *name = uri_encode(o->function, true);
+    char *path = xasprintf("/2015-03-31/functions/%s/invocations", name);
+    char *query = qualifier_query(o->qualifier);
+    const char *headers[] = {
+        "Content-Type: application/json",
+        "X-Amz-Invocation-Type: RequestResponse",
+        o->log_tail ? "X-Amz-Log-Type: Tail" : NULL,
+        NULL,
+    };
+    lmcp_aws_request req = {0};
+    req.service = LAMBDA_SERVICE;
+    req.method = "POST";
+    req.path = path;
+    req.query = query;
+    req.headers = headers;
+    req.body = o->payload;
+    req.body_len = o->payload ? o->payload_len : 0;
+    req.flags = 0; /* not idempotent: retried only when never sent, or throttled */
+    req.timeout_ms = o->timeout_ms;
+    req.cancel = o->cancel;
+    int rc = aws_request(c, &req, out, err, errlen);
+    free(name);
+    free(path);
+    free(query);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/* Lambda API calls used by the core (discovery and the invoker). */
+#ifndef LMCP_AWS_LAMBDA_H
+#define LMCP_AWS_LAMBDA_H
+#include <json-c/json.h>
+#include "aws/aws.h"
+
+/* One ListFunctions page. *page is the parsed response object ({"Functions":[...],
+ * "NextMarker":...}), owned by the caller (json_object_put). marker may be NULL. */
+int lambda_list_functions_page(aws_client *c, const char *marker, int max_items, json_object **page,
+                               char *err, size_t errlen);
+
+/* GetFunction: {"Configuration":{...},"Tags":{...},...} */
+int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qualifier,
+                        json_object **out, long *status, char *err, size_t errlen);
+
+/* ListTags on a function ARN: {"Tags":{...}} */
+int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *err, size_t errlen);
+
+typedef struct lambda_invoke_opts {
+    const char *function;        /* name or ARN */
+    const char *qualifier;       /* NULL: unqualified */
+    const char *payload;         /* JSON event */
+    size_t payload_len;
+    bool log_tail;               /* X-Amz-Log-Type: Tail */
+    long timeout_ms;             /* total per attempt */
+    const volatile int *cancel;
+} lambda_invoke_opts;
+
+/* Invoke (RequestResponse). LMCP_OK means a response arrived: check status, the
+ * X-Amz-Function-Error header and error_code. */
+int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out, char *err, size_t errlen);
+#endif

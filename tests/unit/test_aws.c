@@ -1,0 +1,1123 @@
+/* The AWS request layer against a scripted local server: what goes on the wire (signature,
+ * Host, User-Agent, token), the retry policy, AWS error parsing, clock skew, cancellation, the
+ * Lambda calls, and that no secret is ever logged. */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "aws/aws.h"
+#include "aws/lambda.h"
+#include "aws/sigv4.h"
+#include "credentials/credentials.h"
+#include "http_test_server.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define AKID "AKIDTESTEXAMPLE1"
+#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzzSECRETzz"
+#define TOKEN "IQoJb3JpZ2luX2VjEXAMPLE//SESSIONzzTOKEN+abc=="
+
+typedef struct creds_src {
+    int calls;
+    bool fail;
+    bool no_token;
+} creds_src;
+
+static int creds_fn(void *ctx, lmcp_credentials **out, char *err, size_t errlen)
+{
+    creds_src *s = ctx;
+    s->calls++;
+    if (s->fail) {
+        snprintf(err, errlen, "no credentials here");
+        return LMCP_ERR;
+    }
+    *out = credentials_new();
+    credentials_set(*out, AKID, SECRET, s->no_token ? NULL : TOKEN, 0);
+    return LMCP_OK;
+}
+
+typedef struct fixture {
+    ts_server *srv;
+    aws_client *aws;
+    creds_src creds;
+    aws_endpoints ep;
+    char host[64];
+} fixture;
+
+static aws_client *make_client(fixture *f, const char *url, long base_ms, long cap_ms)
+{
+    aws_endpoints_free(&f->ep);
+    aws_endpoints_set(&f->ep, NULL, url);
+    aws_config cfg = {0};
+    cfg.region = "us-east-1";
+    cfg.endpoints = f->ep;
+    cfg.connect_timeout_ms = 2000;
+    cfg.timeout_ms = 5000;
+    cfg.max_attempts = 3;
+    cfg.retry_base_ms = base_ms;
+    cfg.retry_max_backoff_ms = cap_ms;
+    cfg.creds = creds_fn;
+    cfg.creds_ctx = &f->creds;
+    return aws_client_new(&cfg);
+}
+
+static int setup(void **state)
+{
+    fixture *f = xcalloc(1, sizeof *f);
+    f->srv = ts_start();
+    snprintf(f->host, sizeof f->host, "127.0.0.1:%d", ts_port(f->srv));
+    char url[128];
+    snprintf(url, sizeof url, "http://%s", f->host);
+    f->aws = make_client(f, url, 2, 20);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    aws_endpoints_free(&f->ep);
+    ts_stop(f->srv);
+    free(f);
+    return 0;
+}
+
+static lmcp_aws_request lambda_req(const char *method, const char *path, unsigned flags)
+{
+    lmcp_aws_request r = {0};
+    r.service = "lambda";
+    r.method = method;
+    r.path = path;
+    r.flags = flags;
+    return r;
+}
+
+static int send_req(fixture *f, const lmcp_aws_request *r, aws_response **out)
+{
+    char err[512];
+    int rc = aws_request(f->aws, r, out, err, sizeof err);
+    if (rc != LMCP_OK)
+        assert_null(*out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ what goes on the wire */
+
+/* Recompute the signature of a request as the server received it, from its SignedHeaders. */
+static void verify_signature(fixture *f, int idx, const char *secret, const char *token)
+{
+    char *raw = ts_request(f->srv, idx);
+    assert_non_null(raw);
+    char *auth = ts_request_header(f->srv, idx, "Authorization");
+    char *date = ts_request_header(f->srv, idx, "X-Amz-Date");
+    assert_non_null(auth);
+    assert_non_null(date);
+
+    /* request line */
+    char *sp1 = strchr(raw, ' ');
+    char *sp2 = strchr(sp1 + 1, ' ');
+    char *method = xstrndup(raw, (size_t)(sp1 - raw));
+    char *target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    char *q = strchr(target, '?');
+    if (q)
+        *q++ = '\0';
+    char *body = strstr(raw, "\r\n\r\n") + 4;
+
+    /* the signed headers, as received */
+    char *sh = strstr(auth, "SignedHeaders=") + strlen("SignedHeaders=");
+    char *names = xstrndup(sh, strcspn(sh, ","));
+    hdrs h = HDRS_INIT;
+    char *save = NULL;
+    for (char *n = strtok_r(names, ";", &save); n; n = strtok_r(NULL, ";", &save)) {
+        char *v = ts_request_header(f->srv, idx, n);
+        assert_non_null(v);
+        hdrs_add(&h, n, v);
+        free(v);
+    }
+
+    struct tm tm = {0};
+    assert_int_equal(sscanf(date, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                            &tm.tm_min, &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    sigv4_params p = {AKID, secret, token, "us-east-1", "lambda", timegm(&tm), true, true, false, false};
+    sigv4_request r = {method, target, q, &h, body, strlen(body)};
+    char *cr = sigv4_canonical_request(&p, &r);
+    char *sts = sigv4_string_to_sign(&p, cr);
+    char sig[65];
+    sigv4_signature(&p, sts, sig);
+    char *want = xasprintf("Signature=%s", sig);
+    assert_non_null(strstr(auth, want));
+
+    free(want);
+    free(sts);
+    free(cr);
+    hdrs_free(&h);
+    free(names);
+    free(method);
+    free(target);
+    free(auth);
+    free(date);
+    free(raw);
+}
+
+static void test_signed_request_on_the_wire(void **state)
+{
+    fixture *f = *state;
+    const char *headers[] = {"Content-Type: application/json", "X-Amz-Invocation-Type: RequestResponse", NULL};
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/my-fn/invocations", 0);
+    r.query = "Qualifier=live";
+    r.headers = headers;
+    r.body = "{\"a\":1}";
+    r.body_len = 7;
+    aws_response *resp;
+    time_t now = time(NULL);
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 1);
+    assert_null(resp->error_code);
+    aws_response_free(resp);
+
+    char *raw = ts_request(f->srv, 0);
+    assert_true(str_starts_with(raw, "POST /2015-03-31/functions/my-fn/invocations?Qualifier=live HTTP/1.1\r\n"));
+    free(raw);
+
+    char *auth = ts_request_header(f->srv, 0, "Authorization");
+    char date8[9];
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date8, sizeof date8, "%Y%m%d", &tm);
+    char *scope = xasprintf("AWS4-HMAC-SHA256 Credential=" AKID "/%s/us-east-1/lambda/aws4_request, ", date8);
+    assert_true(str_starts_with(auth, scope));
+    assert_non_null(
+        strstr(auth, "SignedHeaders=content-type;host;x-amz-date;x-amz-invocation-type;x-amz-security-token, "));
+    free(scope);
+    free(auth);
+
+    char *v = ts_request_header(f->srv, 0, "X-Amz-Date");
+    char now_date[17];
+    sigv4_amz_date(now, now_date);
+    assert_int_equal(strlen(v), 16);
+    assert_memory_equal(v, now_date, 8);
+    free(v);
+    v = ts_request_header(f->srv, 0, "X-Amz-Security-Token");
+    assert_string_equal(v, TOKEN);
+    free(v);
+    v = ts_request_header(f->srv, 0, "Host");
+    assert_string_equal(v, f->host);
+    free(v);
+    v = ts_request_header(f->srv, 0, "User-Agent");
+    assert_string_equal(v, aws_user_agent());
+    free(v);
+    v = ts_request_header(f->srv, 0, "Content-Type");
+    assert_string_equal(v, "application/json");
+    free(v);
+
+    verify_signature(f, 0, SECRET, TOKEN);
+    assert_int_equal(f->creds.calls, 1);
+}
+
+static void test_no_token_no_header(void **state)
+{
+    fixture *f = *state;
+    f->creds.no_token = true;
+    lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    aws_response_free(resp);
+    assert_null(ts_request_header(f->srv, 0, "X-Amz-Security-Token"));
+    verify_signature(f, 0, SECRET, NULL);
+}
+
+static void test_request_credentials_and_unsigned(void **state)
+{
+    fixture *f = *state;
+    lmcp_credentials *own = credentials_new();
+    credentials_set(own, AKID, "other-secret", NULL, 0);
+    lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
+    r.credentials = own;
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    aws_response_free(resp);
+    assert_int_equal(f->creds.calls, 0);
+    verify_signature(f, 0, "other-secret", NULL);
+    credentials_free(own);
+
+    r = lambda_req("POST", "/token", LMCP_AWS_UNSIGNED);
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    aws_response_free(resp);
+    assert_int_equal(f->creds.calls, 0);
+    assert_null(ts_request_header(f->srv, 1, "Authorization"));
+    assert_null(ts_request_header(f->srv, 1, "X-Amz-Date"));
+}
+
+static void test_endpoint_with_base_path(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/prefix/", f->host);
+    f->aws = make_client(f, url, 2, 20);
+    lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/a%3Ab", LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    aws_response_free(resp);
+    char *raw = ts_request(f->srv, 0);
+    assert_true(str_starts_with(raw, "GET /prefix/2015-03-31/functions/a%3Ab HTTP/1.1\r\n"));
+    free(raw);
+    verify_signature(f, 0, SECRET, TOKEN);
+}
+
+static void test_bad_input(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    aws_response *resp;
+    lmcp_aws_request r = lambda_req("GET", "/", 0);
+    r.region = "us-east-1.evil.example/";
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_null(resp);
+    assert_non_null(strstr(err, "region"));
+    r.region = NULL;
+    const char *bad[] = {"X-Evil: a\r\nInjected: 1", NULL};
+    r.headers = bad;
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    const char *bad2[] = {"no colon here", NULL};
+    r.headers = bad2;
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ts_requests(f->srv), 0);
+
+    f->creds.fail = true;
+    r.headers = NULL;
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_non_null(strstr(err, "no credentials here"));
+    assert_int_equal(ts_requests(f->srv), 0);
+}
+
+/* ------------------------------------------------------------------ retries */
+
+static void test_throttled_then_ok_non_idempotent(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 429;
+    t.headers = "x-amzn-ErrorType: TooManyRequestsException\r\n";
+    t.body = "{\"message\":\"Rate exceeded\",\"Reason\":\"ReservedFunctionConcurrentInvocationLimitExceeded\"}";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 2);
+    assert_int_equal(f->creds.calls, 2); /* credentials fetched per attempt */
+}
+
+static void test_throttling_code_in_400(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 400;
+    t.body = "{\"__type\":\"com.amazonaws#ThrottlingException\",\"message\":\"slow down\"}";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("POST", "/x", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+}
+
+static void test_throttled_exhausts_attempts(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 429;
+    t.body = "{\"message\":\"Rate exceeded\"}";
+    ts_set_default(f->srv, &t);
+    lmcp_aws_request r = lambda_req("POST", "/x", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK); /* the last answer is returned */
+    assert_int_equal(resp->status, 429);
+    assert_int_equal(resp->attempts, 3);
+    assert_true(aws_is_throttling(resp->status, resp->error_code));
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 3);
+}
+
+static void test_no_retry_flag(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 429;
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_NO_RETRY | LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 429);
+    assert_int_equal(resp->attempts, 1);
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 1);
+
+    /* not even a request that was never sent */
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
+    f->aws = make_client(f, url, 2, 20);
+    char err[512];
+    f->creds.calls = 0;
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(f->creds.calls, 1);
+}
+
+static void test_5xx_non_idempotent_not_retried(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 500;
+    t.headers = "x-amzn-ErrorType: ServiceException\r\nx-amzn-RequestId: req-500\r\n";
+    t.body = "{\"Type\":\"Service\",\"message\":\"internal\"}";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 500);
+    assert_int_equal(resp->attempts, 1);
+    assert_string_equal(resp->error_code, "ServiceException");
+    assert_string_equal(resp->request_id, "req-500");
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 1);
+}
+
+static void test_5xx_idempotent_retried(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 500;
+    ts_push(f->srv, &t);
+    t.status = 502;
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 3);
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 3);
+}
+
+static void test_dropped_after_send(void **state)
+{
+    fixture *f = *state;
+    ts_action d = {0};
+    d.drop = true;
+    ts_push(f->srv, &d);
+    /* non-idempotent: the function may have run, so no retry */
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    char err[512];
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_null(resp);
+    assert_int_equal(ts_requests(f->srv), 1);
+
+    /* idempotent: retried (on a fresh client, so the drop hits a new connection) */
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s", f->host);
+    f->aws = make_client(f, url, 2, 20);
+    ts_reset(f->srv);
+    ts_push(f->srv, &d);
+    r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 2);
+}
+
+/* The same on a kept-alive connection, where libcurl would otherwise re-send by itself. */
+static void test_dropped_on_reused_connection(void **state)
+{
+    fixture *f = *state;
+    lmcp_aws_request warm = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &warm, &resp), LMCP_OK);
+    aws_response_free(resp);
+    ts_action d = {0};
+    d.drop = true;
+    ts_push(f->srv, &d);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    char err[512];
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ts_requests(f->srv), 2); /* sent once, never again */
+
+    ts_push(f->srv, &d);
+    assert_int_equal(send_req(f, &warm, &resp), LMCP_OK); /* idempotent: our retry */
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    assert_int_equal(ts_requests(f->srv), 4);
+}
+
+static void test_never_sent_retried(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
+    f->aws = make_client(f, url, 2, 20);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    char err[512];
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_ERR);
+    assert_non_null(strstr(err, "after 3 attempts"));
+    assert_int_equal(f->creds.calls, 3);
+}
+
+static void test_timeout(void **state)
+{
+    fixture *f = *state;
+    ts_action slow = {0};
+    slow.delay_ms = 2000;
+    ts_push(f->srv, &slow);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    r.timeout_ms = 200;
+    aws_response *resp;
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_TIMEOUT);
+    assert_true((clock_mono_us() - t0) / 1000 < 1000);
+    assert_int_equal(ts_requests(f->srv), 1);
+
+    /* idempotent: the timed-out attempt is retried */
+    ts_push(f->srv, &slow);
+    r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    r.timeout_ms = 200;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+}
+
+static void test_retry_after_honoured_and_capped(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s", f->host);
+    f->aws = make_client(f, url, 1, 250); /* Retry-After: 30 is capped to 250 ms */
+    ts_action t = {0};
+    t.status = 503;
+    t.headers = "Retry-After: 30\r\n";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
+    aws_response *resp;
+    int64_t t0 = clock_mono_us();
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    assert_true(ms >= 240 && ms < 1500);
+}
+
+typedef struct canceller {
+    volatile int *flag;
+    int after_ms;
+} canceller;
+
+static void *cancel_later(void *p)
+{
+    canceller *c = p;
+    clock_sleep_ms(c->after_ms);
+    *c->flag = 1;
+    return NULL;
+}
+
+static void test_cancel_during_backoff(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s", f->host);
+    f->aws = make_client(f, url, 1, 10000);
+    ts_action t = {0};
+    t.status = 429;
+    t.headers = "Retry-After: 10\r\n";
+    ts_push(f->srv, &t);
+    volatile int flag = 0;
+    canceller c = {&flag, 100};
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_later, &c);
+    lmcp_aws_request r = lambda_req("POST", "/x", 0);
+    r.cancel = &flag;
+    aws_response *resp;
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    int rc = aws_request(f->aws, &r, &resp, err, sizeof err);
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    pthread_join(th, NULL);
+    assert_int_equal(rc, LMCP_CANCELLED);
+    assert_null(resp);
+    assert_true(ms < 400);
+    assert_int_equal(ts_requests(f->srv), 1);
+}
+
+static void test_cancel_in_flight(void **state)
+{
+    fixture *f = *state;
+    ts_action slow = {0};
+    slow.delay_ms = 5000;
+    ts_push(f->srv, &slow);
+    volatile int flag = 0;
+    canceller c = {&flag, 100};
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_later, &c);
+    lambda_invoke_opts o = {0};
+    o.function = "f";
+    o.payload = "{}";
+    o.payload_len = 2;
+    o.cancel = &flag;
+    aws_response *resp;
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    int rc = lambda_invoke(f->aws, &o, &resp, err, sizeof err);
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    pthread_join(th, NULL);
+    assert_int_equal(rc, LMCP_CANCELLED);
+    assert_true(ms < 300);
+}
+
+/* ------------------------------------------------------------------ clock skew */
+
+static void http_date(time_t t, char out[64])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static time_t amz_date_to_time(const char *v)
+{
+    struct tm tm = {0};
+    assert_int_equal(sscanf(v, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                            &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static void test_clock_skew_corrected(void **state)
+{
+    fixture *f = *state;
+    char date[64], headers[256];
+    http_date(time(NULL) + 3600, date);
+    snprintf(headers, sizeof headers, "x-amzn-ErrorType: InvalidSignatureException\r\nDate: %s\r\n", date);
+    ts_action t = {0};
+    t.status = 403;
+    t.headers = headers;
+    t.body = "{\"message\":\"Signature expired: 20240101T000000Z is now earlier than 20240101T005500Z "
+             "(20240101T010000Z - 5 min.)\"}";
+    ts_push(f->srv, &t);
+    /* not idempotent: the request was refused before anything ran, so the retry is safe */
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    char *d0 = ts_request_header(f->srv, 0, "X-Amz-Date");
+    char *d1 = ts_request_header(f->srv, 1, "X-Amz-Date");
+    long diff = (long)(amz_date_to_time(d1) - amz_date_to_time(d0));
+    assert_true(diff > 3590 && diff < 3610);
+    free(d0);
+    free(d1);
+    /* the correction sticks for later requests */
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->attempts, 1);
+    aws_response_free(resp);
+    char *d2 = ts_request_header(f->srv, 2, "X-Amz-Date");
+    assert_true(labs((long)(amz_date_to_time(d2) - time(NULL)) - 3600) < 10);
+    free(d2);
+
+    /* retried once only */
+    ts_push(f->srv, &t);
+    ts_push(f->srv, &t);
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 403);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+}
+
+static void test_request_time_too_skewed_xml(void **state)
+{
+    fixture *f = *state;
+    char date[64], headers[256];
+    http_date(time(NULL) - 1800, date);
+    snprintf(headers, sizeof headers, "Content-Type: text/xml\r\nDate: %s\r\n", date);
+    ts_action t = {0};
+    t.status = 403;
+    t.headers = headers;
+    t.body = "<ErrorResponse><Error><Type>Sender</Type><Code>RequestTimeTooSkewed</Code>"
+             "<Message>The difference between the request time and the current time is too large.</Message>"
+             "</Error><RequestId>rid-xml</RequestId></ErrorResponse>";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("GET", "/x", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    char *d1 = ts_request_header(f->srv, 1, "X-Amz-Date");
+    assert_true(labs((long)(amz_date_to_time(d1) - time(NULL)) + 1800) < 10);
+    free(d1);
+}
+
+/* ------------------------------------------------------------------ error parsing */
+
+static aws_response *mk(long status, const char *const *headers, const char *body)
+{
+    aws_response *r = xcalloc(1, sizeof *r);
+    r->status = status;
+    hdrs_add_lines(&r->headers, headers);
+    if (body)
+        buf_append_str(&r->body, body);
+    return r;
+}
+
+static void test_parse_rest_json(void **state)
+{
+    (void)state;
+    const char *h[] = {"X-Amzn-ErrorType: ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.awslambda/",
+                       "x-amzn-RequestId: 7f5e-rid", NULL};
+    aws_response *r = mk(404, h, "{\"Type\":\"User\",\"message\":\"Function not found: arn:aws:lambda:us-east-1:1:function:x\"}");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "ResourceNotFoundException");
+    assert_string_equal(r->error_message, "Function not found: arn:aws:lambda:us-east-1:1:function:x");
+    assert_string_equal(r->request_id, "7f5e-rid");
+    aws_response_free(r);
+
+    /* code from the body when the header is absent; "Message" capitalised */
+    r = mk(400, NULL, "{\"code\":\"InvalidParameterValueException\",\"Message\":\"bad\"}");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "InvalidParameterValueException");
+    assert_string_equal(r->error_message, "bad");
+    aws_response_free(r);
+
+    r = mk(400, NULL, "{\"Code\":\"X\",\"message\":\"m\"}");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "X");
+    aws_response_free(r);
+}
+
+static void test_parse_json11(void **state)
+{
+    (void)state;
+    const char *h[] = {"x-amzn-requestid: j-rid", NULL};
+    aws_response *r = mk(400, h, "{\"__type\":\"com.amazonaws.sts#ExpiredTokenException\",\"message\":\"The security token included in the request is expired\"}");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "ExpiredTokenException");
+    assert_string_equal(r->error_message, "The security token included in the request is expired");
+    assert_string_equal(r->request_id, "j-rid");
+    aws_response_free(r);
+}
+
+static void test_parse_xml(void **state)
+{
+    (void)state;
+    aws_response *r = mk(403, NULL,
+                         "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+                         "  <Error>\n    <Type>Sender</Type>\n    <Code>InvalidClientTokenId</Code>\n"
+                         "    <Message>The security token &amp; the key &lt;are&gt; invalid.</Message>\n  </Error>\n"
+                         "  <RequestId>4d0ab31c-0000-4f65-b4a5-bd7c7a1e0f6e</RequestId>\n</ErrorResponse>\n");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "InvalidClientTokenId");
+    assert_string_equal(r->error_message, "The security token & the key <are> invalid.");
+    assert_string_equal(r->request_id, "4d0ab31c-0000-4f65-b4a5-bd7c7a1e0f6e");
+    aws_response_free(r);
+}
+
+static void test_parse_unparseable(void **state)
+{
+    (void)state;
+    aws_response *r = mk(502, NULL, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad</h1></body></html>");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "HTTP502");
+    assert_string_equal(r->error_message, "HTTP 502");
+    aws_response_free(r);
+
+    r = mk(503, NULL, "Service Unavailable\n");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "HTTP503");
+    assert_string_equal(r->error_message, "HTTP 503: Service Unavailable");
+    aws_response_free(r);
+
+    r = mk(500, NULL, "{not json");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "HTTP500");
+    aws_response_free(r);
+
+    r = mk(500, NULL, NULL);
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "HTTP500");
+    aws_response_free(r);
+
+    /* success: no error, but the request id */
+    const char *h[] = {"x-amz-request-id: s3-rid", NULL};
+    r = mk(200, h, "{\"message\":\"not an error\"}");
+    aws_parse_error(r);
+    assert_null(r->error_code);
+    assert_null(r->error_message);
+    assert_string_equal(r->request_id, "s3-rid");
+    aws_parse_error(r); /* idempotent, no leak */
+    aws_response_free(r);
+}
+
+static void test_html_502_through_the_stack(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 502;
+    t.headers = "Content-Type: text/html\r\n";
+    t.body = "<html><body>Bad Gateway</body></html>";
+    ts_push(f->srv, &t);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+    aws_response *resp;
+    assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+    assert_int_equal(resp->status, 502);
+    assert_string_equal(resp->error_code, "HTTP502");
+    char *want = xasprintf("HTTP 502 from %s", f->host);
+    assert_string_equal(resp->error_message, want);
+    free(want);
+    aws_response_free(resp);
+}
+
+static void test_throttling_codes(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
+        "PriorRequestNotComplete", "EC2ThrottledException",
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        assert_true(aws_is_throttling(400, yes[i]));
+    assert_true(aws_is_throttling(429, NULL));
+    assert_false(aws_is_throttling(400, "ResourceNotFoundException"));
+    assert_false(aws_is_throttling(500, NULL));
+}
+
+static void test_user_agent(void **state)
+{
+    (void)state;
+    const char *ua = aws_user_agent();
+    assert_true(str_starts_with(ua, "lambda-mcp/" PACKAGE_VERSION " ("));
+    assert_non_null(strstr(ua, "; libcurl/"));
+    assert_int_equal(ua[strlen(ua) - 1], ')');
+    assert_ptr_equal(ua, aws_user_agent());
+}
+
+/* ------------------------------------------------------------------ plain HTTP */
+
+static void test_plain_http(void **state)
+{
+    fixture *f = *state;
+    ts_action t = {0};
+    t.status = 404;
+    t.body = "{\"code\":\"NotFound\",\"message\":\"nothing here\"}";
+    ts_push(f->srv, &t);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/latest/meta-data/iam", f->host);
+    const char *h[] = {"X-aws-ec2-metadata-token: tok", NULL};
+    lmcp_http_request hr = {"GET", url, h, NULL, 0, 500, 1000};
+    aws_response *resp;
+    char err[256];
+    int hrc = aws_http(f->aws, &hr, &resp, err, sizeof err);
+    if (hrc != LMCP_OK)
+        printf("aws_http: %s\n", err);
+    assert_int_equal(hrc, LMCP_OK);
+    assert_int_equal(resp->status, 404);
+    assert_string_equal(resp->error_code, "NotFound");
+    assert_int_equal(resp->attempts, 1);
+    aws_response_free(resp);
+    assert_null(ts_request_header(f->srv, 0, "Authorization"));
+    char *v = ts_request_header(f->srv, 0, "X-aws-ec2-metadata-token");
+    assert_string_equal(v, "tok");
+    free(v);
+    assert_int_equal(f->creds.calls, 0);
+
+    /* never retried */
+    ts_action d = {0};
+    d.drop = true;
+    ts_push(f->srv, &d);
+    assert_int_equal(aws_http(f->aws, &hr, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ts_requests(f->srv), 2);
+}
+
+/* ------------------------------------------------------------------ Lambda calls */
+
+static void test_lambda_calls(void **state)
+{
+    fixture *f = *state;
+    ts_action page = {0};
+    page.body = "{\"Functions\":[{\"FunctionName\":\"a\"}],\"NextMarker\":\"m2\"}";
+    ts_push(f->srv, &page);
+    json_object *j = NULL;
+    char err[512];
+    assert_int_equal(lambda_list_functions_page(f->aws, "m/a+b=", 50, &j, err, sizeof err), LMCP_OK);
+    json_object *fns;
+    assert_true(json_object_object_get_ex(j, "Functions", &fns));
+    assert_int_equal(json_object_array_length(fns), 1);
+    json_object_put(j);
+    char *raw = ts_request(f->srv, 0);
+    assert_true(str_starts_with(raw, "GET /2015-03-31/functions/?MaxItems=50&Marker=m%2Fa%2Bb%3D HTTP/1.1\r\n"));
+    free(raw);
+    verify_signature(f, 0, SECRET, TOKEN);
+
+    assert_int_equal(lambda_list_functions_page(f->aws, NULL, 10, &j, err, sizeof err), LMCP_OK);
+    json_object_put(j);
+    raw = ts_request(f->srv, 1);
+    assert_true(str_starts_with(raw, "GET /2015-03-31/functions/?MaxItems=10 HTTP/1.1\r\n"));
+    free(raw);
+
+    long status = 0;
+    const char *arn = "arn:aws:lambda:us-east-1:123456789012:function:my-fn";
+    assert_int_equal(lambda_get_function(f->aws, arn, "prod", &j, &status, err, sizeof err), LMCP_OK);
+    assert_int_equal(status, 200);
+    json_object_put(j);
+    raw = ts_request(f->srv, 2);
+    assert_true(str_starts_with(raw, "GET /2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn"
+                                     "?Qualifier=prod HTTP/1.1\r\n"));
+    free(raw);
+    verify_signature(f, 2, SECRET, TOKEN);
+
+    ts_action nf = {0};
+    nf.status = 404;
+    nf.headers = "x-amzn-ErrorType: ResourceNotFoundException\r\nx-amzn-RequestId: rid-404\r\n";
+    nf.body = "{\"Type\":\"User\",\"message\":\"Function not found\"}";
+    ts_push(f->srv, &nf);
+    assert_int_equal(lambda_get_function(f->aws, "a/b", NULL, &j, &status, err, sizeof err), LMCP_ERR);
+    assert_null(j);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(err, "ResourceNotFoundException"));
+    assert_non_null(strstr(err, "rid-404"));
+    raw = ts_request(f->srv, 3);
+    assert_true(str_starts_with(raw, "GET /2015-03-31/functions/a%2Fb HTTP/1.1\r\n"));
+    free(raw);
+
+    ts_action tags = {0};
+    tags.body = "{\"Tags\":{\"mcp\":\"yes\"}}";
+    ts_push(f->srv, &tags);
+    assert_int_equal(lambda_list_tags(f->aws, arn, &j, err, sizeof err), LMCP_OK);
+    json_object_put(j);
+    raw = ts_request(f->srv, 4);
+    assert_true(str_starts_with(
+        raw, "GET /2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn HTTP/1.1\r\n"));
+    free(raw);
+    verify_signature(f, 4, SECRET, TOKEN);
+
+    /* a 200 that is not JSON */
+    ts_action junk = {0};
+    junk.body = "not json";
+    ts_push(f->srv, &junk);
+    assert_int_equal(lambda_list_tags(f->aws, arn, &j, err, sizeof err), LMCP_ERR);
+    assert_null(j);
+
+    ts_action inv = {0};
+    inv.headers = "X-Amz-Executed-Version: $LATEST\r\nX-Amz-Log-Result: bG9n\r\n";
+    inv.body = "{\"ok\":true}";
+    ts_push(f->srv, &inv);
+    lambda_invoke_opts o = {0};
+    o.function = "my-fn";
+    o.qualifier = "$LATEST";
+    o.payload = "{\"x\":1}";
+    o.payload_len = 7;
+    o.log_tail = true;
+    aws_response *resp;
+    assert_int_equal(lambda_invoke(f->aws, &o, &resp, err, sizeof err), LMCP_OK);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(resp->body.data, "{\"ok\":true}");
+    assert_string_equal(hdrs_get(&resp->headers, "x-amz-log-result"), "bG9n");
+    aws_response_free(resp);
+    raw = ts_request(f->srv, 6);
+    assert_true(str_starts_with(raw, "POST /2015-03-31/functions/my-fn/invocations?Qualifier=%24LATEST HTTP/1.1\r\n"));
+    assert_non_null(strstr(raw, "\r\n\r\n{\"x\":1}"));
+    free(raw);
+    char *v = ts_request_header(f->srv, 6, "Content-Type");
+    assert_string_equal(v, "application/json");
+    free(v);
+    v = ts_request_header(f->srv, 6, "X-Amz-Invocation-Type");
+    assert_string_equal(v, "RequestResponse");
+    free(v);
+    v = ts_request_header(f->srv, 6, "X-Amz-Log-Type");
+    assert_string_equal(v, "Tail");
+    free(v);
+    verify_signature(f, 6, SECRET, TOKEN);
+
+    /* no log tail: no header */
+    o.log_tail = false;
+    o.qualifier = NULL;
+    assert_int_equal(lambda_invoke(f->aws, &o, &resp, err, sizeof err), LMCP_OK);
+    aws_response_free(resp);
+    assert_null(ts_request_header(f->srv, 7, "X-Amz-Log-Type"));
+    raw = ts_request(f->srv, 7);
+    assert_true(str_starts_with(raw, "POST /2015-03-31/functions/my-fn/invocations HTTP/1.1\r\n"));
+    free(raw);
+}
+
+/* ------------------------------------------------------------------ secrets never logged */
+
+static void test_secrets_never_logged(void **state)
+{
+    fixture *f = *state;
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    dup2(fileno(tmp), 2);
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_TRACE);
+
+    aws_response *resp;
+    char err[512];
+    /* success, throttling retry, 5xx retries, skew correction, errors, a drop, a failure */
+    ts_action t = {0};
+    t.status = 429;
+    ts_push(f->srv, &t);
+    t.status = 500;
+    ts_push(f->srv, &t);
+    char date[64], headers[256];
+    http_date(time(NULL) + 600, date);
+    snprintf(headers, sizeof headers, "x-amzn-ErrorType: InvalidSignatureException\r\nDate: %s\r\n", date);
+    ts_action skew = {0};
+    skew.status = 403;
+    skew.headers = headers;
+    skew.body = "{\"message\":\"Signature expired: now earlier than\"}";
+    ts_push(f->srv, &skew);
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", LMCP_AWS_IDEMPOTENT);
+    r.body = "{}";
+    r.body_len = 2;
+    int rc = aws_request(f->aws, &r, &resp, err, sizeof err);
+    if (rc == LMCP_OK)
+        aws_response_free(resp);
+    ts_action d = {0};
+    d.drop = true;
+    ts_push(f->srv, &d);
+    r.flags = 0;
+    rc = aws_request(f->aws, &r, &resp, err, sizeof err);
+    fprintf(stderr, "err: %s\n", err);
+    lambda_invoke_opts o = {0};
+    o.function = "f";
+    o.log_tail = true;
+    if (lambda_invoke(f->aws, &o, &resp, err, sizeof err) == LMCP_OK)
+        aws_response_free(resp);
+
+    /* a URL with userinfo (plain HTTP): neither traces nor messages show the password */
+    {
+        char url[128];
+        snprintf(url, sizeof url, "http://user:PWzzSECRET@%s/creds?x=1", f->host);
+        lmcp_http_request hr = {"GET", url, NULL, NULL, 0, 0, 0};
+        ts_push(f->srv, &d);
+        rc = aws_http(f->aws, &hr, &resp, err, sizeof err);
+        assert_int_equal(rc, LMCP_ERR);
+        assert_null(strstr(err, "PWzzSECRET"));
+        fprintf(stderr, "err: %s\n", err);
+    }
+
+    aws_client *dead;
+    {
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
+        dead = make_client(f, url, 1, 2);
+    }
+    rc = aws_request(dead, &r, &resp, err, sizeof err);
+    fprintf(stderr, "err: %s\n", err);
+    aws_client_free(dead);
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    log_set_level(old);
+
+    fseek(tmp, 0, SEEK_END);
+    long n = ftell(tmp);
+    rewind(tmp);
+    char *log = xcalloc(1, (size_t)n + 1);
+    assert_int_equal(fread(log, 1, (size_t)n, tmp), (size_t)n);
+    fclose(tmp);
+    assert_true(n > 0);
+    if (getenv("LMCP_TEST_SHOW_LOG"))
+        fputs(log, stdout);
+    /* there is something to inspect: retries at debug, transfers at trace, the skew at warn */
+    assert_non_null(strstr(log, "retrying lambda POST"));
+    assert_non_null(strstr(log, " trace "));
+    assert_non_null(strstr(log, "clock differs"));
+    assert_null(strstr(log, "PWzzSECRET"));
+    assert_null(strstr(log, SECRET));
+    assert_null(strstr(log, TOKEN));
+    assert_null(strstr(log, "Signature="));
+    assert_null(strstr(log, "Credential="));
+    assert_null(strstr(log, "X-Amz-Security-Token"));
+    assert_null(strstr(log, "Authorization"));
+    free(log);
+}
+
+int main(void)
+{
+    if (http_global_init() != 0)
+        return 1;
+    /* the test server is on 127.0.0.1: never go through a proxy from the environment */
+    static const char *const proxies[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++)
+        unsetenv(proxies[i]);
+    log_set_level(LMCP_LOG_ERROR); /* the skew tests warn on purpose */
+    unsetenv("AWS_MAX_ATTEMPTS");
+    unsetenv("AWS_CA_BUNDLE");
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_signed_request_on_the_wire),
+        T(test_no_token_no_header),
+        T(test_request_credentials_and_unsigned),
+        T(test_endpoint_with_base_path),
+        T(test_bad_input),
+        T(test_throttled_then_ok_non_idempotent),
+        T(test_throttling_code_in_400),
+        T(test_throttled_exhausts_attempts),
+        T(test_no_retry_flag),
+        T(test_5xx_non_idempotent_not_retried),
+        T(test_5xx_idempotent_retried),
+        T(test_dropped_after_send),
+        T(test_dropped_on_reused_connection),
+        T(test_never_sent_retried),
+        T(test_timeout),
+        T(test_retry_after_honoured_and_capped),
+        T(test_cancel_during_backoff),
+        T(test_cancel_in_flight),
+        T(test_clock_skew_corrected),
+        T(test_request_time_too_skewed_xml),
+        cmocka_unit_test(test_parse_rest_json),
+        cmocka_unit_test(test_parse_json11),
+        cmocka_unit_test(test_parse_xml),
+        cmocka_unit_test(test_parse_unparseable),
+        T(test_html_502_through_the_stack),
+        cmocka_unit_test(test_throttling_codes),
+        cmocka_unit_test(test_user_agent),
+        T(test_plain_http),
+        T(test_lambda_calls),
+        T(test_secrets_never_logged),
+    };
+#undef T
+    int rc = cmocka_run_group_tests_name("aws", tests, NULL, NULL);
+    http_global_cleanup();
+    return rc;
+}
