@@ -1,0 +1,221 @@
+#include "config.h"
+#include "invoke/executor.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invoke/chain.h"
+#include "tools/schema.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/str.h"
+
+typedef struct job {
+    lmcp_call *call;
+    call_done_fn done;
+    void *ctx;
+    struct job *next;
+} job;
+
+struct executor {
+    pthread_mutex_t mu;
+    pthread_cond_t work;      /* a job was queued, or stopping */
+    pthread_cond_t idle;      /* a job finished */
+    chain *chain;
+    size_t max_workers, max_queued;
+    job *head, *tail;
+    size_t queued;
+    size_t workers, idle_workers;
+    size_t running;
+    lmcp_call **active;       /* running calls, for cancellation at shutdown */
+    size_t n_active, cap_active;
+    pthread_t *threads;
+    size_t n_threads;
+    bool stopping;
+};
+
+void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
+{
+    result_clear(res);
+    int64_t t0 = clock_mono_us();
+    const tool *t = call->tool;
+    if (call_is_cancelled(call)) {
+        result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call was cancelled");
+        return;
+    }
+    if (t->validator) {
+        char *report = NULL;
+        size_t n = schema_validate(t->validator, call->event, &report);
+        if (n > 0) {
+            result_set_error(res, LMCP_OUTCOME_INVALID_ARGUMENTS, "InvalidArguments",
+                             "the arguments do not match the input schema of tool '%s' (%zu violation%s):\n%s", t->name,
+                             n, n == 1 ? "" : "s", report ? report : "");
+            free(report);
+            return;
+        }
+        free(report);
+    }
+    chain *c = call->snap->chain ? call->snap->chain : e->chain;
+    if (c)
+        chain_run(c, call, res);
+    else
+        result_set_error(res, LMCP_OUTCOME_SERVICE_ERROR, "NoInvoker", "no invoker is configured");
+    if (!res->duration_us)
+        res->duration_us = clock_mono_us() - t0;
+}
+
+static void active_add(executor *e, lmcp_call *c)
+{
+    if (e->n_active == e->cap_active) {
+        e->cap_active = e->cap_active ? e->cap_active * 2 : 16;
+        e->active = xrealloc(e->active, e->cap_active * sizeof *e->active);
+    }
+    e->active[e->n_active++] = c;
+}
+
+static void active_remove(executor *e, lmcp_call *c)
+{
+    for (size_t i = 0; i < e->n_active; i++) {
+        if (e->active[i] == c) {
+            e->active[i] = e->active[--e->n_active];
+            return;
+        }
+    }
+}
+
+static void *worker(void *arg)
+{
+    executor *e = arg;
+    lmcp_result res;
+    result_init(&res);
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        while (!e->head && !e->stopping) {
+            e->idle_workers++;
+            pthread_cond_wait(&e->work, &e->mu);
+            e->idle_workers--;
+        }
+        if (!e->head && e->stopping)
+            break;
+        job *j = e->head;
+        e->head = j->next;
+        if (!e->head)
+            e->tail = NULL;
+        e->queued--;
+        e->running++;
+        active_add(e, j->call);
+        pthread_mutex_unlock(&e->mu);
+
+        executor_run_sync(e, j->call, &res);
+        j->done(j->ctx, j->call, &res);
+        result_clear(&res);
+
+        pthread_mutex_lock(&e->mu);
+        active_remove(e, j->call);
+        e->running--;
+        pthread_cond_broadcast(&e->idle);
+        pthread_mutex_unlock(&e->mu);
+        call_release(j->call);
+        free(j);
+        pthread_mutex_lock(&e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+executor *executor_new(const executor_opts *o, chain *c)
+{
+    executor *e = xcalloc(1, sizeof *e);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->idle, &ca);
+    pthread_condattr_destroy(&ca);
+    e->chain = c;
+    e->max_workers = o && o->max_inflight ? o->max_inflight : 64;
+    e->max_queued = o && o->max_queued ? o->max_queued : 1024;
+    e->threads = xcalloc(e->max_workers, sizeof *e->threads);
+    return e;
+}
+
+int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping || e->queued >= e->max_queued) {
+        pthread_mutex_unlock(&e->mu);
+        return -1;
+    }
+    job *j = xcalloc(1, sizeof *j);
+    j->call = call_ref(call);
+    j->done = done;
+    j->ctx = ctx;
+    if (e->tail)
+        e->tail->next = j;
+    else
+        e->head = j;
+    e->tail = j;
+    e->queued++;
+    /* grow the pool when every worker is busy */
+    if (e->idle_workers < e->queued && e->n_threads < e->max_workers) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        if (pthread_create(&e->threads[e->n_threads], &attr, worker, e) == 0)
+            e->n_threads++;
+        else if (e->n_threads == 0)
+            LOG_ERROR("executor", "cannot start a worker thread");
+        pthread_attr_destroy(&attr);
+    }
+    pthread_cond_signal(&e->work);
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+size_t executor_inflight(executor *e)
+{
+    pthread_mutex_lock(&e->mu);
+    size_t n = e->running + e->queued;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+void executor_shutdown(executor *e, int64_t grace_ms)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->mu);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->work);
+    struct timespec until = clock_mono_deadline(grace_ms > 0 ? grace_ms : 0);
+    while ((e->running || e->queued) && grace_ms > 0) {
+        if (pthread_cond_timedwait(&e->idle, &e->mu, &until) != 0)
+            break;
+    }
+    if (e->running || e->queued)
+        LOG_INFO("executor", "shutting down: cancelling %zu call(s) still running", e->running + e->queued);
+    for (size_t i = 0; i < e->n_active; i++)
+        call_cancel(e->active[i]);
+    for (job *j = e->head; j; j = j->next)
+        call_cancel(j->call);
+    pthread_mutex_unlock(&e->mu);
+    for (size_t i = 0; i < e->n_threads; i++)
+        pthread_join(e->threads[i], NULL);
+    e->n_threads = 0;
+}
+
+void executor_free(executor *e)
+{
+    if (!e)
+        return;
+    executor_shutdown(e, 0);
+    free(e->threads);
+    free(e->active);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->work);
+    pthread_cond_destroy(&e->idle);
+    free(e);
+}

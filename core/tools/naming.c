@@ -1,0 +1,119 @@
+#include "config.h"
+#include "tools/naming.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/str.h"
+
+char *tool_name_sanitize(const char *name, const char *strip_prefix)
+{
+    const char *src = name;
+    /* the upstream rule strips the prefix from any name that starts with it; a name equal to
+       the prefix would become empty, so that one keeps its full name */
+    if (strip_prefix && *strip_prefix && str_starts_with(name, strip_prefix) && strlen(name) > strlen(strip_prefix))
+        src = name + strlen(strip_prefix);
+    size_t n = strlen(src);
+    char *out = xmalloc(n + 2), *o = out;
+    if (src[0] >= '0' && src[0] <= '9')
+        *o++ = '_';
+    for (const char *p = src; *p; p++) {
+        char c = *p; /* ASCII classes, whatever the locale */
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        *o++ = ok ? c : '_';
+    }
+    *o = '\0';
+    if (out[0] == '\0') {
+        free(out);
+        out = xstrdup("_");
+    }
+    return out;
+}
+
+typedef struct entry {
+    size_t idx;
+    const char *name;
+    const char *key;
+} entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool taken(char **sorted, size_t n, const char *name)
+{
+    return bsearch(&name, sorted, n, sizeof *sorted, cmp_str) != NULL;
+}
+
+size_t tool_names_make_unique(char **names, const char *const *keys, size_t n)
+{
+    if (n < 2)
+        return 0;
+    entry *e = xmalloc(n * sizeof *e);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (entry){i, names[i], keys ? keys[i] : NULL};
+    qsort(e, n, sizeof *e, cmp_entry);
+
+    /* every original name is reserved, so a suffixed name never steals another tool's name */
+    char **reserved = xmalloc(n * sizeof *reserved);
+    for (size_t i = 0; i < n; i++)
+        reserved[i] = (char *)e[i].name;
+    size_t n_res = n;
+    char **extra = NULL;
+    size_t n_extra = 0;
+
+    size_t renamed = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(e[i].name, e[i - 1].name) != 0)
+            continue;
+        /* find the first member of this collision group */
+        size_t first = i - 1;
+        while (first > 0 && strcmp(e[first - 1].name, e[i].name) == 0)
+            first--;
+        for (unsigned k = 2;; k++) {
+            char *cand = xasprintf("%s_%u", e[i].name, k);
+            bool used = taken(reserved, n_res, cand);
+            for (size_t j = 0; !used && j < n_extra; j++)
+                used = strcmp(extra[j], cand) == 0;
+            if (!used) {
+                LOG_WARN("tools", "tool name '%s' is taken by function %s; function %s becomes tool '%s'",
+                         e[i].name, e[first].key ? e[first].key : "?", e[i].key ? e[i].key : "?", cand);
+                extra = xrealloc(extra, (n_extra + 1) * sizeof *extra);
+                extra[n_extra++] = cand;
+                renamed++;
+                break;
+            }
+            free(cand);
+        }
+    }
+    /* the new names were generated in sorted order over the duplicates; assign them the same way */
+    size_t next = 0;
+    char *prev_name = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = prev_name && strcmp(e[i].name, prev_name) == 0;
+        if (!dup) {
+            free(prev_name);
+            prev_name = xstrdup(e[i].name);
+            continue;
+        }
+        free(names[e[i].idx]);
+        names[e[i].idx] = extra[next++];
+    }
+    free(prev_name);
+    free(extra);
+    free(reserved);
+    free(e);
+    return renamed;
+}

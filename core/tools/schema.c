@@ -1,0 +1,2894 @@
+/* Tool-argument validation against a JSON Schema (drafts 4, 6, 7, 2019-09 and 2020-12, where
+ * they agree).
+ *
+ * schema_validator_new() compiles the schema once: every subschema becomes an snode, $refs are
+ * resolved to node pointers (local references only; anything that would need a fetch is
+ * refused), regexes are compiled, enum/const texts for messages are rendered. The compiled
+ * validator is immutable, so schema_validate() may run on any number of threads at once: it
+ * never touches json-c state that is not read-only (no serialisation of schema values, no
+ * reference counting), and all its scratch state lives on the caller's stack.
+ *
+ * Work is bounded: at most MAX_EVALS subschema evaluations per validation, MAX_FRAMES nested
+ * evaluations, MAX_SAME_INSTANCE nested evaluations of one value, and a re-entered $ref that
+ * makes no progress is detected. Each is reported as a violation, never as a crash.
+ *
+ * Dialect notes (the root "$schema" decides; none or an unknown one means 2020-12, MCP's
+ * default): draft 4..7 ignore the siblings of "$ref"; "id" is the identifier keyword in draft 4.
+ * exclusiveMinimum/exclusiveMaximum are draft-4 modifiers when boolean, bounds when numbers.
+ * "items" as an array (with "additionalItems") and "prefixItems" (with "items") both work in
+ * every dialect, as do "dependencies" and "dependentRequired"/"dependentSchemas". "format" and
+ * the other annotations are ignored. The OpenAPI 3.0 "nullable": true is honoured (adds null to
+ * "type") for schemas converted half-way. Not supported (ignored with a warning at compile time):
+ * unevaluatedProperties, unevaluatedItems; $dynamicRef/$recursiveRef are resolved statically
+ * like $ref. */
+#include "config.h"
+#include "tools/schema.h"
+
+#include <math.h>
+#include <float.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/str.h"
+
+#define MAX_EVALS 100000u        /* subschema evaluations per validation */
+#define MAX_FRAMES 256u          /* nested evaluations (the worker stacks are 256 KiB) */
+#define MAX_SAME_INSTANCE 64u    /* nested evaluations of the same value */
+#define MAX_REPORT_LINES 20u
+#define MAX_WARNINGS 8u
+#define ENUM_TEXT_MAX 300u
+
+/* ------------------------------------------------------------------ small string builder */
+
+typedef struct sb {
+    char *s;
+    size_t len, cap;
+} sb;
+
+static void sb_add(sb *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->s = xrealloc(b->s, cap);
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_str(sb *b, const char *p) { sb_add(b, p, strlen(p)); }
+static void sb_chr(sb *b, char c) { sb_add(b, &c, 1); }
+
+static void sb_vf(sb *b, const char *fmt, va_list ap)
+{
+    char tmp[256];
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sb_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    sb_add(b, big, (size_t)n);
+    free(big);
+}
+
+static void sb_f(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_f(sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vf(b, fmt, ap);
+    va_end(ap);
+}
+
+static char *sb_take(sb *b)
+{
+    char *s = b->s ? b->s : xstrdup("");
+    b->s = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+/* A JSON string literal (UTF-8 kept as is, control characters escaped). */
+static void sb_json_str(sb *b, const char *s, size_t n)
+{
+    sb_chr(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': sb_str(b, "\\\""); break;
+        case '\\': sb_str(b, "\\\\"); break;
+        case '\n': sb_str(b, "\\n"); break;
+        case '\r': sb_str(b, "\\r"); break;
+        case '\t': sb_str(b, "\\t"); break;
+        case '\b': sb_str(b, "\\b"); break;
+        case '\f': sb_str(b, "\\f"); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                sb_f(b, "\\u%04x", c);
+            else
+                sb_chr(b, (char)c);
+        }
+    }
+    sb_chr(b, '"');
+}
+
+/* A name inside a message: 'name', or a JSON string when quotes or control characters would
+ * make the plain form ambiguous. */
+static void sb_name(sb *b, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
+            sb_json_str(b, s, n);
+            return;
+        }
+    }
+    sb_chr(b, '\'');
+    sb_add(b, s, n);
+    sb_chr(b, '\'');
+}
+
+/* ------------------------------------------------------------------ arena (compiled schema) */
+
+typedef struct ablock {
+    struct ablock *next;
+    size_t used, cap;
+} ablock;
+
+#define ABLOCK_HDR ((sizeof(ablock) + 15u) & ~(size_t)15u)
+
+typedef struct arena {
+    ablock *head;
+} arena;
+
+static void *arena_alloc(arena *a, size_t n)
+{
+    n = (n + 15u) & ~(size_t)15u;
+    if (n == 0)
+        n = 16;
+    if (!a->head || a->head->cap - a->head->used < n) {
+        size_t cap = n > 16384 ? n : 16384;
+        ablock *blk = xmalloc(ABLOCK_HDR + cap);
+        blk->next = a->head;
+        blk->used = 0;
+        blk->cap = cap;
+        a->head = blk;
+    }
+    void *p = (char *)a->head + ABLOCK_HDR + a->head->used;
+    a->head->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static char *arena_strndup(arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *arena_strdup(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+static void arena_free(arena *a)
+{
+    while (a->head) {
+        ablock *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+}
+
+/* ------------------------------------------------------------------ numbers */
+
+enum { NK_INT, NK_UINT, NK_DBL };
+
+typedef struct num {
+    int k;
+    int64_t i;     /* NK_INT */
+    uint64_t u;    /* NK_UINT: values above INT64_MAX */
+    double d;      /* NK_DBL */
+} num;
+
+static bool is_number(json_object *o)
+{
+    json_type t = json_object_get_type(o);
+    return t == json_type_int || t == json_type_double;
+}
+
+static num num_of(json_object *o)
+{
+    num n = {NK_INT, 0, 0, 0.0};
+    if (json_object_get_type(o) == json_type_double) {
+        n.k = NK_DBL;
+        n.d = json_object_get_double(o);
+        return n;
+    }
+    n.i = json_object_get_int64(o);
+    if (n.i == INT64_MAX) {
+        uint64_t u = json_object_get_uint64(o);
+        if (u > (uint64_t)INT64_MAX) {
+            n.k = NK_UINT;
+            n.u = u;
+        }
+    }
+    return n;
+}
+
+static int cmp3(double a, double b) { return a < b ? -1 : a > b ? 1 : 0; }
+
+/* i <=> d, exactly. */
+static int cmp_int_dbl(int64_t i, double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return -1;
+    if (d < -9223372036854775808.0)
+        return 1;
+    double t = trunc(d);
+    int64_t ti = (int64_t)t;
+    if (i != ti)
+        return i < ti ? -1 : 1;
+    return cmp3(0.0, d - t);
+}
+
+static int cmp_uint_dbl(uint64_t u, double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 18446744073709551616.0)
+        return -1;
+    if (d < 9223372036854775808.0)
+        return 1;
+    double t = trunc(d);
+    uint64_t tu = (uint64_t)t;
+    if (u != tu)
+        return u < tu ? -1 : 1;
+    return cmp3(0.0, d - t);
+}
+
+static int num_cmp(const num *a, const num *b)
+{
+    if (a->k == NK_DBL && b->k == NK_DBL)
+        return cmp3(a->d, b->d);
+    if (a->k == NK_DBL)
+        return -num_cmp(b, a);
+    /* a is an integer */
+    if (b->k == NK_DBL)
+        return a->k == NK_INT ? cmp_int_dbl(a->i, b->d) : cmp_uint_dbl(a->u, b->d);
+    if (a->k == NK_UINT && b->k == NK_UINT)
+        return a->u < b->u ? -1 : a->u > b->u;
+    if (a->k == NK_UINT)
+        return 1;
+    if (b->k == NK_UINT)
+        return -1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static bool dbl_integral(double d) { return isfinite(d) && d == floor(d); }
+
+/* The shortest text that reads back as the same double. */
+static void dbl_fmt(double d, char *out, size_t n)
+{
+    for (int p = 15; p <= 17; p++) {
+        snprintf(out, n, "%.*g", p, d);
+        if (strtod(out, NULL) == d)
+            return;
+    }
+}
+
+static void num_fmt(const num *n, char *out, size_t len)
+{
+    if (n->k == NK_INT)
+        snprintf(out, len, "%lld", (long long)n->i);
+    else if (n->k == NK_UINT)
+        snprintf(out, len, "%llu", (unsigned long long)n->u);
+    else
+        dbl_fmt(n->d, out, len);
+}
+
+/* A number as a decimal m * 10^e (m without trailing zeros). */
+typedef struct dec {
+    uint64_t m;
+    int e;
+} dec;
+
+static bool dec_of(const num *n, dec *out)
+{
+    out->e = 0;
+    if (n->k == NK_INT) {
+        out->m = n->i < 0 ? (uint64_t)(-(n->i + 1)) + 1u : (uint64_t)n->i;
+    } else if (n->k == NK_UINT) {
+        out->m = n->u;
+    } else {
+        if (!isfinite(n->d))
+            return false;
+        char txt[40];
+        dbl_fmt(n->d, txt, sizeof txt);
+        const char *p = txt;
+        if (*p == '-' || *p == '+')
+            p++;
+        uint64_t m = 0;
+        int digits = 0, frac = 0;
+        bool seen_point = false;
+        for (; *p && *p != 'e' && *p != 'E'; p++) {
+            if (*p == '.') {
+                seen_point = true;
+                continue;
+            }
+            if (*p < '0' || *p > '9')
+                return false;
+            if (digits >= 19)
+                return false;
+            if (m || *p != '0')
+                digits++;
+            m = m * 10u + (uint64_t)(*p - '0');
+            if (seen_point)
+                frac++;
+        }
+        long e = 0;
+        if (*p == 'e' || *p == 'E')
+            e = strtol(p + 1, NULL, 10);
+        out->m = m;
+        out->e = (int)(e - frac);
+    }
+    if (out->m == 0) {
+        out->e = 0;
+        return true;
+    }
+    while (out->m % 10u == 0) {
+        out->m /= 10u;
+        out->e++;
+    }
+    return true;
+}
+
+static uint64_t addmod(uint64_t x, uint64_t y, uint64_t m) { return x >= m - y ? x - (m - y) : x + y; }
+
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m)
+{
+    uint64_t r = 0;
+    a %= m;
+    while (b) {
+        if (b & 1u)
+            r = addmod(r, a, m);
+        a = addmod(a, a, m);
+        b >>= 1;
+    }
+    return r;
+}
+
+static uint64_t powmod10(unsigned e, uint64_t m)
+{
+    uint64_t r = 1u % m, base = 10u % m;
+    while (e) {
+        if (e & 1u)
+            r = mulmod(r, base, m);
+        base = mulmod(base, base, m);
+        e >>= 1;
+    }
+    return r;
+}
+
+/* x is a multiple of m (m > 0). Integers are exact; other numbers are compared as the decimals
+ * they were written as (their shortest round-trip text), so 19.99 is a multiple of 0.01. */
+static bool num_multiple_of(const num *x, const num *m)
+{
+    if (x->k != NK_DBL && m->k != NK_DBL) {
+        uint64_t ax = x->k == NK_INT ? (x->i < 0 ? (uint64_t)(-(x->i + 1)) + 1u : (uint64_t)x->i) : x->u;
+        uint64_t am = m->k == NK_INT ? (uint64_t)m->i : m->u;
+        return am == 0 || ax % am == 0;
+    }
+    dec dx, dm;
+    if (dec_of(x, &dx) && dec_of(m, &dm)) {
+        if (dx.m == 0 || dm.m == 0)
+            return true;
+        if (dx.e >= dm.e)
+            return mulmod(dx.m, powmod10((unsigned)(dx.e - dm.e), dm.m), dm.m) == 0;
+        int d = dm.e - dx.e;
+        if (d > 19)
+            return false;
+        uint64_t den = dm.m;
+        for (int k = 0; k < d; k++) {
+            if (den > UINT64_MAX / 10u)
+                return false;
+            den *= 10u;
+        }
+        return dx.m % den == 0;
+    }
+    double xd = x->k == NK_DBL ? x->d : x->k == NK_INT ? (double)x->i : (double)x->u;
+    double md = m->k == NK_DBL ? m->d : m->k == NK_INT ? (double)m->i : (double)m->u;
+    double q = xd / md;
+    if (!isfinite(q))
+        return false;
+    return fabs(q - nearbyint(q)) <= 4 * DBL_EPSILON * fmax(1.0, fabs(q));
+}
+
+/* ------------------------------------------------------------------ JSON equality and hashing */
+
+static bool json_eq(json_object *a, json_object *b)
+{
+    if (is_number(a) && is_number(b)) {
+        num x = num_of(a), y = num_of(b);
+        return num_cmp(&x, &y) == 0;
+    }
+    json_type ta = json_object_get_type(a);
+    if (ta != json_object_get_type(b))
+        return false;
+    switch (ta) {
+    case json_type_null:
+        return true;
+    case json_type_boolean:
+        return !json_object_get_boolean(a) == !json_object_get_boolean(b);
+    case json_type_string: {
+        int la = json_object_get_string_len(a);
+        return la == json_object_get_string_len(b) &&
+               memcmp(json_object_get_string(a), json_object_get_string(b), (size_t)la) == 0;
+    }
+    case json_type_array: {
+        size_t n = json_object_array_length(a);
+        if (n != json_object_array_length(b))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!json_eq(json_object_array_get_idx(a, i), json_object_array_get_idx(b, i)))
+                return false;
+        return true;
+    }
+    case json_type_object: {
+        if (json_object_object_length(a) != json_object_object_length(b))
+            return false;
+        struct json_object_iterator it = json_object_iter_begin(a), end = json_object_iter_end(a);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            json_object *bv;
+            if (!json_object_object_get_ex(b, json_object_iter_peek_name(&it), &bv))
+                return false;
+            if (!json_eq(json_object_iter_peek_value(&it), bv))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Consistent with json_eq: equal values hash equally (1 and 1.0 included). */
+static uint64_t json_hash(json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null:
+        return 0x9e3779b97f4a7c15ULL;
+    case json_type_boolean:
+        return json_object_get_boolean(o) ? 0x1234567ULL : 0x7654321ULL;
+    case json_type_int:
+    case json_type_double: {
+        num n = num_of(o);
+        if (n.k == NK_UINT)
+            return mix64(n.u);
+        if (n.k == NK_INT)
+            return n.i >= 0 ? mix64((uint64_t)n.i) : mix64(~(uint64_t)n.i ^ 0x5555ULL);
+        if (dbl_integral(n.d) && n.d >= 0 && n.d < 18446744073709551616.0)
+            return mix64((uint64_t)n.d);
+        if (dbl_integral(n.d) && n.d < 0 && n.d >= -9223372036854775808.0)
+            return mix64(~(uint64_t)(int64_t)n.d ^ 0x5555ULL);
+        double d = n.d == 0 ? 0.0 : n.d;
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return mix64(bits ^ 0xabcdefULL);
+    }
+    case json_type_string:
+        return fnv1a(json_object_get_string(o), (size_t)json_object_get_string_len(o)) ^ 0x77ULL;
+    case json_type_array: {
+        uint64_t h = 0x3141592653ULL;
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++)
+            h = mix64(h * 31u + json_hash(json_object_array_get_idx(o, i)));
+        return h;
+    }
+    case json_type_object: {
+        uint64_t h = 0x2718281828ULL;
+        struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            const char *k = json_object_iter_peek_name(&it);
+            h += mix64(fnv1a(k, strlen(k)) ^ json_hash(json_object_iter_peek_value(&it)));
+        }
+        return h;
+    }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ ECMA-262 patterns -> POSIX ERE */
+
+static void utf8_bytes(sb *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        sb_chr(o, (char)cp);
+    } else if (cp < 0x800) {
+        sb_chr(o, (char)(0xC0 | (cp >> 6)));
+        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        sb_chr(o, (char)(0xE0 | (cp >> 12)));
+        sb_chr(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        sb_chr(o, (char)(0xF0 | (cp >> 18)));
+        sb_chr(o, (char)(0x80 | ((cp >> 12) & 0x3F)));
+        sb_chr(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* One character; a multi-byte one is grouped so that a quantifier applies to all its bytes
+ * (regcomp in the C locale sees bytes). */
+static void ere_literal(sb *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        if (strchr(".[]()*+?{}|^$\\", (int)cp) && cp)
+            sb_chr(o, '\\');
+        sb_chr(o, (char)cp);
+        return;
+    }
+    sb_chr(o, '(');
+    utf8_bytes(o, cp);
+    sb_chr(o, ')');
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool read_hex(const char *p, int n, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return false;
+        v = v * 16u + (unsigned)h;
+    }
+    *out = v;
+    return true;
+}
+
+/* One escaped character (after the backslash) that stands for a single character; *len is the
+ * number of source bytes consumed after the backslash. */
+static bool escape_char(const char *p, unsigned *cp, size_t *len)
+{
+    switch (*p) {
+    case 'n': *cp = '\n'; *len = 1; return true;
+    case 't': *cp = '\t'; *len = 1; return true;
+    case 'r': *cp = '\r'; *len = 1; return true;
+    case 'f': *cp = '\f'; *len = 1; return true;
+    case 'v': *cp = '\v'; *len = 1; return true;
+    case 'x':
+        *len = 3;
+        return read_hex(p + 1, 2, cp) && *cp != 0;
+    case 'u':
+        *len = 5;
+        return read_hex(p + 1, 4, cp) && *cp != 0 && (*cp < 0xD800 || *cp > 0xDFFF);
+    default:
+        if (*p && strchr("^$\\.*+?()[]{}|/-,:=!<>'\"#%&;@`~ _", *p)) {
+            *cp = (unsigned char)*p;
+            *len = 1;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* In a single-byte locale regcomp sees bytes; "one character" must then be spelled out as one
+ * ASCII byte or one UTF-8 sequence, or quantifiers would count bytes. */
+#define ERE_MB "[\xc0-\xff][\x80-\xbf]*"
+#define ERE_NOT_ASCII "\x80-\xff"
+
+/* The bracket expression starting after '['; *pp is left after the closing ']'. Non-ASCII
+ * members become alternatives: "[a-zé]" -> "([a-z]|(é))". */
+static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t whylen)
+{
+    const char *p = *pp;
+    bool neg = false, has_rb = false, has_dash = false, has_caret = false, has_lb = false;
+    sb body = {0}, mb = {0};
+    size_t nmb = 0;
+    if (*p == '^') {
+        neg = true;
+        p++;
+    }
+    if (*p == ']') {
+        snprintf(why, whylen, "empty character class");
+        goto fail;
+    }
+    while (*p && *p != ']') {
+        unsigned cp;
+        const char *cls = NULL;
+        if (*p == '\\') {
+            char e = p[1];
+            if (e == 'd' || e == 'w' || e == 's') {
+                cls = e == 'd' ? "0-9" : e == 'w' ? "A-Za-z0-9_" : "[:space:]";
+                p += 2;
+            } else if (e == 'D' || e == 'W' || e == 'S') {
+                snprintf(why, whylen, "\\%c inside a character class", e);
+                goto fail;
+            } else if (e == 'b') {
+                cp = '\b';
+                p += 2;
+            } else {
+                size_t len;
+                if (!escape_char(p + 1, &cp, &len)) {
+                    snprintf(why, whylen, "unsupported escape \\%c", e ? e : ' ');
+                    goto fail;
+                }
+                p += 1 + len;
+            }
+        } else if ((unsigned char)*p >= 0x80) {
+            /* a raw UTF-8 sequence */
+            size_t len = 1;
+            while (((unsigned char)p[len] & 0xC0) == 0x80)
+                len++;
+            if (neg) {
+                snprintf(why, whylen, "non-ASCII character in a negated character class");
+                goto fail;
+            }
+            if (p[len] == '-' && p[len + 1] && p[len + 1] != ']') {
+                snprintf(why, whylen, "non-ASCII range in a character class");
+                goto fail;
+            }
+            sb_chr(&mb, '|');
+            sb_chr(&mb, '(');
+            sb_add(&mb, p, len);
+            sb_chr(&mb, ')');
+            nmb++;
+            p += len;
+            continue;
+        } else {
+            cp = (unsigned char)*p++;
+        }
+        if (cls) {
+            sb_str(&body, cls);
+            continue; /* a '-' after a class is a literal dash */
+        }
+        if (*p == '-' && p[1] && p[1] != ']') {
+            /* a range */
+            p++;
+            unsigned hi;
+            if (*p == '\\') {
+                size_t len;
+                if (!escape_char(p + 1, &hi, &len)) {
+                    snprintf(why, whylen, "unsupported range end in a character class");
+                    goto fail;
+                }
+                p += 1 + len;
+            } else {
+                hi = (unsigned char)*p++;
+            }
+            if (cp >= 0x80 || hi >= 0x80) {
+                snprintf(why, whylen, "non-ASCII range in a character class");
+                goto fail;
+            }
+            if (hi < cp) {
+                snprintf(why, whylen, "range out of order in a character class");
+                goto fail;
+            }
+            if (strchr("]^-[", (int)cp) || strchr("]^-[", (int)hi)) {
+                snprintf(why, whylen, "range bounded by a bracket metacharacter");
+                goto fail;
+            }
+            sb_chr(&body, (char)cp);
+            sb_chr(&body, '-');
+            sb_chr(&body, (char)hi);
+            continue;
+        }
+        if (cp >= 0x80) { /* from \uXXXX or \xHH */
+            if (neg) {
+                snprintf(why, whylen, "non-ASCII character in a negated character class");
+                goto fail;
+            }
+            sb_chr(&mb, '|');
+            ere_literal(&mb, cp);
+            nmb++;
+        } else if (cp == ']') {
+            has_rb = true;
+        } else if (cp == '-') {
+            has_dash = true;
+        } else if (cp == '^') {
+            has_caret = true;
+        } else if (cp == '[') {
+            has_lb = true;
+        } else {
+            sb_chr(&body, (char)cp);
+        }
+    }
+    if (*p != ']') {
+        snprintf(why, whylen, "unterminated character class");
+        goto fail;
+    }
+    *pp = p + 1;
+
+    /* the ASCII part as a POSIX bracket expression: ']' first, '-' last, '^' not first */
+    sb br = {0};
+    bool any_ascii = has_rb || has_lb || has_caret || has_dash || body.len;
+    if (neg && bytes)
+        sb_str(&body, ERE_NOT_ASCII); /* negated: bytes of multi-byte characters are handled below */
+    if (!neg && !has_rb && !has_lb && !body.len && has_caret && !has_dash) {
+        sb_str(&br, "\\^");
+    } else if (neg || any_ascii) {
+        sb_chr(&br, '[');
+        if (neg)
+            sb_chr(&br, '^');
+        if (has_rb)
+            sb_chr(&br, ']');
+        if (has_dash && !neg && !has_rb && !body.len && !has_lb) {
+            sb_chr(&br, '-'); /* "[-^]": the dash first keeps the caret literal */
+            has_dash = false;
+        }
+        if (body.len)
+            sb_add(&br, body.s, body.len);
+        if (has_lb)
+            sb_chr(&br, '[');
+        if (has_caret)
+            sb_chr(&br, '^');
+        if (has_dash)
+            sb_chr(&br, '-');
+        sb_chr(&br, ']');
+    }
+    if (neg && bytes) {
+        sb_str(&mb, "|" ERE_MB);
+        nmb++;
+    }
+    if (nmb) {
+        sb_chr(o, '(');
+        if (br.len)
+            sb_add(o, br.s, br.len);
+        sb_add(o, mb.s + (br.len ? 0 : 1), mb.len - (br.len ? 0 : 1)); /* no leading '|' without a bracket */
+        sb_chr(o, ')');
+    } else {
+        sb_add(o, br.s, br.len);
+    }
+    free(br.s);
+    free(body.s);
+    free(mb.s);
+    return true;
+fail:
+    free(body.s);
+    free(mb.s);
+    return false;
+}
+
+/* Translate an ECMA-262 pattern into a POSIX extended regular expression, or NULL with why. */
+static char *ecma_to_ere(const char *src, char *why, size_t whylen)
+{
+    sb o = {0};
+    const char *p = src;
+    bool bytes = MB_CUR_MAX == 1;
+    sb_str(&o, "");
+    while (*p) {
+        char c = *p;
+        if (c == '\\') {
+            char e = p[1];
+            const char *rep = NULL;
+            switch (e) {
+            case 'd': rep = "[0-9]"; break;
+            case 'D': rep = bytes ? "([^0-9" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^0-9]"; break;
+            case 'w': rep = "[A-Za-z0-9_]"; break;
+            case 'W': rep = bytes ? "([^A-Za-z0-9_" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^A-Za-z0-9_]"; break;
+            case 's': rep = "[[:space:]]"; break;
+            case 'S': rep = bytes ? "([^[:space:]" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^[:space:]]"; break;
+            case 'b': rep = "\\b"; break;
+            case 'B': rep = "\\B"; break;
+            default: break;
+            }
+            if (rep) {
+                sb_str(&o, rep);
+                p += 2;
+                continue;
+            }
+            if (e >= '1' && e <= '9') {
+                sb_chr(&o, '\\');
+                sb_chr(&o, e);
+                p += 2;
+                continue;
+            }
+            unsigned cp;
+            size_t len;
+            if (!e || !escape_char(p + 1, &cp, &len)) {
+                snprintf(why, whylen, e ? "unsupported escape \\%c" : "trailing backslash", e);
+                goto fail;
+            }
+            ere_literal(&o, cp);
+            p += 1 + len;
+        } else if (c == '[') {
+            p++;
+            if (!ere_bracket(&o, &p, bytes, why, whylen))
+                goto fail;
+        } else if (c == '(') {
+            if (p[1] == '?') {
+                if (p[2] == ':') {
+                    p += 3;
+                } else if (p[2] == '<' && p[3] != '=' && p[3] != '!') {
+                    const char *gt = strchr(p, '>');
+                    if (!gt) {
+                        snprintf(why, whylen, "unterminated group name");
+                        goto fail;
+                    }
+                    p = gt + 1;
+                } else {
+                    snprintf(why, whylen, "lookaround assertions are not supported");
+                    goto fail;
+                }
+            } else {
+                p++;
+            }
+            sb_chr(&o, '(');
+        } else if (c == '.') {
+            sb_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
+            p++;
+        } else if (c == '*' || c == '+' || c == '?') {
+            sb_chr(&o, c);
+            p++;
+            if (*p == '?') /* lazy: the same set of matching strings */
+                p++;
+        } else if (c == '{') {
+            const char *q = p + 1;
+            bool ok = *q >= '0' && *q <= '9';
+            while (*q >= '0' && *q <= '9')
+                q++;
+            if (ok && *q == ',') {
+                q++;
+                while (*q >= '0' && *q <= '9')
+                    q++;
+            }
+            if (ok && *q == '}') {
+                sb_add(&o, p, (size_t)(q - p + 1));
+                p = q + 1;
+                if (*p == '?')
+                    p++;
+            } else {
+                sb_str(&o, "\\{"); /* Annex B: a brace that is not a quantifier is literal */
+                p++;
+            }
+        } else if (c == '}' || c == ']') {
+            sb_chr(&o, '\\');
+            sb_chr(&o, c);
+            p++;
+        } else if ((unsigned char)c >= 0xC0) {
+            /* a raw UTF-8 sequence: grouped, like an escaped one */
+            size_t len = 1;
+            while (((unsigned char)p[len] & 0xC0) == 0x80)
+                len++;
+            sb_chr(&o, '(');
+            sb_add(&o, p, len);
+            sb_chr(&o, ')');
+            p += len;
+        } else {
+            sb_chr(&o, c);
+            p++;
+        }
+    }
+    return sb_take(&o);
+fail:
+    free(o.s);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ compiled schema */
+
+enum { T_NULL = 1, T_BOOL = 2, T_OBJ = 4, T_ARR = 8, T_NUM = 16, T_INT = 32, T_STR = 64 };
+
+typedef enum { D4 = 4, D6 = 6, D7 = 7, D2019 = 2019, D2020 = 2020 } dialect;
+
+typedef struct snode snode;
+
+typedef struct prop {
+    const char *name; /* NULL: empty slot */
+    uint64_t hash;
+    snode *node;
+} prop;
+
+typedef struct pprop {
+    regex_t *re; /* NULL: the pattern could not be compiled; names "match" but nothing applies */
+    const char *src;
+    snode *node;
+} pprop;
+
+typedef struct depreq {
+    const char *name;
+    const char **req;
+    size_t nreq;
+} depreq;
+
+typedef struct depsch {
+    const char *name;
+    snode *node;
+} depsch;
+
+struct resource;
+
+struct snode {
+    const char *loc;       /* where it is, as "#/definitions/x" (for messages) */
+    signed char boolean;   /* 1 true, 0 false, -1 a schema object */
+    bool ref_only;         /* nothing but $ref to evaluate */
+    unsigned types;        /* 0: any */
+    snode *ref;
+
+    json_object **enum_vals;
+    size_t nenum;
+    const char *enum_txt;
+    bool has_const;
+    json_object *const_val;
+    const char *const_txt;
+
+    bool obj_kw, arr_kw, num_kw, str_kw;
+
+    prop *ptab;            /* open addressing, ptab_mask + 1 slots */
+    size_t ptab_mask, nprops;
+    pprop *pprops;
+    size_t npprops;
+    snode *addl_props;
+    snode *prop_names;
+    const char **required;
+    size_t nrequired;
+    int64_t min_props, max_props;
+    depreq *dreq;
+    size_t ndreq;
+    depsch *dsch;
+    size_t ndsch;
+
+    snode **prefix;
+    size_t nprefix;
+    snode *items;          /* items at index >= nprefix */
+    int64_t min_items, max_items;
+    bool unique;
+    snode *contains;
+    int64_t min_contains, max_contains;
+
+    bool has_min, has_max, has_exmin, has_exmax, has_mult;
+    num minimum, maximum, exmin, exmax, mult;
+
+    int64_t min_len, max_len;
+    regex_t *pattern;
+    const char *pattern_src;
+
+    snode **all_of, **any_of, **one_of;
+    size_t nall, nany, none;
+    snode *not_s, *if_s, *then_s, *else_s;
+
+    /* compile-time only */
+    json_object *js;
+    struct resource *res;
+};
+
+struct schema_validator {
+    json_object *schema;
+    snode *root;
+    arena ar;
+    regex_t **regexes;
+    size_t nregex, capregex;
+    json_object **held;
+    size_t nheld, capheld;
+    char *warnings;
+};
+
+/* ------------------------------------------------------------------ compiler */
+
+typedef struct resource {
+    char *abs;          /* absolute identifier without fragment, or NULL */
+    char *raw;          /* as written, without fragment */
+    json_object *obj;
+} resource;
+
+typedef struct anchor {
+    char *name;
+    json_object *obj;
+    resource *res;
+} anchor;
+
+typedef struct memo_ent {
+    json_object *key;
+    snode *node;
+} memo_ent;
+
+typedef struct cctx {
+    schema_validator *v;
+    dialect d;
+    memo_ent *memo;
+    size_t memo_cap, memo_n;
+    snode **work;
+    size_t nwork, capwork;
+    resource **res;
+    size_t nres, capres;
+    anchor *anch;
+    size_t nanch, capanch;
+    snode *true_node;
+    sb warn;
+    size_t nwarn;
+    char *err;
+    size_t errlen;
+    bool failed;
+} cctx;
+
+static void warnf(cctx *cc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(cctx *cc, const char *fmt, ...)
+{
+    cc->nwarn++;
+    if (cc->nwarn > MAX_WARNINGS)
+        return;
+    if (cc->warn.len)
+        sb_chr(&cc->warn, '\n');
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vf(&cc->warn, fmt, ap);
+    va_end(ap);
+}
+
+static void failf(cctx *cc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failf(cctx *cc, const char *fmt, ...)
+{
+    if (cc->failed)
+        return;
+    cc->failed = true;
+    if (cc->err && cc->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cc->err, cc->errlen, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void hold(schema_validator *v, json_object *o)
+{
+    if (!o)
+        return;
+    if (v->nheld == v->capheld) {
+        v->capheld = v->capheld ? v->capheld * 2 : 16;
+        v->held = xrealloc(v->held, v->capheld * sizeof *v->held);
+    }
+    v->held[v->nheld++] = json_object_get(o);
+}
+
+static json_object *kw(json_object *js, const char *name)
+{
+    json_object *o = NULL;
+    return json_object_object_get_ex(js, name, &o) ? o : NULL;
+}
+
+static bool has_scheme(const char *s)
+{
+    const char *p = s;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return false;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '+' ||
+           *p == '-' || *p == '.')
+        p++;
+    return *p == ':';
+}
+
+/* rel resolved against base (both without fragments); a simple RFC 3986 subset. */
+static char *uri_resolve(const char *base, const char *rel)
+{
+    if (!base || has_scheme(rel))
+        return xstrdup(rel);
+    if (!*rel)
+        return xstrdup(base);
+    const char *colon = strchr(base, ':');
+    if (rel[0] == '/' && rel[1] == '/')
+        return colon ? xasprintf("%.*s%s", (int)(colon - base + 1), base, rel) : xstrdup(rel);
+    if (rel[0] == '/') {
+        const char *auth = colon && colon[1] == '/' && colon[2] == '/' ? colon + 3 : NULL;
+        const char *path = auth ? strchr(auth, '/') : (colon ? colon + 1 : base);
+        size_t keep = path ? (size_t)(path - base) : strlen(base);
+        return xasprintf("%.*s%s", (int)keep, base, rel);
+    }
+    const char *slash = strrchr(base, '/');
+    if (!slash)
+        return xstrdup(rel);
+    return xasprintf("%.*s%s", (int)(slash - base + 1), base, rel);
+}
+
+static resource *resource_of_obj(cctx *cc, json_object *o)
+{
+    for (size_t i = 0; i < cc->nres; i++)
+        if (cc->res[i]->obj == o)
+            return cc->res[i];
+    return NULL;
+}
+
+static resource *add_resource(cctx *cc, json_object *o, const char *raw, const resource *parent)
+{
+    if (cc->nres == cc->capres) {
+        cc->capres = cc->capres ? cc->capres * 2 : 8;
+        cc->res = xrealloc(cc->res, cc->capres * sizeof *cc->res);
+    }
+    resource *r = xcalloc(1, sizeof *r);
+    r->obj = o;
+    if (raw) {
+        r->raw = xstrdup(raw);
+        r->abs = uri_resolve(parent ? parent->abs : NULL, raw);
+    } else if (parent && parent->abs) {
+        r->abs = xstrdup(parent->abs);
+    }
+    cc->res[cc->nres++] = r;
+    return r;
+}
+
+static void add_anchor(cctx *cc, const char *name, json_object *o, resource *r)
+{
+    if (cc->nanch == cc->capanch) {
+        cc->capanch = cc->capanch ? cc->capanch * 2 : 8;
+        cc->anch = xrealloc(cc->anch, cc->capanch * sizeof *cc->anch);
+    }
+    cc->anch[cc->nanch++] = (anchor){xstrdup(name), o, r};
+}
+
+static const char *id_of(cctx *cc, json_object *o)
+{
+    json_object *id = kw(o, "$id");
+    if (!id && cc->d == D4)
+        id = kw(o, "id");
+    return json_object_get_type(id) == json_type_string ? json_object_get_string(id) : NULL;
+}
+
+/* Identifiers and anchors anywhere in the document (values of enum/const/default/examples are
+ * data, not schemas). Iterative: the document may be deep. */
+static void prescan(cctx *cc, json_object *root)
+{
+    typedef struct {
+        json_object *o;
+        resource *r;
+    } item;
+    size_t n = 0, cap = 64;
+    item *st = xmalloc(cap * sizeof *st);
+    st[n++] = (item){root, NULL};
+    while (n) {
+        item it = st[--n];
+        resource *r = it.r;
+        if (json_object_get_type(it.o) == json_type_object) {
+            const char *id = id_of(cc, it.o);
+            if (id) {
+                const char *hash = strchr(id, '#');
+                size_t blen = hash ? (size_t)(hash - id) : strlen(id);
+                if (blen || !r) {
+                    char *raw = blen ? xstrndup(id, blen) : NULL;
+                    r = add_resource(cc, it.o, raw, r);
+                    free(raw);
+                }
+                if (hash && hash[1] && cc->d <= D7)
+                    add_anchor(cc, hash + 1, it.o, r);
+            } else if (!r) {
+                r = add_resource(cc, it.o, NULL, NULL);
+            }
+            json_object *a = kw(it.o, "$anchor");
+            if (json_object_get_type(a) == json_type_string)
+                add_anchor(cc, json_object_get_string(a), it.o, r);
+            a = kw(it.o, "$dynamicAnchor");
+            if (json_object_get_type(a) == json_type_string)
+                add_anchor(cc, json_object_get_string(a), it.o, r);
+            struct json_object_iterator i = json_object_iter_begin(it.o), end = json_object_iter_end(it.o);
+            for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i)) {
+                const char *k = json_object_iter_peek_name(&i);
+                json_object *val = json_object_iter_peek_value(&i);
+                json_type t = json_object_get_type(val);
+                if (t != json_type_object && t != json_type_array)
+                    continue;
+                if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default") || !strcmp(k, "examples") ||
+                    !strcmp(k, "example"))
+                    continue;
+                if (n == cap)
+                    st = xrealloc(st, (cap *= 2) * sizeof *st);
+                st[n++] = (item){val, r};
+            }
+        } else if (json_object_get_type(it.o) == json_type_array) {
+            size_t len = json_object_array_length(it.o);
+            for (size_t i = 0; i < len; i++) {
+                json_object *val = json_object_array_get_idx(it.o, i);
+                json_type t = json_object_get_type(val);
+                if (t != json_type_object && t != json_type_array)
+                    continue;
+                if (n == cap)
+                    st = xrealloc(st, (cap *= 2) * sizeof *st);
+                st[n++] = (item){val, r};
+            }
+        }
+    }
+    free(st);
+}
+
+static size_t ptr_hash(const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    return (size_t)mix64((uint64_t)x);
+}
+
+static snode *memo_get(cctx *cc, json_object *k)
+{
+    if (!cc->memo_cap)
+        return NULL;
+    for (size_t i = ptr_hash(k) & (cc->memo_cap - 1);; i = (i + 1) & (cc->memo_cap - 1)) {
+        if (!cc->memo[i].key)
+            return NULL;
+        if (cc->memo[i].key == k)
+            return cc->memo[i].node;
+    }
+}
+
+static void memo_put(cctx *cc, json_object *k, snode *n)
+{
+    if ((cc->memo_n + 1) * 2 > cc->memo_cap) {
+        size_t ncap = cc->memo_cap ? cc->memo_cap * 2 : 64;
+        memo_ent *nm = xcalloc(ncap, sizeof *nm);
+        for (size_t j = 0; j < cc->memo_cap; j++) {
+            if (!cc->memo[j].key)
+                continue;
+            size_t i = ptr_hash(cc->memo[j].key) & (ncap - 1);
+            while (nm[i].key)
+                i = (i + 1) & (ncap - 1);
+            nm[i] = cc->memo[j];
+        }
+        free(cc->memo);
+        cc->memo = nm;
+        cc->memo_cap = ncap;
+    }
+    size_t i = ptr_hash(k) & (cc->memo_cap - 1);
+    while (cc->memo[i].key)
+        i = (i + 1) & (cc->memo_cap - 1);
+    cc->memo[i] = (memo_ent){k, n};
+    cc->memo_n++;
+}
+
+static snode *new_node(cctx *cc, const char *loc)
+{
+    snode *n = arena_alloc(&cc->v->ar, sizeof *n);
+    n->loc = arena_strdup(&cc->v->ar, loc);
+    n->boolean = -1;
+    n->min_props = n->max_props = -1;
+    n->min_items = n->max_items = -1;
+    n->min_contains = 1;
+    n->max_contains = -1;
+    n->min_len = n->max_len = -1;
+    return n;
+}
+
+/* The node for a subschema, created on first sight and queued for compilation. */
+static snode *get_node(cctx *cc, json_object *js, resource *r, const char *loc)
+{
+    json_type t = json_object_get_type(js);
+    if (t != json_type_object && t != json_type_boolean) {
+        warnf(cc, "%s is not a schema (expected an object or a boolean); it is ignored", loc);
+        return cc->true_node;
+    }
+    snode *n = memo_get(cc, js);
+    if (n)
+        return n;
+    n = new_node(cc, loc);
+    n->js = js;
+    memo_put(cc, js, n);
+    if (t == json_type_boolean) {
+        n->boolean = json_object_get_boolean(js) ? 1 : 0;
+        return n;
+    }
+    resource *own = resource_of_obj(cc, js);
+    n->res = own ? own : r;
+    if (cc->nwork == cc->capwork) {
+        cc->capwork = cc->capwork ? cc->capwork * 2 : 64;
+        cc->work = xrealloc(cc->work, cc->capwork * sizeof *cc->work);
+    }
+    cc->work[cc->nwork++] = n;
+    return n;
+}
+
+static void ptr_token(sb *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '~')
+            sb_str(b, "~0");
+        else if (*s == '/')
+            sb_str(b, "~1");
+        else
+            sb_chr(b, *s);
+    }
+}
+
+/* "<parent>/<kw>[/<key>|/<idx>]" */
+static char *child_loc(const snode *parent, const char *k, const char *key, long idx)
+{
+    sb b = {0};
+    sb_str(&b, parent->loc);
+    sb_chr(&b, '/');
+    ptr_token(&b, k);
+    if (key) {
+        sb_chr(&b, '/');
+        ptr_token(&b, key);
+    } else if (idx >= 0) {
+        sb_f(&b, "/%ld", idx);
+    }
+    return sb_take(&b);
+}
+
+static snode *sub(cctx *cc, snode *parent, json_object *js, const char *k, const char *key, long idx)
+{
+    char *loc = child_loc(parent, k, key, idx);
+    snode *n = get_node(cc, js, parent->res, loc);
+    free(loc);
+    return n;
+}
+
+static char *percent_decode(const char *s)
+{
+    size_t n = strlen(s);
+    char *o = xmalloc(n + 1), *q = o;
+    for (size_t i = 0; i < n; i++) {
+        int h1, h2;
+        if (s[i] == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 && (h2 = hexval(s[i + 2])) >= 0) {
+            *q++ = (char)(h1 * 16 + h2);
+            i += 2;
+        } else {
+            *q++ = s[i];
+        }
+    }
+    *q = '\0';
+    return o;
+}
+
+static resource *find_resource(cctx *cc, const char *base, const resource *cur)
+{
+    char *abs = uri_resolve(cur ? cur->abs : NULL, base);
+    resource *found = NULL;
+    for (size_t i = 0; i < cc->nres && !found; i++) {
+        resource *r = cc->res[i];
+        if ((r->abs && (!strcmp(r->abs, abs) || !strcmp(r->abs, base))) || (r->raw && !strcmp(r->raw, base)))
+            found = r;
+    }
+    free(abs);
+    return found;
+}
+
+static snode *resolve_ref(cctx *cc, snode *from, const char *kwname, const char *ref)
+{
+    const char *hash = strchr(ref, '#');
+    size_t blen = hash ? (size_t)(hash - ref) : strlen(ref);
+    resource *r = from->res;
+    if (blen) {
+        char *base = xstrndup(ref, blen);
+        resource *t = find_resource(cc, base, from->res);
+        if (!t) {
+            if (has_scheme(base))
+                failf(cc, "unresolvable %s \"%s\" at %s: remote references are not fetched", kwname, ref, from->loc);
+            else
+                failf(cc, "unresolvable %s \"%s\" at %s: it refers to another document, which is not fetched",
+                      kwname, ref, from->loc);
+            free(base);
+            return NULL;
+        }
+        free(base);
+        r = t;
+    }
+    char *frag = percent_decode(hash ? hash + 1 : "");
+    json_object *target = r->obj;
+    resource *tres = r;
+    const char *problem = NULL;
+    if (frag[0] == '/') {
+        char *p = frag + 1;
+        for (;;) {
+            char *slash = strchr(p, '/');
+            if (slash)
+                *slash = '\0';
+            /* unescape ~1 and ~0 in place */
+            char *w = p;
+            for (char *s = p; *s; s++) {
+                if (*s == '~' && s[1] == '1') {
+                    *w++ = '/';
+                    s++;
+                } else if (*s == '~' && s[1] == '0') {
+                    *w++ = '~';
+                    s++;
+                } else {
+                    *w++ = *s;
+                }
+            }
+            *w = '\0';
+            json_object *next = NULL;
+            if (json_object_get_type(target) == json_type_object) {
+                if (!json_object_object_get_ex(target, p, &next)) {
+                    problem = "no such location in the schema";
+                    break;
+                }
+            } else if (json_object_get_type(target) == json_type_array) {
+                char *end;
+                unsigned long idx = strtoul(p, &end, 10);
+                if (!*p || *end || (p[0] == '0' && p[1]) || p[0] == '-' || p[0] == '+' ||
+                    idx >= json_object_array_length(target)) {
+                    problem = "no such location in the schema";
+                    break;
+                }
+                next = json_object_array_get_idx(target, idx);
+            } else {
+                problem = "no such location in the schema";
+                break;
+            }
+            target = next;
+            resource *own = json_object_get_type(target) == json_type_object ? resource_of_obj(cc, target) : NULL;
+            if (own)
+                tres = own;
+            if (!slash)
+                break;
+            p = slash + 1;
+        }
+    } else if (frag[0]) {
+        target = NULL;
+        for (size_t i = 0; i < cc->nanch && !target; i++)
+            if (cc->anch[i].res == r && !strcmp(cc->anch[i].name, frag))
+                target = cc->anch[i].obj, tres = cc->anch[i].res;
+        for (size_t i = 0; i < cc->nanch && !target; i++)
+            if (!strcmp(cc->anch[i].name, frag))
+                target = cc->anch[i].obj, tres = cc->anch[i].res;
+        if (!target)
+            problem = "no such anchor in the schema";
+    }
+    if (!problem) {
+        json_type t = json_object_get_type(target);
+        if (t != json_type_object && t != json_type_boolean)
+            problem = "the target is not a schema";
+    }
+    if (problem) {
+        failf(cc, "unresolvable %s \"%s\" at %s: %s", kwname, ref, from->loc, problem);
+        free(frag);
+        return NULL;
+    }
+    free(frag);
+    snode *n = memo_get(cc, target);
+    if (n)
+        return n;
+    return get_node(cc, target, tres, blen ? ref : (ref[0] == '#' ? ref : "#"));
+}
+
+/* A non-negative integer keyword value (5 or 5.0). */
+static bool get_count(cctx *cc, snode *n, json_object *js, const char *name, int64_t *out)
+{
+    json_object *o = kw(js, name);
+    if (!o)
+        return false;
+    if (is_number(o)) {
+        num x = num_of(o);
+        if (x.k == NK_INT && x.i >= 0) {
+            *out = x.i;
+            return true;
+        }
+        if (x.k == NK_UINT) {
+            *out = INT64_MAX;
+            return true;
+        }
+        if (x.k == NK_DBL && dbl_integral(x.d) && x.d >= 0) {
+            *out = x.d >= 9.2e18 ? INT64_MAX : (int64_t)x.d;
+            return true;
+        }
+    }
+    warnf(cc, "%s: %s must be a non-negative integer; it is ignored", n->loc, name);
+    return false;
+}
+
+static bool get_num(cctx *cc, snode *n, json_object *js, const char *name, num *out)
+{
+    json_object *o = kw(js, name);
+    if (!o)
+        return false;
+    if (!is_number(o) || (json_object_get_type(o) == json_type_double && !isfinite(json_object_get_double(o)))) {
+        if (json_object_get_type(o) != json_type_boolean)
+            warnf(cc, "%s: %s must be a number; it is ignored", n->loc, name);
+        return false;
+    }
+    *out = num_of(o);
+    return true;
+}
+
+static unsigned type_bit(const char *s)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"null", T_NULL},   {"boolean", T_BOOL}, {"object", T_OBJ},  {"array", T_ARR},
+                 {"number", T_NUM}, {"integer", T_INT}, {"string", T_STR}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(s, names[i].name))
+            return names[i].bit;
+    return 0;
+}
+
+static regex_t *compile_pattern(cctx *cc, snode *n, const char *where, const char *src)
+{
+    char why[160] = "";
+    char *ere = ecma_to_ere(src, why, sizeof why);
+    regex_t *re = NULL;
+    if (ere) {
+        re = arena_alloc(&cc->v->ar, sizeof *re);
+        int rc = regcomp(re, ere, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            regerror(rc, re, why, sizeof why);
+            re = NULL;
+        }
+        free(ere);
+    }
+    if (!re) {
+        warnf(cc, "%s: %s \"%s\" cannot be compiled (%s); it is treated as always satisfied", n->loc, where, src,
+              why);
+        return NULL;
+    }
+    schema_validator *v = cc->v;
+    if (v->nregex == v->capregex) {
+        v->capregex = v->capregex ? v->capregex * 2 : 8;
+        v->regexes = xrealloc(v->regexes, v->capregex * sizeof *v->regexes);
+    }
+    v->regexes[v->nregex++] = re;
+    return re;
+}
+
+/* The text of a value inside a message, e.g. ["open", "closed"]; long texts are cut. Printed
+ * here rather than by json-c, whose serialiser writes into the object (not thread-safe while
+ * other threads may be serialising the same schema). */
+static void json_text(sb *b, json_object *o, const char *sep)
+{
+    if (b->len > ENUM_TEXT_MAX)
+        return;
+    char t[40];
+    switch (json_object_get_type(o)) {
+    case json_type_null:
+        sb_str(b, "null");
+        break;
+    case json_type_boolean:
+        sb_str(b, json_object_get_boolean(o) ? "true" : "false");
+        break;
+    case json_type_int:
+    case json_type_double: {
+        num x = num_of(o);
+        num_fmt(&x, t, sizeof t);
+        sb_str(b, t);
+        break;
+    }
+    case json_type_string:
+        sb_json_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+        break;
+    case json_type_array: {
+        sb_chr(b, '[');
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n && b->len <= ENUM_TEXT_MAX; i++) {
+            if (i)
+                sb_str(b, sep);
+            json_text(b, json_object_array_get_idx(o, i), ",");
+        }
+        sb_chr(b, ']');
+        break;
+    }
+    case json_type_object: {
+        sb_chr(b, '{');
+        bool first = true;
+        struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+        for (; !json_object_iter_equal(&it, &end) && b->len <= ENUM_TEXT_MAX; json_object_iter_next(&it)) {
+            if (!first)
+                sb_chr(b, ',');
+            first = false;
+            const char *k = json_object_iter_peek_name(&it);
+            sb_json_str(b, k, strlen(k));
+            sb_chr(b, ':');
+            json_text(b, json_object_iter_peek_value(&it), ",");
+        }
+        sb_chr(b, '}');
+        break;
+    }
+    }
+}
+
+static const char *value_text(cctx *cc, json_object *o, const char *sep)
+{
+    sb b = {0};
+    json_text(&b, o, sep);
+    if (b.len > ENUM_TEXT_MAX) {
+        size_t cut = ENUM_TEXT_MAX;
+        while (cut > 0 && ((unsigned char)b.s[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence */
+        b.len = cut;
+        sb_str(&b, "...");
+    }
+    const char *t = arena_strdup(&cc->v->ar, b.s);
+    free(b.s);
+    return t;
+}
+
+static snode **sub_array(cctx *cc, snode *n, json_object *arr, const char *name, size_t *count)
+{
+    size_t len = json_object_array_length(arr);
+    snode **v = arena_alloc(&cc->v->ar, (len ? len : 1) * sizeof *v);
+    for (size_t i = 0; i < len; i++)
+        v[i] = sub(cc, n, json_object_array_get_idx(arr, i), name, NULL, (long)i);
+    *count = len;
+    return v;
+}
+
+static const char **string_array(cctx *cc, snode *n, json_object *arr, const char *name, size_t *count)
+{
+    size_t len = json_object_array_length(arr), k = 0;
+    const char **v = arena_alloc(&cc->v->ar, (len ? len : 1) * sizeof *v);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (json_object_get_type(e) != json_type_string) {
+            warnf(cc, "%s: %s contains a value that is not a string; it is ignored", n->loc, name);
+            continue;
+        }
+        v[k++] = arena_strdup(&cc->v->ar, json_object_get_string(e));
+    }
+    *count = k;
+    return v;
+}
+
+static void compile_dependencies(cctx *cc, snode *n, json_object *o, const char *name, int which)
+{
+    if (json_object_get_type(o) != json_type_object) {
+        warnf(cc, "%s: %s must be an object; it is ignored", n->loc, name);
+        return;
+    }
+    size_t len = (size_t)json_object_object_length(o);
+    depreq *dr = arena_alloc(&cc->v->ar, (n->ndreq + len + 1) * sizeof *dr);
+    depsch *ds = arena_alloc(&cc->v->ar, (n->ndsch + len + 1) * sizeof *ds);
+    if (n->ndreq)
+        memcpy(dr, n->dreq, n->ndreq * sizeof *dr);
+    if (n->ndsch)
+        memcpy(ds, n->dsch, n->ndsch * sizeof *ds);
+    n->dreq = dr;
+    n->dsch = ds;
+    struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *k = json_object_iter_peek_name(&it);
+        json_object *val = json_object_iter_peek_value(&it);
+        bool is_arr = json_object_get_type(val) == json_type_array;
+        if (is_arr && which != 2) {
+            depreq *d = &n->dreq[n->ndreq++];
+            d->name = arena_strdup(&cc->v->ar, k);
+            d->req = string_array(cc, n, val, name, &d->nreq);
+        } else if (!is_arr && which != 1) {
+            depsch *d = &n->dsch[n->ndsch++];
+            d->name = arena_strdup(&cc->v->ar, k);
+            d->node = sub(cc, n, val, name, k, -1);
+        } else {
+            warnf(cc, "%s: %s/%s has the wrong form; it is ignored", n->loc, name, k);
+        }
+    }
+}
+
+static void compile_node(cctx *cc, snode *n)
+{
+    json_object *js = n->js, *o;
+    arena *ar = &cc->v->ar;
+
+    /* $ref (and the dynamic forms, resolved statically) */
+    const char *refkw = "$ref";
+    o = kw(js, "$ref");
+    if (!o && (o = kw(js, "$dynamicRef")))
+        refkw = "$dynamicRef";
+    if (!o && (o = kw(js, "$recursiveRef")))
+        refkw = "$recursiveRef";
+    if (o) {
+        if (json_object_get_type(o) != json_type_string) {
+            warnf(cc, "%s: %s must be a string; it is ignored", n->loc, refkw);
+        } else {
+            n->ref = resolve_ref(cc, n, refkw, json_object_get_string(o));
+            if (!n->ref)
+                return;
+            if (cc->d <= D7) { /* siblings of $ref are ignored before 2019-09 */
+                n->ref_only = true;
+                return;
+            }
+        }
+    }
+
+    if ((o = kw(js, "type"))) {
+        if (json_object_get_type(o) == json_type_string) {
+            n->types = type_bit(json_object_get_string(o));
+            if (!n->types)
+                warnf(cc, "%s: unknown type \"%s\"; it is ignored", n->loc, json_object_get_string(o));
+        } else if (json_object_get_type(o) == json_type_array) {
+            for (size_t i = 0; i < json_object_array_length(o); i++) {
+                json_object *e = json_object_array_get_idx(o, i);
+                unsigned b = json_object_get_type(e) == json_type_string ? type_bit(json_object_get_string(e)) : 0;
+                if (!b) {
+                    warnf(cc, "%s: type contains an unknown type; the type keyword is ignored", n->loc);
+                    n->types = 0;
+                    break;
+                }
+                n->types |= b;
+            }
+        } else {
+            warnf(cc, "%s: type must be a string or an array; it is ignored", n->loc);
+        }
+        if (n->types && (o = kw(js, "nullable")) && json_object_get_type(o) == json_type_boolean &&
+            json_object_get_boolean(o))
+            n->types |= T_NULL;
+    }
+
+    if ((o = kw(js, "enum"))) {
+        if (json_object_get_type(o) == json_type_array) {
+            n->nenum = json_object_array_length(o);
+            n->enum_vals = arena_alloc(ar, (n->nenum ? n->nenum : 1) * sizeof *n->enum_vals);
+            for (size_t i = 0; i < n->nenum; i++)
+                n->enum_vals[i] = json_object_array_get_idx(o, i);
+            hold(cc->v, o);
+            n->enum_txt = value_text(cc, o, ", ");
+            if (!n->nenum)
+                warnf(cc, "%s: enum is empty: no value can match", n->loc);
+        } else {
+            warnf(cc, "%s: enum must be an array; it is ignored", n->loc);
+        }
+    }
+    if (json_object_object_get_ex(js, "const", &o)) {
+        n->has_const = true;
+        n->const_val = o;
+        hold(cc->v, o);
+        n->const_txt = value_text(cc, o, ", ");
+    }
+
+    /* objects */
+    if ((o = kw(js, "properties"))) {
+        if (json_object_get_type(o) == json_type_object) {
+            size_t cnt = (size_t)json_object_object_length(o), cap = 4;
+            while (cap < cnt * 2)
+                cap *= 2;
+            n->ptab = arena_alloc(ar, cap * sizeof *n->ptab);
+            n->ptab_mask = cap - 1;
+            struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+            for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *k = json_object_iter_peek_name(&it);
+                uint64_t h = fnv1a(k, strlen(k));
+                size_t i = (size_t)h & n->ptab_mask;
+                while (n->ptab[i].name)
+                    i = (i + 1) & n->ptab_mask;
+                n->ptab[i].name = arena_strdup(ar, k);
+                n->ptab[i].hash = h;
+                n->ptab[i].node = sub(cc, n, json_object_iter_peek_value(&it), "properties", k, -1);
+                n->nprops++;
+            }
+        } else {
+            warnf(cc, "%s: properties must be an object; it is ignored", n->loc);
+        }
+    }
+    if ((o = kw(js, "patternProperties"))) {
+        if (json_object_get_type(o) == json_type_object) {
+            size_t cnt = (size_t)json_object_object_length(o);
+            n->pprops = arena_alloc(ar, (cnt ? cnt : 1) * sizeof *n->pprops);
+            struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+            for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *k = json_object_iter_peek_name(&it);
+                pprop *pp = &n->pprops[n->npprops++];
+                pp->src = arena_strdup(ar, k);
+                pp->re = compile_pattern(cc, n, "patternProperties pattern", k);
+                pp->node = sub(cc, n, json_object_iter_peek_value(&it), "patternProperties", k, -1);
+            }
+        } else {
+            warnf(cc, "%s: patternProperties must be an object; it is ignored", n->loc);
+        }
+    }
+    if ((o = kw(js, "additionalProperties")))
+        n->addl_props = sub(cc, n, o, "additionalProperties", NULL, -1);
+    if ((o = kw(js, "propertyNames")))
+        n->prop_names = sub(cc, n, o, "propertyNames", NULL, -1);
+    if ((o = kw(js, "required"))) {
+        if (json_object_get_type(o) == json_type_array)
+            n->required = string_array(cc, n, o, "required", &n->nrequired);
+        else if (json_object_get_type(o) != json_type_boolean) /* draft 3's boolean: not supported */
+            warnf(cc, "%s: required must be an array; it is ignored", n->loc);
+    }
+    get_count(cc, n, js, "minProperties", &n->min_props);
+    get_count(cc, n, js, "maxProperties", &n->max_props);
+    if ((o = kw(js, "dependencies")))
+        compile_dependencies(cc, n, o, "dependencies", 0);
+    if ((o = kw(js, "dependentRequired")))
+        compile_dependencies(cc, n, o, "dependentRequired", 1);
+    if ((o = kw(js, "dependentSchemas")))
+        compile_dependencies(cc, n, o, "dependentSchemas", 2);
+    n->obj_kw = n->nprops || n->npprops || n->addl_props || n->prop_names || n->nrequired || n->min_props >= 0 ||
+                n->max_props >= 0 || n->ndreq || n->ndsch;
+
+    /* arrays */
+    json_object *items = kw(js, "items"), *prefix = kw(js, "prefixItems");
+    if (prefix && json_object_get_type(prefix) == json_type_array) {
+        n->prefix = sub_array(cc, n, prefix, "prefixItems", &n->nprefix);
+        if (items && json_object_get_type(items) != json_type_array)
+            n->items = sub(cc, n, items, "items", NULL, -1);
+    } else if (items && json_object_get_type(items) == json_type_array) {
+        n->prefix = sub_array(cc, n, items, "items", &n->nprefix);
+        if ((o = kw(js, "additionalItems")))
+            n->items = sub(cc, n, o, "additionalItems", NULL, -1);
+    } else if (items) {
+        n->items = sub(cc, n, items, "items", NULL, -1);
+    }
+    get_count(cc, n, js, "minItems", &n->min_items);
+    get_count(cc, n, js, "maxItems", &n->max_items);
+    if ((o = kw(js, "uniqueItems")))
+        n->unique = json_object_get_type(o) == json_type_boolean && json_object_get_boolean(o);
+    if ((o = kw(js, "contains"))) {
+        n->contains = sub(cc, n, o, "contains", NULL, -1);
+        get_count(cc, n, js, "minContains", &n->min_contains);
+        get_count(cc, n, js, "maxContains", &n->max_contains);
+    }
+    n->arr_kw = n->nprefix || n->items || n->min_items >= 0 || n->max_items >= 0 || n->unique || n->contains;
+
+    /* numbers */
+    n->has_min = get_num(cc, n, js, "minimum", &n->minimum);
+    n->has_max = get_num(cc, n, js, "maximum", &n->maximum);
+    if ((o = kw(js, "exclusiveMinimum"))) {
+        if (json_object_get_type(o) == json_type_boolean) { /* draft 4 */
+            if (json_object_get_boolean(o) && n->has_min) {
+                n->has_exmin = true;
+                n->exmin = n->minimum;
+                n->has_min = false;
+            }
+        } else {
+            n->has_exmin = get_num(cc, n, js, "exclusiveMinimum", &n->exmin);
+        }
+    }
+    if ((o = kw(js, "exclusiveMaximum"))) {
+        if (json_object_get_type(o) == json_type_boolean) {
+            if (json_object_get_boolean(o) && n->has_max) {
+                n->has_exmax = true;
+                n->exmax = n->maximum;
+                n->has_max = false;
+            }
+        } else {
+            n->has_exmax = get_num(cc, n, js, "exclusiveMaximum", &n->exmax);
+        }
+    }
+    if (get_num(cc, n, js, "multipleOf", &n->mult)) {
+        num zero = {NK_INT, 0, 0, 0.0};
+        if (num_cmp(&n->mult, &zero) > 0)
+            n->has_mult = true;
+        else
+            warnf(cc, "%s: multipleOf must be greater than 0; it is ignored", n->loc);
+    }
+    n->num_kw = n->has_min || n->has_max || n->has_exmin || n->has_exmax || n->has_mult;
+
+    /* strings */
+    get_count(cc, n, js, "minLength", &n->min_len);
+    get_count(cc, n, js, "maxLength", &n->max_len);
+    if ((o = kw(js, "pattern"))) {
+        if (json_object_get_type(o) == json_type_string) {
+            n->pattern_src = arena_strdup(ar, json_object_get_string(o));
+            n->pattern = compile_pattern(cc, n, "pattern", n->pattern_src);
+        } else {
+            warnf(cc, "%s: pattern must be a string; it is ignored", n->loc);
+        }
+    }
+    n->str_kw = n->min_len >= 0 || n->max_len >= 0 || n->pattern;
+
+    /* composition */
+    static const char *const comp[] = {"allOf", "anyOf", "oneOf"};
+    for (int c = 0; c < 3; c++) {
+        if (!(o = kw(js, comp[c])))
+            continue;
+        if (json_object_get_type(o) != json_type_array || json_object_array_length(o) == 0) {
+            warnf(cc, "%s: %s must be a non-empty array; it is ignored", n->loc, comp[c]);
+            continue;
+        }
+        size_t cnt;
+        snode **v = sub_array(cc, n, o, comp[c], &cnt);
+        if (c == 0)
+            n->all_of = v, n->nall = cnt;
+        else if (c == 1)
+            n->any_of = v, n->nany = cnt;
+        else
+            n->one_of = v, n->none = cnt;
+    }
+    if ((o = kw(js, "not")))
+        n->not_s = sub(cc, n, o, "not", NULL, -1);
+    if ((o = kw(js, "if"))) {
+        json_object *t = kw(js, "then"), *e = kw(js, "else");
+        if (t || e) {
+            n->if_s = sub(cc, n, o, "if", NULL, -1);
+            if (t)
+                n->then_s = sub(cc, n, t, "then", NULL, -1);
+            if (e)
+                n->else_s = sub(cc, n, e, "else", NULL, -1);
+        }
+    }
+    if (kw(js, "unevaluatedProperties"))
+        warnf(cc, "%s: unevaluatedProperties is not supported; it is ignored", n->loc);
+    if (kw(js, "unevaluatedItems"))
+        warnf(cc, "%s: unevaluatedItems is not supported; it is ignored", n->loc);
+
+    n->ref_only = n->ref && !n->types && !n->enum_vals && !n->has_const && !n->obj_kw && !n->arr_kw &&
+                  !n->num_kw && !n->str_kw && !n->nall && !n->nany && !n->none && !n->not_s && !n->if_s;
+}
+
+static dialect dialect_of(json_object *schema)
+{
+    json_object *s = kw(schema, "$schema");
+    const char *u = json_object_get_type(s) == json_type_string ? json_object_get_string(s) : "";
+    if (strstr(u, "draft-04"))
+        return D4;
+    if (strstr(u, "draft-06"))
+        return D6;
+    if (strstr(u, "draft-07"))
+        return D7;
+    if (strstr(u, "2019-09"))
+        return D2019;
+    return D2020;
+}
+
+void schema_validator_free(schema_validator *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->nregex; i++)
+        regfree(v->regexes[i]);
+    free(v->regexes);
+    for (size_t i = 0; i < v->nheld; i++)
+        json_object_put(v->held[i]);
+    free(v->held);
+    if (v->schema)
+        json_object_put(v->schema);
+    free(v->warnings);
+    arena_free(&v->ar);
+    free(v);
+}
+
+schema_validator *schema_validator_new(json_object *schema, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    json_type t = json_object_get_type(schema);
+    if (t != json_type_object && t != json_type_boolean) {
+        if (err && errlen)
+            snprintf(err, errlen, "the schema must be a JSON object or a boolean");
+        return NULL;
+    }
+    schema_validator *v = xcalloc(1, sizeof *v);
+    v->schema = json_object_get(schema);
+    cctx cc = {0};
+    cc.v = v;
+    cc.err = err;
+    cc.errlen = errlen;
+    cc.d = t == json_type_object ? dialect_of(schema) : D2020;
+    cc.true_node = new_node(&cc, "#");
+    cc.true_node->boolean = 1;
+    if (t == json_type_object)
+        prescan(&cc, schema);
+    resource *root_res = cc.nres ? cc.res[0] : add_resource(&cc, schema, NULL, NULL);
+    v->root = get_node(&cc, schema, root_res, "#");
+    while (cc.nwork && !cc.failed) {
+        snode *n = cc.work[--cc.nwork];
+        compile_node(&cc, n);
+    }
+    if (cc.nwarn) {
+        if (cc.nwarn > MAX_WARNINGS)
+            sb_f(&cc.warn, "\n... and %zu more warnings", cc.nwarn - MAX_WARNINGS);
+        v->warnings = sb_take(&cc.warn);
+        if (!cc.failed) {
+            json_object *to = kw(schema, "title");
+            const char *title = json_object_get_type(to) == json_type_string ? json_object_get_string(to) : NULL;
+            LOG_WARN("schema", "schema%s%s%s: %s", title ? " '" : "", title ? title : "", title ? "'" : "",
+                     v->warnings);
+        }
+    }
+    free(cc.warn.s);
+    free(cc.memo);
+    free(cc.work);
+    for (size_t i = 0; i < cc.nres; i++) {
+        free(cc.res[i]->abs);
+        free(cc.res[i]->raw);
+        free(cc.res[i]);
+    }
+    free(cc.res);
+    for (size_t i = 0; i < cc.nanch; i++)
+        free(cc.anch[i].name);
+    free(cc.anch);
+    if (cc.failed) {
+        schema_validator_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+const char *schema_validator_warnings(const schema_validator *v) { return v ? v->warnings : NULL; }
+
+/* ------------------------------------------------------------------ validation */
+
+enum { K_OTHER, K_TYPE, K_VALUE, K_FALSE };
+
+typedef struct verr {
+    char *path;
+    char *msg;
+    unsigned indent;
+    unsigned depth;   /* path depth */
+    unsigned kind;
+    unsigned types;   /* K_TYPE: the expected types */
+} verr;
+
+typedef struct errvec {
+    verr *v;
+    size_t n, cap;
+    size_t dropped;   /* beyond what a report can show: counted, not kept */
+} errvec;
+
+static size_t errvec_total(const errvec *e) { return e->n + e->dropped; }
+
+static void errvec_free(errvec *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        free(e->v[i].path);
+        free(e->v[i].msg);
+    }
+    free(e->v);
+    memset(e, 0, sizeof *e);
+}
+
+static void errvec_push(errvec *e, verr x)
+{
+    if (e->n >= MAX_REPORT_LINES) {
+        e->dropped++;
+        free(x.path);
+        free(x.msg);
+        return;
+    }
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 8;
+        e->v = xrealloc(e->v, e->cap * sizeof *e->v);
+    }
+    e->v[e->n++] = x;
+}
+
+/* Move src's entries to the end of dst, one level deeper; src ends up empty. */
+static void errvec_move(errvec *dst, errvec *src, unsigned indent_add)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        src->v[i].indent += indent_add;
+        errvec_push(dst, src->v[i]);
+    }
+    dst->dropped += src->dropped;
+    free(src->v);
+    memset(src, 0, sizeof *src);
+}
+
+typedef struct pseg {
+    const struct pseg *up;
+    const char *key;  /* NULL: an array index */
+    size_t idx;
+    unsigned depth;
+} pseg;
+
+typedef struct frame {
+    const snode *n;
+    unsigned depth;
+} frame;
+
+typedef struct vctx {
+    size_t evals;
+    unsigned quiet;   /* > 0: only the verdict matters (no messages, stop at the first failure) */
+    bool aborted;
+    char *abort_path, *abort_msg;
+    errvec errs;
+    unsigned nframes;
+    frame frames[MAX_FRAMES];
+} vctx;
+
+static bool is_ident(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static char *render_path(const pseg *p)
+{
+    const pseg *small[32], **segs = small;
+    if (p->depth > 32)
+        segs = xmalloc(p->depth * sizeof *segs);
+    unsigned n = 0;
+    for (const pseg *q = p; q && q->depth > 0; q = q->up)
+        segs[n++] = q;
+    sb b = {0};
+    sb_chr(&b, '$');
+    while (n--) {
+        const pseg *s = segs[n];
+        if (!s->key) {
+            sb_f(&b, "[%zu]", s->idx);
+        } else if (is_ident(s->key)) {
+            sb_chr(&b, '.');
+            sb_str(&b, s->key);
+        } else {
+            sb_chr(&b, '[');
+            sb_json_str(&b, s->key, strlen(s->key));
+            sb_chr(&b, ']');
+        }
+    }
+    if (segs != small)
+        free(segs);
+    return sb_take(&b);
+}
+
+static void report(vctx *c, const pseg *path, unsigned kind, unsigned types, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void report(vctx *c, const pseg *path, unsigned kind, unsigned types, const char *fmt, ...)
+{
+    if (c->quiet)
+        return;
+    if (c->errs.n >= MAX_REPORT_LINES) {
+        c->errs.dropped++;
+        return;
+    }
+    sb m = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vf(&m, fmt, ap);
+    va_end(ap);
+    errvec_push(&c->errs, (verr){render_path(path), sb_take(&m), 0, path->depth, kind, types});
+}
+
+static void vabort(vctx *c, const pseg *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void vabort(vctx *c, const pseg *path, const char *fmt, ...)
+{
+    if (c->aborted)
+        return;
+    c->aborted = true;
+    sb m = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vf(&m, fmt, ap);
+    va_end(ap);
+    c->abort_msg = sb_take(&m);
+    c->abort_path = render_path(path);
+}
+
+static unsigned inst_types(json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null: return T_NULL;
+    case json_type_boolean: return T_BOOL;
+    case json_type_object: return T_OBJ;
+    case json_type_array: return T_ARR;
+    case json_type_string: return T_STR;
+    case json_type_int: return T_NUM | T_INT;
+    case json_type_double: return dbl_integral(json_object_get_double(o)) ? T_NUM | T_INT : T_NUM;
+    }
+    return 0;
+}
+
+static const char *inst_type_name(json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "boolean";
+    case json_type_object: return "object";
+    case json_type_array: return "array";
+    case json_type_string: return "string";
+    case json_type_int: return "integer";
+    case json_type_double: return "number";
+    }
+    return "?";
+}
+
+/* "string, integer or null" */
+static void types_text(unsigned mask, char *out, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } order[] = {{T_OBJ, "object"}, {T_ARR, "array"},   {T_STR, "string"}, {T_NUM, "number"},
+                 {T_INT, "integer"}, {T_BOOL, "boolean"}, {T_NULL, "null"}};
+    if (mask & T_NUM)
+        mask &= ~(unsigned)T_INT;
+    const char *names[8];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (mask & order[i].bit)
+            names[n++] = order[i].name;
+    out[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        int w = snprintf(out + used, len - used, "%s%s", sep, names[i]);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static bool eval(vctx *c, const snode *n, json_object *inst, const pseg *path);
+
+/* Message formatting and the non-recursive checks stay out of the recursive frames: each level
+ * of nesting costs stack, and worker threads have 256 KiB. */
+#define NOINLINE __attribute__((noinline))
+
+static NOINLINE void report_type(vctx *c, const pseg *path, unsigned types, json_object *inst)
+{
+    if (c->quiet)
+        return;
+    char t[128];
+    types_text(types, t, sizeof t);
+    report(c, path, K_TYPE, types, "expected %s, got %s", t, inst_type_name(inst));
+}
+
+#define FAIL()                          \
+    do {                                \
+        ok = false;                     \
+        if (c->quiet || c->aborted)     \
+            return false;               \
+    } while (0)
+
+static const char *plural(int64_t n, const char *one, const char *many) { return n == 1 ? one : many; }
+
+static const snode *prop_find(const snode *n, const char *k)
+{
+    if (!n->nprops)
+        return NULL;
+    uint64_t h = fnv1a(k, strlen(k));
+    for (size_t i = (size_t)h & n->ptab_mask;; i = (i + 1) & n->ptab_mask) {
+        const prop *p = &n->ptab[i];
+        if (!p->name)
+            return NULL;
+        if (p->hash == h && !strcmp(p->name, k))
+            return p->node;
+    }
+}
+
+/* A property name against propertyNames; its violations are reported at the property's path. */
+static NOINLINE bool eval_property_name(vctx *c, const snode *names, const char *k, const pseg *child)
+{
+    json_object *ks = json_object_new_string(k);
+    if (c->quiet) {
+        bool r = eval(c, names, ks, child);
+        json_object_put(ks);
+        return r;
+    }
+    errvec saved = c->errs;
+    memset(&c->errs, 0, sizeof c->errs);
+    bool r = eval(c, names, ks, child);
+    json_object_put(ks);
+    errvec mine = c->errs;
+    c->errs = saved;
+    for (size_t i = 0; i < mine.n; i++) {
+        if (mine.v[i].indent)
+            continue;
+        char *m = xasprintf("invalid property name: %s", mine.v[i].msg);
+        free(mine.v[i].msg);
+        mine.v[i].msg = m;
+    }
+    errvec_move(&c->errs, &mine, 0);
+    return r;
+}
+
+static NOINLINE void report_names(vctx *c, const pseg *path, const char *fmt, const char *a, const char *b)
+{
+    if (c->quiet)
+        return;
+    sb x = {0}, y = {0};
+    sb_name(&x, a);
+    if (b)
+        sb_name(&y, b);
+    report(c, path, K_OTHER, 0, fmt, x.s, y.s ? y.s : "");
+    free(x.s);
+    free(y.s);
+}
+
+static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *path)
+{
+    bool ok = true;
+    size_t count = (size_t)json_object_object_length(obj);
+    if (n->min_props >= 0 && count < (uint64_t)n->min_props) {
+        report(c, path, K_OTHER, 0, "expected at least %lld %s, got %zu", (long long)n->min_props,
+               plural(n->min_props, "property", "properties"), count);
+        FAIL();
+    }
+    if (n->max_props >= 0 && count > (uint64_t)n->max_props) {
+        report(c, path, K_OTHER, 0, "expected at most %lld %s, got %zu", (long long)n->max_props,
+               plural(n->max_props, "property", "properties"), count);
+        FAIL();
+    }
+    for (size_t i = 0; i < n->nrequired; i++) {
+        if (!json_object_object_get_ex(obj, n->required[i], NULL)) {
+            report_names(c, path, "missing required property %s%s", n->required[i], NULL);
+            FAIL();
+        }
+    }
+    for (size_t i = 0; i < n->ndreq; i++) {
+        const depreq *d = &n->dreq[i];
+        if (!json_object_object_get_ex(obj, d->name, NULL))
+            continue;
+        for (size_t j = 0; j < d->nreq; j++) {
+            if (json_object_object_get_ex(obj, d->req[j], NULL))
+                continue;
+            report_names(c, path, "missing property %s (required when %s is present)", d->req[j], d->name);
+            FAIL();
+        }
+    }
+    if (n->nprops || n->npprops || n->addl_props || n->prop_names) {
+        struct json_object_iterator it = json_object_iter_begin(obj), end = json_object_iter_end(obj);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            const char *k = json_object_iter_peek_name(&it);
+            json_object *val = json_object_iter_peek_value(&it);
+            pseg child = {path, k, 0, path->depth + 1};
+            if (n->prop_names && !eval_property_name(c, n->prop_names, k, &child))
+                FAIL();
+            bool matched = false;
+            const snode *p = prop_find(n, k);
+            if (p) {
+                matched = true;
+                if (p->boolean == 0) {
+                    report(c, &child, K_OTHER, 0, "property is not allowed");
+                    FAIL();
+                } else if (!eval(c, p, val, &child)) {
+                    FAIL();
+                }
+            }
+            for (size_t i = 0; i < n->npprops; i++) {
+                const pprop *pp = &n->pprops[i];
+                if (!pp->re) {
+                    matched = true;
+                    continue;
+                }
+                if (regexec(pp->re, k, 0, NULL, 0) != 0)
+                    continue;
+                matched = true;
+                if (!eval(c, pp->node, val, &child))
+                    FAIL();
+            }
+            if (!matched && n->addl_props) {
+                if (n->addl_props->boolean == 0) {
+                    report(c, &child, K_OTHER, 0, "property is not allowed (additionalProperties is false)");
+                    FAIL();
+                } else if (!eval(c, n->addl_props, val, &child)) {
+                    FAIL();
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n->ndsch; i++) {
+        if (json_object_object_get_ex(obj, n->dsch[i].name, NULL) && !eval(c, n->dsch[i].node, obj, path))
+            FAIL();
+    }
+    return ok;
+}
+
+typedef struct hidx {
+    uint64_t h;
+    size_t i;
+} hidx;
+
+static int cmp_hidx(const void *a, const void *b)
+{
+    const hidx *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The first duplicate (lowest second index): *a < *b equal items. */
+static NOINLINE bool find_duplicate(json_object *arr, size_t len, size_t *a, size_t *b)
+{
+    bool found = false;
+    if (len <= 16) {
+        for (size_t j = 1; j < len && !found; j++)
+            for (size_t i = 0; i < j && !found; i++)
+                if (json_eq(json_object_array_get_idx(arr, i), json_object_array_get_idx(arr, j)))
+                    *a = i, *b = j, found = true;
+        return found;
+    }
+    hidx *h = xmalloc(len * sizeof *h);
+    for (size_t i = 0; i < len; i++)
+        h[i] = (hidx){json_hash(json_object_array_get_idx(arr, i)), i};
+    qsort(h, len, sizeof *h, cmp_hidx);
+    for (size_t s = 0; s < len;) {
+        size_t e = s + 1;
+        while (e < len && h[e].h == h[s].h)
+            e++;
+        for (size_t j = s + 1; j < e; j++) {
+            if (found && h[j].i >= *b)
+                break;
+            for (size_t i = s; i < j; i++) {
+                if (json_eq(json_object_array_get_idx(arr, h[i].i), json_object_array_get_idx(arr, h[j].i))) {
+                    *a = h[i].i, *b = h[j].i, found = true;
+                    break;
+                }
+            }
+        }
+        s = e;
+    }
+    free(h);
+    return found;
+}
+
+static bool eval_array(vctx *c, const snode *n, json_object *arr, const pseg *path)
+{
+    bool ok = true;
+    size_t len = json_object_array_length(arr);
+    if (n->min_items >= 0 && len < (uint64_t)n->min_items) {
+        report(c, path, K_OTHER, 0, "expected at least %lld %s, got %zu", (long long)n->min_items,
+               plural(n->min_items, "item", "items"), len);
+        FAIL();
+    }
+    if (n->max_items >= 0 && len > (uint64_t)n->max_items) {
+        report(c, path, K_OTHER, 0, "expected at most %lld %s, got %zu", (long long)n->max_items,
+               plural(n->max_items, "item", "items"), len);
+        FAIL();
+    }
+    for (size_t i = 0; i < len && i < n->nprefix; i++) {
+        pseg child = {path, NULL, i, path->depth + 1};
+        if (!eval(c, n->prefix[i], json_object_array_get_idx(arr, i), &child))
+            FAIL();
+    }
+    if (n->items && len > n->nprefix) {
+        if (n->items->boolean == 0) {
+            report(c, path, K_OTHER, 0, "expected at most %zu %s, got %zu (additional items are not allowed)",
+                   n->nprefix, plural((int64_t)n->nprefix, "item", "items"), len);
+            FAIL();
+        } else {
+            for (size_t i = n->nprefix; i < len; i++) {
+                pseg child = {path, NULL, i, path->depth + 1};
+                if (!eval(c, n->items, json_object_array_get_idx(arr, i), &child))
+                    FAIL();
+            }
+        }
+    }
+    if (n->contains && (n->min_contains > 0 || n->max_contains >= 0)) {
+        size_t matches = 0;
+        c->quiet++;
+        for (size_t i = 0; i < len && !c->aborted; i++) {
+            pseg child = {path, NULL, i, path->depth + 1};
+            if (eval(c, n->contains, json_object_array_get_idx(arr, i), &child))
+                matches++;
+            if (n->max_contains < 0 && matches >= (uint64_t)n->min_contains)
+                break;
+        }
+        c->quiet--;
+        if (c->aborted)
+            return false;
+        if (matches < (uint64_t)n->min_contains) {
+            report(c, path, K_OTHER, 0, "expected at least %lld %s matching the 'contains' schema, got %zu",
+                   (long long)n->min_contains, plural(n->min_contains, "item", "items"), matches);
+            FAIL();
+        }
+        if (n->max_contains >= 0 && matches > (uint64_t)n->max_contains) {
+            report(c, path, K_OTHER, 0, "expected at most %lld %s matching the 'contains' schema, got %zu",
+                   (long long)n->max_contains, plural(n->max_contains, "item", "items"), matches);
+            FAIL();
+        }
+    }
+    if (n->unique && len > 1) {
+        c->evals += len;
+        size_t a, b;
+        if (find_duplicate(arr, len, &a, &b)) {
+            report(c, path, K_OTHER, 0, "items must be unique, but [%zu] and [%zu] are equal", a, b);
+            FAIL();
+        }
+    }
+    return ok;
+}
+
+static size_t utf8_length(const char *s, size_t n)
+{
+    size_t cps = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            cps++;
+    return cps;
+}
+
+static NOINLINE bool eval_string(vctx *c, const snode *n, json_object *str, const pseg *path)
+{
+    bool ok = true;
+    const char *s = json_object_get_string(str);
+    if (n->min_len >= 0 || n->max_len >= 0) {
+        size_t len = utf8_length(s, (size_t)json_object_get_string_len(str));
+        if (n->min_len >= 0 && len < (uint64_t)n->min_len) {
+            report(c, path, K_OTHER, 0, "expected at least %lld %s, got %zu", (long long)n->min_len,
+                   plural(n->min_len, "character", "characters"), len);
+            FAIL();
+        }
+        if (n->max_len >= 0 && len > (uint64_t)n->max_len) {
+            report(c, path, K_OTHER, 0, "expected at most %lld %s, got %zu", (long long)n->max_len,
+                   plural(n->max_len, "character", "characters"), len);
+            FAIL();
+        }
+    }
+    if (n->pattern && regexec(n->pattern, s, 0, NULL, 0) != 0) {
+        report(c, path, K_OTHER, 0, "must match pattern %s", n->pattern_src);
+        FAIL();
+    }
+    return ok;
+}
+
+static NOINLINE bool eval_number(vctx *c, const snode *n, json_object *o, const pseg *path)
+{
+    bool ok = true;
+    num x = num_of(o);
+    char a[40], b[40];
+    if (n->has_min && num_cmp(&x, &n->minimum) < 0) {
+        if (!c->quiet) {
+            num_fmt(&n->minimum, a, sizeof a);
+            num_fmt(&x, b, sizeof b);
+        }
+        report(c, path, K_OTHER, 0, "must be >= %s, got %s", a, b);
+        FAIL();
+    }
+    if (n->has_exmin && num_cmp(&x, &n->exmin) <= 0) {
+        if (!c->quiet) {
+            num_fmt(&n->exmin, a, sizeof a);
+            num_fmt(&x, b, sizeof b);
+        }
+        report(c, path, K_OTHER, 0, "must be > %s, got %s", a, b);
+        FAIL();
+    }
+    if (n->has_max && num_cmp(&x, &n->maximum) > 0) {
+        if (!c->quiet) {
+            num_fmt(&n->maximum, a, sizeof a);
+            num_fmt(&x, b, sizeof b);
+        }
+        report(c, path, K_OTHER, 0, "must be <= %s, got %s", a, b);
+        FAIL();
+    }
+    if (n->has_exmax && num_cmp(&x, &n->exmax) >= 0) {
+        if (!c->quiet) {
+            num_fmt(&n->exmax, a, sizeof a);
+            num_fmt(&x, b, sizeof b);
+        }
+        report(c, path, K_OTHER, 0, "must be < %s, got %s", a, b);
+        FAIL();
+    }
+    if (n->has_mult && !num_multiple_of(&x, &n->mult)) {
+        if (!c->quiet) {
+            num_fmt(&n->mult, a, sizeof a);
+            num_fmt(&x, b, sizeof b);
+        }
+        report(c, path, K_OTHER, 0, "must be a multiple of %s, got %s", a, b);
+        FAIL();
+    }
+    return ok;
+}
+
+/* How far an alternative is from matching, compared in this order: the violations that say "this
+ * is the wrong alternative" (a wrong type of the value itself, a false schema, a wrong
+ * constant/enum value at or right below it, i.e. a discriminator); then the number of
+ * violations; then how deep the deepest one is (deeper: the value got further into it). */
+typedef struct alt_dist {
+    size_t heavy, total;
+    unsigned deepest;
+} alt_dist;
+
+static alt_dist alt_distance(const errvec *e, unsigned depth)
+{
+    alt_dist d = {0, errvec_total(e), 0};
+    for (size_t i = 0; i < e->n; i++) {
+        const verr *x = &e->v[i];
+        if (x->depth > d.deepest)
+            d.deepest = x->depth;
+        if (x->indent)
+            continue;
+        if (x->kind == K_FALSE && x->depth == depth)
+            d.heavy += 2; /* can never match */
+        else if ((x->kind == K_TYPE && x->depth == depth) || (x->kind == K_VALUE && x->depth <= depth + 1))
+            d.heavy++;
+    }
+    return d;
+}
+
+static bool alt_closer(const alt_dist *a, const alt_dist *b)
+{
+    if (a->heavy != b->heavy)
+        return a->heavy < b->heavy;
+    if (a->total != b->total)
+        return a->total < b->total;
+    return a->deepest > b->deepest;
+}
+
+#define MAX_LISTED_MATCHES 8u
+
+static NOINLINE void report_matches(vctx *c, const pseg *path, const uint32_t *matches, size_t nmatch,
+                                    const char *kwname)
+{
+    char list[64] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < nmatch && i < MAX_LISTED_MATCHES; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%u", i ? ", " : "", (unsigned)matches[i] + 1u);
+        if (w < 0 || (size_t)w >= sizeof list - used)
+            break;
+        used += (size_t)w;
+    }
+    report(c, path, K_OTHER, 0, "matches %zu alternatives (%s%s), expected exactly one (%s)", nmatch, list,
+           nmatch > MAX_LISTED_MATCHES ? ", ..." : "", kwname);
+}
+
+/* anyOf (exactly_one false) or oneOf (true). */
+static bool eval_alternatives(vctx *c, snode *const *alts, size_t nalts, bool exactly_one, json_object *inst,
+                              const pseg *path)
+{
+    if (c->quiet) {
+        size_t matched = 0;
+        for (size_t i = 0; i < nalts && !c->aborted; i++) {
+            if (eval(c, alts[i], inst, path)) {
+                if (!exactly_one)
+                    return true;
+                if (++matched > 1)
+                    return false;
+            }
+        }
+        return matched == 1 && !c->aborted;
+    }
+    errvec saved = c->errs, best = {0};
+    size_t best_i = 0;
+    alt_dist best_d = {SIZE_MAX, SIZE_MAX, 0};
+    uint32_t matches[MAX_LISTED_MATCHES];
+    size_t nmatch = 0;
+    bool all_type = true;
+    unsigned types = 0;
+    for (size_t i = 0; i < nalts; i++) {
+        if (nmatch) { /* one matched already: only the verdict of the others matters */
+            c->quiet++;
+            bool r = eval(c, alts[i], inst, path);
+            c->quiet--;
+            if (r) {
+                if (nmatch < MAX_LISTED_MATCHES)
+                    matches[nmatch] = (uint32_t)i;
+                nmatch++;
+            }
+            if (c->aborted)
+                break;
+            continue;
+        }
+        memset(&c->errs, 0, sizeof c->errs);
+        bool r = eval(c, alts[i], inst, path);
+        errvec mine = c->errs;
+        if (r || c->aborted) {
+            errvec_free(&mine);
+            if (c->aborted)
+                break;
+            matches[nmatch++] = (uint32_t)i;
+            if (!exactly_one)
+                break;
+            continue;
+        }
+        if (errvec_total(&mine) == 1 && mine.n == 1 && mine.v[0].kind == K_TYPE && mine.v[0].depth == path->depth)
+            types |= mine.v[0].types;
+        else
+            all_type = false;
+        alt_dist d = alt_distance(&mine, path->depth);
+        if (alt_closer(&d, &best_d)) {
+            errvec_free(&best);
+            best = mine;
+            best_i = i;
+            best_d = d;
+        } else {
+            errvec_free(&mine);
+        }
+    }
+    c->errs = saved;
+    if (c->aborted) {
+        errvec_free(&best);
+        return false;
+    }
+    const char *kwname = exactly_one ? "oneOf" : "anyOf";
+    if (nmatch == 1 || (nmatch > 1 && !exactly_one)) {
+        errvec_free(&best);
+        return true;
+    }
+    if (nmatch > 1) {
+        errvec_free(&best);
+        report_matches(c, path, matches, nmatch, kwname);
+        return false;
+    }
+    if (all_type && types) {
+        errvec_free(&best);
+        report_type(c, path, types, inst);
+        return false;
+    }
+    report(c, path, K_OTHER, 0, "does not match any of the %zu alternatives (%s); the closest, alternative %zu, "
+           "fails with:", nalts, kwname, best_i + 1);
+    errvec_move(&c->errs, &best, 1);
+    return false;
+}
+
+static bool eval_keywords(vctx *c, const snode *n, json_object *inst, const pseg *path)
+{
+    bool ok = true;
+    if (n->ref && !eval(c, n->ref, inst, path))
+        FAIL();
+    unsigned it = inst_types(inst);
+    if (n->types && !(n->types & it)) {
+        report_type(c, path, n->types, inst);
+        return false;
+    }
+    if (n->enum_vals) {
+        bool found = false;
+        for (size_t i = 0; i < n->nenum && !found; i++)
+            found = json_eq(inst, n->enum_vals[i]);
+        if (!found) {
+            report(c, path, K_VALUE, 0, "must be one of %s", n->enum_txt);
+            FAIL();
+        }
+    }
+    if (n->has_const && !json_eq(inst, n->const_val)) {
+        report(c, path, K_VALUE, 0, "must be equal to %s", n->const_txt);
+        FAIL();
+    }
+    if ((it & T_OBJ) && n->obj_kw && !eval_object(c, n, inst, path))
+        FAIL();
+    if ((it & T_ARR) && n->arr_kw && !eval_array(c, n, inst, path))
+        FAIL();
+    if ((it & T_STR) && n->str_kw && !eval_string(c, n, inst, path))
+        FAIL();
+    if ((it & T_NUM) && n->num_kw && !eval_number(c, n, inst, path))
+        FAIL();
+    for (size_t i = 0; i < n->nall; i++)
+        if (!eval(c, n->all_of[i], inst, path))
+            FAIL();
+    if (n->nany && !eval_alternatives(c, n->any_of, n->nany, false, inst, path))
+        FAIL();
+    if (n->none && !eval_alternatives(c, n->one_of, n->none, true, inst, path))
+        FAIL();
+    if (n->not_s) {
+        c->quiet++;
+        bool r = eval(c, n->not_s, inst, path);
+        c->quiet--;
+        if (c->aborted)
+            return false;
+        if (r) {
+            report(c, path, K_OTHER, 0, "must not match the schema in 'not'");
+            FAIL();
+        }
+    }
+    if (n->if_s) {
+        c->quiet++;
+        bool r = eval(c, n->if_s, inst, path);
+        c->quiet--;
+        if (c->aborted)
+            return false;
+        const snode *branch = r ? n->then_s : n->else_s;
+        if (branch && !eval(c, branch, inst, path))
+            FAIL();
+    }
+    return ok;
+}
+
+static bool eval(vctx *c, const snode *n, json_object *inst, const pseg *path)
+{
+    unsigned pushed = 0;
+    bool ok = false;
+    for (;;) {
+        if (c->aborted)
+            goto out;
+        if (++c->evals > MAX_EVALS) {
+            vabort(c, path,
+                   "validation stopped after %u subschema evaluations: the schema is too complex for this value, "
+                   "so the arguments could not be checked",
+                   MAX_EVALS);
+            goto out;
+        }
+        if (n->boolean >= 0) {
+            ok = n->boolean == 1;
+            if (!ok)
+                report(c, path, K_FALSE, 0, "no value is allowed here (the schema is false)");
+            goto out;
+        }
+        unsigned same = 0;
+        for (unsigned k = c->nframes; k-- > 0 && c->frames[k].depth == path->depth; same++) {
+            if (c->frames[k].n == n) {
+                vabort(c, path, "schema error: $ref cycle without progress (%s is re-entered for the same value)",
+                       n->loc);
+                goto out;
+            }
+        }
+        if (same >= MAX_SAME_INSTANCE) {
+            vabort(c, path, "schema error: more than %u nested subschemas apply to the same value (at %s)",
+                   MAX_SAME_INSTANCE, n->loc);
+            goto out;
+        }
+        if (c->nframes >= MAX_FRAMES) {
+            vabort(c, path, "the value is nested too deeply to validate (more than %u levels of subschemas)",
+                   MAX_FRAMES);
+            goto out;
+        }
+        c->frames[c->nframes++] = (frame){n, path->depth};
+        pushed++;
+        if (!n->ref_only)
+            break;
+        n = n->ref;
+    }
+    ok = eval_keywords(c, n, inst, path);
+out:
+    c->nframes -= pushed;
+    return ok;
+}
+
+static void add_line(sb *r, const char *path, const char *msg, unsigned indent)
+{
+    if (r->len)
+        sb_chr(r, '\n');
+    for (unsigned i = 0; i < indent; i++)
+        sb_str(r, "  ");
+    sb_str(r, path);
+    sb_str(r, ": ");
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n')
+            sb_str(r, "\\n");
+        else if (*p == '\r')
+            sb_str(r, "\\r");
+        else if (*p == '\t')
+            sb_str(r, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            sb_f(r, "\\u%04x", *p);
+        else
+            sb_chr(r, (char)*p);
+    }
+}
+
+size_t schema_validate(const schema_validator *v, json_object *instance, char **report_out)
+{
+    if (report_out)
+        *report_out = NULL;
+    if (!v)
+        return 0;
+    vctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    vctx *c = &ctx;
+    pseg root = {NULL, NULL, 0, 0};
+    eval(c, v->root, instance, &root);
+    size_t total = errvec_total(&c->errs) + (c->aborted ? 1u : 0u);
+    if (total && report_out) {
+        sb r = {0};
+        size_t shown = 0;
+        if (c->aborted) {
+            add_line(&r, c->abort_path, c->abort_msg, 0);
+            shown++;
+        }
+        for (size_t i = 0; i < c->errs.n && shown < MAX_REPORT_LINES; i++, shown++)
+            add_line(&r, c->errs.v[i].path, c->errs.v[i].msg, c->errs.v[i].indent);
+        if (total > shown)
+            sb_f(&r, "\n... and %zu more", total - shown);
+        *report_out = sb_take(&r);
+    }
+    errvec_free(&c->errs);
+    free(c->abort_path);
+    free(c->abort_msg);
+    return total;
+}

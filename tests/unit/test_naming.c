@@ -1,0 +1,98 @@
+/* Tool names: the upstream sanitising rule and deterministic collision handling. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tools/naming.h"
+
+static void check(const char *in, const char *prefix, const char *want)
+{
+    char *got = tool_name_sanitize(in, prefix);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_sanitize(void **state)
+{
+    (void)state;
+    check("my-function", NULL, "my_function");
+    check("mcp-orders-get", "mcp-", "orders_get");
+    check("other-fn", "mcp-", "other_fn");          /* prefix only stripped when present */
+    check("mcp-", "mcp-", "mcp_");                  /* never an empty name */
+    check("1st-report", NULL, "_1st_report");       /* leading digit */
+    check("mcp-2nd", "mcp-", "_2nd");
+    check("a.b:c/d", NULL, "a_b_c_d");
+    check("caf\xc3\xa9", NULL, "caf__");            /* bytes outside [A-Za-z0-9_] */
+    check("Already_Fine_9", NULL, "Already_Fine_9");
+}
+
+static char **names_of(const char *const *v, size_t n)
+{
+    char **out = calloc(n, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tool_name_sanitize(v[i], NULL);
+    return out;
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void test_collisions(void **state)
+{
+    (void)state;
+    /* three functions sanitise to a_b; keys (ARNs) decide who keeps the name */
+    const char *fns[] = {"a.b", "a-b", "a_b", "c"};
+    const char *keys[] = {"arn:3", "arn:2", "arn:1", "arn:0"};
+    char **n = names_of(fns, 4);
+    assert_int_equal(tool_names_make_unique(n, keys, 4), 2);
+    assert_string_equal(n[2], "a_b");   /* arn:1 */
+    assert_string_equal(n[1], "a_b_2"); /* arn:2 */
+    assert_string_equal(n[0], "a_b_3"); /* arn:3 */
+    assert_string_equal(n[3], "c");
+    free_names(n, 4);
+
+    /* the same account in another order yields the same names */
+    const char *fns2[] = {"c", "a_b", "a.b", "a-b"};
+    const char *keys2[] = {"arn:0", "arn:1", "arn:3", "arn:2"};
+    n = names_of(fns2, 4);
+    tool_names_make_unique(n, keys2, 4);
+    assert_string_equal(n[1], "a_b");
+    assert_string_equal(n[3], "a_b_2");
+    assert_string_equal(n[2], "a_b_3");
+    free_names(n, 4);
+
+    /* a suffixed name never takes a name another function already has */
+    const char *fns3[] = {"x-y", "x_y", "x_y_2"};
+    const char *keys3[] = {"arn:b", "arn:a", "arn:c"};
+    n = names_of(fns3, 3);
+    assert_int_equal(tool_names_make_unique(n, keys3, 3), 1);
+    assert_string_equal(n[1], "x_y");
+    assert_string_equal(n[2], "x_y_2");
+    assert_string_equal(n[0], "x_y_3");
+    free_names(n, 3);
+
+    /* no collisions: nothing renamed */
+    const char *fns4[] = {"p", "q"};
+    n = names_of(fns4, 2);
+    assert_int_equal(tool_names_make_unique(n, fns4, 2), 0);
+    free_names(n, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_collisions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

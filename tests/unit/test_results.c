@@ -1,0 +1,261 @@
+/* CallToolResult mapping per protocol version, UTF-8 repair, the strict JSON parser. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mcp/results.h"
+#include "util/str.h"
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static bool has(json_object *o, const char *key) { return json_object_object_get_ex(o, key, NULL); }
+
+static const char *text_of(json_object *r)
+{
+    json_object *c = get(r, "content");
+    assert_non_null(c);
+    assert_int_equal(json_object_array_length(c), 1);
+    json_object *b = json_object_array_get_idx(c, 0);
+    assert_string_equal(json_object_get_string(get(b, "type")), "text");
+    return json_object_get_string(get(b, "text"));
+}
+
+static char *dump(json_object *o) { return mcp_json_dump(o, NULL); }
+
+static void assert_json(json_object *o, const char *want)
+{
+    char *s = dump(o);
+    assert_string_equal(s, want);
+    free(s);
+}
+
+static const char *const versions[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"};
+
+static void test_ok_object_payload(void **state)
+{
+    (void)state;
+    lmcp_result r;
+    result_init(&r);
+    result_set_ok(&r, "{\"a\":1,\"url\":\"http://x/y\"}", 26);
+    for (size_t i = 0; i < 5; i++) {
+        json_object *o = mcp_call_result(&r, "fn", versions[i]);
+        assert_string_equal(text_of(o), "{\"a\":1,\"url\":\"http://x/y\"}");
+        assert_false(json_object_get_boolean(get(o, "isError")));
+        bool structured = i >= 2;
+        assert_int_equal(has(o, "structuredContent"), structured);
+        if (structured)
+            assert_json(get(o, "structuredContent"), "{\"a\":1,\"url\":\"http://x/y\"}");
+        assert_int_equal(has(o, "resultType"), i == 4);
+        if (i == 4)
+            assert_string_equal(json_object_get_string(get(o, "resultType")), "complete");
+        json_object_put(o);
+    }
+    result_clear(&r);
+}
+
+static void test_ok_non_object_payload(void **state)
+{
+    (void)state;
+    const char *payloads[] = {"[1,2,3]", "\"hi\"", "42", "true", "null"};
+    for (size_t p = 0; p < 5; p++) {
+        lmcp_result r;
+        result_init(&r);
+        result_set_ok(&r, payloads[p], strlen(payloads[p]));
+        for (size_t i = 0; i < 5; i++) {
+            json_object *o = mcp_call_result(&r, "fn", versions[i]);
+            assert_string_equal(text_of(o), payloads[p]);
+            assert_int_equal(has(o, "structuredContent"), i == 4); /* only modern takes any value */
+            if (i == 4)
+                assert_json(get(o, "structuredContent"), payloads[p]);
+            json_object_put(o);
+        }
+        result_clear(&r);
+    }
+}
+
+static void test_ok_text_and_bad_utf8(void **state)
+{
+    (void)state;
+    lmcp_result r;
+    result_init(&r);
+    result_set_ok(&r, "plain \xff text \xc3\xa9", 16);
+    json_object *o = mcp_call_result(&r, "fn", "2026-07-28");
+    assert_string_equal(text_of(o), "plain \xEF\xBF\xBD text \xc3\xa9");
+    assert_false(has(o, "structuredContent"));
+    json_object_put(o);
+    result_set_ok(&r, "", 0);
+    o = mcp_call_result(&r, "fn", "2025-11-25");
+    assert_string_equal(text_of(o), "");
+    assert_false(has(o, "structuredContent"));
+    json_object_put(o);
+    result_clear(&r);
+}
+
+static void test_function_error(void **state)
+{
+    (void)state;
+    const char *payload = "{\"errorType\":\"ValueError\",\"errorMessage\":\"bad input\","
+                          "\"stackTrace\":[\"  File \\\"/var/task/app.py\\\", line 3, in handler\\n    raise\\n\",\"at b\"]}";
+    lmcp_result r;
+    result_init(&r);
+    r.outcome = LMCP_OUTCOME_FUNCTION_ERROR;
+    buf_append_str(&r.payload, payload);
+    json_object *o = mcp_call_result(&r, "my-fn", "2025-11-25");
+    assert_true(json_object_get_boolean(get(o, "isError")));
+    assert_string_equal(text_of(o), "Function my-fn failed: ValueError: bad input\n"
+                                    "  File \"/var/task/app.py\", line 3, in handler\n    raise\nat b");
+    assert_string_equal(json_object_get_string(get(get(o, "structuredContent"), "errorType")), "ValueError");
+    json_object_put(o);
+
+    o = mcp_call_result(&r, "my-fn", "2025-03-26");
+    assert_false(has(o, "structuredContent"));
+    json_object_put(o);
+
+    /* the result's own fields win over the payload's */
+    r.error_type = xstrdup("Unhandled");
+    r.error_message = xstrdup("from the invoker");
+    char *t = mcp_result_error_text(&r, "my-fn");
+    assert_true(str_starts_with(t, "Function my-fn failed: Unhandled: from the invoker\n  File"));
+    free(t);
+    result_clear(&r);
+
+    /* a payload that is not JSON */
+    r.outcome = LMCP_OUTCOME_FUNCTION_ERROR;
+    buf_append_str(&r.payload, "segfault");
+    o = mcp_call_result(&r, "f", "2026-07-28");
+    assert_string_equal(text_of(o), "Function f failed: segfault");
+    assert_false(has(o, "structuredContent"));
+    assert_string_equal(json_object_get_string(get(o, "resultType")), "complete");
+    json_object_put(o);
+    result_clear(&r);
+}
+
+static void test_other_outcomes(void **state)
+{
+    (void)state;
+    lmcp_result r;
+    result_init(&r);
+    result_set_error(&r, LMCP_OUTCOME_THROTTLED, "TooManyRequestsException", "Rate exceeded");
+    r.request_id = xstrdup("req-123");
+    r.retry_after_ms = 1500;
+    json_object *o = mcp_call_result(&r, "fn", "2025-06-18");
+    assert_true(json_object_get_boolean(get(o, "isError")));
+    assert_string_equal(text_of(o),
+                        "Lambda throttled the call (TooManyRequestsException): Rate exceeded (AWS request id req-123; "
+                        "retry after 1500 ms)");
+    assert_false(has(o, "structuredContent"));
+    json_object_put(o);
+    result_clear(&r);
+
+    result_set_error(&r, LMCP_OUTCOME_INVALID_ARGUMENTS, "InvalidArguments", "x must be a number");
+    char *t = mcp_result_error_text(&r, "fn");
+    assert_string_equal(t, "Invalid arguments: x must be a number");
+    free(t);
+    result_set_error(&r, LMCP_OUTCOME_TIMEOUT, "Timeout", "no answer within 30 s");
+    t = mcp_result_error_text(&r, "fn");
+    assert_string_equal(t, "Timed out: no answer within 30 s");
+    free(t);
+    result_set_error(&r, LMCP_OUTCOME_REFUSED, "CircuitOpen", "the breaker is open");
+    r.retry_after_ms = 2000;
+    t = mcp_result_error_text(&r, "fn");
+    assert_string_equal(t, "Refused (CircuitOpen): the breaker is open (retry after 2000 ms)");
+    free(t);
+    result_clear(&r);
+    result_set_error(&r, LMCP_OUTCOME_AWS_ERROR, "AccessDeniedException", "not allowed");
+    t = mcp_result_error_text(&r, "fn");
+    assert_string_equal(t, "AWS error (AccessDeniedException): not allowed");
+    free(t);
+    result_clear(&r);
+}
+
+static void check_sanitize(const char *in, size_t n, const char *want)
+{
+    buf b = BUF_INIT;
+    mcp_utf8_sanitize(&b, in, n);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    buf_free(&b);
+}
+
+#define FFFD "\xEF\xBF\xBD"
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    check_sanitize("abc", 3, "abc");
+    check_sanitize("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    check_sanitize("\xc0\xaf", 2, FFFD FFFD);              /* overlong */
+    check_sanitize("\xed\xa0\x80", 3, FFFD FFFD FFFD);     /* a surrogate */
+    check_sanitize("\xe2\x82x", 3, FFFD "x");              /* cut short: one replacement */
+    check_sanitize("\xf4\x90\x80\x80", 4, FFFD FFFD FFFD FFFD); /* above U+10FFFF */
+    check_sanitize("a\xf0\x9f\x98", 4, "a" FFFD);          /* cut by the end */
+    check_sanitize("\x80\xbf", 2, FFFD FFFD);
+}
+
+static void test_strict_json(void **state)
+{
+    (void)state;
+    const char *bad[] = {"", " ", "{", "{\"a\":NaN}", "{'a':1}", "{\"a\":1} x", "{\"a\":1}{}", "[1,]",
+                         "{\"a\":01}", "{\"a\":\"\x01\"}", "tru", "{\"a\":\"\\x\"}", "-", "1.", "1e", "{\"a\" 1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_object *o = (json_object *)1;
+        const char *err = NULL;
+        if (mcp_json_parse_strict(bad[i], strlen(bad[i]), 64, &o, &err))
+            fail_msg("accepted: %s", bad[i]);
+        assert_null(o);
+        assert_non_null(err);
+    }
+    json_object *o = NULL;
+    assert_false(mcp_json_parse_strict("{\"a\":1}\0x", 9, 64, &o, NULL)); /* an embedded NUL */
+    assert_false(mcp_json_parse_strict("\"\xff\"", 3, 64, &o, NULL));
+    const char *good[] = {"{}", " {\"a\":[1,2.5e-3,-0,true,false,null,\"\\u00e9\\/\"]} ", "42", "\"s\"", "null", "[]"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        assert_true(mcp_json_parse_strict(good[i], strlen(good[i]), 64, &o, NULL));
+        json_object_put(o);
+    }
+    buf deep = BUF_INIT;
+    for (int i = 0; i < 65; i++)
+        buf_append_char(&deep, '[');
+    for (int i = 0; i < 65; i++)
+        buf_append_char(&deep, ']');
+    assert_false(mcp_json_parse_strict(deep.data, deep.len, 64, &o, NULL));
+    assert_true(mcp_json_parse_strict(deep.data + 1, deep.len - 2, 64, &o, NULL));
+    json_object_put(o);
+    buf_free(&deep);
+}
+
+static void test_versions(void **state)
+{
+    (void)state;
+    assert_string_equal(mcp_all_versions[0], "2026-07-28");
+    assert_non_null(mcp_legacy_version("2024-11-05"));
+    assert_null(mcp_legacy_version("2026-07-28"));
+    assert_null(mcp_modern_version("2025-11-25"));
+    json_object *o = json_object_new_string("a/b");
+    assert_json(o, "\"a/b\"");
+    json_object_put(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok_object_payload), cmocka_unit_test(test_ok_non_object_payload),
+        cmocka_unit_test(test_ok_text_and_bad_utf8), cmocka_unit_test(test_function_error),
+        cmocka_unit_test(test_other_outcomes), cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_strict_json), cmocka_unit_test(test_versions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,991 @@
+/* tools/schema: JSON Schema validation of tool arguments (drafts 4 .. 2020-12). */
+#include "config.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tools/schema.h"
+#include "util/log.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static json_object *parse(const char *txt)
+{
+    struct json_tokener *tok = json_tokener_new_ex(1000);
+    json_object *o = json_tokener_parse_ex(tok, txt, (int)strlen(txt) + 1); /* the NUL ends a bare number */
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (e != json_tokener_success) {
+        print_error("bad test JSON: %s\n%s\n", json_tokener_error_desc(e), txt);
+        fail();
+    }
+    return o;
+}
+
+static schema_validator *compile(const char *schema_txt)
+{
+    json_object *s = parse(schema_txt);
+    char err[512] = "";
+    schema_validator *v = schema_validator_new(s, err, sizeof err);
+    json_object_put(s); /* the validator holds its own reference */
+    if (!v)
+        print_error("compile failed: %s\n", err);
+    assert_non_null(v);
+    return v;
+}
+
+/* Validate and compare the whole report (NULL: valid). */
+static void expect(const schema_validator *v, const char *instance_txt, const char *want)
+{
+    json_object *inst = parse(instance_txt);
+    char *rep = NULL;
+    size_t n = schema_validate(v, inst, &rep);
+    json_object_put(inst);
+    if (!want) {
+        if (n != 0)
+            print_error("instance %s: unexpected violations:\n%s\n", instance_txt, rep ? rep : "");
+        assert_int_equal(n, 0);
+        assert_null(rep);
+        return;
+    }
+    if (n == 0)
+        print_error("instance %s: expected violations:\n%s\n", instance_txt, want);
+    assert_true(n > 0);
+    assert_non_null(rep);
+    assert_string_equal(rep, want);
+    free(rep);
+}
+
+static size_t count(const schema_validator *v, const char *instance_txt)
+{
+    json_object *inst = parse(instance_txt);
+    char *rep = NULL;
+    size_t n = schema_validate(v, inst, &rep);
+    json_object_put(inst);
+    free(rep);
+    return n;
+}
+
+/* One schema, any number of (instance, report) pairs. */
+static void check(const char *schema_txt, ...)
+{
+    schema_validator *v = compile(schema_txt);
+    va_list ap;
+    va_start(ap, schema_txt);
+    for (;;) {
+        const char *inst = va_arg(ap, const char *);
+        if (!inst)
+            break;
+        const char *want = va_arg(ap, const char *);
+        expect(v, inst, want);
+    }
+    va_end(ap);
+    schema_validator_free(v);
+}
+
+#define OK NULL
+#define END NULL
+
+static void compile_fails(const char *schema_txt, const char *want_err)
+{
+    json_object *s = parse(schema_txt);
+    char err[512] = "";
+    schema_validator *v = schema_validator_new(s, err, sizeof err);
+    json_object_put(s);
+    assert_null(v);
+    assert_string_equal(err, want_err);
+}
+
+/* ------------------------------------------------------------------ type, enum, const */
+
+static void test_type(void **state)
+{
+    (void)state;
+    check("{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"integer\"}}}",
+          "{\"order_id\":17}", OK,
+          "{\"order_id\":1.0}", OK, /* integral numbers are integers */
+          "{\"order_id\":-2e3}", OK,
+          "{\"order_id\":\"17\"}", "$.order_id: expected integer, got string",
+          "{\"order_id\":1.5}", "$.order_id: expected integer, got number",
+          "[]", "$: expected object, got array",
+          END);
+    check("{\"type\":\"number\"}", "1", OK, "1.25", OK, "true", "$: expected number, got boolean", END);
+    check("{\"type\":\"string\"}", "\"x\"", OK, "null", "$: expected string, got null", END);
+    check("{\"type\":\"boolean\"}", "false", OK, "0", "$: expected boolean, got integer", END);
+    check("{\"type\":\"null\"}", "null", OK, "{}", "$: expected null, got object", END);
+    check("{\"type\":\"array\"}", "[1]", OK, "\"[]\"", "$: expected array, got string", END);
+    check("{\"type\":[\"string\",\"null\"]}", "\"a\"", OK, "null", OK, "3",
+          "$: expected string or null, got integer", END);
+    check("{\"type\":[\"integer\",\"boolean\",\"object\"]}", "2.0", OK, "2.5",
+          "$: expected object, integer or boolean, got number", END);
+    check("{\"type\":[\"number\",\"integer\"]}", "2.5", OK, "\"2\"", "$: expected number, got string", END);
+}
+
+static void test_enum_const(void **state)
+{
+    (void)state;
+    check("{\"properties\":{\"status\":{\"enum\":[\"open\",\"closed\"]}}}",
+          "{\"status\":\"open\"}", OK,
+          "{\"status\":\"pending\"}", "$.status: must be one of [\"open\", \"closed\"]",
+          "{\"status\":1}", "$.status: must be one of [\"open\", \"closed\"]",
+          END);
+    /* numbers compare by value; structures deeply, object key order irrelevant */
+    check("{\"enum\":[1, null, {\"a\":[1,2]}, [true]]}",
+          "1.0", OK, "null", OK, "{\"a\":[1.0,2]}", OK, "[true]", OK,
+          "{\"a\":[2,1]}", "$: must be one of [1, null, {\"a\":[1,2]}, [true]]",
+          "[true,true]", "$: must be one of [1, null, {\"a\":[1,2]}, [true]]",
+          END);
+    check("{\"const\":{\"x\":1,\"y\":\"z\"}}", "{\"y\":\"z\",\"x\":1}", OK,
+          "{\"x\":1}", "$: must be equal to {\"x\":1,\"y\":\"z\"}", END);
+    check("{\"const\":null}", "null", OK, "0", "$: must be equal to null", END);
+    check("{\"const\":false}", "false", OK, "0", "$: must be equal to false", END);
+}
+
+/* ------------------------------------------------------------------ objects */
+
+static void test_object_keywords(void **state)
+{
+    (void)state;
+    check("{\"type\":\"object\",\"required\":[\"customer\",\"id\"],"
+          "\"properties\":{\"customer\":{\"type\":\"string\"},\"id\":{\"type\":\"integer\"}},"
+          "\"additionalProperties\":false}",
+          "{\"customer\":\"c\",\"id\":1}", OK,
+          "{\"id\":1}", "$: missing required property 'customer'",
+          "{}", "$: missing required property 'customer'\n$: missing required property 'id'",
+          "{\"customer\":\"c\",\"id\":1,\"extra\":true}",
+          "$.extra: property is not allowed (additionalProperties is false)",
+          END);
+    check("{\"properties\":{\"a\":{}},\"additionalProperties\":{\"type\":\"number\"}}",
+          "{\"a\":\"anything\",\"b\":1,\"c\":2.5}", OK,
+          "{\"b\":\"x\"}", "$.b: expected number, got string", END);
+    check("{\"patternProperties\":{\"^x-\":{\"type\":\"string\"},\"\\\\d$\":{\"minimum\":10}},"
+          "\"additionalProperties\":false}",
+          "{\"x-a\":\"s\",\"n1\":11,\"x-2\":\"s\"}", OK,
+          "{\"x-a\":1}", "$[\"x-a\"]: expected string, got integer",
+          "{\"n1\":9}", "$.n1: must be >= 10, got 9",
+          "{\"x-2\":5}", "$[\"x-2\"]: expected string, got integer\n$[\"x-2\"]: must be >= 10, got 5",
+          "{\"other\":1}", "$.other: property is not allowed (additionalProperties is false)",
+          END);
+    check("{\"propertyNames\":{\"pattern\":\"^[a-z_]+$\",\"maxLength\":5}}",
+          "{\"ab_c\":1}", OK,
+          "{\"Bad Key\":1}",
+          "$[\"Bad Key\"]: invalid property name: expected at most 5 characters, got 7\n"
+          "$[\"Bad Key\"]: invalid property name: must match pattern ^[a-z_]+$",
+          END);
+    check("{\"propertyNames\":false}", "{}", OK, "{\"a\":1}",
+          "$.a: invalid property name: no value is allowed here (the schema is false)", END);
+    check("{\"minProperties\":1,\"maxProperties\":2}", "{\"a\":1}", OK,
+          "{}", "$: expected at least 1 property, got 0",
+          "{\"a\":1,\"b\":2,\"c\":3}", "$: expected at most 2 properties, got 3", END);
+    check("{\"dependentRequired\":{\"card\":[\"cvv\",\"expiry\"]}}",
+          "{}", OK, "{\"card\":1,\"cvv\":2,\"expiry\":3}", OK,
+          "{\"card\":1,\"cvv\":2}", "$: missing property 'expiry' (required when 'card' is present)", END);
+    check("{\"dependencies\":{\"card\":[\"cvv\"],\"gift\":{\"required\":[\"message\"]}}}",
+          "{\"card\":1,\"cvv\":2}", OK,
+          "{\"card\":1}", "$: missing property 'cvv' (required when 'card' is present)",
+          "{\"gift\":true}", "$: missing required property 'message'", END);
+    check("{\"dependentSchemas\":{\"gift\":{\"properties\":{\"message\":{\"type\":\"string\"}}}}}",
+          "{\"message\":1}", OK,
+          "{\"gift\":1,\"message\":1}", "$.message: expected string, got integer", END);
+    check("{\"properties\":{\"secret\":false}}", "{\"a\":1}", OK,
+          "{\"secret\":1}", "$.secret: property is not allowed", END);
+    /* keywords of other types do not apply */
+    check("{\"required\":[\"a\"],\"minItems\":3,\"minLength\":4,\"minimum\":5}",
+          "\"x\"", "$: expected at least 4 characters, got 1", "[]", "$: expected at least 3 items, got 0",
+          "1", "$: must be >= 5, got 1", "{}", "$: missing required property 'a'", "null", OK, END);
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    check("{\"properties\":{\"a\":{\"properties\":{\"b\":{\"items\":{\"properties\":{\"c\":{\"type\":\"string\"}}}}}},"
+          "\"a b\":{\"type\":\"string\"},\"\":{\"type\":\"string\"},\"q\\\"\\n\":{\"type\":\"string\"},"
+          "\"_ok9\":{\"type\":\"string\"},\"9no\":{\"type\":\"string\"},\"é\":{\"type\":\"string\"}}}",
+          "{\"a\":{\"b\":[{\"c\":\"x\"},{},{\"c\":\"y\"},{\"c\":4}]}}", "$.a.b[3].c: expected string, got integer",
+          "{\"a b\":1}", "$[\"a b\"]: expected string, got integer",
+          "{\"\":1}", "$[\"\"]: expected string, got integer",
+          "{\"q\\\"\\n\":1}", "$[\"q\\\"\\n\"]: expected string, got integer",
+          "{\"_ok9\":1}", "$._ok9: expected string, got integer",
+          "{\"9no\":1}", "$[\"9no\"]: expected string, got integer",
+          "{\"é\":1}", "$[\"é\"]: expected string, got integer",
+          END);
+    /* names in messages that need quoting */
+    check("{\"required\":[\"it's\",\"a\\nb\"]}", "{}",
+          "$: missing required property \"it's\"\n$: missing required property \"a\\nb\"", END);
+}
+
+/* ------------------------------------------------------------------ arrays */
+
+static void test_array_keywords(void **state)
+{
+    (void)state;
+    check("{\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":5}}}",
+          "{\"items\":[1,2,3]}", OK,
+          "{\"items\":[1,2,3,4,5,6,7]}", "$.items: expected at most 5 items, got 7",
+          "{\"items\":[]}", "$.items: expected at least 1 item, got 0",
+          "{\"items\":[1,\"2\",3,4.5]}", "$.items[1]: expected integer, got string\n$.items[3]: expected integer, got number",
+          END);
+    /* draft 4 tuple form */
+    check("{\"items\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"additionalItems\":false}",
+          "[\"a\",1]", OK, "[\"a\"]", OK, "[]", OK,
+          "[1,\"a\"]", "$[0]: expected string, got integer\n$[1]: expected integer, got string",
+          "[\"a\",1,2]", "$: expected at most 2 items, got 3 (additional items are not allowed)", END);
+    check("{\"items\":[{\"type\":\"string\"}],\"additionalItems\":{\"type\":\"boolean\"}}",
+          "[\"a\",true,false]", OK, "[\"a\",true,1]", "$[2]: expected boolean, got integer", END);
+    /* additionalItems without the array form of items is ignored */
+    check("{\"items\":{\"type\":\"string\"},\"additionalItems\":false}", "[\"a\",\"b\"]", OK, END);
+    /* 2020-12 */
+    check("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
+          "\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}",
+          "[\"a\",1]", OK, "[\"a\",1,null]", "$: expected at most 2 items, got 3 (additional items are not allowed)",
+          "[2]", "$[0]: expected string, got integer", END);
+    check("{\"prefixItems\":[{\"type\":\"string\"}],\"items\":{\"type\":\"integer\"}}",
+          "[\"a\",1,2]", OK, "[\"a\",\"b\"]", "$[1]: expected integer, got string", END);
+    check("{\"contains\":{\"type\":\"string\"}}", "[1,\"a\"]", OK,
+          "[1,2]", "$: expected at least 1 item matching the 'contains' schema, got 0",
+          "[]", "$: expected at least 1 item matching the 'contains' schema, got 0", END);
+    check("{\"contains\":{\"type\":\"string\"},\"minContains\":2,\"maxContains\":3}",
+          "[\"a\",1,\"b\"]", OK,
+          "[\"a\",1]", "$: expected at least 2 items matching the 'contains' schema, got 1",
+          "[\"a\",\"b\",\"c\",\"d\"]", "$: expected at most 3 items matching the 'contains' schema, got 4", END);
+    check("{\"contains\":{\"type\":\"string\"},\"minContains\":0}", "[]", OK, "[1]", OK, END);
+}
+
+static void test_unique_items(void **state)
+{
+    (void)state;
+    check("{\"uniqueItems\":true}",
+          "[1,2,3]", OK, "[]", OK, "[1,\"1\",true,null,[1],{\"a\":1}]", OK,
+          "[{\"a\":1,\"b\":[1,2]},{\"b\":[1,2],\"a\":2},{\"b\":[1,2.0],\"a\":1}]",
+          "$: items must be unique, but [0] and [2] are equal",
+          "[1,2,1.0]", "$: items must be unique, but [0] and [2] are equal",
+          "[[1,[2]],[1,[2.0]]]", "$: items must be unique, but [0] and [1] are equal",
+          "[false,0]", OK,
+          END);
+    /* the hashed path (more than 16 items) */
+    schema_validator *v = compile("{\"uniqueItems\":true}");
+    char big[4096];
+    size_t used = (size_t)snprintf(big, sizeof big, "[");
+    for (int i = 0; i < 200; i++)
+        used += (size_t)snprintf(big + used, sizeof big - used, "%s{\"k\":%d}", i ? "," : "", i);
+    snprintf(big + used, sizeof big - used, "]");
+    expect(v, big, OK);
+    big[used] = '\0';
+    snprintf(big + used, sizeof big - used, ",{\"k\":150.0},{\"k\":7}]");
+    expect(v, big, "$: items must be unique, but [150] and [200] are equal");
+    schema_validator_free(v);
+    check("{\"uniqueItems\":false}", "[1,1]", OK, END);
+}
+
+/* ------------------------------------------------------------------ numbers */
+
+static void test_numeric_keywords(void **state)
+{
+    (void)state;
+    check("{\"minimum\":1,\"maximum\":10}", "1", OK, "10", OK, "5.5", OK,
+          "0", "$: must be >= 1, got 0", "10.5", "$: must be <= 10, got 10.5", END);
+    check("{\"exclusiveMinimum\":1,\"exclusiveMaximum\":10}", "1.0001", OK, "9", OK,
+          "1", "$: must be > 1, got 1", "10.0", "$: must be < 10, got 10", END);
+    /* draft 4 booleans, with or without "$schema" */
+    check("{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"minimum\":0,\"exclusiveMinimum\":true,"
+          "\"maximum\":5,\"exclusiveMaximum\":true}",
+          "0.5", OK, "0", "$: must be > 0, got 0", "5", "$: must be < 5, got 5", END);
+    check("{\"minimum\":0,\"exclusiveMinimum\":true,\"maximum\":5,\"exclusiveMaximum\":false}",
+          "0", "$: must be > 0, got 0", "5", OK, END);
+    check("{\"minimum\":0.1}", "0.1", OK, "0.09999999999999999", "$: must be >= 0.1, got 0.09999999999999999", END);
+    /* exact integer/double comparisons beyond 2^53 */
+    check("{\"maximum\":9007199254740992.0}", "9007199254740992", OK,
+          "9007199254740993", "$: must be <= 9007199254740992, got 9007199254740993", END);
+    check("{\"minimum\":-9223372036854775808}", "-9223372036854775808", OK, "-1e19",
+          "$: must be >= -9223372036854775808, got -1e+19", END);
+    check("{\"maximum\":18446744073709551615}", "18446744073709551615", OK, "1e20",
+          "$: must be <= 18446744073709551615, got 1e+20", END);
+}
+
+static void test_multiple_of(void **state)
+{
+    (void)state;
+    check("{\"multipleOf\":0.01}", "19.99", OK, "0.07", OK, "1", OK, "-4.35", OK, "0", OK, "1e10", OK,
+          "19.999", "$: must be a multiple of 0.01, got 19.999",
+          "0.005", "$: must be a multiple of 0.01, got 0.005", END);
+    check("{\"multipleOf\":0.1}", "0.3", OK, "0.7", OK, "1.1", OK, "12345678.9", OK,
+          "0.35", "$: must be a multiple of 0.1, got 0.35", "1000000000.05",
+          "$: must be a multiple of 0.1, got 1000000000.05", END);
+    check("{\"multipleOf\":3}", "9", OK, "-9", OK, "9.0", OK, "9223372036854775806", OK,
+          "10", "$: must be a multiple of 3, got 10", "9.5", "$: must be a multiple of 3, got 9.5",
+          "-9223372036854775808", "$: must be a multiple of 3, got -9223372036854775808", END);
+    check("{\"multipleOf\":1.5}", "4.5", OK, "-3", OK, "4", "$: must be a multiple of 1.5, got 4", END);
+    check("{\"multipleOf\":1e-8}", "0.00000123", OK, "1.000000001", "$: must be a multiple of 1e-08, got 1.000000001",
+          END);
+    check("{\"type\":\"integer\",\"multipleOf\":2}", "4.0", OK, "1e300", OK, END);
+}
+
+/* ------------------------------------------------------------------ strings */
+
+static void test_string_length_unicode(void **state)
+{
+    (void)state;
+    check("{\"minLength\":2,\"maxLength\":5}",
+          "\"héllo\"", OK,              /* 5 code points, 6 bytes */
+          "\"日本語\"", OK,              /* 3 code points, 9 bytes */
+          "\"😀😀\"", OK,                /* 2 code points, 8 bytes */
+          "\"\\ud83d\\ude00\\u00e9\"", OK, /* escapes decode to 2 code points */
+          "\"😀\"", "$: expected at least 2 characters, got 1",
+          "\"héllo!\"", "$: expected at most 5 characters, got 6",
+          "\"\"", "$: expected at least 2 characters, got 0", END);
+    check("{\"maxLength\":1}", "\"é\"", OK, END);
+}
+
+static void test_pattern(void **state)
+{
+    (void)state;
+    check("{\"properties\":{\"name\":{\"pattern\":\"^[a-z]+$\"}}}",
+          "{\"name\":\"abc\"}", OK, "{\"name\":\"Abc\"}", "$.name: must match pattern ^[a-z]+$",
+          "{\"name\":\"\"}", "$.name: must match pattern ^[a-z]+$", END);
+    /* unanchored: a match anywhere */
+    check("{\"pattern\":\"b+\"}", "\"abbc\"", OK, "\"ac\"", "$: must match pattern b+", END);
+    /* ECMA shorthands and their negations */
+    check("{\"pattern\":\"^\\\\d{3}-\\\\d{4}$\"}", "\"555-1234\"", OK, "\"55a-1234\"", "$: must match pattern ^\\d{3}-\\d{4}$", END);
+    check("{\"pattern\":\"^\\\\w+$\"}", "\"a_B9\"", OK, "\"a-b\"", "$: must match pattern ^\\w+$", END);
+    check("{\"pattern\":\"^\\\\S+\\\\s\\\\S+$\"}", "\"a b\"", OK, "\"a\\tb\"", OK, "\"ab\"", "$: must match pattern ^\\S+\\s\\S+$", END);
+    check("{\"pattern\":\"^\\\\D\\\\W$\"}", "\"a-\"", OK, "\"1-\"", "$: must match pattern ^\\D\\W$", END);
+    /* classes with shorthands, escaped metacharacters, a trailing dash, braces */
+    check("{\"pattern\":\"^[\\\\w.-]+@[\\\\w-]+\\\\.[a-z]{2,}$\"}", "\"jo.e-x@ex-1.io\"", OK,
+          "\"joe@example\"", "$: must match pattern ^[\\w.-]+@[\\w-]+\\.[a-z]{2,}$", END);
+    check("{\"pattern\":\"^[\\\\]\\\\[^-]+$\"}", "\"][^-\"", OK, "\"a\"", "$: must match pattern ^[\\]\\[^-]+$", END);
+    check("{\"pattern\":\"^(?:ab)+?c{1,2}\\\\/x$\"}", "\"ababcc/x\"", OK, "\"abcx\"", "$: must match pattern ^(?:ab)+?c{1,2}\\/x$", END);
+    check("{\"pattern\":\"^a{$\"}", "\"a{\"", OK, END); /* a brace that is no quantifier is literal */
+    check("{\"pattern\":\"^\\\\u00e9+$\"}", "\"éé\"", OK, "\"e\"", "$: must match pattern ^\\u00e9+$", END);
+    check("{\"pattern\":\"^.$\"}", "\"a\"", OK, "\"\\n\"", "$: must match pattern ^.$", END);
+    /* characters, not bytes: quantifiers, '.', negations and classes with non-ASCII members */
+    check("{\"pattern\":\"^.{2,3}$\"}", "\"éü\"", OK, "\"日本語\"", OK, "\"😀😀\"", OK, "\"日本語!\"",
+          "$: must match pattern ^.{2,3}$", "\"é\"", "$: must match pattern ^.{2,3}$", END);
+    check("{\"pattern\":\"^[^,]{1,2}$\"}", "\"éü\"", OK, "\"a,\"", "$: must match pattern ^[^,]{1,2}$",
+          "\"éüö\"", "$: must match pattern ^[^,]{1,2}$", END);
+    check("{\"pattern\":\"^\\\\S{2}\\\\W\\\\D$\"}", "\"éü€ä\"", OK, "\"éü€1\"", "$: must match pattern ^\\S{2}\\W\\D$", END);
+    check("{\"pattern\":\"^[a-zäöüß]{1,4}$\"}", "\"straß\"", "$: must match pattern ^[a-zäöüß]{1,4}$",
+          "\"süß\"", OK, "\"é\"", "$: must match pattern ^[a-zäöüß]{1,4}$", END);
+    check("{\"pattern\":\"^[\\\\u00e9\\\\-]+$\"}", "\"é-é\"", OK, "\"e\"", "$: must match pattern ^[\\u00e9\\-]+$", END);
+    check("{\"pattern\":\"^ö+$\"}", "\"ööö\"", OK, "\"o\"", "$: must match pattern ^ö+$", END);
+    check("{\"pattern\":\"^arn:aws:lambda:[a-z0-9-]+:\\\\d{12}:function:[A-Za-z0-9_-]+$\"}",
+          "\"arn:aws:lambda:us-east-1:123456789012:function:my_fn-2\"", OK,
+          "\"arn:aws:lambda:us-east-1:12345:function:f\"",
+          "$: must match pattern ^arn:aws:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]+$", END);
+}
+
+static void test_pattern_uncompilable(void **state)
+{
+    (void)state;
+    /* a lookahead cannot be expressed in POSIX: warned about once, then treated as satisfied */
+    schema_validator *v = compile("{\"properties\":{\"pw\":{\"type\":\"string\",\"pattern\":\"^(?=.*\\\\d).{8,}$\"}},"
+                                  "\"patternProperties\":{\"(?!x)\":{\"type\":\"integer\"}},\"additionalProperties\":false}");
+    const char *w = schema_validator_warnings(v);
+    assert_non_null(w);
+    assert_string_equal(w,
+                        "#: patternProperties pattern \"(?!x)\" cannot be compiled (lookaround assertions are not "
+                        "supported); it is treated as always satisfied\n"
+                        "#/properties/pw: pattern \"^(?=.*\\d).{8,}$\" cannot be compiled (lookaround assertions are "
+                        "not supported); it is treated as always satisfied");
+    expect(v, "{\"pw\":\"short\"}", OK);
+    expect(v, "{\"pw\":5}", "$.pw: expected string, got integer");
+    expect(v, "{\"anything\":\"x\"}", OK); /* the broken patternProperties entry "matches" every name */
+    schema_validator_free(v);
+    v = compile("{\"pattern\":\"[\\\\p{L}]\"}");
+    assert_non_null(schema_validator_warnings(v));
+    expect(v, "\"1\"", OK);
+    schema_validator_free(v);
+    v = compile("{\"type\":\"string\"}");
+    assert_null(schema_validator_warnings(v));
+    schema_validator_free(v);
+}
+
+static void test_format_is_annotation(void **state)
+{
+    (void)state;
+    check("{\"type\":\"string\",\"format\":\"email\"}", "\"not an email\"", OK, END);
+    check("{\"format\":\"date-time\",\"title\":\"t\",\"description\":\"d\",\"default\":1,\"examples\":[1],"
+          "\"readOnly\":true,\"x-amazon-extension\":{\"$ref\":\"http://ignored\"}}",
+          "\"x\"", OK, END);
+}
+
+/* ------------------------------------------------------------------ composition */
+
+static void test_all_any_one_not(void **state)
+{
+    (void)state;
+    check("{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":3},{\"maximum\":5}]}", "4", OK,
+          "7", "$: must be <= 5, got 7", "\"x\"", "$: expected integer, got string", END);
+    /* anyOf of plain types: one combined message */
+    check("{\"properties\":{\"v\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}}}",
+          "{\"v\":\"a\"}", OK, "{\"v\":2}", OK,
+          "{\"v\":true}", "$.v: expected string or integer, got boolean", END);
+    /* anyOf of shapes: the closest alternative's violations */
+    const char *payment =
+        "{\"properties\":{\"payment\":{\"anyOf\":["
+        "{\"type\":\"object\",\"required\":[\"iban\"],\"properties\":{\"iban\":{\"type\":\"string\"}}},"
+        "{\"type\":\"object\",\"required\":[\"card\",\"cvv\"],\"properties\":{\"card\":{\"type\":\"string\"},"
+        "\"cvv\":{\"type\":\"string\",\"pattern\":\"^\\\\d{3}$\"}}},"
+        "{\"type\":\"null\"}]}}}";
+    check(payment, "{\"payment\":{\"iban\":\"DE00\"}}", OK, "{\"payment\":null}", OK,
+          "{\"payment\":{\"card\":\"4111\",\"cvv\":\"12\"}}",
+          "$.payment: does not match any of the 3 alternatives (anyOf); the closest, alternative 2, fails with:\n"
+          "  $.payment.cvv: must match pattern ^\\d{3}$",
+          "{\"payment\":\"cash\"}", "$.payment: expected object or null, got string", END);
+    /* oneOf */
+    const char *one = "{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\",\"minimum\":2},{\"type\":\"string\"}]}";
+    check(one, "1", OK, "1.5", "$: does not match any of the 3 alternatives (oneOf); the closest, alternative 2, "
+                               "fails with:\n  $: must be >= 2, got 1.5",
+          "\"s\"", OK, "2.5", OK,
+          "3", "$: matches 2 alternatives (1, 2), expected exactly one (oneOf)", END);
+    /* a discriminated union: the alternative whose discriminator matches is the closest */
+    const char *tagged =
+        "{\"oneOf\":["
+        "{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"circle\"},\"r\":{\"type\":\"number\"}},"
+        "\"required\":[\"kind\",\"r\"]},"
+        "{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"rect\"},\"w\":{\"type\":\"number\"},"
+        "\"h\":{\"type\":\"number\"}},\"required\":[\"kind\",\"w\",\"h\"]}]}";
+    check(tagged, "{\"kind\":\"circle\",\"r\":1}", OK,
+          "{\"kind\":\"rect\",\"w\":1}",
+          "$: does not match any of the 2 alternatives (oneOf); the closest, alternative 2, fails with:\n"
+          "  $: missing required property 'h'", END);
+    check("{\"not\":{\"type\":\"string\"}}", "1", OK, "\"s\"", "$: must not match the schema in 'not'", END);
+    check("{\"if\":{\"properties\":{\"country\":{\"const\":\"US\"}},\"required\":[\"country\"]},"
+          "\"then\":{\"required\":[\"zip\"]},\"else\":{\"required\":[\"postcode\"]}}",
+          "{\"country\":\"US\",\"zip\":\"1\"}", OK, "{\"postcode\":\"1\"}", OK,
+          "{\"country\":\"US\"}", "$: missing required property 'zip'",
+          "{\"country\":\"FR\"}", "$: missing required property 'postcode'", END);
+    check("{\"if\":{\"type\":\"string\"},\"then\":{\"minLength\":2}}", "\"ab\"", OK, "3", OK,
+          "\"a\"", "$: expected at least 2 characters, got 1", END);
+    check("{\"then\":{\"type\":\"string\"},\"else\":{\"type\":\"string\"}}", "3", OK, END); /* no "if" */
+    /* nested alternatives are indented one more level */
+    check("{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"object\",\"required\":[\"x\"]},"
+          "{\"type\":\"object\",\"required\":[\"x\",\"y\"]}]}}},{\"type\":\"null\"}]}",
+          "{\"a\":{}}",
+          "$: does not match any of the 2 alternatives (anyOf); the closest, alternative 1, fails with:\n"
+          "  $.a: does not match any of the 2 alternatives (anyOf); the closest, alternative 1, fails with:\n"
+          "    $.a: missing required property 'x'", END);
+}
+
+static void test_boolean_schemas(void **state)
+{
+    (void)state;
+    check("true", "1", OK, "{\"a\":[null]}", OK, END);
+    check("false", "1", "$: no value is allowed here (the schema is false)", END);
+    check("{\"properties\":{\"a\":{\"items\":false}}}", "{\"a\":[]}", OK,
+          "{\"a\":[1]}", "$.a: expected at most 0 items, got 1 (additional items are not allowed)", END);
+    check("{\"properties\":{\"a\":{\"not\":true}}}", "{}", OK, "{\"a\":1}", "$.a: must not match the schema in 'not'",
+          END);
+    check("{\"allOf\":[true,{\"anyOf\":[false,{\"type\":\"integer\"}]}]}", "1", OK,
+          "\"s\"", "$: does not match any of the 2 alternatives (anyOf); the closest, alternative 2, fails with:\n"
+                   "  $: expected integer, got string", END);
+}
+
+/* ------------------------------------------------------------------ $ref */
+
+static void test_local_refs(void **state)
+{
+    (void)state;
+    /* #/definitions, #/$defs, "#", escaped tokens, percent-encoding */
+    const char *s =
+        "{\"$defs\":{\"pos\":{\"type\":\"integer\",\"minimum\":1},\"a/b\":{\"type\":\"string\"},"
+        "\"t~x\":{\"type\":\"boolean\"},\"sp ace\":{\"type\":\"null\"},\"%\":{\"const\":\"pct\"}},"
+        "\"definitions\":{\"old\":{\"$ref\":\"#/$defs/pos\"}},"
+        "\"properties\":{\"n\":{\"$ref\":\"#/definitions/old\"},\"s\":{\"$ref\":\"#/$defs/a~1b\"},"
+        "\"b\":{\"$ref\":\"#/$defs/t~0x\"},\"z\":{\"$ref\":\"#/$defs/sp%20ace\"},\"p\":{\"$ref\":\"#/$defs/%25\"},"
+        "\"self\":{\"$ref\":\"#\"},\"first\":{\"$ref\":\"#/properties/list/items/0\"},"
+        "\"list\":{\"items\":[{\"type\":\"string\"}]}}}";
+    check(s, "{\"n\":1,\"s\":\"x\",\"b\":true,\"z\":null,\"p\":\"pct\",\"self\":{\"n\":2},\"first\":\"f\"}", OK,
+          "{\"n\":0}", "$.n: must be >= 1, got 0",
+          "{\"s\":1}", "$.s: expected string, got integer",
+          "{\"b\":1}", "$.b: expected boolean, got integer",
+          "{\"z\":1}", "$.z: expected null, got integer",
+          "{\"p\":1}", "$.p: must be equal to \"pct\"",
+          "{\"self\":{\"self\":{\"n\":-1}}}", "$.self.self.n: must be >= 1, got -1",
+          "{\"first\":1}", "$.first: expected string, got integer", END);
+    /* anchors and embedded identifiers */
+    check("{\"$id\":\"https://example.com/schemas/order\",\"properties\":{"
+          "\"a\":{\"$ref\":\"#sku\"},\"b\":{\"$ref\":\"https://example.com/schemas/order#/$defs/qty\"},"
+          "\"c\":{\"$ref\":\"item\"},\"d\":{\"$ref\":\"https://example.com/schemas/item#/properties/w\"}},"
+          "\"$defs\":{\"sku\":{\"$anchor\":\"sku\",\"pattern\":\"^SKU-\"},\"qty\":{\"type\":\"integer\"},"
+          "\"item\":{\"$id\":\"item\",\"required\":[\"w\"],\"properties\":{\"w\":{\"type\":\"number\"}}}}}",
+          "{\"a\":\"SKU-1\",\"b\":2,\"c\":{\"w\":1},\"d\":3}", OK,
+          "{\"a\":\"x\"}", "$.a: must match pattern ^SKU-",
+          "{\"b\":\"x\"}", "$.b: expected integer, got string",
+          "{\"c\":{}}", "$.c: missing required property 'w'",
+          "{\"d\":\"x\"}", "$.d: expected number, got string", END);
+    /* draft 7: siblings of $ref are ignored; 2020-12: they apply */
+    check("{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"definitions\":{\"s\":{\"type\":\"string\"}},"
+          "\"properties\":{\"a\":{\"$ref\":\"#/definitions/s\",\"maxLength\":1}}}",
+          "{\"a\":\"long\"}", OK, "{\"a\":1}", "$.a: expected string, got integer", END);
+    check("{\"$defs\":{\"s\":{\"type\":\"string\"}},\"properties\":{\"a\":{\"$ref\":\"#/$defs/s\",\"maxLength\":1}}}",
+          "{\"a\":\"l\"}", OK, "{\"a\":\"long\"}", "$.a: expected at most 1 character, got 4", END);
+    /* draft 4 "id" with a fragment is an anchor */
+    check("{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"definitions\":{\"x\":{\"id\":\"#pos\",\"minimum\":0}},"
+          "\"items\":{\"$ref\":\"#pos\"}}", "[1]", OK, "[-1]", "$[0]: must be >= 0, got -1", END);
+}
+
+static void test_unresolvable_refs(void **state)
+{
+    (void)state;
+    compile_fails("{\"properties\":{\"addr\":{\"$ref\":\"http://example.com/address.json#/Address\"}}}",
+                  "unresolvable $ref \"http://example.com/address.json#/Address\" at #/properties/addr: remote "
+                  "references are not fetched");
+    compile_fails("{\"items\":{\"$ref\":\"https://json-schema.org/draft/2020-12/schema\"}}",
+                  "unresolvable $ref \"https://json-schema.org/draft/2020-12/schema\" at #/items: remote references "
+                  "are not fetched");
+    compile_fails("{\"$ref\":\"common.json#/definitions/id\"}",
+                  "unresolvable $ref \"common.json#/definitions/id\" at #: it refers to another document, which is "
+                  "not fetched");
+    compile_fails("{\"definitions\":{},\"allOf\":[{\"$ref\":\"#/definitions/missing\"}]}",
+                  "unresolvable $ref \"#/definitions/missing\" at #/allOf/0: no such location in the schema");
+    compile_fails("{\"properties\":{\"a\":{\"$ref\":\"#nowhere\"}}}",
+                  "unresolvable $ref \"#nowhere\" at #/properties/a: no such anchor in the schema");
+    compile_fails("{\"title\":\"x\",\"properties\":{\"a\":{\"$ref\":\"#/title\"}}}",
+                  "unresolvable $ref \"#/title\" at #/properties/a: the target is not a schema");
+    compile_fails("[1]", "the schema must be a JSON object or a boolean");
+    compile_fails("\"string\"", "the schema must be a JSON object or a boolean");
+    /* a remote $ref that nothing reaches through a schema keyword is never looked at */
+    check("{\"$comment\":\"x\",\"enum\":[{\"$ref\":\"http://example.com/x\"}]}", "{\"$ref\":\"http://example.com/x\"}",
+          OK, END);
+    /* a NULL err buffer is fine */
+    json_object *s = parse("{\"$ref\":\"http://example.com/x\"}");
+    assert_null(schema_validator_new(s, NULL, 0));
+    json_object_put(s);
+}
+
+static char *nested_tree(int depth)
+{
+    size_t cap = (size_t)depth * 40 + 64, used = 0;
+    char *t = malloc(cap);
+    for (int i = 0; i < depth; i++)
+        used += (size_t)snprintf(t + used, cap - used, "{\"value\":%d,\"children\":[{\"value\":0},", i);
+    used += (size_t)snprintf(t + used, cap - used, "{\"value\":\"leaf\"}");
+    for (int i = 0; i < depth; i++)
+        used += (size_t)snprintf(t + used, cap - used, "]}");
+    return t;
+}
+
+static void test_recursive_tree(void **state)
+{
+    (void)state;
+    schema_validator *v =
+        compile("{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"$ref\":\"#/definitions/node\","
+                "\"definitions\":{\"node\":{\"type\":\"object\",\"required\":[\"value\"],"
+                "\"properties\":{\"value\":{\"type\":[\"integer\",\"string\"]},"
+                "\"children\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/definitions/node\"}}},"
+                "\"additionalProperties\":false}}}");
+    char *t = nested_tree(60);
+    expect(v, t, OK);
+    free(t);
+    expect(v, "{\"value\":1,\"children\":[{\"value\":2,\"children\":[{\"value\":true}]}]}",
+           "$.children[0].children[0].value: expected string or integer, got boolean");
+    /* deeper than the evaluation depth limit: a violation, not a crash */
+    t = nested_tree(200);
+    json_object *inst = parse(t);
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, inst, &rep), 1);
+    assert_non_null(strstr(rep, ": the value is nested too deeply to validate (more than 256 levels of subschemas)"));
+    free(rep);
+    json_object_put(inst);
+    free(t);
+    schema_validator_free(v);
+}
+
+static void test_ref_cycles(void **state)
+{
+    (void)state;
+    check("{\"$ref\":\"#\"}", "1",
+          "$: schema error: $ref cycle without progress (# is re-entered for the same value)", END);
+    check("{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},\"b\":{\"allOf\":[{\"$ref\":\"#/definitions/a\"}]}},"
+          "\"properties\":{\"x\":{\"$ref\":\"#/definitions/a\"}}}",
+          "{}", OK, /* the cycle is only reached through "x" */
+          "{\"x\":1}", "$.x: schema error: $ref cycle without progress (#/definitions/a is re-entered for the same value)",
+          END);
+    /* a cycle inside an alternative stops the whole validation, even if another alternative matches */
+    check("{\"anyOf\":[{\"$ref\":\"#\"},{\"type\":\"integer\"}]}", "1",
+          "$: schema error: $ref cycle without progress (# is re-entered for the same value)", END);
+    /* recursion that makes progress is fine */
+    check("{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}", "[[[],[[]]]]", OK, "[[1]]",
+          "$[0][0]: expected array, got integer", END);
+}
+
+static void test_work_bound(void **state)
+{
+    (void)state;
+    /* 2^20 paths through nested alternatives: stopped at the evaluation budget */
+    char s[4096];
+    size_t used = (size_t)snprintf(s, sizeof s, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+    for (int i = 0; i < 20; i++)
+        used += (size_t)snprintf(s + used, sizeof s - used,
+                                 "\"d%d\":{\"anyOf\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]},", i,
+                                 i + 1, i + 1);
+    snprintf(s + used, sizeof s - used, "\"d20\":{\"type\":\"string\"}}}");
+    schema_validator *v = compile(s);
+    expect(v, "\"fine\"", OK);
+    expect(v, "1",
+           "$: validation stopped after 100000 subschema evaluations: the schema is too complex for this value, so "
+           "the arguments could not be checked");
+    schema_validator_free(v);
+}
+
+static void test_report_cap(void **state)
+{
+    (void)state;
+    schema_validator *v = compile("{\"items\":{\"type\":\"string\"}}");
+    char inst[512];
+    size_t used = (size_t)snprintf(inst, sizeof inst, "[");
+    for (int i = 0; i < 30; i++)
+        used += (size_t)snprintf(inst + used, sizeof inst - used, "%s%d", i ? "," : "", i);
+    snprintf(inst + used, sizeof inst - used, "]");
+    json_object *o = parse(inst);
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, o, &rep), 30);
+    json_object_put(o);
+    char want[4096];
+    used = 0;
+    for (int i = 0; i < 20; i++)
+        used += (size_t)snprintf(want + used, sizeof want - used, "$[%d]: expected string, got integer\n", i);
+    snprintf(want + used, sizeof want - used, "... and 10 more");
+    assert_string_equal(rep, want);
+    free(rep);
+    /* the count without a report */
+    assert_int_equal(count(v, "[1,2,\"3\"]"), 2);
+    o = parse("[1]");
+    assert_int_equal(schema_validate(v, o, NULL), 1);
+    json_object_put(o);
+    schema_validator_free(v);
+}
+
+/* ------------------------------------------------------------------ realistic schemas */
+
+/* The shape of EventBridge Schema Registry content (JSONSchemaDraft4 format). */
+static const char *eventbridge_schema =
+    "{\n"
+    "  \"$schema\": \"http://json-schema.org/draft-04/schema#\",\n"
+    "  \"title\": \"OrderPlaced\",\n"
+    "  \"type\": \"object\",\n"
+    "  \"required\": [\"detail-type\", \"source\", \"detail\"],\n"
+    "  \"properties\": {\n"
+    "    \"detail\": { \"$ref\": \"#/definitions/OrderPlaced\" },\n"
+    "    \"detail-type\": { \"type\": \"string\" },\n"
+    "    \"source\": { \"type\": \"string\", \"enum\": [\"com.example.orders\"] },\n"
+    "    \"time\": { \"type\": \"string\", \"format\": \"date-time\" },\n"
+    "    \"resources\": { \"type\": \"array\", \"items\": { \"type\": \"string\" } }\n"
+    "  },\n"
+    "  \"definitions\": {\n"
+    "    \"OrderPlaced\": {\n"
+    "      \"type\": \"object\",\n"
+    "      \"required\": [\"orderId\", \"customer\", \"items\"],\n"
+    "      \"properties\": {\n"
+    "        \"orderId\": { \"type\": \"string\", \"pattern\": \"^ORD-\\\\d{6}$\" },\n"
+    "        \"customer\": { \"$ref\": \"#/definitions/Customer\" },\n"
+    "        \"items\": { \"type\": \"array\", \"minItems\": 1, \"maxItems\": 50,\n"
+    "                     \"items\": { \"$ref\": \"#/definitions/LineItem\" } },\n"
+    "        \"total\": { \"type\": \"number\", \"minimum\": 0, \"exclusiveMinimum\": true, \"multipleOf\": 0.01 },\n"
+    "        \"priority\": { \"type\": \"integer\", \"minimum\": 1, \"maximum\": 5 }\n"
+    "      },\n"
+    "      \"additionalProperties\": false\n"
+    "    },\n"
+    "    \"Customer\": {\n"
+    "      \"type\": \"object\",\n"
+    "      \"required\": [\"id\"],\n"
+    "      \"properties\": {\n"
+    "        \"id\": { \"type\": \"string\", \"minLength\": 1 },\n"
+    "        \"email\": { \"type\": \"string\", \"format\": \"email\" },\n"
+    "        \"tier\": { \"type\": \"string\", \"enum\": [\"gold\", \"silver\", \"bronze\"] }\n"
+    "      }\n"
+    "    },\n"
+    "    \"LineItem\": {\n"
+    "      \"type\": \"object\",\n"
+    "      \"required\": [\"sku\", \"quantity\"],\n"
+    "      \"properties\": {\n"
+    "        \"sku\": { \"type\": \"string\" },\n"
+    "        \"quantity\": { \"type\": \"integer\", \"minimum\": 1 },\n"
+    "        \"tags\": { \"type\": \"array\", \"items\": { \"type\": \"string\" }, \"uniqueItems\": true }\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "}\n";
+
+static void test_eventbridge_draft4(void **state)
+{
+    (void)state;
+    schema_validator *v = compile(eventbridge_schema);
+    assert_null(schema_validator_warnings(v));
+    expect(v,
+           "{\"detail-type\":\"OrderPlaced\",\"source\":\"com.example.orders\",\"time\":\"2024-01-01T00:00:00Z\","
+           "\"detail\":{\"orderId\":\"ORD-000123\",\"customer\":{\"id\":\"c1\",\"tier\":\"gold\"},"
+           "\"items\":[{\"sku\":\"A\",\"quantity\":2,\"tags\":[\"x\",\"y\"]}],\"total\":19.99,\"priority\":1.0}}",
+           OK);
+    expect(v,
+           "{\"detail-type\":\"OrderPlaced\",\"source\":\"com.example.other\","
+           "\"detail\":{\"orderId\":\"ORD-12\",\"customer\":{\"tier\":\"platinum\"},"
+           "\"items\":[{\"sku\":\"A\",\"quantity\":0},{\"quantity\":\"2\",\"tags\":[\"x\",\"x\"]}],"
+           "\"total\":0,\"coupon\":\"X\"}}",
+           "$.source: must be one of [\"com.example.orders\"]\n"
+           "$.detail.orderId: must match pattern ^ORD-\\d{6}$\n"
+           "$.detail.customer: missing required property 'id'\n"
+           "$.detail.customer.tier: must be one of [\"gold\", \"silver\", \"bronze\"]\n"
+           "$.detail.items[0].quantity: must be >= 1, got 0\n"
+           "$.detail.items[1]: missing required property 'sku'\n"
+           "$.detail.items[1].quantity: expected integer, got string\n"
+           "$.detail.items[1].tags: items must be unique, but [0] and [1] are equal\n"
+           "$.detail.total: must be > 0, got 0\n"
+           "$.detail.coupon: property is not allowed (additionalProperties is false)");
+    expect(v, "{\"source\":\"com.example.orders\"}",
+           "$: missing required property 'detail-type'\n$: missing required property 'detail'");
+    schema_validator_free(v);
+}
+
+/* An OpenAPI 3 document's schema converted to JSON Schema, keeping its "#/components/schemas" refs. */
+static void test_openapi_components(void **state)
+{
+    (void)state;
+    const char *s =
+        "{\"type\":\"object\",\"required\":[\"pet\"],"
+        "\"properties\":{\"pet\":{\"$ref\":\"#/components/schemas/Pet\"},"
+        "\"owner\":{\"anyOf\":[{\"$ref\":\"#/components/schemas/Owner\"},{\"type\":\"null\"}]}},"
+        "\"components\":{\"schemas\":{"
+        "\"Pet\":{\"type\":\"object\",\"required\":[\"name\",\"kind\"],\"properties\":{"
+        "\"name\":{\"type\":\"string\",\"maxLength\":20},"
+        "\"kind\":{\"type\":\"string\",\"enum\":[\"cat\",\"dog\"]},"
+        "\"age\":{\"type\":\"integer\",\"nullable\":true,\"minimum\":0}}},"
+        "\"Owner\":{\"type\":\"object\",\"required\":[\"email\"],\"properties\":{"
+        "\"email\":{\"type\":\"string\",\"format\":\"email\"}}}}}}";
+    check(s, "{\"pet\":{\"name\":\"Rex\",\"kind\":\"dog\",\"age\":null},\"owner\":null}", OK,
+          "{\"pet\":{\"name\":\"Rex\",\"kind\":\"dog\",\"age\":3},\"owner\":{\"email\":\"a@b\"}}", OK,
+          "{\"pet\":{\"name\":\"Rex\",\"kind\":\"cow\",\"age\":-1},\"owner\":{}}",
+          "$.pet.kind: must be one of [\"cat\", \"dog\"]\n"
+          "$.pet.age: must be >= 0, got -1\n"
+          "$.owner: does not match any of the 2 alternatives (anyOf); the closest, alternative 1, fails with:\n"
+          "  $.owner: missing required property 'email'",
+          "{\"pet\":{\"kind\":\"cat\",\"age\":\"old\"}}",
+          "$.pet: missing required property 'name'\n$.pet.age: expected integer or null, got string", END);
+}
+
+/* ------------------------------------------------------------------ robustness */
+
+static void test_lenient_compile(void **state)
+{
+    (void)state;
+    /* malformed keyword values are ignored with a warning rather than refusing the schema */
+    schema_validator *v = compile("{\"type\":\"strng\",\"minLength\":\"3\",\"multipleOf\":0,\"required\":[\"a\",1],"
+                                  "\"properties\":{\"x\":\"string\"},\"unevaluatedProperties\":false}");
+    const char *w = schema_validator_warnings(v);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "#: unknown type \"strng\"; it is ignored"));
+    assert_non_null(strstr(w, "#: minLength must be a non-negative integer; it is ignored"));
+    assert_non_null(strstr(w, "#: multipleOf must be greater than 0; it is ignored"));
+    assert_non_null(strstr(w, "#/properties/x is not a schema"));
+    assert_non_null(strstr(w, "unevaluatedProperties is not supported"));
+    expect(v, "{\"a\":1,\"x\":1,\"y\":2}", OK);
+    expect(v, "{}", "$: missing required property 'a'");
+    schema_validator_free(v);
+    /* NULL arguments */
+    assert_int_equal(schema_validate(NULL, NULL, NULL), 0);
+    schema_validator_free(NULL);
+    assert_null(schema_validator_warnings(NULL));
+}
+
+static void test_validator_outlives_schema(void **state)
+{
+    (void)state;
+    json_object *s = parse("{\"enum\":[\"a\",\"b\"],\"properties\":{\"k\":{\"const\":[1]}}}");
+    schema_validator *v = schema_validator_new(s, NULL, 0);
+    assert_non_null(v);
+    /* the caller's copy goes away and is even mutated before: the validator is unaffected */
+    json_object_object_del(s, "enum");
+    json_object_put(s);
+    expect(v, "\"a\"", OK);
+    expect(v, "\"c\"", "$: must be one of [\"a\", \"b\"]");
+    schema_validator_free(v);
+}
+
+typedef struct {
+    const schema_validator *v;
+    json_object *good, *bad;
+    int failures;
+} thread_arg;
+
+static void *validate_loop(void *p)
+{
+    thread_arg *a = p;
+    for (int i = 0; i < 300; i++) {
+        char *rep = NULL;
+        if (schema_validate(a->v, a->good, &rep) != 0)
+            a->failures++;
+        free(rep);
+        rep = NULL;
+        if (schema_validate(a->v, a->bad, &rep) != 10 || !rep)
+            a->failures++;
+        free(rep);
+    }
+    return NULL;
+}
+
+static void test_concurrent_validation(void **state)
+{
+    (void)state;
+    schema_validator *v = compile(eventbridge_schema);
+    json_object *good = parse("{\"detail-type\":\"x\",\"source\":\"com.example.orders\",\"detail\":{\"orderId\":"
+                              "\"ORD-000001\",\"customer\":{\"id\":\"c\"},\"items\":[{\"sku\":\"a\",\"quantity\":1}]}}");
+    json_object *bad = parse("{\"detail-type\":\"OrderPlaced\",\"source\":\"com.example.other\","
+                             "\"detail\":{\"orderId\":\"ORD-12\",\"customer\":{\"tier\":\"platinum\"},"
+                             "\"items\":[{\"sku\":\"A\",\"quantity\":0},{\"quantity\":\"2\",\"tags\":[\"x\",\"x\"]}],"
+                             "\"total\":0,\"coupon\":\"X\"}}");
+    pthread_t th[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){v, good, bad, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, validate_loop, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    json_object_put(good);
+    json_object_put(bad);
+    schema_validator_free(v);
+}
+
+/* The executor's workers have 256 KiB stacks: the deepest validations (stopped by the depth
+ * limit) must fit, whatever applicators each level goes through. */
+typedef struct {
+    const char *schema;
+    json_object *inst;
+    size_t n;
+    char *rep;
+} deep_arg;
+
+static void *deep_run(void *p)
+{
+    deep_arg *a = p;
+    schema_validator *v = compile(a->schema);
+    a->n = schema_validate(v, a->inst, &a->rep);
+    schema_validator_free(v);
+    return NULL;
+}
+
+static json_object *deep_instance(int kind, int depth)
+{
+    json_object *leaf = kind == 0 ? json_object_new_object() : json_object_new_int(5);
+    for (int i = 0; i < depth; i++) {
+        if (kind == 0) {
+            json_object *o = json_object_new_object(), *a = json_object_new_array();
+            json_object_array_add(a, leaf);
+            json_object_object_add(o, "c", a);
+            leaf = o;
+        } else if (kind == 1) {
+            json_object *a = json_object_new_array();
+            json_object_array_add(a, leaf);
+            leaf = a;
+        } else {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "a", leaf);
+            leaf = o;
+        }
+    }
+    return leaf;
+}
+
+static void test_deep_on_small_stack(void **state)
+{
+    (void)state;
+    static const char *schemas[] = {
+        "{\"$ref\":\"#/definitions/node\",\"definitions\":{\"node\":{\"type\":\"object\",\"properties\":{\"c\":"
+        "{\"type\":\"array\",\"items\":{\"$ref\":\"#/definitions/node\"}}}}}}",
+        "{\"anyOf\":[{\"allOf\":[{\"oneOf\":[{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}},{\"type\":\"null\"}]}]},"
+        "{\"type\":\"boolean\"}]}",
+        "{\"if\":true,\"then\":{\"dependentSchemas\":{\"a\":{\"properties\":{\"a\":{\"$ref\":\"#\"}}}}},"
+        "\"propertyNames\":{\"minLength\":1}}",
+    };
+    for (int i = 0; i < 3; i++) {
+        deep_arg a = {schemas[i], deep_instance(i, 400), 0, NULL};
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, &attr, deep_run, &a), 0);
+        pthread_join(th, NULL);
+        pthread_attr_destroy(&attr);
+        assert_int_equal(a.n, 1);
+        assert_non_null(strstr(a.rep, ": the value is nested too deeply to validate"));
+        free(a.rep);
+        json_object_put(a.inst);
+    }
+}
+
+/* Under a UTF-8 locale regcomp handles characters itself; the translation must agree. */
+static void test_pattern_utf8_locale(void **state)
+{
+    (void)state;
+    char *saved = strdup(setlocale(LC_CTYPE, NULL));
+    if (!setlocale(LC_CTYPE, "C.UTF-8") && !setlocale(LC_CTYPE, "en_US.UTF-8")) {
+        free(saved);
+        skip();
+    }
+    check("{\"pattern\":\"^.{2,3}$\"}", "\"éü\"", OK, "\"日本語!\"", "$: must match pattern ^.{2,3}$", END);
+    check("{\"pattern\":\"^[^,]{1,2}$\"}", "\"éü\"", OK, "\"éüö\"", "$: must match pattern ^[^,]{1,2}$", END);
+    check("{\"pattern\":\"^[a-zäöüß]{1,4}$\"}", "\"süß\"", OK, "\"é\"", "$: must match pattern ^[a-zäöüß]{1,4}$", END);
+    check("{\"pattern\":\"^\\\\S\\\\W\\\\D\\\\w+$\"}", "\"é€äa\"", OK, "\"é€1a\"", "$: must match pattern ^\\S\\W\\D\\w+$", END);
+    check("{\"pattern\":\"^ö+$\"}", "\"ööö\"", OK, END);
+    setlocale(LC_CTYPE, saved);
+    free(saved);
+}
+
+static void test_dynamic_refs_static(void **state)
+{
+    (void)state;
+    /* resolved like $ref (no dynamic scope): enough for the common self-recursive use */
+    check("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$dynamicAnchor\":\"node\","
+          "\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\",\"items\":{\"$dynamicRef\":\"#node\"}}}}",
+          "{\"kids\":[{\"kids\":[]}]}", OK, "{\"kids\":[{\"kids\":[1]}]}", "$.kids[0].kids[0]: expected object, got integer",
+          END);
+    check("{\"$schema\":\"https://json-schema.org/draft/2019-09/schema\",\"$recursiveAnchor\":true,"
+          "\"type\":\"array\",\"items\":{\"$recursiveRef\":\"#\"}}",
+          "[[]]", OK, "[[\"x\"]]", "$[0][0]: expected array, got string", END);
+}
+
+int main(void)
+{
+    log_set_level(LMCP_LOG_ERROR); /* the compile warnings are checked through the API */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_type),
+        cmocka_unit_test(test_enum_const),
+        cmocka_unit_test(test_object_keywords),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_array_keywords),
+        cmocka_unit_test(test_unique_items),
+        cmocka_unit_test(test_numeric_keywords),
+        cmocka_unit_test(test_multiple_of),
+        cmocka_unit_test(test_string_length_unicode),
+        cmocka_unit_test(test_pattern),
+        cmocka_unit_test(test_pattern_uncompilable),
+        cmocka_unit_test(test_format_is_annotation),
+        cmocka_unit_test(test_all_any_one_not),
+        cmocka_unit_test(test_boolean_schemas),
+        cmocka_unit_test(test_local_refs),
+        cmocka_unit_test(test_unresolvable_refs),
+        cmocka_unit_test(test_recursive_tree),
+        cmocka_unit_test(test_ref_cycles),
+        cmocka_unit_test(test_work_bound),
+        cmocka_unit_test(test_report_cap),
+        cmocka_unit_test(test_eventbridge_draft4),
+        cmocka_unit_test(test_openapi_components),
+        cmocka_unit_test(test_lenient_compile),
+        cmocka_unit_test(test_validator_outlives_schema),
+        cmocka_unit_test(test_concurrent_validation),
+        cmocka_unit_test(test_deep_on_small_stack),
+        cmocka_unit_test(test_pattern_utf8_locale),
+        cmocka_unit_test(test_dynamic_refs_static),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
