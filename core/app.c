@@ -1,0 +1,666 @@
+#include "config.h"
+#include "app.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws/http.h"
+#include "credentials/credentials.h"
+#include "discovery/pipeline.h"
+#include "host.h"
+#include "invoke/executor.h"
+#include "invoke/invoker.h"
+#include "mcp/framing.h"
+#include "mcp/server.h"
+#include "tools/registry.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define COMP "lambda-mcp"
+
+struct app {
+    app_options opts;
+    char *config_path;
+    plugin_loader *loader;
+    pthread_mutex_t gen_mu;         /* guards cur and gen_counter */
+    generation *cur;
+    uint64_t gen_counter;
+    pthread_mutex_t discovery_mu;   /* one discovery at a time */
+    registry *reg;
+    executor *exec;
+    out_writer *out;
+    mcp_server *mcp;
+    /* refresh */
+    pthread_t refresh_thread;
+    bool refresh_started;
+    pthread_mutex_t refresh_mu;
+    pthread_cond_t refresh_cv;
+    bool stopping;
+    bool last_discovery_failed;
+};
+
+static app *g_app;
+
+generation *app_current_generation(void)
+{
+    if (!g_app)
+        return NULL;
+    pthread_mutex_lock(&g_app->gen_mu);
+    generation *g = g_app->cur;
+    pthread_mutex_unlock(&g_app->gen_mu);
+    return g;
+}
+
+static generation *current_ref(app *a)
+{
+    pthread_mutex_lock(&a->gen_mu);
+    generation *g = a->cur ? generation_ref(a->cur) : NULL;
+    pthread_mutex_unlock(&a->gen_mu);
+    return g;
+}
+
+/* ------------------------------------------------------------------ generations */
+
+generation *generation_ref(generation *g)
+{
+    atomic_fetch_add(&g->refs, 1);
+    return g;
+}
+
+static void free_instances(plugin_instance **v, size_t n)
+{
+    for (size_t i = n; i-- > 0;)
+        plugin_instance_free(v[i]);
+    free(v);
+}
+
+void generation_release(generation *g)
+{
+    if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    chain_free(g->chain);
+    aws_client_free(g->aws);
+    creds_chain_free(g->creds);
+    free_instances(g->wrappers, g->n_wrappers);
+    free_instances(g->discovery, g->n_discovery);
+    free_instances(g->credentials, g->n_credentials);
+    aws_endpoints_free(&g->awscfg.endpoints);
+    app_config_free(&g->cfg);
+    free(g->region);
+    free(g->region_origin);
+    free(g);
+}
+
+static int instantiate(generation *g, const plugin_entry *entries, size_t n, lmcp_plugin_kind kind,
+                       plugin_instance ***out, size_t *n_out, char *err, size_t errlen)
+{
+    *out = xcalloc(n ? n : 1, sizeof **out);
+    for (size_t i = 0; i < n; i++) {
+        const plugin_entry *e = &entries[i];
+        char lerr[1024];
+        plugin_module *m = plugin_loader_load(g->app->loader, e->plugin, e->path, kind, lerr, sizeof lerr);
+        if (!m) {
+            snprintf(err, errlen, "%s: %s", e->origin, lerr);
+            return -1;
+        }
+        plugin_instance *inst = plugin_instance_new(m, e, host_table(), g, err, errlen);
+        if (!inst)
+            return -1;
+        (*out)[(*n_out)++] = inst;
+    }
+    return 0;
+}
+
+int generation_resolve_with(generation *g, const char *plugin, lmcp_credentials **out, char *err, size_t errlen)
+{
+    char lerr[1024];
+    plugin_module *m = plugin_loader_load(g->app->loader, plugin, NULL, LMCP_PLUGIN_CREDENTIALS, lerr, sizeof lerr);
+    if (!m) {
+        snprintf(err, errlen, "%s", lerr);
+        return LMCP_ERR;
+    }
+    plugin_instance *inst = plugin_instance_new(m, NULL, host_table(), g, err, errlen);
+    if (!inst)
+        return LMCP_ERR;
+    int rc = creds_resolve_one(inst, out, err, errlen);
+    plugin_instance_free(inst);
+    return rc;
+}
+
+static char *resolve_region(generation *g, char **origin)
+{
+    const lmcp_settings *aws = g->cfg.aws;
+    const char *r = settings_get_string(aws, "region");
+    if (r && *r) {
+        *origin = xasprintf("aws.region (%s)", settings_origin(aws, "region"));
+        return xstrdup(r);
+    }
+    static const char *const envs[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = getenv(envs[i]);
+        if (v && *v) {
+            *origin = xstrdup(envs[i]);
+            return xstrdup(v);
+        }
+    }
+    char found[64];
+    const char *src = NULL;
+    if (creds_chain_region(g->creds, found, sizeof found, &src) == LMCP_OK) {
+        *origin = xasprintf("credentials plugin %s", src);
+        return xstrdup(found);
+    }
+    *origin = xstrdup("default");
+    return xstrdup("us-east-1");
+}
+
+generation *generation_new(app *a, const char *config_path, char *err, size_t errlen)
+{
+    generation *g = xcalloc(1, sizeof *g);
+    atomic_init(&g->refs, 1);
+    g->app = a;
+    if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
+        goto fail;
+    lmcp_log_level lvl;
+    const char *ls = settings_get_string(g->cfg.server, "log_level");
+    if (!log_parse_level(ls, &lvl)) {
+        snprintf(err, errlen, "%s: log_level must be error, warn, info, debug or trace, not '%s'",
+                 settings_origin(g->cfg.server, "log_level"), ls);
+        goto fail;
+    }
+    if (!getenv("LAMBDA_MCP_LOG_LEVEL_CLI"))
+        log_set_level(lvl);
+    if (!a->loader) {
+        const char *dir = a->opts.plugin_dir;
+        if (!dir)
+            dir = settings_get_string(g->cfg.server, "plugin_dir");
+        if (!dir)
+            dir = LMCP_PLUGIN_DIR;
+        a->loader = plugin_loader_new(dir);
+    }
+    pthread_mutex_lock(&a->gen_mu);
+    g->id = ++a->gen_counter;
+    pthread_mutex_unlock(&a->gen_mu);
+
+    if (instantiate(g, g->cfg.credentials, g->cfg.n_credentials, LMCP_PLUGIN_CREDENTIALS, &g->credentials,
+                    &g->n_credentials, err, errlen) < 0)
+        goto fail;
+    g->creds = creds_chain_new(g->credentials, g->n_credentials);
+    g->region = resolve_region(g, &g->region_origin);
+
+    const lmcp_settings *aws = g->cfg.aws;
+    aws_endpoints_from_env(&g->awscfg.endpoints);
+    const char *eu = settings_get_string(aws, "endpoint_url");
+    if (eu && *eu)
+        aws_endpoints_set(&g->awscfg.endpoints, NULL, eu);
+    const char *const *keys, *const *vals;
+    size_t ne = settings_get_map(aws, "endpoints", &keys, &vals);
+    for (size_t i = 0; i < ne; i++) {
+        if (!aws_endpoint_env_id(keys[i])) {
+            snprintf(err, errlen, "%s: aws.endpoints: unknown service '%s' (known: lambda, tagging, schemas, sts, "
+                     "portal.sso, oidc)", settings_origin(aws, "endpoints"), keys[i]);
+            goto fail;
+        }
+        aws_endpoints_set(&g->awscfg.endpoints, keys[i], vals[i]);
+    }
+    g->awscfg.region = g->region;
+    g->awscfg.ca_bundle = settings_get_string(aws, "ca_bundle");
+    g->awscfg.connect_timeout_ms = settings_get_duration_ms(aws, "connect_timeout");
+    g->awscfg.timeout_ms = settings_get_duration_ms(aws, "timeout");
+    g->awscfg.max_attempts = (int)settings_get_int(aws, "max_attempts");
+    g->awscfg.retry_base_ms = settings_get_duration_ms(aws, "retry_base");
+    g->awscfg.retry_max_backoff_ms = settings_get_duration_ms(aws, "retry_max_backoff");
+    g->awscfg.creds = creds_chain_get;
+    g->awscfg.creds_ctx = g->creds;
+    g->aws = aws_client_new(&g->awscfg);
+    if (!g->aws) {
+        snprintf(err, errlen, "cannot set up the AWS client");
+        goto fail;
+    }
+    g->discovery_concurrency = (size_t)settings_get_int(g->cfg.discovery, "concurrency");
+    discovery_set_default_concurrency(g->discovery_concurrency);
+
+    if (instantiate(g, g->cfg.discovery_plugins, g->cfg.n_discovery, LMCP_PLUGIN_DISCOVERY, &g->discovery,
+                    &g->n_discovery, err, errlen) < 0)
+        goto fail;
+    if (instantiate(g, g->cfg.wrappers, g->cfg.n_wrappers, LMCP_PLUGIN_WRAPPER, &g->wrappers, &g->n_wrappers, err,
+                    errlen) < 0)
+        goto fail;
+    g->chain = chain_new(invoker_invoke, g);
+    for (size_t i = 0; i < g->n_wrappers; i++)
+        chain_append(g->chain, g->wrappers[i]);
+    return g;
+fail:
+    generation_release(g);
+    return NULL;
+}
+
+static void set_current(app *a, generation *g)
+{
+    pthread_mutex_lock(&a->gen_mu);
+    generation *old = a->cur;
+    a->cur = g;
+    pthread_mutex_unlock(&a->gen_mu);
+    generation_release(old);
+}
+
+/* ------------------------------------------------------------------ discovery */
+
+/* Run discovery on g and publish the result. Returns 0, or -1 (the previous tools stay). */
+static int discover_and_publish(app *a, generation *g, const char *why)
+{
+    pthread_mutex_lock(&a->discovery_mu);
+    discovery_stats st;
+    char err[2048];
+    tool_snapshot *s = discovery_run(g, &st, err, sizeof err);
+    if (!s) {
+        LOG_ERROR("discovery", "%s discovery failed, keeping the previous %s: %s", why,
+                  registry_has_published(a->reg) ? "tool set" : "(empty) tool set", err);
+        a->last_discovery_failed = true;
+        pthread_mutex_unlock(&a->discovery_mu);
+        return -1;
+    }
+    a->last_discovery_failed = false;
+    bool changed = registry_publish(a->reg, s);
+    LOG_INFO("discovery", "%s discovery: %zu tool%s from %zu listed function%s (%zu page%s), %lld ms%s", why, st.tools,
+             st.tools == 1 ? "" : "s", st.listed, st.listed == 1 ? "" : "s", st.pages, st.pages == 1 ? "" : "s",
+             (long long)st.duration_ms, changed ? "" : "; no change");
+    pthread_mutex_unlock(&a->discovery_mu);
+    if (changed && a->mcp)
+        mcp_server_notify_tools_changed(a->mcp);
+    return 0;
+}
+
+static void *refresh_main(void *arg)
+{
+    app *a = arg;
+    pthread_mutex_lock(&a->refresh_mu);
+    while (!a->stopping) {
+        generation *g = current_ref(a);
+        int64_t interval = settings_get_duration_ms(g->cfg.discovery, "refresh_interval");
+        /* after a failed discovery, try again within 30 s even when refresh is off */
+        if (a->last_discovery_failed && (interval == 0 || interval > 30000))
+            interval = 30000;
+        generation_release(g);
+        if (interval == 0) {
+            pthread_cond_wait(&a->refresh_cv, &a->refresh_mu);
+            continue;
+        }
+        struct timespec until = clock_mono_deadline(interval);
+        int rc = 0;
+        while (!a->stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&a->refresh_cv, &a->refresh_mu, &until);
+        if (a->stopping)
+            break;
+        pthread_mutex_unlock(&a->refresh_mu);
+        g = current_ref(a);
+        discover_and_publish(a, g, "scheduled");
+        generation_release(g);
+        pthread_mutex_lock(&a->refresh_mu);
+    }
+    pthread_mutex_unlock(&a->refresh_mu);
+    return NULL;
+}
+
+static void reload(app *a)
+{
+    LOG_INFO(COMP, "SIGHUP: re-reading %s", a->config_path ? a->config_path : "the built-in default configuration");
+    char err[2048];
+    generation *g = generation_new(a, a->config_path, err, sizeof err);
+    if (!g) {
+        LOG_ERROR(COMP, "reload failed, keeping the current configuration: %s", err);
+        return;
+    }
+    if (discover_and_publish(a, g, "reload") < 0) {
+        generation_release(g);
+        return;
+    }
+    set_current(a, g);
+    pthread_mutex_lock(&a->refresh_mu);
+    pthread_cond_broadcast(&a->refresh_cv); /* the interval may have changed */
+    pthread_mutex_unlock(&a->refresh_mu);
+}
+
+/* ------------------------------------------------------------------ CLI modes */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: lambda-mcp [OPTIONS]\n"
+            "Serve AWS Lambda functions as MCP tools over stdio (MCP 2026-07-28 and 2024-11-05 .. 2025-11-25).\n"
+            "\n"
+            "  -c, --config FILE      conf file (default: $LAMBDA_MCP_CONFIG, else the built-in default that\n"
+            "                         reads FUNCTION_PREFIX, FUNCTION_LIST, AWS_REGION, ... like upstream)\n"
+            "  -p, --plugin-dir DIR   where plugin .so files are (default: %s)\n"
+            "      --check            validate the conf, load the plugins, resolve credentials, and exit\n"
+            "      --list-tools       run discovery once, print the tools, and exit\n"
+            "      --list-plugins     list the plugins in the plugin directory with their settings\n"
+            "      --log-level LEVEL  error, warn, info, debug or trace (overrides the conf)\n"
+            "  -V, --version          print the version and exit\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "Signals: SIGHUP re-reads the conf file and re-discovers; SIGTERM, SIGINT or the end of stdin stop.\n"
+            "Logs go to stderr; stdout carries MCP messages only.\n",
+            LMCP_PLUGIN_DIR);
+}
+
+/* Like the AWS CLI's `aws configure list`: only the last four characters of the key id. */
+static char *mask_key(const char *akid)
+{
+    size_t n = akid ? strlen(akid) : 0;
+    return n <= 4 ? xstrdup("****") : xasprintf("****************%s", akid + n - 4);
+}
+
+static void list_kind(FILE *f, const char *title, plugin_instance **v, size_t n)
+{
+    fprintf(f, "%s:", title);
+    if (!n)
+        fprintf(f, " (none)");
+    fprintf(f, "\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %zu. %-16s %s  (%s, from %s)\n", i + 1, v[i]->name, v[i]->def->version ? v[i]->def->version : "",
+                v[i]->module->path, v[i]->origin);
+}
+
+static int do_check(app *a, generation *g)
+{
+    printf("conf:        %s\n", a->config_path ? a->config_path : "(built-in default: upstream-compatible environment)");
+    printf("plugin dir:  %s\n", plugin_loader_dir(a->loader));
+    printf("region:      %s (from %s)\n", g->region, g->region_origin);
+    char *lambda = aws_endpoint_resolve(&g->awscfg.endpoints, "lambda", g->region);
+    printf("lambda:      %s\n", lambda ? lambda : "?");
+    free(lambda);
+    list_kind(stdout, "credentials", g->credentials, g->n_credentials);
+    list_kind(stdout, "discovery", g->discovery, g->n_discovery);
+    list_kind(stdout, "wrappers", g->wrappers, g->n_wrappers);
+    lmcp_credentials *c = NULL;
+    char err[2048];
+    if (creds_chain_get(g->creds, &c, err, sizeof err) != LMCP_OK) {
+        printf("credentials: NONE: %s\n", err);
+        return 1;
+    }
+    char *masked = mask_key(c->access_key_id);
+    printf("credentials: from %s (access key %s%s)", c->source ? c->source : "?", masked,
+           c->session_token ? ", with a session token" : "");
+    if (c->expiration_ms)
+        printf(", expire in %lld s", (long long)((c->expiration_ms - clock_wall_ms()) / 1000));
+    printf("\nOK\n");
+    free(masked);
+    credentials_free(c);
+    return 0;
+}
+
+static int do_list_tools(app *a, generation *g)
+{
+    (void)a;
+    discovery_stats st;
+    char err[2048];
+    tool_snapshot *s = discovery_run(g, &st, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "lambda-mcp: discovery failed: %s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const tool *t = &s->tools[i];
+        printf("%-32s %-40s %s\n", t->name, t->function_name, t->description);
+    }
+    fprintf(stderr, "%zu tool%s (%zu functions listed in %zu page%s, %lld ms)\n", s->n, s->n == 1 ? "" : "s", st.listed,
+            st.pages, st.pages == 1 ? "" : "s", (long long)st.duration_ms);
+    snapshot_release(s);
+    return 0;
+}
+
+typedef struct scan_ctx {
+    int errors;
+} scan_ctx;
+
+static void scan_ok(void *ctx, plugin_module *m)
+{
+    (void)ctx;
+    const lmcp_plugin_def *d = m->def;
+    printf("%s (%s plugin, version %s): %s\n    file: %s\n", d->name, plugin_kind_name(d->kind),
+           d->version ? d->version : "?", d->description ? d->description : "", m->path);
+    settings_describe(d->settings, stdout);
+    printf("\n");
+}
+
+static void scan_err(void *ctx, const char *msg)
+{
+    ((scan_ctx *)ctx)->errors++;
+    fprintf(stderr, "lambda-mcp: %s\n", msg);
+}
+
+static int do_list_plugins(app *a)
+{
+    printf("Plugins in %s:\n\n", plugin_loader_dir(a->loader));
+    scan_ctx sc = {0};
+    plugin_loader_scan(a->loader, scan_ok, scan_err, &sc);
+    printf("Core settings (conf sections server, aws, discovery, tools):\n\nserver:\n");
+    settings_describe(server_settings, stdout);
+    printf("\naws:\n");
+    settings_describe(aws_settings, stdout);
+    printf("\ndiscovery:\n");
+    settings_describe(discovery_settings, stdout);
+    printf("\ntools (per-tool rules: tools = ( { match = \"pattern\"; ... } );):\n");
+    settings_describe(tool_settings, stdout);
+    return sc.errors ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ serving */
+
+typedef struct reader_ctx {
+    app *a;
+    int fd;
+    pthread_t main_thread;
+} reader_ctx;
+
+static void *reader_main(void *arg)
+{
+    reader_ctx *rc = arg;
+    app *a = rc->a;
+    generation *g = current_ref(a);
+    size_t max = (size_t)settings_get_int(g->cfg.server, "max_message_size");
+    generation_release(g);
+    frame_reader *r = frame_reader_new(rc->fd, max);
+    for (;;) {
+        const char *line;
+        size_t len;
+        frame_rc f = frame_reader_next(r, &line, &len);
+        if (f == FRAME_LINE)
+            mcp_server_handle_line(a->mcp, line, len);
+        else if (f == FRAME_TOO_LARGE)
+            mcp_server_handle_oversized(a->mcp);
+        else
+            break;
+    }
+    frame_reader_free(r);
+    LOG_DEBUG(COMP, "end of input");
+    pthread_kill(rc->main_thread, SIGUSR1);
+    return NULL;
+}
+
+static int serve(app *a, sigset_t *sigs)
+{
+    generation *g = current_ref(a);
+    const lmcp_settings *srv = g->cfg.server;
+    a->reg = registry_new();
+    a->out = out_writer_new(STDOUT_FILENO);
+    executor_opts eo = {(size_t)settings_get_int(srv, "max_inflight"), (size_t)settings_get_int(srv, "max_queued")};
+    a->exec = executor_new(&eo, NULL);
+    int64_t ttl = settings_get_duration_ms(srv, "tools_ttl");
+    int64_t refresh = settings_get_duration_ms(g->cfg.discovery, "refresh_interval");
+    if (refresh > 0 && refresh < ttl)
+        ttl = refresh;
+    mcp_server_opts mo = {
+        .name = "lambda-mcp",
+        .version = PACKAGE_VERSION,
+        .instructions = settings_get_string(srv, "instructions"),
+        .tools_ttl_ms = ttl,
+        .page_size = (size_t)settings_get_int(srv, "page_size"),
+        .progress_interval_ms = settings_get_duration_ms(srv, "progress_interval"),
+        .max_line = (size_t)settings_get_int(srv, "max_message_size"),
+        .out = a->out,
+        .reg = a->reg,
+        .exec = a->exec,
+    };
+    a->mcp = mcp_server_new(&mo);
+    int64_t grace = settings_get_duration_ms(srv, "shutdown_grace");
+
+    LOG_INFO(COMP, "lambda-mcp %s: region %s (%s), %zu credentials, %zu discovery, %zu wrapper plugin%s", PACKAGE_VERSION,
+             g->region, g->region_origin, g->n_credentials, g->n_discovery, g->n_wrappers, g->n_wrappers == 1 ? "" : "s");
+    discover_and_publish(a, g, "initial");
+    generation_release(g);
+
+    pthread_mutex_init(&a->refresh_mu, NULL);
+    pthread_cond_init(&a->refresh_cv, NULL);
+    a->refresh_started = pthread_create(&a->refresh_thread, NULL, refresh_main, a) == 0;
+
+    reader_ctx rc = {a, STDIN_FILENO, pthread_self()};
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, &rc) != 0) {
+        LOG_ERROR(COMP, "cannot start the reader thread");
+        return 1;
+    }
+    bool eof = false;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(a);
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            eof = true;
+            break;
+        }
+        LOG_INFO(COMP, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    pthread_mutex_lock(&a->refresh_mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->refresh_cv);
+    pthread_mutex_unlock(&a->refresh_mu);
+    mcp_server_shutdown(a->mcp, eof ? grace : 0);
+    if (a->refresh_started)
+        pthread_join(a->refresh_thread, NULL);
+    if (!eof) {
+        /* the reader is blocked in read(2) on a pipe the client still holds: leave it */
+        fflush(stderr);
+        exit(0);
+    }
+    pthread_join(reader, NULL);
+    mcp_server_free(a->mcp);
+    executor_free(a->exec);
+    out_writer_free(a->out);
+    registry_free(a->reg);
+    pthread_mutex_destroy(&a->refresh_mu);
+    pthread_cond_destroy(&a->refresh_cv);
+    return 0;
+}
+
+int app_main(int argc, char **argv)
+{
+    enum { OPT_CHECK = 1000, OPT_LIST_TOOLS, OPT_LIST_PLUGINS, OPT_LOG_LEVEL };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"plugin-dir", required_argument, NULL, 'p'},
+        {"check", no_argument, NULL, OPT_CHECK},
+        {"list-tools", no_argument, NULL, OPT_LIST_TOOLS},
+        {"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    app a;
+    memset(&a, 0, sizeof a);
+    int mode = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:p:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a.opts.config_path = optarg; break;
+        case 'p': a.opts.plugin_dir = optarg; break;
+        case OPT_CHECK:
+        case OPT_LIST_TOOLS:
+        case OPT_LIST_PLUGINS: mode = c; break;
+        case OPT_LOG_LEVEL: {
+            lmcp_log_level l;
+            if (!log_parse_level(optarg, &l)) {
+                fprintf(stderr, "lambda-mcp: --log-level must be error, warn, info, debug or trace\n");
+                return 2;
+            }
+            log_set_level(l);
+            setenv("LAMBDA_MCP_LOG_LEVEL_CLI", optarg, 1);
+            break;
+        }
+        case 'V': printf("lambda-mcp %s (plugin ABI %u)\n", PACKAGE_VERSION, LMCP_PLUGIN_ABI_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lambda-mcp: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    a.config_path = xstrdup(a.opts.config_path ? a.opts.config_path : getenv("LAMBDA_MCP_CONFIG"));
+    if (a.config_path && !*a.config_path) {
+        free(a.config_path);
+        a.config_path = NULL;
+    }
+
+    /* signals: handled by sigwait in the main thread; every other thread inherits the mask */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if (http_global_init() != 0) {
+        fprintf(stderr, "lambda-mcp: cannot initialise libcurl\n");
+        return 1;
+    }
+    pthread_mutex_init(&a.gen_mu, NULL);
+    pthread_mutex_init(&a.discovery_mu, NULL);
+    g_app = &a;
+    int rc = 0;
+    if (mode == OPT_LIST_PLUGINS) {
+        const char *dir = a.opts.plugin_dir ? a.opts.plugin_dir : getenv("LAMBDA_MCP_PLUGIN_DIR");
+        a.loader = plugin_loader_new(dir && *dir ? dir : LMCP_PLUGIN_DIR);
+        rc = do_list_plugins(&a);
+    } else {
+        char err[4096];
+        generation *g = generation_new(&a, a.config_path, err, sizeof err);
+        if (!g) {
+            fprintf(stderr, "lambda-mcp: %s\n", err);
+            rc = 1;
+        } else {
+            set_current(&a, g);
+            if (mode == OPT_CHECK)
+                rc = do_check(&a, g);
+            else if (mode == OPT_LIST_TOOLS)
+                rc = do_list_tools(&a, g);
+            else
+                rc = serve(&a, &sigs);
+        }
+    }
+    g_app = NULL;
+    set_current(&a, NULL);
+    plugin_loader_free(a.loader);
+    pthread_mutex_destroy(&a.gen_mu);
+    pthread_mutex_destroy(&a.discovery_mu);
+    free(a.config_path);
+    http_global_cleanup();
+    return rc;
+}

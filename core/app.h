@@ -1,0 +1,60 @@
+/* The application: wiring of the conf, the plugins, AWS, discovery, the registry, the executor
+ * and the MCP server; the reader loop, signals, refresh.
+ *
+ * A generation is everything built from one reading of the conf file: plugin instances,
+ * the credentials chain, the AWS client, the wrapper chain. Tool snapshots reference the
+ * generation they were discovered with, so a call in flight finishes with the wrappers and
+ * credentials it started with, and SIGHUP can build a new generation beside the old one. */
+#ifndef LMCP_APP_H
+#define LMCP_APP_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "aws/aws.h"
+#include "conf.h"
+#include "credentials/chain.h"
+#include "invoke/chain.h"
+#include "plugin.h"
+
+typedef struct app app;
+
+typedef struct generation {
+    atomic_int refs;
+    app *app;
+    uint64_t id;
+    app_config cfg;
+    char *region;                   /* resolved */
+    char *region_origin;            /* "aws.region in FILE:LINE", "AWS_REGION", ... */
+    plugin_instance **credentials;
+    size_t n_credentials;
+    plugin_instance **discovery;
+    size_t n_discovery;
+    plugin_instance **wrappers;
+    size_t n_wrappers;
+    creds_chain *creds;
+    aws_config awscfg;
+    aws_client *aws;
+    chain *chain;
+    size_t discovery_concurrency;
+} generation;
+
+generation *generation_ref(generation *g);
+void generation_release(generation *g);
+
+typedef struct app_options {
+    const char *config_path;        /* --config, or LAMBDA_MCP_CONFIG */
+    const char *plugin_dir;         /* --plugin-dir */
+} app_options;
+
+/* Build a generation from the conf (loads and inits every plugin). NULL with err on failure. */
+generation *generation_new(app *a, const char *config_path, char *err, size_t errlen);
+
+/* The generation new discovery runs and calls use (NULL before the first one is built). */
+generation *app_current_generation(void);
+/* Resolve credentials with one named credentials plugin at default settings (a temporary
+ * instance), e.g. a profile's credential_source. */
+int generation_resolve_with(generation *g, const char *plugin, lmcp_credentials **out, char *err, size_t errlen);
+
+int app_main(int argc, char **argv);
+#endif

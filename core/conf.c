@@ -1,0 +1,359 @@
+#include "config.h"
+#include "conf.h"
+
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/str.h"
+
+/* ------------------------------------------------------------------ the core's own settings */
+
+const lmcp_setting_def server_settings[] = {
+    {"log_level", LMCP_SETTING_STRING, "info", "LAMBDA_MCP_LOG_LEVEL", NULL, 0, 0,
+     "stderr log level: error, warn, info, debug or trace"},
+    {"plugin_dir", LMCP_SETTING_STRING, NULL, "LAMBDA_MCP_PLUGIN_DIR", NULL, 0, 0,
+     "directory of plugin .so files (--plugin-dir wins; default: the installed plugins)"},
+    {"max_inflight", LMCP_SETTING_INT, "64", NULL, NULL, 1, 4096, "tools/call running at once"},
+    {"max_queued", LMCP_SETTING_INT, "1024", NULL, NULL, 1, 1000000,
+     "tools/call waiting for a free slot before new ones are refused"},
+    {"shutdown_grace", LMCP_SETTING_DURATION, "5s", NULL, NULL, 0, 3600000,
+     "at end of input, how long running calls may still finish and answer"},
+    {"tools_ttl", LMCP_SETTING_DURATION, "5m", NULL, NULL, 0, 86400000,
+     "ttlMs of tools/list results (2026-07-28 clients); refresh_interval when that is shorter"},
+    {"page_size", LMCP_SETTING_INT, "100", NULL, NULL, 1, 10000, "tools per tools/list page"},
+    {"progress_interval", LMCP_SETTING_DURATION, "10s", NULL, NULL, 0, 3600000,
+     "heartbeat notifications/progress period for calls that sent a progressToken (0: off)"},
+    {"max_message_size", LMCP_SETTING_INT, "8388608", NULL, NULL, 4096, 268435456,
+     "longest JSON-RPC line accepted on stdin, in bytes"},
+    {"instructions", LMCP_SETTING_STRING,
+     "Use AWS Lambda functions to improve your answers. These Lambda functions give you additional capabilities "
+     "and access to AWS services and resources in an AWS account.",
+     NULL, NULL, 0, 0, "instructions sent to clients"},
+    LMCP_SETTINGS_END,
+};
+
+const lmcp_setting_def aws_settings[] = {
+    {"region", LMCP_SETTING_STRING, NULL, NULL, NULL, 0, 0,
+     "AWS region; else AWS_REGION, AWS_DEFAULT_REGION, a credentials plugin's region (profile, IMDS), us-east-1"},
+    {"endpoint_url", LMCP_SETTING_STRING, NULL, NULL, NULL, 0, 0,
+     "endpoint for every service (wins over AWS_ENDPOINT_URL)"},
+    {"endpoints", LMCP_SETTING_STRING_MAP, NULL, NULL, NULL, 0, 0,
+     "per-service endpoints: lambda, tagging, schemas, sts, portal.sso, oidc (win over AWS_ENDPOINT_URL_<ID>)"},
+    {"ca_bundle", LMCP_SETTING_STRING, NULL, "AWS_CA_BUNDLE", NULL, 0, 0, "PEM file of trusted CAs"},
+    {"connect_timeout", LMCP_SETTING_DURATION, "3s", NULL, NULL, 1, 600000, "TCP/TLS connect timeout"},
+    {"timeout", LMCP_SETTING_DURATION, "30s", NULL, NULL, 1, 3600000,
+     "total timeout of one AWS API request other than Invoke"},
+    {"max_attempts", LMCP_SETTING_INT, "3", "AWS_MAX_ATTEMPTS", NULL, 1, 20,
+     "attempts per request, first included (retries: throttling, 5xx on reads, network)"},
+    {"retry_base", LMCP_SETTING_DURATION, "100ms", NULL, NULL, 1, 60000, "backoff base (full jitter)"},
+    {"retry_max_backoff", LMCP_SETTING_DURATION, "20s", NULL, NULL, 1, 600000, "longest backoff"},
+    LMCP_SETTINGS_END,
+};
+
+const lmcp_setting_def discovery_settings[] = {
+    {"refresh_interval", LMCP_SETTING_DURATION, "0", "LAMBDA_MCP_REFRESH_INTERVAL", NULL, 0, 604800000,
+     "re-discover every interval (0: only at start and on SIGHUP, like upstream)"},
+    {"concurrency", LMCP_SETTING_INT, "16", NULL, NULL, 1, 256,
+     "per-function AWS calls (tags, configurations, schemas) in parallel"},
+    {"tags_from", LMCP_SETTING_STRING, "auto", NULL, NULL, 0, 0,
+     "how tags are read: auto, tagging-api (one GetResources chain), list-tags (ListTags per function)"},
+    {"list_tags_threshold", LMCP_SETTING_INT, "40", NULL, NULL, 0, 1000000,
+     "auto: at most this many candidates use ListTags, more use the tagging API"},
+    LMCP_SETTINGS_END,
+};
+
+const lmcp_setting_def tool_settings[] = {
+    {"timeout", LMCP_SETTING_DURATION, "0", "LAMBDA_MCP_CALL_TIMEOUT", "lambda-mcp:timeout", 0, 3600000,
+     "per-call timeout (0: the function's own Timeout plus 10 s)"},
+    {"parameters_wrapper", LMCP_SETTING_BOOL, "false", "LAMBDA_MCP_PARAMETERS_WRAPPER", NULL, 0, 0,
+     "upstream compatibility: tools take {\"parameters\": {...}} and the event is that object"},
+    LMCP_SETTINGS_END,
+};
+
+/* No conf file: the upstream server's behaviour, driven by its environment variables. */
+const char builtin_default_conf[] =
+    "credentials = ( { plugin = \"env\"; } );\n"
+    "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
+    "                          { plugin = \"schema-registry\"; } ); };\n";
+
+/* ------------------------------------------------------------------ parsing */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char *where(const config_setting_t *s, const char *path)
+{
+    const char *f = config_setting_source_file(s);
+    return xasprintf("%s:%u", f ? f : (path ? path : "built-in default"), config_setting_source_line(s));
+}
+
+static int load_group(lmcp_settings **out, const lmcp_setting_def *defs, const char *owner,
+                      const config_setting_t *group, const char *const *skip, char *err, size_t errlen)
+{
+    *out = settings_new(defs, owner, err, errlen);
+    if (!*out)
+        return -1;
+    if (group && settings_apply_conf(*out, group, skip, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static int parse_globs(const config_setting_t *cs, char ***out, const char *path, char *err, size_t errlen)
+{
+    if (config_setting_type(cs) == CONFIG_TYPE_STRING) {
+        *out = xcalloc(2, sizeof **out);
+        (*out)[0] = xstrdup(config_setting_get_string(cs));
+        return 0;
+    }
+    if (config_setting_type(cs) != CONFIG_TYPE_ARRAY && config_setting_type(cs) != CONFIG_TYPE_LIST) {
+        char *w = where(cs, path);
+        seterr(err, errlen, "%s: '%s' must be a tool name pattern or a list of them", w, config_setting_name(cs));
+        free(w);
+        return -1;
+    }
+    int n = config_setting_length(cs);
+    *out = xcalloc((size_t)n + 1, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            char *w = where(e, path);
+            seterr(err, errlen, "%s: tool name patterns must be strings", w);
+            free(w);
+            return -1;
+        }
+        (*out)[i] = xstrdup(config_setting_get_string(e));
+    }
+    return 0;
+}
+
+static int parse_plugin_list(const config_setting_t *list, const char *section, const char *path, plugin_entry **out,
+                             size_t *n_out, char *err, size_t errlen)
+{
+    if (!list)
+        return 0;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+        char *w = where(list, path);
+        seterr(err, errlen, "%s: '%s' must be a list of plugin entries: ( { plugin = \"name\"; ... }, ... )", w,
+               section);
+        free(w);
+        return -1;
+    }
+    int n = config_setting_length(list);
+    *out = xcalloc((size_t)n + 1, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        plugin_entry *e = &(*out)[(*n_out)++];
+        e->origin = where(g, path);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            seterr(err, errlen, "%s: each entry of '%s' must be a group: { plugin = \"name\"; ... }", e->origin,
+                   section);
+            return -1;
+        }
+        e->group = g;
+        const char *s;
+        if (config_setting_lookup_string(g, "plugin", &s))
+            e->plugin = xstrdup(s);
+        if (config_setting_lookup_string(g, "path", &s))
+            e->path = xstrdup(s);
+        if (config_setting_lookup_string(g, "name", &s))
+            e->name = xstrdup(s);
+        const config_setting_t *p = config_setting_get_member(g, "plugin");
+        if (p && config_setting_type(p) != CONFIG_TYPE_STRING) {
+            seterr(err, errlen, "%s: 'plugin' must be a string", e->origin);
+            return -1;
+        }
+        if (!e->plugin && !e->path) {
+            seterr(err, errlen, "%s: entry of '%s' names no plugin (add plugin = \"name\";)", e->origin, section);
+            return -1;
+        }
+        if (!e->plugin) {
+            const char *base = strrchr(e->path, '/');
+            base = base ? base + 1 : e->path;
+            e->plugin = xstrndup(base, strcspn(base, "."));
+        }
+        if (!e->name)
+            e->name = xstrdup(e->plugin);
+    }
+    return 0;
+}
+
+static int parse_tool_rules(app_config *c, const config_setting_t *list, char *err, size_t errlen)
+{
+    if (!list)
+        return 0;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+        char *w = where(list, c->path);
+        seterr(err, errlen, "%s: 'tools' must be a list of groups: ( { match = \"name_*\"; timeout = \"5m\"; } )", w);
+        free(w);
+        return -1;
+    }
+    int n = config_setting_length(list);
+    c->tool_rules = xcalloc((size_t)n + 1, sizeof *c->tool_rules);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        tool_rule *r = &c->tool_rules[c->n_tool_rules++];
+        r->origin = where(g, c->path);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            seterr(err, errlen, "%s: each entry of 'tools' must be a group", r->origin);
+            return -1;
+        }
+        const config_setting_t *m = config_setting_get_member(g, "match");
+        if (!m) {
+            seterr(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", r->origin);
+            return -1;
+        }
+        if (parse_globs(m, &r->globs, c->path, err, errlen) < 0)
+            return -1;
+        static const char *const skip[] = {"match", NULL};
+        r->settings = settings_new(tool_settings, "a tools rule", err, errlen);
+        if (!r->settings)
+            return -1;
+        /* only what the block sets counts: reset the env/default values to non-explicit */
+        for (size_t k = 0; k < r->settings->n; k++)
+            r->settings->v[k].explicit_ = false;
+        if (settings_apply_conf(r->settings, g, skip, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    config_init(&c->doc);
+    c->doc_loaded = true;
+    c->path = xstrdup(path);
+    int ok;
+    if (path) {
+        ok = config_read_file(&c->doc, path);
+    } else {
+        ok = config_read_string(&c->doc, builtin_default_conf);
+    }
+    if (!ok) {
+        if (config_error_type(&c->doc) == CONFIG_ERR_FILE_IO)
+            seterr(err, errlen, "%s: cannot read the conf file", path ? path : "built-in default");
+        else
+            seterr(err, errlen, "%s:%d: %s", config_error_file(&c->doc) ? config_error_file(&c->doc) : (path ? path : "built-in default"),
+                   config_error_line(&c->doc), config_error_text(&c->doc));
+        return -1;
+    }
+    const config_setting_t *root = config_root_setting(&c->doc);
+    static const char *const top[] = {"server", "aws", "discovery", "credentials", "wrappers", "tools", NULL};
+    const config_setting_t *sect[6] = {0};
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        int k = 0;
+        while (top[k] && strcmp(top[k], config_setting_name(s)) != 0)
+            k++;
+        if (!top[k]) {
+            char *w = where(s, path);
+            seterr(err, errlen,
+                   "%s: unknown section '%s' (sections: server, aws, discovery, credentials, wrappers, tools)", w,
+                   config_setting_name(s));
+            free(w);
+            return -1;
+        }
+        sect[k] = s;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (sect[k] && config_setting_type(sect[k]) != CONFIG_TYPE_GROUP) {
+            char *w = where(sect[k], path);
+            seterr(err, errlen, "%s: '%s' must be a group: %s = { ... };", w, top[k], top[k]);
+            free(w);
+            return -1;
+        }
+    }
+    static const char *const disc_skip[] = {"plugins", NULL};
+    if (load_group(&c->server, server_settings, "section server", sect[0], NULL, err, errlen) < 0 ||
+        load_group(&c->aws, aws_settings, "section aws", sect[1], NULL, err, errlen) < 0 ||
+        load_group(&c->discovery, discovery_settings, "section discovery", sect[2], disc_skip, err, errlen) < 0 ||
+        load_group(&c->tool_defaults, tool_settings, "section tools", NULL, NULL, err, errlen) < 0)
+        return -1;
+    const char *tf = settings_get_string(c->discovery, "tags_from");
+    if (strcmp(tf, "auto") != 0 && strcmp(tf, "tagging-api") != 0 && strcmp(tf, "list-tags") != 0) {
+        seterr(err, errlen, "%s: discovery.tags_from must be auto, tagging-api or list-tags, not '%s'",
+               settings_origin(c->discovery, "tags_from"), tf);
+        return -1;
+    }
+    const config_setting_t *dp = sect[2] ? config_setting_get_member(sect[2], "plugins") : NULL;
+    if (parse_plugin_list(dp, "discovery.plugins", path, &c->discovery_plugins, &c->n_discovery, err, errlen) < 0 ||
+        parse_plugin_list(sect[3], "credentials", path, &c->credentials, &c->n_credentials, err, errlen) < 0 ||
+        parse_plugin_list(sect[4], "wrappers", path, &c->wrappers, &c->n_wrappers, err, errlen) < 0 ||
+        parse_tool_rules(c, sect[5], err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static void entries_free(plugin_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].plugin);
+        free(e[i].path);
+        free(e[i].name);
+        free(e[i].origin);
+    }
+    free(e);
+}
+
+void app_config_free(app_config *c)
+{
+    if (!c)
+        return;
+    settings_release(c->server);
+    settings_release(c->aws);
+    settings_release(c->discovery);
+    settings_release(c->tool_defaults);
+    entries_free(c->credentials, c->n_credentials);
+    entries_free(c->discovery_plugins, c->n_discovery);
+    entries_free(c->wrappers, c->n_wrappers);
+    for (size_t i = 0; i < c->n_tool_rules; i++) {
+        str_list_free(c->tool_rules[i].globs);
+        settings_release(c->tool_rules[i].settings);
+        free(c->tool_rules[i].origin);
+    }
+    free(c->tool_rules);
+    if (c->doc_loaded)
+        config_destroy(&c->doc);
+    free(c->path);
+    memset(c, 0, sizeof *c);
+}
+
+lmcp_settings *app_config_tool_settings(const app_config *c, const char *tool_name,
+                                        bool (*tag)(void *ctx, const char *key, const char **value), void *tag_ctx)
+{
+    lmcp_settings *out = NULL;
+    for (size_t k = 0; tag && k < c->tool_defaults->n; k++) {
+        const lmcp_setting_def *d = &c->tool_defaults->defs[k];
+        const char *val;
+        if (!d->tag || !tag(tag_ctx, d->tag, &val))
+            continue;
+        if (!out)
+            out = settings_copy(c->tool_defaults);
+        char origin[300], err[512];
+        snprintf(origin, sizeof origin, "tag %s", d->tag);
+        if (settings_apply_text(out, d->name, val, origin, err, sizeof err) < 0)
+            LOG_WARN("tools", "tool %s: ignoring tag %s=%s: %s", tool_name, d->tag, val, err);
+    }
+    for (size_t i = 0; i < c->n_tool_rules; i++) {
+        const tool_rule *r = &c->tool_rules[i];
+        bool match = false;
+        for (char **g = r->globs; g && *g && !match; g++)
+            match = fnmatch(*g, tool_name, 0) == 0;
+        if (!match)
+            continue;
+        if (!out)
+            out = settings_copy(c->tool_defaults);
+        settings_override(out, r->settings); /* later rules win */
+    }
+    return out ? out : settings_ref(c->tool_defaults);
+}

@@ -1,0 +1,62 @@
+/* The conf file (libconfig syntax) and the built-in default that reproduces the upstream
+ * server from environment variables when no conf file is given.
+ *
+ *   server      = { log_level, max_inflight, call_timeout, ... }   core settings (core_settings.c)
+ *   aws         = { region, endpoint_url, endpoints = { lambda = "..." }, ca_bundle, ... }
+ *   discovery   = { refresh_interval, concurrency, tags_from, plugins = ( {plugin = "prefix"; ...}, ... ) }
+ *   credentials = ( { plugin = "env"; }, { plugin = "profile"; profile = "prod"; } )   in chain order
+ *   wrappers    = ( { plugin = "cache"; ttl = "30s"; overrides = ( { tools = ["x_*"]; ttl = "5s"; } ); } )
+ *   tools       = ( { match = ["slow_*"]; timeout = "5m"; parameters_wrapper = true; } )
+ *
+ * Every error names file:line. */
+#ifndef LMCP_CONF_H
+#define LMCP_CONF_H
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "settings.h"
+
+typedef struct plugin_entry {
+    char *plugin;                    /* module name */
+    char *path;                      /* explicit .so path, or NULL */
+    char *name;                      /* instance display name */
+    const config_setting_t *group;   /* its conf group (borrowed from the document) */
+    char *origin;                    /* "file:line" */
+} plugin_entry;
+
+typedef struct tool_rule {
+    char **globs;                    /* tool name patterns */
+    lmcp_settings *settings;         /* tool_settings keys set in this block (explicit_) */
+    char *origin;
+} tool_rule;
+
+typedef struct app_config {
+    config_t doc;                    /* the parsed document; entries point into it */
+    bool doc_loaded;
+    char *path;                      /* NULL: built-in default */
+    lmcp_settings *server;           /* server_settings */
+    lmcp_settings *aws;              /* aws_settings */
+    lmcp_settings *discovery;        /* discovery_settings */
+    lmcp_settings *tool_defaults;    /* tool_settings from server-level values */
+    plugin_entry *credentials, *discovery_plugins, *wrappers;
+    size_t n_credentials, n_discovery, n_wrappers;
+    tool_rule *tool_rules;
+    size_t n_tool_rules;
+} app_config;
+
+extern const lmcp_setting_def server_settings[];
+extern const lmcp_setting_def aws_settings[];
+extern const lmcp_setting_def discovery_settings[];
+extern const lmcp_setting_def tool_settings[];
+extern const char builtin_default_conf[];
+
+/* Load path (NULL: the built-in default). On error: -1 with "file:line: message" in err. */
+int app_config_load(app_config *c, const char *path, char *err, size_t errlen);
+void app_config_free(app_config *c);
+/* The settings of a tool: tool_defaults, then the function's tags for settings that declare a
+ * tag key (tag may be NULL), then the conf rules matching the name, later rules winning.
+ * Returns a new reference. */
+lmcp_settings *app_config_tool_settings(const app_config *c, const char *tool_name,
+                                        bool (*tag)(void *ctx, const char *key, const char **value), void *tag_ctx);
+#endif

@@ -1,0 +1,1102 @@
+#include "config.h"
+#include "discovery/pipeline.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "aws/lambda.h"
+#include "json.h"
+#include "tools/naming.h"
+#include "tools/schema.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define COMP "discovery"
+
+/* ------------------------------------------------------------------ data */
+
+struct lmcp_function {
+    char *name;
+    char *arn;
+    char *description;
+    json_object *config;       /* FunctionConfiguration, or NULL for vendor functions */
+    hdrs tags;
+    bool tags_known;
+    char *tool_name;
+    char *title;
+    char *qualifier;
+    char *desc_override;
+    json_object *input_schema;
+    json_object *annotations;
+    bool rejected;
+    bool in_batch;             /* already selected into the batch being built */
+};
+
+typedef struct batch {
+    lmcp_function **fns;
+    size_t n, cap;
+    char *source;
+    struct batch *next;
+} batch;
+
+typedef struct tag_entry {
+    char *arn;
+    hdrs tags;
+} tag_entry;
+
+typedef struct run_state {
+    generation *g;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* every function allocated by the run (ownership) */
+    lmcp_function **all;
+    size_t n_all, cap_all;
+    /* batch queue, consumed by the batch worker */
+    batch *q_head, *q_tail;
+    bool q_closed;
+    /* survivors of filters and enrichers, in batch order */
+    lmcp_function **out;
+    size_t n_out, cap_out;
+    /* failure */
+    bool failed;
+    char *fail_msg;
+    /* tag index (GetResources) */
+    int tags_state;            /* 0 not started, 1 loading, 2 ready, -1 failed, -2 denied */
+    tag_entry *tag_index;
+    size_t n_tag_index;
+    pthread_t tag_thread;
+    bool tag_thread_started;
+    bool listing;              /* the account is being listed */
+    bool listtags_fallback_logged;
+    /* the account listing used when GetFunction is not permitted (run_fetch fallback) */
+    int acct_state;            /* 0 not listed, 1 listing, 2 listed, -1 failed */
+    lmcp_function **acct;
+    size_t n_acct;
+    char *acct_err;
+    discovery_stats st;
+} run_state;
+
+struct lmcp_discovery_run {
+    run_state *rs;
+    batch *b;
+    const char *plugin;        /* instance name of the hook being run */
+};
+
+static atomic_size_t g_default_concurrency = 16;
+
+void discovery_set_default_concurrency(size_t n) { atomic_store(&g_default_concurrency, n ? n : 16); }
+
+/* ------------------------------------------------------------------ parallel_for */
+
+typedef struct pf_ctx {
+    atomic_size_t next;
+    size_t n;
+    lmcp_parallel_fn fn;
+    void *ctx;
+    atomic_int rc;
+} pf_ctx;
+
+static void *pf_worker(void *arg)
+{
+    pf_ctx *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n)
+            break;
+        int rc = p->fn(p->ctx, i);
+        if (rc != LMCP_OK) {
+            int expected = LMCP_OK;
+            atomic_compare_exchange_strong(&p->rc, &expected, rc);
+        }
+    }
+    return NULL;
+}
+
+int host_parallel_for(size_t n, size_t limit, lmcp_parallel_fn fn, void *ctx)
+{
+    if (n == 0)
+        return LMCP_OK;
+    if (limit == 0)
+        limit = atomic_load(&g_default_concurrency);
+    size_t nt = n < limit ? n : limit;
+    pf_ctx p;
+    atomic_init(&p.next, 0);
+    p.n = n;
+    p.fn = fn;
+    p.ctx = ctx;
+    atomic_init(&p.rc, LMCP_OK);
+    if (nt <= 1) {
+        pf_worker(&p);
+        return atomic_load(&p.rc);
+    }
+    pthread_t *th = xcalloc(nt, sizeof *th);
+    size_t started = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (size_t i = 1; i < nt; i++) {
+        if (pthread_create(&th[started], &attr, pf_worker, &p) == 0)
+            started++;
+    }
+    pthread_attr_destroy(&attr);
+    pf_worker(&p); /* this thread works too */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    return atomic_load(&p.rc);
+}
+
+/* ------------------------------------------------------------------ functions */
+
+static lmcp_function *fn_alloc(run_state *rs)
+{
+    lmcp_function *f = xcalloc(1, sizeof *f);
+    pthread_mutex_lock(&rs->mu);
+    if (rs->n_all == rs->cap_all) {
+        rs->cap_all = rs->cap_all ? rs->cap_all * 2 : 256;
+        rs->all = xrealloc(rs->all, rs->cap_all * sizeof *rs->all);
+    }
+    rs->all[rs->n_all++] = f;
+    pthread_mutex_unlock(&rs->mu);
+    return f;
+}
+
+static void fn_free(lmcp_function *f)
+{
+    free(f->name);
+    free(f->arn);
+    free(f->description);
+    if (f->config)
+        json_object_put(f->config);
+    hdrs_free(&f->tags);
+    free(f->tool_name);
+    free(f->title);
+    free(f->qualifier);
+    free(f->desc_override);
+    if (f->input_schema)
+        json_object_put(f->input_schema);
+    if (f->annotations)
+        json_object_put(f->annotations);
+    free(f);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* A function from a FunctionConfiguration object (takes a reference). */
+static lmcp_function *fn_from_config(run_state *rs, json_object *cfg)
+{
+    const char *name = jstr(cfg, "FunctionName");
+    if (!name)
+        return NULL;
+    lmcp_function *f = fn_alloc(rs);
+    f->name = xstrdup(name);
+    f->arn = xstrdup(jstr(cfg, "FunctionArn"));
+    f->description = xstrdup(jstr(cfg, "Description"));
+    f->config = json_object_get(cfg);
+    return f;
+}
+
+static void tags_from_object(lmcp_function *f, json_object *tags)
+{
+    hdrs_free(&f->tags);
+    if (tags && json_object_is_type(tags, json_type_object)) {
+        json_object_object_foreach(tags, k, v)
+        {
+            if (json_object_is_type(v, json_type_string))
+                hdrs_add(&f->tags, k, json_object_get_string(v));
+        }
+    }
+    f->tags_known = true;
+}
+
+const char *fn_name(const lmcp_function *fn) { return fn->name; }
+const char *fn_arn(const lmcp_function *fn) { return fn->arn; }
+const char *fn_description(const lmcp_function *fn)
+{
+    return fn->desc_override ? fn->desc_override : fn->description;
+}
+
+const char *fn_config(const lmcp_function *fn, const char *field)
+{
+    json_object *v;
+    if (!fn->config || !json_object_object_get_ex(fn->config, field, &v) || json_object_is_type(v, json_type_object) ||
+        json_object_is_type(v, json_type_array) || json_object_is_type(v, json_type_null))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+bool fn_has_tags(const lmcp_function *fn) { return fn->tags_known; }
+const char *fn_tag(const lmcp_function *fn, const char *key) { return hdrs_get_exact(&fn->tags, key); }
+
+size_t fn_tags(const lmcp_function *fn, const char *const **keys, const char *const **values)
+{
+    if (keys)
+        *keys = (const char *const *)fn->tags.names;
+    if (values)
+        *values = (const char *const *)fn->tags.values;
+    return fn->tags.n;
+}
+
+void fn_set_tags(lmcp_function *fn, size_t n, const char *const *keys, const char *const *values)
+{
+    hdrs_free(&fn->tags);
+    for (size_t i = 0; i < n; i++)
+        hdrs_add(&fn->tags, keys[i], values[i]);
+    fn->tags_known = true;
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = xstrdup(v);
+}
+
+void fn_set_description(lmcp_function *fn, const char *d) { set_str(&fn->desc_override, d); }
+void fn_set_tool_name(lmcp_function *fn, const char *n) { set_str(&fn->tool_name, n); }
+void fn_set_title(lmcp_function *fn, const char *t) { set_str(&fn->title, t); }
+void fn_set_qualifier(lmcp_function *fn, const char *q) { set_str(&fn->qualifier, q); }
+
+int fn_set_input_schema(lmcp_function *fn, const lmcp_json *schema, char *err, size_t errlen)
+{
+    json_object *s = JO(schema);
+    if (!s || !json_object_is_type(s, json_type_object)) {
+        snprintf(err, errlen, "an input schema must be a JSON object");
+        return LMCP_ERR;
+    }
+    json_object *t = NULL;
+    if (!json_object_object_get_ex(s, "type", &t) || !json_object_is_type(t, json_type_string) ||
+        strcmp(json_object_get_string(t), "object") != 0) {
+        snprintf(err, errlen, "an input schema must have \"type\": \"object\" at its root (MCP tool arguments are objects)");
+        return LMCP_ERR;
+    }
+    char verr[512];
+    schema_validator *v = schema_validator_new(s, verr, sizeof verr);
+    if (!v) {
+        snprintf(err, errlen, "%s", verr);
+        return LMCP_ERR;
+    }
+    schema_validator_free(v);
+    if (fn->input_schema)
+        json_object_put(fn->input_schema);
+    fn->input_schema = json_object_get(s);
+    return LMCP_OK;
+}
+
+void fn_set_annotation(lmcp_function *fn, const char *hint, bool value)
+{
+    if (!fn->annotations)
+        fn->annotations = json_object_new_object();
+    json_object_object_add(fn->annotations, hint, json_object_new_boolean(value));
+}
+
+/* ------------------------------------------------------------------ batches */
+
+static batch *batch_new(const char *source)
+{
+    batch *b = xcalloc(1, sizeof *b);
+    b->source = xstrdup(source);
+    return b;
+}
+
+static void batch_add(batch *b, lmcp_function *f)
+{
+    if (f->in_batch)
+        return;
+    f->in_batch = true;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->fns = xrealloc(b->fns, b->cap * sizeof *b->fns);
+    }
+    b->fns[b->n++] = f;
+}
+
+static void batch_free(batch *b)
+{
+    if (!b)
+        return;
+    free(b->fns);
+    free(b->source);
+    free(b);
+}
+
+static void enqueue(run_state *rs, batch *b)
+{
+    pthread_mutex_lock(&rs->mu);
+    rs->st.candidates += b->n;
+    if (rs->q_tail)
+        rs->q_tail->next = b;
+    else
+        rs->q_head = b;
+    rs->q_tail = b;
+    pthread_cond_broadcast(&rs->cv);
+    pthread_mutex_unlock(&rs->mu);
+}
+
+static void fail(run_state *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(run_state *rs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf b = BUF_INIT;
+    buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&rs->mu);
+    if (!rs->failed) {
+        rs->failed = true;
+        rs->fail_msg = buf_steal(&b);
+    }
+    pthread_cond_broadcast(&rs->cv);
+    pthread_mutex_unlock(&rs->mu);
+    buf_free(&b);
+}
+
+static bool has_failed(run_state *rs)
+{
+    pthread_mutex_lock(&rs->mu);
+    bool f = rs->failed;
+    pthread_mutex_unlock(&rs->mu);
+    return f;
+}
+
+/* ------------------------------------------------------------------ host API: runs */
+
+
+/* GetFunction is not permitted (a role made for the upstream server only needs ListFunctions):
+ * list the account once per run and find the name there. */
+static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&rs->mu);
+    while (rs->acct_state == 1)
+        pthread_cond_wait(&rs->cv, &rs->mu);
+    if (rs->acct_state == 0) {
+        rs->acct_state = 1;
+        pthread_mutex_unlock(&rs->mu);
+        LOG_INFO(COMP, "GetFunction is not permitted: listing the account to find the listed functions");
+        lmcp_function **v = NULL;
+        size_t n = 0, cap = 0;
+        char *marker = NULL;
+        char lerr[1024] = "";
+        int state = 2;
+        for (;;) {
+            json_object *page = NULL;
+            if (lambda_list_functions_page(rs->g->aws, marker, 50, &page, lerr, sizeof lerr) != LMCP_OK) {
+                state = -1;
+                break;
+            }
+            json_object *fns = NULL;
+            json_object_object_get_ex(page, "Functions", &fns);
+            size_t m = fns && json_object_is_type(fns, json_type_array) ? json_object_array_length(fns) : 0;
+            for (size_t i = 0; i < m; i++) {
+                lmcp_function *f = fn_from_config(rs, json_object_array_get_idx(fns, i));
+                if (!f)
+                    continue;
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    v = xrealloc(v, cap * sizeof *v);
+                }
+                v[n++] = f;
+            }
+            free(marker);
+            marker = xstrdup(jstr(page, "NextMarker"));
+            json_object_put(page);
+            if (!marker || !*marker)
+                break;
+        }
+        free(marker);
+        pthread_mutex_lock(&rs->mu);
+        rs->acct = v;
+        rs->n_acct = n;
+        rs->acct_state = state;
+        rs->acct_err = state < 0 ? xstrdup(lerr) : NULL;
+        pthread_cond_broadcast(&rs->cv);
+    }
+    int rc = LMCP_NOT_FOUND;
+    if (rs->acct_state < 0) {
+        snprintf(err, errlen, "GetFunction is not permitted and ListFunctions failed: %s", rs->acct_err);
+        rc = LMCP_ERR;
+    } else {
+        snprintf(err, errlen, "function %s does not exist", name_or_arn);
+        for (size_t i = 0; i < rs->n_acct; i++) {
+            lmcp_function *f = rs->acct[i];
+            if (strcmp(f->name, name_or_arn) == 0 || (f->arn && strcmp(f->arn, name_or_arn) == 0)) {
+                *out = f;
+                rc = LMCP_OK;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&rs->mu);
+    return rc;
+}
+
+int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
+{
+    json_object *resp = NULL;
+    long status = 0;
+    int rc = lambda_get_function(run->rs->g->aws, name_or_arn, NULL, &resp, &status, err, errlen);
+    if (rc != LMCP_OK)
+        return rc;
+    if (status == 404) {
+        json_object_put(resp);
+        snprintf(err, errlen, "function %s does not exist", name_or_arn);
+        return LMCP_NOT_FOUND;
+    }
+    if (status == 403) {
+        json_object_put(resp);
+        return account_lookup(run->rs, name_or_arn, out, err, errlen);
+    }
+    json_object *cfg = NULL, *tags = NULL;
+    json_object_object_get_ex(resp, "Configuration", &cfg);
+    lmcp_function *f = cfg ? fn_from_config(run->rs, cfg) : NULL;
+    if (!f) {
+        json_object_put(resp);
+        snprintf(err, errlen, "GetFunction %s: the answer has no Configuration", name_or_arn);
+        return LMCP_ERR;
+    }
+    json_object_object_get_ex(resp, "Tags", &tags);
+    tags_from_object(f, tags);
+    json_object_put(resp);
+    *out = f;
+    return LMCP_OK;
+}
+
+lmcp_function *run_new_function(lmcp_discovery_run *run, const char *name, const char *arn)
+{
+    lmcp_function *f = fn_alloc(run->rs);
+    f->name = xstrdup(name ? name : arn);
+    f->arn = xstrdup(arn);
+    return f;
+}
+
+void run_select(lmcp_discovery_run *run, lmcp_function *fn)
+{
+    if (run->b && fn)
+        batch_add(run->b, fn);
+}
+
+size_t run_count(const lmcp_discovery_run *run) { return run->b ? run->b->n : 0; }
+
+lmcp_function *run_candidate(const lmcp_discovery_run *run, size_t i)
+{
+    return run->b && i < run->b->n ? run->b->fns[i] : NULL;
+}
+
+void run_reject(lmcp_discovery_run *run, lmcp_function *fn, const char *reason)
+{
+    if (!fn || fn->rejected)
+        return;
+    fn->rejected = true;
+    LOG_DEBUG(COMP, "%s: %s rejected: %s", run->plugin ? run->plugin : "?", fn->name, reason ? reason : "");
+}
+
+void run_fail(lmcp_discovery_run *run, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf b = BUF_INIT;
+    buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    fail(run->rs, "%s: %s", run->plugin ? run->plugin : "discovery", b.data ? b.data : "");
+    buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ tags */
+
+static int cmp_tag_entry(const void *a, const void *b)
+{
+    return strcmp(((const tag_entry *)a)->arn, ((const tag_entry *)b)->arn);
+}
+
+/* The whole account's tags of Lambda functions through the Resource Groups Tagging API. */
+static void *tag_index_thread(void *arg)
+{
+    run_state *rs = arg;
+    aws_client *aws = rs->g->aws;
+    char *token = NULL;
+    tag_entry *idx = NULL;
+    size_t n = 0, cap = 0;
+    int state = 2;
+    size_t pages = 0;
+    int64_t t0 = clock_mono_us();
+    for (;;) {
+        json_object *body = json_object_new_object();
+        json_object *types = json_object_new_array();
+        json_object_array_add(types, json_object_new_string("lambda:function"));
+        json_object_object_add(body, "ResourceTypeFilters", types);
+        json_object_object_add(body, "ResourcesPerPage", json_object_new_int(100));
+        if (token && *token)
+            json_object_object_add(body, "PaginationToken", json_object_new_string(token));
+        const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+        const char *hdr[] = {"X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources",
+                             "Content-Type: application/x-amz-json-1.1", NULL};
+        lmcp_aws_request req = {.service = "tagging", .method = "POST", .path = "/", .headers = hdr,
+                                .body = text, .body_len = strlen(text), .flags = LMCP_AWS_IDEMPOTENT};
+        aws_response *resp = NULL;
+        char err[512];
+        int rc = aws_request(aws, &req, &resp, err, sizeof err);
+        json_object_put(body);
+        if (rc != LMCP_OK) {
+            LOG_WARN(COMP, "tagging API GetResources failed: %s", err);
+            state = -1;
+            break;
+        }
+        if (resp->status != 200) {
+            const char *code = resp->error_code ? resp->error_code : "";
+            bool denied = resp->status == 403 || strstr(code, "AccessDenied") || strstr(code, "UnauthorizedOperation") ||
+                          strstr(code, "NotAuthorized");
+            LOG_WARN(COMP, "tagging API GetResources: %s%s%s (HTTP %ld)%s", code, resp->error_message ? ": " : "",
+                     resp->error_message ? resp->error_message : "", resp->status,
+                     denied ? "; falling back to ListTags per function" : "");
+            state = denied ? -2 : -1;
+            aws_response_free(resp);
+            break;
+        }
+        pages++;
+        char perr[256];
+        json_object *page = json_parse_text(resp->body.data ? resp->body.data : "", resp->body.len, perr, sizeof perr);
+        aws_response_free(resp);
+        if (!page) {
+            LOG_WARN(COMP, "tagging API GetResources: unreadable answer: %s", perr);
+            state = -1;
+            break;
+        }
+        json_object *list = NULL;
+        json_object_object_get_ex(page, "ResourceTagMappingList", &list);
+        size_t m = list && json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+        for (size_t i = 0; i < m; i++) {
+            json_object *it = json_object_array_get_idx(list, i);
+            const char *arn = jstr(it, "ResourceARN");
+            if (!arn)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                idx = xrealloc(idx, cap * sizeof *idx);
+            }
+            tag_entry *e = &idx[n++];
+            memset(e, 0, sizeof *e);
+            e->arn = xstrdup(arn);
+            json_object *tags = NULL;
+            json_object_object_get_ex(it, "Tags", &tags);
+            size_t k = tags && json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
+            for (size_t j = 0; j < k; j++) {
+                json_object *t = json_object_array_get_idx(tags, j);
+                const char *key = jstr(t, "Key"), *val = jstr(t, "Value");
+                if (key)
+                    hdrs_add(&e->tags, key, val ? val : "");
+            }
+        }
+        free(token);
+        token = xstrdup(jstr(page, "PaginationToken"));
+        json_object_put(page);
+        if (!token || !*token)
+            break;
+    }
+    free(token);
+    if (state == 2) {
+        qsort(idx, n, sizeof *idx, cmp_tag_entry);
+        LOG_DEBUG(COMP, "tag index: %zu tagged functions in %zu page(s), %.0f ms", n, pages,
+                  (double)(clock_mono_us() - t0) / 1000.0);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            free(idx[i].arn);
+            hdrs_free(&idx[i].tags);
+        }
+        free(idx);
+        idx = NULL;
+        n = 0;
+    }
+    pthread_mutex_lock(&rs->mu);
+    rs->tag_index = idx;
+    rs->n_tag_index = n;
+    rs->tags_state = state;
+    pthread_cond_broadcast(&rs->cv);
+    pthread_mutex_unlock(&rs->mu);
+    return NULL;
+}
+
+/* Start the tag index unless it is already started. Caller holds rs->mu. */
+static void start_tag_index_locked(run_state *rs)
+{
+    if (rs->tags_state != 0)
+        return;
+    rs->tags_state = 1;
+    if (pthread_create(&rs->tag_thread, NULL, tag_index_thread, rs) == 0) {
+        rs->tag_thread_started = true;
+    } else {
+        rs->tags_state = -1;
+    }
+}
+
+typedef struct listtags_ctx {
+    run_state *rs;
+    lmcp_function **fns;
+} listtags_ctx;
+
+static int listtags_one(void *arg, size_t i)
+{
+    listtags_ctx *c = arg;
+    lmcp_function *f = c->fns[i];
+    json_object *resp = NULL;
+    char err[512];
+    if (lambda_list_tags(c->rs->g->aws, f->arn, &resp, err, sizeof err) != LMCP_OK) {
+        LOG_WARN(COMP, "ListTags %s: %s", f->name, err);
+        return LMCP_ERR;
+    }
+    json_object *tags = NULL;
+    json_object_object_get_ex(resp, "Tags", &tags);
+    tags_from_object(f, tags);
+    json_object_put(resp);
+    return LMCP_OK;
+}
+
+int run_load_tags(lmcp_discovery_run *run)
+{
+    run_state *rs = run->rs;
+    generation *g = rs->g;
+    batch *b = run->b;
+    if (!b)
+        return LMCP_OK;
+    lmcp_function **pending = xmalloc((b->n ? b->n : 1) * sizeof *pending);
+    size_t np = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        lmcp_function *f = b->fns[i];
+        if (f->rejected || f->tags_known)
+            continue;
+        if (!f->arn) { /* vendor function known by name only: no tags to read */
+            f->tags_known = true;
+            continue;
+        }
+        pending[np++] = f;
+    }
+    if (np == 0) {
+        free(pending);
+        return LMCP_OK;
+    }
+    const char *from = settings_get_string(g->cfg.discovery, "tags_from");
+    size_t threshold = (size_t)settings_get_int(g->cfg.discovery, "list_tags_threshold");
+    pthread_mutex_lock(&rs->mu);
+    bool use_index = strcmp(from, "tagging-api") == 0 ||
+                     (strcmp(from, "auto") == 0 && (rs->tags_state != 0 || np > threshold));
+    if (use_index && rs->tags_state == 0)
+        start_tag_index_locked(rs);
+    while (use_index && rs->tags_state == 1)
+        pthread_cond_wait(&rs->cv, &rs->mu);
+    int state = rs->tags_state;
+    pthread_mutex_unlock(&rs->mu);
+
+    int rc = LMCP_OK;
+    if (use_index && state == 2) {
+        for (size_t i = 0; i < np; i++) {
+            tag_entry key = {pending[i]->arn, HDRS_INIT};
+            tag_entry *e = bsearch(&key, rs->tag_index, rs->n_tag_index, sizeof *rs->tag_index, cmp_tag_entry);
+            hdrs_free(&pending[i]->tags);
+            for (size_t k = 0; e && k < e->tags.n; k++)
+                hdrs_add(&pending[i]->tags, e->tags.names[k], e->tags.values[k]);
+            pending[i]->tags_known = true; /* not in the index: the function has no tags */
+        }
+    } else {
+        if (use_index) {
+            pthread_mutex_lock(&rs->mu);
+            bool first = !rs->listtags_fallback_logged;
+            rs->listtags_fallback_logged = true;
+            pthread_mutex_unlock(&rs->mu);
+            if (first)
+                LOG_WARN(COMP, "reading tags with ListTags, one call per function (%s)",
+                         state == -2 ? "the tagging API is not permitted" : "the tagging API failed");
+        }
+        listtags_ctx c = {rs, pending};
+        rc = host_parallel_for(np, g->discovery_concurrency, listtags_one, &c);
+    }
+    free(pending);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the batch worker */
+
+static bool hook_active(plugin_instance *p)
+{
+    const lmcp_discovery_ops *ops = p->def->discovery;
+    return !ops->active || ops->active(p->state);
+}
+
+static void process_batch(run_state *rs, batch *b)
+{
+    generation *g = rs->g;
+    for (int phase = 0; phase < 2 && !has_failed(rs); phase++) {
+        for (size_t i = 0; i < g->n_discovery && !has_failed(rs); i++) {
+            plugin_instance *p = g->discovery[i];
+            int (*hook)(void *, lmcp_discovery_run *) = phase == 0 ? p->def->discovery->filter : p->def->discovery->enrich;
+            if (!hook)
+                continue;
+            /* hooks see only the candidates still standing */
+            size_t o = 0;
+            for (size_t k = 0; k < b->n; k++)
+                if (!b->fns[k]->rejected)
+                    b->fns[o++] = b->fns[k];
+            b->n = o;
+            if (b->n == 0)
+                return;
+            lmcp_discovery_run view = {rs, b, p->name};
+            if (hook(p->state, &view) != LMCP_OK)
+                fail(rs, "%s plugin %s failed on %s", phase == 0 ? "filter" : "enricher", p->name, b->source);
+        }
+    }
+    pthread_mutex_lock(&rs->mu);
+    for (size_t k = 0; k < b->n; k++) {
+        if (b->fns[k]->rejected)
+            continue;
+        if (rs->n_out == rs->cap_out) {
+            rs->cap_out = rs->cap_out ? rs->cap_out * 2 : 256;
+            rs->out = xrealloc(rs->out, rs->cap_out * sizeof *rs->out);
+        }
+        rs->out[rs->n_out++] = b->fns[k];
+    }
+    pthread_mutex_unlock(&rs->mu);
+}
+
+static void *batch_worker(void *arg)
+{
+    run_state *rs = arg;
+    for (;;) {
+        pthread_mutex_lock(&rs->mu);
+        while (!rs->q_head && !rs->q_closed)
+            pthread_cond_wait(&rs->cv, &rs->mu);
+        batch *b = rs->q_head;
+        if (b) {
+            rs->q_head = b->next;
+            if (!rs->q_head)
+                rs->q_tail = NULL;
+        }
+        pthread_mutex_unlock(&rs->mu);
+        if (!b)
+            break;
+        if (!has_failed(rs))
+            process_batch(rs, b);
+        batch_free(b);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ selectors */
+
+typedef struct selector_job {
+    run_state *rs;
+    plugin_instance *p;
+    pthread_t th;
+    bool started;
+} selector_job;
+
+static void *selector_thread(void *arg)
+{
+    selector_job *j = arg;
+    char src[300];
+    snprintf(src, sizeof src, "the functions of selector %s", j->p->name);
+    batch *b = batch_new(src);
+    lmcp_discovery_run view = {j->rs, b, j->p->name};
+    int rc = j->p->def->discovery->select(j->p->state, &view);
+    if (rc == LMCP_ERR) {
+        fail(j->rs, "selector %s failed", j->p->name);
+        batch_free(b);
+        return NULL;
+    }
+    enqueue(j->rs, b);
+    return NULL;
+}
+
+/* List the account, page by page, handing each page's selected functions to the batch worker. */
+static void list_account(run_state *rs, plugin_instance **matchers, size_t n_matchers, bool select_all)
+{
+    generation *g = rs->g;
+    char *marker = NULL;
+    for (size_t page_no = 1; !has_failed(rs); page_no++) {
+        json_object *page = NULL;
+        char err[1024];
+        if (lambda_list_functions_page(g->aws, marker, 50, &page, err, sizeof err) != LMCP_OK) {
+            fail(rs, "ListFunctions page %zu: %s", page_no, err);
+            break;
+        }
+        rs->st.pages++;
+        json_object *fns = NULL;
+        json_object_object_get_ex(page, "Functions", &fns);
+        size_t n = fns && json_object_is_type(fns, json_type_array) ? json_object_array_length(fns) : 0;
+        char src[64];
+        snprintf(src, sizeof src, "ListFunctions page %zu", page_no);
+        batch *b = batch_new(src);
+        for (size_t i = 0; i < n; i++) {
+            lmcp_function *f = fn_from_config(rs, json_object_array_get_idx(fns, i));
+            if (!f)
+                continue;
+            rs->st.listed++;
+            bool take = select_all;
+            for (size_t m = 0; !take && m < n_matchers; m++)
+                take = matchers[m]->def->discovery->match(matchers[m]->state, f);
+            if (take)
+                batch_add(b, f);
+        }
+        free(marker);
+        marker = xstrdup(jstr(page, "NextMarker"));
+        json_object_put(page);
+        enqueue(rs, b);
+        if (!marker || !*marker)
+            break;
+    }
+    free(marker);
+}
+
+/* ------------------------------------------------------------------ building the snapshot */
+
+static bool tag_lookup(void *ctx, const char *key, const char **value)
+{
+    const lmcp_function *f = ctx;
+    const char *v = f->tags_known ? hdrs_get_exact(&f->tags, key) : NULL;
+    if (v)
+        *value = v;
+    return v != NULL;
+}
+
+static json_object *generic_schema(void)
+{
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object_object_add(s, "properties", json_object_new_object());
+    json_object_object_add(s, "additionalProperties", json_object_new_boolean(1));
+    json_object_object_add(s, "description",
+                           json_object_new_string("The event passed to the Lambda function: any JSON object."));
+    return s;
+}
+
+/* upstream's shape: {"parameters": {...}} required */
+static json_object *wrap_parameters(json_object *inner)
+{
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object *props = json_object_new_object();
+    json_object *p = inner;
+    if (!p) {
+        p = json_object_new_object();
+        json_object_object_add(p, "type", json_object_new_string("object"));
+        json_object_object_add(p, "additionalProperties", json_object_new_boolean(1));
+    }
+    json_object_object_add(p, "title", json_object_new_string("Parameters"));
+    json_object_object_add(props, "parameters", p);
+    json_object_object_add(s, "properties", props);
+    json_object *req = json_object_new_array();
+    json_object_array_add(req, json_object_new_string("parameters"));
+    json_object_object_add(s, "required", req);
+    return s;
+}
+
+typedef struct keyed {
+    const char *key;
+    size_t idx;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+static tool_snapshot *build_snapshot(run_state *rs)
+{
+    generation *g = rs->g;
+    /* de-duplicate by ARN (or name), keeping the first occurrence */
+    lmcp_function **fns = rs->out;
+    size_t n = rs->n_out;
+    if (n > 1) {
+        keyed *k = xmalloc(n * sizeof *k);
+        for (size_t i = 0; i < n; i++)
+            k[i] = (keyed){fns[i]->arn ? fns[i]->arn : fns[i]->name, i};
+        qsort(k, n, sizeof *k, cmp_keyed);
+        for (size_t i = 1; i < n; i++)
+            if (strcmp(k[i - 1].key, k[i].key) == 0)
+                fns[k[i].idx]->rejected = true; /* the first selected copy stays */
+        free(k);
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!fns[i]->rejected)
+                fns[o++] = fns[i];
+        n = o;
+    }
+    char **names = xcalloc(n ? n : 1, sizeof *names);
+    const char **keys = xcalloc(n ? n : 1, sizeof *keys);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = tool_name_sanitize(fns[i]->tool_name ? fns[i]->tool_name : fns[i]->name, NULL);
+        keys[i] = fns[i]->arn ? fns[i]->arn : fns[i]->name;
+    }
+    rs->st.renamed = tool_names_make_unique(names, keys, n);
+
+    tool_snapshot *s = snapshot_new();
+    for (size_t i = 0; i < n; i++) {
+        lmcp_function *f = fns[i];
+        tool *t = snapshot_add(s);
+        t->name = names[i];
+        names[i] = NULL;
+        t->title = xstrdup(f->title);
+        const char *d = fn_description(f);
+        t->description = d && *d ? xstrdup(d) : xasprintf("AWS Lambda function: %s", f->name);
+        t->function_name = xstrdup(f->name);
+        t->function_arn = xstrdup(f->arn);
+        t->qualifier = xstrdup(f->qualifier);
+        t->tags_known = f->tags_known;
+        for (size_t k = 0; k < f->tags.n; k++)
+            hdrs_add(&t->tags, f->tags.names[k], f->tags.values[k]);
+        if (f->annotations)
+            t->annotations = json_object_get(f->annotations);
+
+        lmcp_settings *ts = app_config_tool_settings(&g->cfg, t->name, tag_lookup, f);
+        int64_t timeout = settings_get_duration_ms(ts, "timeout");
+        if (timeout == 0) {
+            const char *ft = fn_config(f, "Timeout");
+            timeout = ft ? (atoll(ft) + 10) * 1000 : 70000;
+        }
+        t->timeout_ms = timeout;
+        t->wrap_parameters = settings_get_bool(ts, "parameters_wrapper");
+        settings_release(ts);
+
+        json_object *schema = NULL;
+        if (f->input_schema) {
+            char verr[512];
+            t->validator = schema_validator_new(f->input_schema, verr, sizeof verr);
+            if (t->validator) {
+                schema = json_object_get(f->input_schema);
+            } else {
+                LOG_WARN(COMP, "tool %s: input schema not usable (%s); using the generic schema", t->name, verr);
+            }
+        }
+        if (t->wrap_parameters)
+            t->input_schema = wrap_parameters(schema);
+        else
+            t->input_schema = schema ? schema : generic_schema();
+
+        t->n_wrapper_settings = g->n_wrappers;
+        t->wrapper_settings = xcalloc(g->n_wrappers ? g->n_wrappers : 1, sizeof *t->wrapper_settings);
+        for (size_t w = 0; w < g->n_wrappers; w++)
+            t->wrapper_settings[w] = plugin_instance_settings_for(g->wrappers[w], t->name, tag_lookup, f);
+    }
+    free(names);
+    free(keys);
+    s->chain = g->chain;
+    s->owner = generation_ref(g);
+    s->owner_release = (void (*)(void *))generation_release;
+    snapshot_finish(s);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+static void run_state_free(run_state *rs)
+{
+    for (size_t i = 0; i < rs->n_all; i++)
+        fn_free(rs->all[i]);
+    free(rs->all);
+    free(rs->out);
+    while (rs->q_head) {
+        batch *b = rs->q_head;
+        rs->q_head = b->next;
+        batch_free(b);
+    }
+    for (size_t i = 0; i < rs->n_tag_index; i++) {
+        free(rs->tag_index[i].arn);
+        hdrs_free(&rs->tag_index[i].tags);
+    }
+    free(rs->tag_index);
+    free(rs->acct);
+    free(rs->acct_err);
+    free(rs->fail_msg);
+    pthread_mutex_destroy(&rs->mu);
+    pthread_cond_destroy(&rs->cv);
+}
+
+tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size_t errlen)
+{
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.g = g;
+    pthread_mutex_init(&rs.mu, NULL);
+    pthread_cond_init(&rs.cv, NULL);
+    int64_t t0 = clock_mono_us();
+
+    plugin_instance **matchers = xcalloc(g->n_discovery + 1, sizeof *matchers);
+    selector_job *jobs = xcalloc(g->n_discovery + 1, sizeof *jobs);
+    size_t n_matchers = 0, n_jobs = 0;
+    bool any_active = false, need_tags = false;
+    for (size_t i = 0; i < g->n_discovery; i++) {
+        plugin_instance *p = g->discovery[i];
+        const lmcp_discovery_ops *ops = p->def->discovery;
+        if (ops->needs_tags && ops->needs_tags(p->state))
+            need_tags = true;
+        if (!ops->match && !ops->select)
+            continue;
+        if (!hook_active(p)) {
+            LOG_DEBUG(COMP, "selector %s has nothing configured: abstains", p->name);
+            continue;
+        }
+        any_active = true;
+        if (ops->match)
+            matchers[n_matchers++] = p;
+        if (ops->select)
+            jobs[n_jobs++] = (selector_job){&rs, p, 0, false};
+    }
+    bool listing = n_matchers > 0 || !any_active;
+    if (!any_active)
+        LOG_DEBUG(COMP, "no selector is active: every function of the account is a candidate");
+    const char *from = settings_get_string(g->cfg.discovery, "tags_from");
+    if (listing && need_tags && strcmp(from, "list-tags") != 0) {
+        pthread_mutex_lock(&rs.mu);
+        start_tag_index_locked(&rs); /* side by side with the ListFunctions chain */
+        pthread_mutex_unlock(&rs.mu);
+    }
+
+    pthread_t worker;
+    bool worker_ok = pthread_create(&worker, NULL, batch_worker, &rs) == 0;
+    if (!worker_ok)
+        fail(&rs, "cannot start a discovery thread");
+    for (size_t i = 0; worker_ok && i < n_jobs; i++)
+        jobs[i].started = pthread_create(&jobs[i].th, NULL, selector_thread, &jobs[i]) == 0;
+    if (worker_ok && listing)
+        list_account(&rs, matchers, n_matchers, !any_active);
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].th, NULL);
+        else if (worker_ok)
+            fail(&rs, "cannot start selector %s", jobs[i].p->name);
+    }
+    pthread_mutex_lock(&rs.mu);
+    rs.q_closed = true;
+    pthread_cond_broadcast(&rs.cv);
+    pthread_mutex_unlock(&rs.mu);
+    if (worker_ok)
+        pthread_join(worker, NULL);
+    if (rs.tag_thread_started)
+        pthread_join(rs.tag_thread, NULL);
+    free(matchers);
+    free(jobs);
+
+    tool_snapshot *snap = NULL;
+    if (rs.failed) {
+        snprintf(err, errlen, "%s", rs.fail_msg ? rs.fail_msg : "discovery failed");
+    } else {
+        snap = build_snapshot(&rs);
+        rs.st.tools = snap->n;
+    }
+    rs.st.duration_ms = (clock_mono_us() - t0) / 1000;
+    if (st)
+        *st = rs.st;
+    run_state_free(&rs);
+    return snap;
+}

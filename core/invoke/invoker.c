@@ -1,0 +1,154 @@
+#include "config.h"
+#include "invoke/invoker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "aws/lambda.h"
+#include "json.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/str.h"
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static void map_function_error(lmcp_result *res, const tool *t, const aws_response *r, const char *header)
+{
+    res->outcome = LMCP_OUTCOME_FUNCTION_ERROR;
+    buf_reset(&res->payload);
+    buf_append(&res->payload, r->body.data ? r->body.data : "", r->body.len);
+    char perr[128];
+    json_object *o = json_parse_text(r->body.data ? r->body.data : "", r->body.len, perr, sizeof perr);
+    const char *type = jstr(o, "errorType");
+    const char *msg = jstr(o, "errorMessage");
+    free(res->error_type);
+    free(res->error_message);
+    res->error_type = xstrdup(type ? type : header);
+    if (msg)
+        res->error_message = xstrdup(msg);
+    else if (r->body.len && !o)
+        res->error_message = xstrndup(r->body.data, r->body.len > 4096 ? 4096 : r->body.len);
+    else
+        res->error_message = xasprintf("function %s failed (%s) without an error message", t->function_name, header);
+    if (o)
+        json_object_put(o);
+}
+
+static void map_aws_error(lmcp_result *res, const tool *t, const aws_response *r, const char *region)
+{
+    const char *code = r->error_code ? r->error_code : "";
+    const char *msg = r->error_message ? r->error_message : "";
+    const char *fn = t->function_name;
+    res->http_status = r->status;
+    if (aws_is_throttling(r->status, code)) {
+        const char *ra = hdrs_get(&r->headers, "Retry-After");
+        res->retry_after_ms = ra ? atoll(ra) * 1000 : 1000;
+        result_set_error(res, LMCP_OUTCOME_THROTTLED, *code ? code : "TooManyRequestsException",
+                         "Lambda is throttling calls to %s (%s%s%s) after %d attempt%s; retry in a moment", fn,
+                         *code ? code : "HTTP 429", *msg ? ": " : "", msg, r->attempts, r->attempts == 1 ? "" : "s");
+        return;
+    }
+    if (r->status >= 500) {
+        result_set_error(res, LMCP_OUTCOME_SERVICE_ERROR, *code ? code : "ServiceException",
+                         "AWS Lambda failed to run %s (HTTP %ld%s%s%s%s); the function may or may not have run, so "
+                         "the call was not retried",
+                         fn, r->status, *code ? ", " : "", code, *msg ? ": " : "", msg);
+        return;
+    }
+    const char *hint = "";
+    if (strcmp(code, "ResourceNotFoundException") == 0)
+        hint = " — the function (or its qualifier) does not exist in this region any more; the tool list will catch "
+               "up at the next discovery";
+    else if (strcmp(code, "AccessDeniedException") == 0 || r->status == 403)
+        hint = " — check that the credentials lambda-mcp uses may call lambda:InvokeFunction on this function";
+    else if (strcmp(code, "RequestTooLargeException") == 0)
+        hint = " — synchronous Lambda payloads are limited to 6 MB";
+    else if (strcmp(code, "UnrecognizedClientException") == 0 || strcmp(code, "InvalidSignatureException") == 0 ||
+             strcmp(code, "ExpiredTokenException") == 0)
+        hint = " — AWS rejected the credentials: check which source provides them (lambda-mcp --check)";
+    else if (strcmp(code, "InvalidRequestContentException") == 0)
+        hint = " — Lambda could not read the arguments as a JSON event";
+    result_set_error(res, LMCP_OUTCOME_AWS_ERROR, *code ? code : "AWSError", "AWS refused to invoke %s in %s (%s%s%s)%s",
+                     fn, region, *code ? code : "HTTP error", *msg ? ": " : "", msg, hint);
+}
+
+int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
+{
+    generation *g = ctx;
+    const tool *t = call->tool;
+    int64_t timeout_ms = 0;
+    if (call->deadline_us) {
+        timeout_ms = (call->deadline_us - clock_mono_us()) / 1000;
+        if (timeout_ms <= 0) {
+            result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                             "the call to %s ran out of time (%lld ms) before Lambda was called", t->function_name,
+                             (long long)(t->timeout_ms));
+            return LMCP_TIMEOUT;
+        }
+    }
+    size_t plen;
+    const char *payload = json_object_to_json_string_length(call->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
+    lambda_invoke_opts o = {
+        .function = t->function_arn ? t->function_arn : t->function_name,
+        .qualifier = t->qualifier,
+        .payload = payload,
+        .payload_len = plen,
+        .log_tail = atomic_load(&call->log_tail),
+        .timeout_ms = timeout_ms,
+        .cancel = &call->cancelled,
+    };
+    aws_response *r = NULL;
+    char err[1024];
+    int64_t t0 = clock_mono_us();
+    int rc = lambda_invoke(g->aws, &o, &r, err, sizeof err);
+    res->duration_us = clock_mono_us() - t0;
+    if (rc == LMCP_CANCELLED) {
+        result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call to %s was cancelled", t->function_name);
+        return rc;
+    }
+    if (rc == LMCP_TIMEOUT) {
+        result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                         "%s did not answer within %.1f s, the call timeout; the function may still be running in AWS. "
+                         "If it needs longer, raise `timeout` for this tool in the conf file",
+                         t->function_name, (double)t->timeout_ms / 1000.0);
+        return rc;
+    }
+    if (rc != LMCP_OK) {
+        result_set_error(res, LMCP_OUTCOME_TRANSPORT_ERROR, "NetworkError", "cannot reach AWS Lambda to call %s: %s",
+                         t->function_name, err);
+        return rc;
+    }
+    free(res->request_id);
+    res->request_id = xstrdup(r->request_id);
+    res->http_status = r->status;
+    const char *ver = hdrs_get(&r->headers, "X-Amz-Executed-Version");
+    free(res->executed_version);
+    res->executed_version = xstrdup(ver);
+    const char *tail = hdrs_get(&r->headers, "X-Amz-Log-Result");
+    if (tail) {
+        size_t n;
+        unsigned char *dec = base64_decode(tail, &n);
+        free(res->log_tail);
+        res->log_tail = (char *)dec;
+    }
+    const char *ferr = hdrs_get(&r->headers, "X-Amz-Function-Error");
+    if (r->status >= 200 && r->status < 300 && ferr)
+        map_function_error(res, t, r, ferr);
+    else if (r->status >= 200 && r->status < 300)
+        result_set_ok(res, r->body.data, r->body.len);
+    else
+        map_aws_error(res, t, r, g->region);
+    LOG_DEBUG("invoke", "%s -> %s (HTTP %ld, %d attempt%s, %.1f ms, request %s)", t->function_name,
+              outcome_name(res->outcome), r->status, r->attempts, r->attempts == 1 ? "" : "s",
+              (double)res->duration_us / 1000.0, r->request_id ? r->request_id : "-");
+    aws_response_free(r);
+    return LMCP_OK;
+}

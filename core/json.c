@@ -1,0 +1,220 @@
+#include "config.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/str.h"
+
+static void escape(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_append_char(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        case '\b': buf_append(b, "\\b", 2); break;
+        case '\f': buf_append(b, "\\f", 2); break;
+        default:
+            if (c < 0x20) {
+                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, u, 6);
+            } else {
+                buf_append_char(b, (char)c);
+            }
+        }
+    }
+    buf_append_char(b, '"');
+}
+
+static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static void canon(buf *b, const json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null: buf_append_str(b, "null"); break;
+    case json_type_boolean: buf_append_str(b, json_object_get_boolean(o) ? "true" : "false"); break;
+    case json_type_int: buf_appendf(b, "%lld", (long long)json_object_get_int64(o)); break;
+    case json_type_double: buf_append_str(b, json_object_to_json_string_ext((json_object *)o, JSON_C_TO_STRING_PLAIN)); break;
+    case json_type_string: escape(b, json_object_get_string((json_object *)o), (size_t)json_object_get_string_len(o)); break;
+    case json_type_array: {
+        buf_append_char(b, '[');
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                buf_append_char(b, ',');
+            canon(b, json_object_array_get_idx(o, i));
+        }
+        buf_append_char(b, ']');
+        break;
+    }
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(o), k = 0;
+        const char **keys = xmalloc((n ? n : 1) * sizeof *keys);
+        json_object_object_foreach((json_object *)o, key, val)
+        {
+            (void)val;
+            keys[k++] = key;
+        }
+        qsort(keys, k, sizeof *keys, cmp_key);
+        buf_append_char(b, '{');
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                buf_append_char(b, ',');
+            escape(b, keys[i], strlen(keys[i]));
+            buf_append_char(b, ':');
+            canon(b, json_object_object_get((json_object *)o, keys[i]));
+        }
+        buf_append_char(b, '}');
+        free(keys);
+        break;
+    }
+    }
+}
+
+char *json_canonical(const json_object *o)
+{
+    buf b = BUF_INIT;
+    canon(&b, o);
+    return buf_steal(&b);
+}
+
+json_object *json_parse_text(const char *text, size_t len, char *err, size_t errlen)
+{
+    json_tokener *tok = json_tokener_new_ex(64);
+    if (!tok) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    if (e == json_tokener_continue) {
+        /* complete input without a terminator: flush with a NUL-less end */
+        json_object_put(o);
+        o = json_tokener_parse_ex(tok, "", 1);
+        e = json_tokener_get_error(tok);
+    }
+    if (!o || e != json_tokener_success) {
+        snprintf(err, errlen, "%s", json_tokener_error_desc(e != json_tokener_success ? e : json_tokener_error_parse_eof));
+        json_object_put(o);
+        json_tokener_free(tok);
+        return NULL;
+    }
+    size_t off = json_tokener_get_parse_end(tok);
+    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
+        off++;
+    json_tokener_free(tok);
+    if (off < len) {
+        snprintf(err, errlen, "unexpected data after the JSON value at offset %zu", off);
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+lmcp_json *hj_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    return LJ(json_parse_text(text, len, err, errlen));
+}
+
+char *hj_to_string(const lmcp_json *j, unsigned flags)
+{
+    if (flags & LMCP_JSON_CANONICAL)
+        return json_canonical(JO(j));
+    int f = JSON_C_TO_STRING_NOSLASHESCAPE | ((flags & LMCP_JSON_PRETTY) ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN);
+    return xstrdup(json_object_to_json_string_ext(JO(j), f));
+}
+
+void hj_put(lmcp_json *j) { json_object_put(JO(j)); }
+lmcp_json *hj_ref(lmcp_json *j) { return LJ(json_object_get(JO(j))); }
+
+lmcp_json_type hj_type(const lmcp_json *j)
+{
+    switch (json_object_get_type(JO(j))) {
+    case json_type_boolean: return LMCP_JSON_BOOL;
+    case json_type_int: return LMCP_JSON_INT;
+    case json_type_double: return LMCP_JSON_DOUBLE;
+    case json_type_string: return LMCP_JSON_STRING;
+    case json_type_array: return LMCP_JSON_ARRAY;
+    case json_type_object: return LMCP_JSON_OBJECT;
+    default: return LMCP_JSON_NULL;
+    }
+}
+
+lmcp_json *hj_get(const lmcp_json *obj, const char *key)
+{
+    json_object *v = NULL;
+    if (!obj || !json_object_is_type(JO(obj), json_type_object) || !json_object_object_get_ex(JO(obj), key, &v))
+        return NULL;
+    return LJ(v);
+}
+
+size_t hj_length(const lmcp_json *j)
+{
+    if (json_object_is_type(JO(j), json_type_array))
+        return json_object_array_length(JO(j));
+    if (json_object_is_type(JO(j), json_type_object))
+        return (size_t)json_object_object_length(JO(j));
+    return 0;
+}
+
+lmcp_json *hj_index(const lmcp_json *arr, size_t i)
+{
+    if (!arr || !json_object_is_type(JO(arr), json_type_array) || i >= json_object_array_length(JO(arr)))
+        return NULL;
+    return LJ(json_object_array_get_idx(JO(arr), i));
+}
+
+const char *hj_object_key(const lmcp_json *obj, size_t i)
+{
+    if (!obj || !json_object_is_type(JO(obj), json_type_object))
+        return NULL;
+    size_t k = 0;
+    json_object_object_foreach(JO(obj), key, val)
+    {
+        (void)val;
+        if (k++ == i)
+            return key;
+    }
+    return NULL;
+}
+
+const char *hj_string(const lmcp_json *j)
+{
+    return j && json_object_is_type(JO(j), json_type_string) ? json_object_get_string(JO(j)) : NULL;
+}
+int64_t hj_int(const lmcp_json *j) { return j ? json_object_get_int64(JO(j)) : 0; }
+double hj_double(const lmcp_json *j) { return j ? json_object_get_double(JO(j)) : 0; }
+bool hj_bool(const lmcp_json *j) { return j && json_object_get_boolean(JO(j)); }
+lmcp_json *hj_new_object(void) { return LJ(json_object_new_object()); }
+lmcp_json *hj_new_array(void) { return LJ(json_object_new_array()); }
+lmcp_json *hj_new_string(const char *s) { return LJ(json_object_new_string(s ? s : "")); }
+lmcp_json *hj_new_int(int64_t v) { return LJ(json_object_new_int64(v)); }
+lmcp_json *hj_new_double(double v) { return LJ(json_object_new_double(v)); }
+lmcp_json *hj_new_bool(bool v) { return LJ(json_object_new_boolean(v)); }
+
+int hj_set(lmcp_json *obj, const char *key, lmcp_json *val)
+{
+    if (!obj || !json_object_is_type(JO(obj), json_type_object)) {
+        json_object_put(JO(val));
+        return LMCP_ERR;
+    }
+    return json_object_object_add(JO(obj), key, JO(val)) == 0 ? LMCP_OK : LMCP_ERR;
+}
+
+int hj_append(lmcp_json *arr, lmcp_json *val)
+{
+    if (!arr || !json_object_is_type(JO(arr), json_type_array)) {
+        json_object_put(JO(val));
+        return LMCP_ERR;
+    }
+    return json_object_array_add(JO(arr), JO(val)) == 0 ? LMCP_OK : LMCP_ERR;
+}

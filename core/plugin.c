@@ -1,0 +1,374 @@
+#include "config.h"
+#include "plugin.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "util/log.h"
+#include "util/str.h"
+
+struct plugin_loader {
+    char *dir;
+    plugin_module *modules;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+const char *plugin_kind_name(lmcp_plugin_kind k)
+{
+    switch (k) {
+    case LMCP_PLUGIN_DISCOVERY: return "discovery";
+    case LMCP_PLUGIN_CREDENTIALS: return "credentials";
+    case LMCP_PLUGIN_WRAPPER: return "wrapper";
+    }
+    return "unknown";
+}
+
+plugin_loader *plugin_loader_new(const char *plugin_dir)
+{
+    plugin_loader *l = xcalloc(1, sizeof *l);
+    l->dir = xstrdup(plugin_dir);
+    return l;
+}
+
+const char *plugin_loader_dir(const plugin_loader *l) { return l->dir; }
+
+/* Load and check one file. Returns a module not yet in the cache, or NULL with err. */
+static plugin_module *open_module(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
+        const char *e = dlerror();
+        seterr(err, errlen, "%s: cannot load: %s", path, e ? e : "unknown dlopen error");
+        return NULL;
+    }
+    void *sym = dlsym(dl, LMCP_PLUGIN_ENTRY_NAME);
+    if (!sym) {
+        seterr(err, errlen, "%s: not a lambda-mcp plugin: it has no %s symbol (build it with LMCP_PLUGIN_DEFINE)",
+               path, LMCP_PLUGIN_ENTRY_NAME);
+        dlclose(dl);
+        return NULL;
+    }
+    lmcp_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry); /* object pointer to function pointer, as POSIX allows */
+    const lmcp_plugin_def *def = entry();
+    if (!def) {
+        seterr(err, errlen, "%s: %s() returned no plugin definition", path, LMCP_PLUGIN_ENTRY_NAME);
+        dlclose(dl);
+        return NULL;
+    }
+    /* the ABI version is the first field: read nothing else before it matches */
+    if (def->abi_version != LMCP_PLUGIN_ABI_VERSION) {
+        seterr(err, errlen,
+               "%s: plugin ABI version %u, but lambda-mcp %s speaks plugin ABI version %u; rebuild the plugin "
+               "against this lambda-mcp's <lambda-mcp/plugin.h>",
+               path, def->abi_version, PACKAGE_VERSION, LMCP_PLUGIN_ABI_VERSION);
+        dlclose(dl);
+        return NULL;
+    }
+    if (def->struct_size < sizeof(lmcp_plugin_def)) {
+        seterr(err, errlen, "%s: plugin definition is %u bytes, expected %zu: rebuild the plugin", path,
+               def->struct_size, sizeof(lmcp_plugin_def));
+        dlclose(dl);
+        return NULL;
+    }
+    const char *problem = NULL;
+    if (!def->name || !*def->name)
+        problem = "has no name";
+    else if (!def->init)
+        problem = "has no init function";
+    else if (def->kind == LMCP_PLUGIN_DISCOVERY &&
+             (!def->discovery || (!def->discovery->select && !def->discovery->filter && !def->discovery->enrich)))
+        problem = "is a discovery plugin without select, filter or enrich hooks";
+    else if (def->kind == LMCP_PLUGIN_CREDENTIALS && (!def->credentials || !def->credentials->resolve))
+        problem = "is a credentials plugin without a resolve function";
+    else if (def->kind == LMCP_PLUGIN_WRAPPER && (!def->wrapper || !def->wrapper->invoke))
+        problem = "is a wrapper plugin without an invoke function";
+    else if (def->kind != LMCP_PLUGIN_DISCOVERY && def->kind != LMCP_PLUGIN_CREDENTIALS &&
+             def->kind != LMCP_PLUGIN_WRAPPER)
+        problem = "declares an unknown plugin kind";
+    if (problem) {
+        seterr(err, errlen, "%s: plugin %s", path, problem);
+        dlclose(dl);
+        return NULL;
+    }
+    plugin_module *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(path);
+    m->dl = dl;
+    m->def = def;
+    return m;
+}
+
+plugin_module *plugin_loader_load(plugin_loader *l, const char *name, const char *path, lmcp_plugin_kind expected,
+                                  char *err, size_t errlen)
+{
+    char *file = path ? xstrdup(path) : xasprintf("%s/%s.so", l->dir, name);
+    char real[PATH_MAX];
+    if (!realpath(file, real)) {
+        if (path)
+            seterr(err, errlen, "plugin '%s': %s: %s", name, file, strerror(errno));
+        else
+            seterr(err, errlen,
+                   "no plugin named '%s': %s does not exist (plugin directory %s; `lambda-mcp --list-plugins` "
+                   "shows what is there)",
+                   name, file, l->dir);
+        free(file);
+        return NULL;
+    }
+    free(file);
+    plugin_module *m = NULL;
+    for (plugin_module *p = l->modules; p; p = p->next)
+        if (strcmp(p->path, real) == 0)
+            m = p;
+    if (!m) {
+        m = open_module(real, err, errlen);
+        if (!m)
+            return NULL;
+        m->next = l->modules;
+        l->modules = m;
+    }
+    if (m->def->kind != expected) {
+        seterr(err, errlen, "%s: plugin '%s' is a %s plugin, but it is listed as a %s plugin", m->path, m->def->name,
+               plugin_kind_name(m->def->kind), plugin_kind_name(expected));
+        return NULL;
+    }
+    return m;
+}
+
+void plugin_loader_scan(plugin_loader *l, void (*fn)(void *ctx, plugin_module *m),
+                        void (*err_fn)(void *ctx, const char *msg), void *ctx)
+{
+    DIR *d = opendir(l->dir);
+    if (!d) {
+        char msg[PATH_MAX + 64];
+        snprintf(msg, sizeof msg, "%s: %s", l->dir, strerror(errno));
+        err_fn(ctx, msg);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len > 3 && strcmp(de->d_name + len - 3, ".so") == 0) {
+            names = xrealloc(names, (n + 1) * sizeof *names);
+            names[n++] = xstrdup(de->d_name);
+        }
+    }
+    closedir(d);
+    /* stable output */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", l->dir, names[i]);
+        char err[1024];
+        char real[PATH_MAX];
+        plugin_module *m = NULL;
+        if (realpath(path, real)) {
+            for (plugin_module *p = l->modules; p; p = p->next)
+                if (strcmp(p->path, real) == 0)
+                    m = p;
+            if (!m && (m = open_module(real, err, sizeof err))) {
+                m->next = l->modules;
+                l->modules = m;
+            }
+        } else {
+            snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+        }
+        if (m)
+            fn(ctx, m);
+        else
+            err_fn(ctx, err);
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+}
+
+void plugin_loader_free(plugin_loader *l)
+{
+    if (!l)
+        return;
+    plugin_module *m = l->modules;
+    while (m) {
+        plugin_module *next = m->next;
+        /* under ASan/valgrind, keep the code mapped so leak reports can symbolise plugin frames */
+        if (!getenv("LAMBDA_MCP_NO_DLCLOSE"))
+            dlclose(m->dl);
+        free(m->path);
+        free(m);
+        m = next;
+    }
+    free(l->dir);
+    free(l);
+}
+
+/* ------------------------------------------------------------------ instances */
+
+static int parse_overrides(plugin_instance *inst, const config_setting_t *list, char *err, size_t errlen)
+{
+    if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+        seterr(err, errlen, "%s:%u: 'overrides' must be a list: ( { tools = [\"name_*\"]; key = value; } )",
+               config_setting_source_file(list) ? config_setting_source_file(list) : "?",
+               config_setting_source_line(list));
+        return -1;
+    }
+    int n = config_setting_length(list);
+    inst->overrides = xcalloc((size_t)n + 1, sizeof *inst->overrides);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        const char *file = config_setting_source_file(g) ? config_setting_source_file(g) : "?";
+        unsigned line = config_setting_source_line(g);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            seterr(err, errlen, "%s:%u: each override must be a group: { tools = [...]; key = value; }", file, line);
+            return -1;
+        }
+        plugin_override *o = &inst->overrides[inst->n_overrides++];
+        const config_setting_t *t = config_setting_get_member(g, "tools");
+        if (!t) {
+            seterr(err, errlen, "%s:%u: override without 'tools' (a tool name pattern or a list of them)", file, line);
+            return -1;
+        }
+        if (config_setting_type(t) == CONFIG_TYPE_STRING) {
+            o->globs = xcalloc(2, sizeof *o->globs);
+            o->globs[0] = xstrdup(config_setting_get_string(t));
+        } else if (config_setting_type(t) == CONFIG_TYPE_ARRAY || config_setting_type(t) == CONFIG_TYPE_LIST) {
+            int m = config_setting_length(t);
+            o->globs = xcalloc((size_t)m + 1, sizeof *o->globs);
+            for (int k = 0; k < m; k++) {
+                const char *s = config_setting_get_string_elem(t, k);
+                if (!s) {
+                    seterr(err, errlen, "%s:%u: 'tools' patterns must be strings", file, line);
+                    return -1;
+                }
+                o->globs[k] = xstrdup(s);
+            }
+        } else {
+            seterr(err, errlen, "%s:%u: 'tools' must be a pattern or a list of patterns", file, line);
+            return -1;
+        }
+        o->partial = settings_copy(inst->settings);
+        for (size_t k = 0; k < o->partial->n; k++)
+            o->partial->v[k].explicit_ = false;
+        static const char *const skip[] = {"tools", NULL};
+        if (settings_apply_conf(o->partial, g, skip, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+plugin_instance *plugin_instance_new(plugin_module *m, const plugin_entry *e, const lmcp_host *host, void *owner,
+                                     char *err, size_t errlen)
+{
+    plugin_instance *inst = xcalloc(1, sizeof *inst);
+    inst->module = m;
+    inst->def = m->def;
+    inst->owner = owner;
+    inst->name = xstrdup(e && e->name ? e->name : m->def->name);
+    inst->origin = xstrdup(e && e->origin ? e->origin : "built-in default");
+    inst->label = xasprintf("plugin %s", inst->name);
+    inst->settings = settings_new(m->def->settings, inst->label, err, errlen);
+    if (!inst->settings)
+        goto fail;
+    if (e && e->group) {
+        static const char *const skip[] = {"plugin", "name", "path", "overrides", NULL};
+        if (settings_apply_conf(inst->settings, e->group, skip, err, errlen) < 0)
+            goto fail;
+        const config_setting_t *ov = config_setting_get_member(e->group, "overrides");
+        if (ov) {
+            if (m->def->kind != LMCP_PLUGIN_WRAPPER) {
+                seterr(err, errlen, "%s:%u: 'overrides' blocks are for wrapper plugins; %s is a %s plugin",
+                       config_setting_source_file(ov) ? config_setting_source_file(ov) : "?",
+                       config_setting_source_line(ov), m->def->name, plugin_kind_name(m->def->kind));
+                goto fail;
+            }
+            if (parse_overrides(inst, ov, err, errlen) < 0)
+                goto fail;
+        }
+    }
+    lmcp_plugin_ctx ctx = {host, inst, inst->settings};
+    char perr[512] = "";
+    if (m->def->init(&ctx, &inst->state, perr, sizeof perr) != LMCP_OK) {
+        seterr(err, errlen, "%s: plugin %s refused to start: %s", inst->origin, inst->name,
+               *perr ? perr : "no reason given");
+        goto fail;
+    }
+    inst->initialised = true;
+    return inst;
+fail:
+    plugin_instance_free(inst);
+    return NULL;
+}
+
+lmcp_settings *plugin_instance_settings_for(plugin_instance *inst, const char *tool_name,
+                                            bool (*tag)(void *ctx, const char *key, const char **value), void *tag_ctx)
+{
+    lmcp_settings *out = NULL;
+    /* function tags first, then conf overrides: an ops team's conf wins over a function owner's tag */
+    for (size_t k = 0; tag && k < inst->settings->n; k++) {
+        const lmcp_setting_def *d = &inst->settings->defs[k];
+        const char *val;
+        if (!d->tag || !tag(tag_ctx, d->tag, &val))
+            continue;
+        if (!out)
+            out = settings_copy(inst->settings);
+        char origin[300], err[512];
+        snprintf(origin, sizeof origin, "tag %s", d->tag);
+        if (settings_apply_text(out, d->name, val, origin, err, sizeof err) < 0)
+            LOG_WARN("plugins", "tool %s: ignoring tag %s=%s for %s: %s", tool_name, d->tag, val, inst->name, err);
+    }
+    for (size_t i = 0; i < inst->n_overrides; i++) {
+        bool match = false;
+        for (char **g = inst->overrides[i].globs; g && *g && !match; g++)
+            match = fnmatch(*g, tool_name, 0) == 0;
+        if (!match)
+            continue;
+        if (!out)
+            out = settings_copy(inst->settings);
+        settings_override(out, inst->overrides[i].partial);
+    }
+    return out ? out : settings_ref(inst->settings);
+}
+
+void plugin_instance_free(plugin_instance *inst)
+{
+    if (!inst)
+        return;
+    if (inst->initialised && inst->def->destroy)
+        inst->def->destroy(inst->state);
+    settings_release(inst->settings);
+    for (size_t i = 0; i < inst->n_overrides; i++) {
+        str_list_free(inst->overrides[i].globs);
+        settings_release(inst->overrides[i].partial);
+    }
+    free(inst->overrides);
+    free(inst->name);
+    free(inst->label);
+    free(inst->origin);
+    free(inst);
+}

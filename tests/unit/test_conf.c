@@ -1,0 +1,210 @@
+/* The conf file: syntax and semantic errors with file:line, core settings types and bounds,
+ * environment fallbacks and precedence, plugin lists, tool rules, the built-in default. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+static char *path;
+
+static const char *load(app_config *c, const char *text, char *err, size_t errlen, int *rc)
+{
+    free(path);
+    path = strdup("/tmp/lmcp-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    err[0] = '\0';
+    *rc = app_config_load(c, path, err, errlen);
+    unlink(path);
+    return err;
+}
+
+/* the error must start with "<path>:<line>: " and contain `what` */
+static void expect_error(const char *text, int line, const char *what)
+{
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c, text, err, sizeof err, &rc);
+    assert_int_equal(rc, -1);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s:%d: ", path, line);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, what))
+        fail_msg("expected \"%s...%s\", got \"%s\"", prefix, what, err);
+    app_config_free(&c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("server = { page_size = 5 \n", 2, "syntax error");
+    expect_error("\n\nsevrer = { };\n", 3, "unknown section 'sevrer'");
+    expect_error("server = { page_size = \"many\"; };\n", 1, "setting 'page_size' of section server is a string, expected an integer");
+    expect_error("server = {\n page_size = 0; };\n", 2, "must be between 1 and 10000");
+    expect_error("server = {\n\n colour = 1; };\n", 3, "unknown setting 'colour' for section server");
+    expect_error("aws = { max_attempts = 1.5; };\n", 1, "is a number, expected an integer");
+    expect_error("aws = { timeout = \"soon\"; };\n", 1, "is not a duration");
+    expect_error("aws = { endpoints = [\"x\"]; };\n", 1, "expected a group of strings");
+    expect_error("discovery = { tags_from = \"magic\"; };\n", 1, "tags_from must be auto, tagging-api or list-tags");
+    expect_error("credentials = { plugin = \"env\"; };\n", 1, "'credentials' must be a list of plugin entries");
+    expect_error("credentials = ( \"env\" );\n", 1, "each entry of 'credentials' must be a group");
+    expect_error("wrappers = (\n { name = \"x\"; } );\n", 2, "names no plugin");
+    expect_error("tools = ( { timeout = \"5s\"; } );\n", 1, "tool rule without 'match'");
+    expect_error("tools = ( { match = \"a*\";\n   timeout = true; } );\n", 2, "setting 'timeout' of a tools rule is a boolean");
+    expect_error("server = [ 1 ];\n", 1, "'server' must be a group");
+}
+
+static void test_io_error(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[512];
+    assert_int_equal(app_config_load(&c, "/nonexistent/lambda-mcp.conf", err, sizeof err), -1);
+    assert_string_equal(err, "/nonexistent/lambda-mcp.conf: cannot read the conf file");
+    app_config_free(&c);
+}
+
+static void test_values_and_precedence(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[1024];
+    int rc;
+    setenv("LAMBDA_MCP_LOG_LEVEL", "debug", 1);
+    setenv("AWS_MAX_ATTEMPTS", "7", 1);
+    load(&c,
+         "server = { log_level = \"warn\"; shutdown_grace = \"1.5s\"; };\n"
+         "aws = { endpoints = { lambda = \"http://127.0.0.1:1\"; }; };\n"
+         "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; name = \"prod\"; profile = \"p\"; } );\n"
+         "discovery = { concurrency = 4; plugins = ( { plugin = \"prefix\"; prefix = \"x-\"; } ); };\n",
+         err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    /* conf beats environment */
+    assert_string_equal(settings_get_string(c.server, "log_level"), "warn");
+    /* environment beats default */
+    assert_int_equal(settings_get_int(c.aws, "max_attempts"), 7);
+    assert_string_equal(settings_origin(c.aws, "max_attempts"), "env AWS_MAX_ATTEMPTS");
+    assert_int_equal(settings_get_duration_ms(c.server, "shutdown_grace"), 1500);
+    assert_int_equal(settings_get_int(c.discovery, "concurrency"), 4);
+    const char *const *k, *const *v;
+    assert_int_equal(settings_get_map(c.aws, "endpoints", &k, &v), 1);
+    assert_string_equal(k[0], "lambda");
+    assert_string_equal(v[0], "http://127.0.0.1:1");
+    assert_int_equal(c.n_credentials, 2);
+    assert_string_equal(c.credentials[1].plugin, "profile");
+    assert_string_equal(c.credentials[1].name, "prod");
+    assert_int_equal(c.n_discovery, 1);
+    char want[64];
+    snprintf(want, sizeof want, "%s:4", path);
+    assert_string_equal(c.discovery_plugins[0].origin, want);
+    app_config_free(&c);
+    unsetenv("LAMBDA_MCP_LOG_LEVEL");
+    unsetenv("AWS_MAX_ATTEMPTS");
+
+    setenv("AWS_MAX_ATTEMPTS", "lots", 1);
+    load(&c, "", err, sizeof err, &rc);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "environment variable AWS_MAX_ATTEMPTS"));
+    app_config_free(&c);
+    unsetenv("AWS_MAX_ATTEMPTS");
+}
+
+static void test_tool_rules(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c,
+         "tools = ( { match = \"*\"; parameters_wrapper = true; },\n"
+         "          { match = [\"slow_*\", \"batch\"]; timeout = \"5m\"; },\n"
+         "          { match = \"slow_x\"; timeout = 1000; } );\n",
+         err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    lmcp_settings *s = app_config_tool_settings(&c, "fast", NULL, NULL);
+    assert_true(settings_get_bool(s, "parameters_wrapper"));
+    assert_int_equal(settings_get_duration_ms(s, "timeout"), 0);
+    settings_release(s);
+    s = app_config_tool_settings(&c, "slow_y", NULL, NULL);
+    assert_int_equal(settings_get_duration_ms(s, "timeout"), 300000);
+    settings_release(s);
+    s = app_config_tool_settings(&c, "slow_x", NULL, NULL); /* later rules win */
+    assert_int_equal(settings_get_duration_ms(s, "timeout"), 1000);
+    settings_release(s);
+    s = app_config_tool_settings(&c, "batch", NULL, NULL);
+    assert_int_equal(settings_get_duration_ms(s, "timeout"), 300000);
+    settings_release(s);
+    app_config_free(&c);
+}
+
+static void test_builtin_default(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[512];
+    assert_int_equal(app_config_load(&c, NULL, err, sizeof err), 0);
+    assert_int_equal(c.n_credentials, 1);
+    assert_string_equal(c.credentials[0].plugin, "env");
+    assert_int_equal(c.n_discovery, 4);
+    assert_string_equal(c.discovery_plugins[0].plugin, "prefix");
+    assert_string_equal(c.discovery_plugins[1].plugin, "list");
+    assert_string_equal(c.discovery_plugins[2].plugin, "tags");
+    assert_string_equal(c.discovery_plugins[3].plugin, "schema-registry");
+    assert_int_equal(c.n_wrappers, 0);
+    app_config_free(&c);
+}
+
+static void test_settings_text(void **state)
+{
+    (void)state;
+    static const lmcp_setting_def defs[] = {
+        {"names", LMCP_SETTING_STRING_LIST, " a, b ,, c ", NULL, NULL, 0, 0, ""},
+        {"pairs", LMCP_SETTING_STRING_MAP, "k=v, team = core", NULL, NULL, 0, 0, ""},
+        {"ratio", LMCP_SETTING_DOUBLE, "0.5", NULL, NULL, 0, 0, ""},
+        {"on", LMCP_SETTING_BOOL, "yes", NULL, NULL, 0, 0, ""},
+        LMCP_SETTINGS_END,
+    };
+    char err[256];
+    lmcp_settings *s = settings_new(defs, "test", err, sizeof err);
+    assert_non_null(s);
+    const char *const *items;
+    assert_int_equal(settings_get_list(s, "names", &items), 3);
+    assert_string_equal(items[2], "c");
+    const char *const *k, *const *v;
+    assert_int_equal(settings_get_map(s, "pairs", &k, &v), 2);
+    assert_string_equal(k[1], "team");
+    assert_string_equal(v[1], "core");
+    assert_true(settings_get_double(s, "ratio") == 0.5);
+    assert_true(settings_get_bool(s, "on"));
+    assert_false(settings_is_set(s, "on"));
+    assert_int_equal(settings_apply_text(s, "pairs", "novalue", "tag t", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a key=value pair"));
+    assert_int_equal(settings_apply_text(s, "on", "maybe", "tag t", err, sizeof err), -1);
+    assert_int_equal(settings_apply_text(s, "on", "false", "tag t", err, sizeof err), 0);
+    assert_false(settings_get_bool(s, "on"));
+    assert_true(settings_is_set(s, "on"));
+    settings_release(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error),
+        cmocka_unit_test(test_values_and_precedence), cmocka_unit_test(test_tool_rules),
+        cmocka_unit_test(test_builtin_default), cmocka_unit_test(test_settings_text),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* The plugin loader: entry symbol, ABI version, kind checks, instance settings, per-tool
+ * overrides and tag settings, and a wrapper in the chain. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "host.h"
+#include "invoke/call.h"
+#include "invoke/chain.h"
+#include "plugin.h"
+#include "tools/registry.h"
+
+static plugin_loader *loader;
+
+static int setup(void **state)
+{
+    (void)state;
+    loader = plugin_loader_new(LMCP_TEST_PLUGIN_DIR);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    plugin_loader_free(loader);
+    return 0;
+}
+
+static void test_wrong_abi(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    plugin_module *m = plugin_loader_load(loader, "abi_mismatch", NULL, LMCP_PLUGIN_DISCOVERY, err, sizeof err);
+    assert_null(m);
+    assert_non_null(strstr(err, "abi_mismatch.so"));
+    char want[128];
+    snprintf(want, sizeof want, "plugin ABI version %u, but lambda-mcp", LMCP_PLUGIN_ABI_VERSION + 1);
+    assert_non_null(strstr(err, want));
+    snprintf(want, sizeof want, "speaks plugin ABI version %u", LMCP_PLUGIN_ABI_VERSION);
+    assert_non_null(strstr(err, want));
+}
+
+static void test_no_entry(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_null(plugin_loader_load(loader, "no_entry", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err));
+    assert_non_null(strstr(err, "no_entry.so"));
+    assert_non_null(strstr(err, "no lmcp_plugin_entry symbol"));
+}
+
+static void test_missing(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_null(plugin_loader_load(loader, "does_not_exist", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err));
+    assert_non_null(strstr(err, "no plugin named 'does_not_exist'"));
+    assert_null(plugin_loader_load(loader, "x", "/nonexistent/x.so", LMCP_PLUGIN_WRAPPER, err, sizeof err));
+    assert_non_null(strstr(err, "/nonexistent/x.so"));
+}
+
+static void test_wrong_kind(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_null(plugin_loader_load(loader, "test_wrapper", NULL, LMCP_PLUGIN_CREDENTIALS, err, sizeof err));
+    assert_non_null(strstr(err, "is a wrapper plugin, but it is listed as a credentials plugin"));
+    plugin_module *m = plugin_loader_load(loader, "test_wrapper", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err);
+    assert_non_null(m);
+    /* loaded once, cached */
+    assert_ptr_equal(m, plugin_loader_load(loader, "test_wrapper", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err));
+}
+
+static char *write_conf(const char *text)
+{
+    char *path = strdup("/tmp/lmcp-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static plugin_instance *instance_from(const char *conf_text, app_config *cfg, char *err, size_t errlen)
+{
+    char *path = write_conf(conf_text);
+    int rc = app_config_load(cfg, path, err, errlen);
+    unlink(path);
+    free(path);
+    if (rc < 0)
+        return NULL;
+    assert_int_equal(cfg->n_wrappers, 1);
+    plugin_module *m = plugin_loader_load(loader, cfg->wrappers[0].plugin, NULL, LMCP_PLUGIN_WRAPPER, err, errlen);
+    assert_non_null(m);
+    return plugin_instance_new(m, &cfg->wrappers[0], host_table(), NULL, err, errlen);
+}
+
+static void test_instance_settings_errors(void **state)
+{
+    (void)state;
+    app_config cfg;
+    char err[1024];
+    assert_null(instance_from("wrappers = ( { plugin = \"test_wrapper\";\n  answr = 3; } );\n", &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":2: unknown setting 'answr' for plugin test_wrapper (it accepts: answer, label)"));
+    app_config_free(&cfg);
+    assert_null(instance_from("wrappers = ( { plugin = \"test_wrapper\"; answer = \"three\"; } );\n", &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":1: setting 'answer' of plugin test_wrapper is a string, expected an integer"));
+    app_config_free(&cfg);
+    assert_null(instance_from("wrappers = ( { plugin = \"test_wrapper\";\n overrides = ( { tools = \"a*\";\n"
+                              "   lable = \"z\"; } ); } );\n",
+                              &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":3: unknown setting 'lable'"));
+    app_config_free(&cfg);
+}
+
+static bool tags(void *ctx, const char *key, const char **value)
+{
+    const char *const *kv = ctx;
+    for (; kv[0]; kv += 2)
+        if (strcmp(kv[0], key) == 0) {
+            *value = kv[1];
+            return true;
+        }
+    return false;
+}
+
+static void test_overrides_and_tags(void **state)
+{
+    (void)state;
+    app_config cfg;
+    char err[1024] = "";
+    plugin_instance *inst = instance_from("wrappers = ( { plugin = \"test_wrapper\"; name = \"tw\"; answer = 1;\n"
+                                          "  overrides = ( { tools = [\"billing_*\", \"x\"]; answer = 5; },\n"
+                                          "                { tools = \"billing_eu\"; label = \"eu\"; } ); } );\n",
+                                          &cfg, err, sizeof err);
+    assert_non_null(inst);
+    assert_string_equal(inst->name, "tw");
+    const lmcp_host *h = host_table();
+    lmcp_settings *s = plugin_instance_settings_for(inst, "other", NULL, NULL);
+    assert_ptr_equal(s, inst->settings); /* nothing applies: shared */
+    assert_int_equal(h->setting_int(s, "answer"), 1);
+    settings_release(s);
+    s = plugin_instance_settings_for(inst, "billing_eu", NULL, NULL);
+    assert_int_equal(h->setting_int(s, "answer"), 5);
+    assert_string_equal(h->setting_string(s, "label"), "eu");
+    assert_non_null(strstr(h->setting_origin(s, "answer"), ":2"));
+    settings_release(s);
+    /* a function tag applies unless a conf override says otherwise */
+    const char *kv[] = {"test:answer", "9", NULL, NULL};
+    s = plugin_instance_settings_for(inst, "other", tags, (void *)kv);
+    assert_int_equal(h->setting_int(s, "answer"), 9);
+    assert_string_equal(h->setting_origin(s, "answer"), "tag test:answer");
+    settings_release(s);
+    s = plugin_instance_settings_for(inst, "billing_us", tags, (void *)kv);
+    assert_int_equal(h->setting_int(s, "answer"), 5);
+    settings_release(s);
+    /* a malformed tag value is ignored (logged) */
+    const char *bad[] = {"test:answer", "lots", NULL, NULL};
+    s = plugin_instance_settings_for(inst, "other", tags, (void *)bad);
+    assert_int_equal(h->setting_int(s, "answer"), 1);
+    settings_release(s);
+    plugin_instance_free(inst);
+    app_config_free(&cfg);
+}
+
+static int terminal_calls;
+static int terminal(void *ctx, lmcp_call *call, lmcp_result *res)
+{
+    (void)ctx, (void)call;
+    terminal_calls++;
+    result_set_ok(res, "\"from lambda\"", 13);
+    return LMCP_OK;
+}
+
+static void test_chain(void **state)
+{
+    (void)state;
+    app_config cfg;
+    char err[1024] = "";
+    plugin_instance *inst = instance_from(
+        "wrappers = ( { plugin = \"test_wrapper\"; overrides = ( { tools = \"short\"; answer = 42; } ); } );\n", &cfg,
+        err, sizeof err);
+    assert_non_null(inst);
+    chain *c = chain_new(terminal, NULL);
+    chain_append(c, inst);
+    tool_snapshot *snap = snapshot_new();
+    const char *names[] = {"short", "long"};
+    for (int i = 0; i < 2; i++) {
+        tool *t = snapshot_add(snap);
+        t->name = strdup(names[i]);
+        t->function_name = strdup(names[i]);
+        t->n_wrapper_settings = 1;
+        t->wrapper_settings = calloc(1, sizeof *t->wrapper_settings);
+    }
+    snapshot_finish(snap);
+    for (size_t i = 0; i < snap->n; i++)
+        snap->tools[i].wrapper_settings[0] = plugin_instance_settings_for(inst, snap->tools[i].name, NULL, NULL);
+    lmcp_result res;
+    result_init(&res);
+    lmcp_call *call = call_new(snap, snapshot_find(snap, "short"), NULL, 0);
+    terminal_calls = 0;
+    chain_run(c, call, &res);
+    assert_int_equal(terminal_calls, 0);
+    assert_string_equal(res.payload.data, "42");
+    call_release(call);
+    call = call_new(snap, snapshot_find(snap, "long"), NULL, 0);
+    chain_run(c, call, &res);
+    assert_int_equal(terminal_calls, 1);
+    assert_string_equal(res.payload.data, "\"from lambda\"");
+    call_cancel(call);
+    chain_run(c, call, &res);
+    assert_int_equal(res.outcome, LMCP_OUTCOME_CANCELLED);
+    assert_int_equal(terminal_calls, 1);
+    call_release(call);
+    result_clear(&res);
+    snapshot_release(snap);
+    chain_free(c);
+    plugin_instance_free(inst);
+    app_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wrong_abi),         cmocka_unit_test(test_no_entry),
+        cmocka_unit_test(test_missing),           cmocka_unit_test(test_wrong_kind),
+        cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
+        cmocka_unit_test(test_chain),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
