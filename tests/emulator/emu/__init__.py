@@ -1,0 +1,1 @@
+"""Local AWS-compatible emulator for lambda-mcp tests (see ../README.md)."""

@@ -1,0 +1,5 @@
+"""Returns the event unchanged."""
+
+
+def handler(event, context):
+    return event
