@@ -389,17 +389,52 @@ static uint64_t powmod10(unsigned e, uint64_t m)
     return r;
 }
 
+/* A divisor prepared at compile time: its decimal form and, for m = mm * 10^-k with k <= 22,
+ * the exact double 10^k. */
+typedef struct mdiv {
+    bool dec_ok;
+    dec d;
+    double scale; /* 0: no fast path */
+} mdiv;
+
+static mdiv mdiv_of(const num *m)
+{
+    mdiv r = {false, {0, 0}, 0.0};
+    r.dec_ok = dec_of(m, &r.d);
+    if (r.dec_ok && r.d.m && r.d.e < 0 && r.d.e >= -22) {
+        r.scale = 1.0;
+        for (int i = 0; i < -r.d.e; i++)
+            r.scale *= 10.0; /* exact up to 1e22 */
+    }
+    return r;
+}
+
 /* x is a multiple of m (m > 0). Integers are exact; other numbers are compared as the decimals
  * they were written as (their shortest round-trip text), so 19.99 is a multiple of 0.01. */
-static bool num_multiple_of(const num *x, const num *m)
+static bool num_multiple_of(const num *x, const num *m, const mdiv *md)
 {
+    if (x->k == NK_DBL && md->scale != 0.0 && isfinite(x->d)) {
+        /* Fast and exact: T = x * 10^k rounded; when T / 10^k gives x back (a correctly rounded
+         * division of exact operands), T * 10^-k is the one decimal with k fraction digits that
+         * reads as x (|T| < 2^52: x's rounding interval, one ulp <= 2^-52 |x| wide, is narrower
+         * than the 10^-k between such decimals), hence x's shortest text; and x is a multiple
+         * exactly when T is a multiple of m's digits. */
+        double y = x->d * md->scale;
+        if (fabs(y) < 4503599627370496.0) {
+            double t = nearbyint(y);
+            if (t / md->scale == x->d) {
+                uint64_t at = (uint64_t)fabs(t);
+                return at % md->d.m == 0;
+            }
+        }
+    }
     if (x->k != NK_DBL && m->k != NK_DBL) {
         uint64_t ax = x->k == NK_INT ? (x->i < 0 ? (uint64_t)(-(x->i + 1)) + 1u : (uint64_t)x->i) : x->u;
         uint64_t am = m->k == NK_INT ? (uint64_t)m->i : m->u;
         return am == 0 || ax % am == 0;
     }
-    dec dx, dm;
-    if (dec_of(x, &dx) && dec_of(m, &dm)) {
+    dec dx, dm = md->d;
+    if (md->dec_ok && dec_of(x, &dx)) {
         if (dx.m == 0 || dm.m == 0)
             return true;
         if (dx.e >= dm.e)
@@ -416,8 +451,8 @@ static bool num_multiple_of(const num *x, const num *m)
         return dx.m % den == 0;
     }
     double xd = x->k == NK_DBL ? x->d : x->k == NK_INT ? (double)x->i : (double)x->u;
-    double md = m->k == NK_DBL ? m->d : m->k == NK_INT ? (double)m->i : (double)m->u;
-    double q = xd / md;
+    double mv = m->k == NK_DBL ? m->d : m->k == NK_INT ? (double)m->i : (double)m->u;
+    double q = xd / mv;
     if (!isfinite(q))
         return false;
     return fabs(q - nearbyint(q)) <= 4 * DBL_EPSILON * fmax(1.0, fabs(q));
@@ -989,6 +1024,7 @@ struct snode {
 
     bool has_min, has_max, has_exmin, has_exmax, has_mult;
     num minimum, maximum, exmin, exmax, mult;
+    mdiv mult_div;
 
     int64_t min_len, max_len;
     regex_t *pattern;
@@ -1594,7 +1630,11 @@ static void json_text(sb *b, json_object *o, const char *sep)
     case json_type_array: {
         sb_chr(b, '[');
         size_t n = json_object_array_length(o);
-        for (size_t i = 0; i < n && b->len <= ENUM_TEXT_MAX; i++) {
+        for (size_t i = 0; i < n; i++) {
+            if (b->len > ENUM_TEXT_MAX) {
+                sb_f(b, "%s... %zu more", sep, n - i);
+                break;
+            }
             if (i)
                 sb_str(b, sep);
             json_text(b, json_object_array_get_idx(o, i), ",");
@@ -1625,7 +1665,7 @@ static const char *value_text(cctx *cc, json_object *o, const char *sep)
 {
     sb b = {0};
     json_text(&b, o, sep);
-    if (b.len > ENUM_TEXT_MAX) {
+    if (b.len > ENUM_TEXT_MAX + 40) { /* one long value: cut it */
         size_t cut = ENUM_TEXT_MAX;
         while (cut > 0 && ((unsigned char)b.s[cut] & 0xC0) == 0x80)
             cut--; /* not inside a UTF-8 sequence */
@@ -1880,8 +1920,10 @@ static void compile_node(cctx *cc, snode *n)
     }
     if (get_num(cc, n, js, "multipleOf", &n->mult)) {
         num zero = {NK_INT, 0, 0, 0.0};
-        if (num_cmp(&n->mult, &zero) > 0)
+        if (num_cmp(&n->mult, &zero) > 0) {
             n->has_mult = true;
+            n->mult_div = mdiv_of(&n->mult);
+        }
         else
             warnf(cc, "%s: multipleOf must be greater than 0; it is ignored", n->loc);
     }
@@ -2576,7 +2618,7 @@ static NOINLINE bool eval_number(vctx *c, const snode *n, json_object *o, const 
         report(c, path, K_OTHER, 0, "must be < %s, got %s", a, b);
         FAIL();
     }
-    if (n->has_mult && !num_multiple_of(&x, &n->mult)) {
+    if (n->has_mult && !num_multiple_of(&x, &n->mult, &n->mult_div)) {
         if (!c->quiet) {
             num_fmt(&n->mult, a, sizeof a);
             num_fmt(&x, b, sizeof b);
@@ -2848,18 +2890,22 @@ static void add_line(sb *r, const char *path, const char *msg, unsigned indent)
         sb_str(r, "  ");
     sb_str(r, path);
     sb_str(r, ": ");
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+    const unsigned char *run = (const unsigned char *)msg, *p = run;
+    for (; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            continue;
+        sb_add(r, (const char *)run, (size_t)(p - run));
         if (*p == '\n')
             sb_str(r, "\\n");
         else if (*p == '\r')
             sb_str(r, "\\r");
         else if (*p == '\t')
             sb_str(r, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            sb_f(r, "\\u%04x", *p);
         else
-            sb_chr(r, (char)*p);
+            sb_f(r, "\\u%04x", *p);
+        run = p + 1;
     }
+    sb_add(r, (const char *)run, (size_t)(p - run));
 }
 
 size_t schema_validate(const schema_validator *v, json_object *instance, char **report_out)
@@ -2868,8 +2914,13 @@ size_t schema_validate(const schema_validator *v, json_object *instance, char **
         *report_out = NULL;
     if (!v)
         return 0;
-    vctx ctx;
-    memset(&ctx, 0, sizeof ctx);
+    vctx ctx; /* the frame stack needs no clearing: only frames below nframes are read */
+    ctx.evals = 0;
+    ctx.quiet = 0;
+    ctx.aborted = false;
+    ctx.abort_path = ctx.abort_msg = NULL;
+    memset(&ctx.errs, 0, sizeof ctx.errs);
+    ctx.nframes = 0;
     vctx *c = &ctx;
     pseg root = {NULL, NULL, 0, 0};
     eval(c, v->root, instance, &root);

@@ -308,6 +308,12 @@ static void test_numeric_keywords(void **state)
           "$: must be >= -9223372036854775808, got -1e+19", END);
     check("{\"maximum\":18446744073709551615}", "18446744073709551615", OK, "1e20",
           "$: must be <= 18446744073709551615, got 1e+20", END);
+    /* integers above INT64_MAX (json-c keeps them as uint64) against doubles */
+    check("{\"maximum\":1e19,\"minimum\":9.3e18}", "10000000000000000000", OK, "9300000000000000000", OK,
+          "18446744073709551615", "$: must be <= 1e+19, got 18446744073709551615",
+          "9223372036854775807", "$: must be >= 9.3e+18, got 9223372036854775807", END);
+    check("{\"exclusiveMinimum\":1.5e19}", "18446744073709551615", OK, "15000000000000000000",
+          "$: must be > 1.5e+19, got 15000000000000000000", END);
 }
 
 static void test_multiple_of(void **state)
@@ -323,6 +329,10 @@ static void test_multiple_of(void **state)
           "10", "$: must be a multiple of 3, got 10", "9.5", "$: must be a multiple of 3, got 9.5",
           "-9223372036854775808", "$: must be a multiple of 3, got -9223372036854775808", END);
     check("{\"multipleOf\":1.5}", "4.5", OK, "-3", OK, "4", "$: must be a multiple of 1.5, got 4", END);
+    check("{\"multipleOf\":0.3}", "18446744073709551615", OK, "0.9", OK, "1e-300", "$: must be a multiple of 0.3, got 1e-300", END);
+    check("{\"multipleOf\":0.7}", "18446744073709551615", "$: must be a multiple of 0.7, got 18446744073709551615", END);
+    check("{\"multipleOf\":3}", "18446744073709551615", OK, "18446744073709551614",
+          "$: must be a multiple of 3, got 18446744073709551614", END);
     check("{\"multipleOf\":1e-8}", "0.00000123", OK, "1.000000001", "$: must be a multiple of 1e-08, got 1.000000001",
           END);
     check("{\"type\":\"integer\",\"multipleOf\":2}", "4.0", OK, "1e300", OK, END);
@@ -954,6 +964,179 @@ static void test_dynamic_refs_static(void **state)
           "[[]]", OK, "[[\"x\"]]", "$[0][0]: expected array, got string", END);
 }
 
+static void test_alternatives_in_quiet_contexts(void **state)
+{
+    (void)state;
+    /* anyOf/oneOf evaluated only for a verdict: inside not, if and contains */
+    check("{\"not\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\",\"minimum\":10}]}}",
+          "5", OK, "true", OK, "\"s\"", "$: must not match the schema in 'not'", "12", "$: must not match the schema in 'not'",
+          END);
+    check("{\"not\":{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":0}]}}",
+          "-1", "$: must not match the schema in 'not'", "2", OK, "0.5", "$: must not match the schema in 'not'",
+          "-0.5", OK, END);
+    check("{\"if\":{\"oneOf\":[{\"required\":[\"a\"]},{\"required\":[\"b\"]}]},\"then\":{\"maxProperties\":1},"
+          "\"else\":{\"minProperties\":2}}",
+          "{\"a\":1}", OK, "{\"a\":1,\"b\":2}", OK, "{}", "$: expected at least 2 properties, got 0",
+          "{\"a\":1,\"c\":2}", "$: expected at most 1 property, got 2", END);
+    check("{\"contains\":{\"anyOf\":[{\"const\":\"x\"},{\"type\":\"integer\",\"multipleOf\":7}]},\"maxContains\":1}",
+          "[1,\"x\"]", OK, "[14]", OK, "[1,2]", "$: expected at least 1 item matching the 'contains' schema, got 0",
+          "[\"x\",21]", "$: expected at most 1 item matching the 'contains' schema, got 2", END);
+    check("{\"not\":{\"propertyNames\":{\"maxLength\":1}}}", "{\"ab\":1}", OK, "{\"a\":1}",
+          "$: must not match the schema in 'not'", END);
+}
+
+static void test_unique_items_hashed_types(void **state)
+{
+    (void)state;
+    /* more than 16 items of every kind: the hashed comparison must agree with deep equality */
+    const char *distinct = "[null,true,false,0,-1,1.5,-2.5,1e300,-1e300,18446744073709551615,\"\",\"a\",[],[1],"
+                           "[[1]],{},{\"a\":null},{\"a\":[]},-9223372036854775808,0.1,\"0\"]";
+    check("{\"uniqueItems\":true}", distinct, OK,
+          "[null,true,false,0,-1,1.5,-2.5,1e300,\"\",\"a\",[],[1],[[1]],{},{\"a\":null},{\"a\":[]},\"x\",[1.0]]",
+          "$: items must be unique, but [11] and [17] are equal",
+          "[null,true,false,0,-1,1.5,-2.5,1e300,\"\",\"a\",[],[1],[[1]],{},{\"a\":null},{\"a\":[]},\"x\",-1.0]",
+          "$: items must be unique, but [4] and [17] are equal",
+          "[null,true,false,0,-1,1.5,-2.5,1e300,\"\",\"a\",[],[1],[[1]],{},{\"a\":null},{\"a\":[]},\"x\",null]",
+          "$: items must be unique, but [0] and [17] are equal",
+          "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18446744073709551615,1.8446744073709552e19]", OK,
+          "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,-0.0,0]", "$: items must be unique, but [17] and [18] are equal",
+          END);
+}
+
+static void test_pattern_translation_details(void **state)
+{
+    (void)state;
+    check("{\"pattern\":\"^(ab|cd)+$\"}", "\"abcdab\"", OK, "\"abc\"", "$: must match pattern ^(ab|cd)+$", END);
+    check("{\"pattern\":\"\\\\bcat\\\\b\"}", "\"a cat here\"", OK, "\"concatenate\"", "$: must match pattern \\bcat\\b", END);
+    check("{\"pattern\":\"^(a)\\\\1$\"}", "\"aa\"", OK, "\"ab\"", "$: must match pattern ^(a)\\1$", END);
+    check("{\"pattern\":\"^(?<year>\\\\d{4})-(?<m>\\\\d\\\\d)$\"}", "\"2024-05\"", OK, "\"24-05\"",
+          "$: must match pattern ^(?<year>\\d{4})-(?<m>\\d\\d)$", END);
+    check("{\"pattern\":\"^\\\\x41\\\\t[\\\\x30-\\\\x39]\\\\}]$\"}", "\"A\\t5}]\"", OK, "\"A 5}]\"",
+          "$: must match pattern ^\\x41\\t[\\x30-\\x39]\\}]$", END);
+    check("{\"pattern\":\"^[\\\\^]$\"}", "\"^\"", OK, "\"a\"", "$: must match pattern ^[\\^]$", END);
+    check("{\"pattern\":\"^[\\\\-^]+$\"}", "\"-^\"", OK, END);
+    check("{\"pattern\":\"^[^\\\\s,]+$\"}", "\"a;b\"", OK, "\"a b\"", "$: must match pattern ^[^\\s,]+$", END);
+    /* control characters in a message are escaped: one violation, one line */
+    check("{\"pattern\":\"^a\\nb$\"}", "\"a\\nb\"", OK, "\"ab\"", "$: must match pattern ^a\\nb$", END);
+    /* what cannot be translated is reported at compile time */
+    static const char *bad[] = {"[\\\\D]", "(?<=a)b", "a\\\\", "[abc", "\\\\p{L}", "[]", "[^é]", "[é-ü]", "[z-a]",
+                                "\\\\k<x>", "(?<x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char s[128];
+        snprintf(s, sizeof s, "{\"pattern\":\"%s\"}", bad[i]);
+        schema_validator *v = compile(s);
+        const char *w = schema_validator_warnings(v);
+        if (!w)
+            print_error("pattern %s compiled\n", bad[i]);
+        assert_non_null(w);
+        assert_non_null(strstr(w, "it is treated as always satisfied"));
+        expect(v, "\"anything\"", OK);
+        schema_validator_free(v);
+    }
+}
+
+static void test_same_value_limit(void **state)
+{
+    (void)state;
+    /* 70 different subschemas stacked on one value (no cycle): refused past 64 */
+    char s[8192];
+    size_t used = (size_t)snprintf(s, sizeof s, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+    for (int i = 0; i < 70; i++)
+        used += (size_t)snprintf(s + used, sizeof s - used, "\"d%d\":{\"allOf\":[{\"$ref\":\"#/$defs/d%d\"}]},", i, i + 1);
+    snprintf(s + used, sizeof s - used, "\"d70\":{\"type\":\"string\"}}}");
+    schema_validator *v = compile(s);
+    expect(v, "\"x\"",
+           "$: schema error: more than 64 nested subschemas apply to the same value (at #/$defs/d31/allOf/0)");
+    schema_validator_free(v);
+}
+
+static void test_ids_and_relative_refs(void **state)
+{
+    (void)state;
+    check("{\"$id\":\"https://example.com/a/root.json\",\"properties\":{"
+          "\"x\":{\"$ref\":\"/schemas/x.json\"},\"y\":{\"$ref\":\"sub/y.json#/definitions/z\"},"
+          "\"w\":{\"$ref\":\"//example.com/a/root.json#/$defs/w\"}},"
+          "\"$defs\":{\"x\":{\"$id\":\"/schemas/x.json\",\"type\":\"integer\"},"
+          "\"y\":{\"$id\":\"sub/y.json\",\"definitions\":{\"z\":{\"$ref\":\"#/definitions/q\"},\"q\":{\"type\":\"boolean\"}}},"
+          "\"w\":{\"type\":\"null\"}}}",
+          "{\"x\":1,\"y\":true,\"w\":null}", OK,
+          "{\"x\":\"1\"}", "$.x: expected integer, got string",
+          "{\"y\":1}", "$.y: expected boolean, got integer", /* "#/..." inside y.json is relative to y.json */
+          "{\"w\":1}", "$.w: expected null, got integer", END);
+    check("{\"$schema\":\"http://json-schema.org/draft-06/schema#\",\"$id\":\"http://x.test/s#\","
+          "\"definitions\":{\"a\":{\"$id\":\"#A\",\"type\":\"string\"}},\"items\":{\"$ref\":\"http://x.test/s#A\"}}",
+          "[\"a\"]", OK, "[1]", "$[0]: expected string, got integer", END);
+}
+
+static void test_compile_details(void **state)
+{
+    (void)state;
+    /* counts written as 5.0; huge counts */
+    check("{\"maxLength\":2.0,\"minItems\":1e0,\"maxProperties\":18446744073709551615}", "\"ab\"", OK, "\"abc\"",
+          "$: expected at most 2 characters, got 3", "[]", "$: expected at least 1 item, got 0", END);
+    /* a long enum is shortened in messages */
+    char s[4096], want[1024];
+    size_t used = (size_t)snprintf(s, sizeof s, "{\"enum\":[");
+    for (int i = 0; i < 100; i++)
+        used += (size_t)snprintf(s + used, sizeof s - used, "%s\"value-%03d\"", i ? "," : "", i);
+    snprintf(s + used, sizeof s - used, "]}");
+    schema_validator *v = compile(s);
+    json_object *o = parse("\"nope\"");
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, o, &rep), 1);
+    snprintf(want, sizeof want, "$: must be one of [\"value-000\", \"value-001\"");
+    assert_true(strncmp(rep, want, strlen(want)) == 0);
+    assert_non_null(strstr(rep, "\"value-023\", ... 76 more]"));
+    assert_true(strlen(rep) < 400);
+    free(rep);
+    json_object_put(o);
+    schema_validator_free(v);
+    /* one long value is cut, never inside a UTF-8 sequence: byte 300 of the text is the second
+     * byte of the e-acute, so the cut moves back before it */
+    char cs[512], cwant[512];
+    used = (size_t)snprintf(cs, sizeof cs, "{\"const\":\"");
+    memset(cs + used, 'x', 298);
+    used += 298;
+    used += (size_t)snprintf(cs + used, sizeof cs - used, "\xc3\xa9yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"}");
+    used = (size_t)snprintf(cwant, sizeof cwant, "$: must be equal to \"");
+    memset(cwant + used, 'x', 298);
+    snprintf(cwant + used + 298, sizeof cwant - used - 298, "...");
+    v = compile(cs);
+    expect(v, "\"no\"", cwant);
+    schema_validator_free(v);
+    /* many warnings are summarised */
+    v = compile("{\"type\":1,\"enum\":2,\"properties\":3,\"patternProperties\":4,\"required\":5,\"pattern\":6,"
+                "\"allOf\":[],\"anyOf\":7,\"minimum\":\"x\",\"$ref\":8,\"dependencies\":9,\"unevaluatedItems\":true}");
+    const char *w = schema_validator_warnings(v);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "\n... and "));
+    assert_non_null(strstr(w, " more warnings"));
+    expect(v, "{}", OK);
+    schema_validator_free(v);
+    v = compile("{\"enum\":[],\"dependencies\":{\"a\":1},\"type\":[\"string\",\"thing\"]}");
+    w = schema_validator_warnings(v);
+    assert_non_null(strstr(w, "#: enum is empty: no value can match"));
+    assert_non_null(strstr(w, "#: type contains an unknown type; the type keyword is ignored"));
+    expect(v, "1", "$: must be one of []");
+    schema_validator_free(v);
+}
+
+/* Temporary error lists of alternatives hit the report cap too. */
+static void test_many_violations_in_alternatives(void **state)
+{
+    (void)state;
+    schema_validator *v = compile("{\"anyOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\"}},{\"type\":\"null\"}]}");
+    json_object *o = parse("[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25]");
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, o, &rep), 26);
+    assert_true(strncmp(rep, "$: does not match any of the 2 alternatives (anyOf); the closest, alternative 1, fails "
+                             "with:\n  $[0]: expected string, got integer\n", 98) == 0);
+    assert_non_null(strstr(rep, "\n  $[18]: expected string, got integer\n... and 6 more"));
+    free(rep);
+    json_object_put(o);
+    schema_validator_free(v);
+}
+
 int main(void)
 {
     log_set_level(LMCP_LOG_ERROR); /* the compile warnings are checked through the API */
@@ -986,6 +1169,13 @@ int main(void)
         cmocka_unit_test(test_deep_on_small_stack),
         cmocka_unit_test(test_pattern_utf8_locale),
         cmocka_unit_test(test_dynamic_refs_static),
+        cmocka_unit_test(test_alternatives_in_quiet_contexts),
+        cmocka_unit_test(test_unique_items_hashed_types),
+        cmocka_unit_test(test_pattern_translation_details),
+        cmocka_unit_test(test_same_value_limit),
+        cmocka_unit_test(test_ids_and_relative_refs),
+        cmocka_unit_test(test_compile_details),
+        cmocka_unit_test(test_many_violations_in_alternatives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
