@@ -519,7 +519,12 @@ static int serve(app *a, sigset_t *sigs)
     generation_release(g);
 
     pthread_mutex_init(&a->refresh_mu, NULL);
-    pthread_cond_init(&a->refresh_cv, NULL);
+    /* deadlines come from clock_mono_deadline(): the condition must wait on the same clock */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->refresh_cv, &ca);
+    pthread_condattr_destroy(&ca);
     a->refresh_started = pthread_create(&a->refresh_thread, NULL, refresh_main, a) == 0;
 
     reader_ctx rc = {a, STDIN_FILENO, pthread_self()};

@@ -133,6 +133,48 @@ static bool jc_fail(jcheck *c, const char *err)
     return false;
 }
 
+/* One UTF-8 sequence starting at c->p - 1 (lead byte >= 0x80), RFC 3629 strictly: no overlong
+ * forms, no encoded surrogates, nothing above U+10FFFF. json-c's own check lets those through. */
+static bool jc_utf8(jcheck *c, unsigned char lead)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    int more;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        more = 1;
+    else if (lead == 0xE0)
+        more = 2, lo = 0xA0;
+    else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
+        more = 2;
+    else if (lead == 0xED)
+        more = 2, hi = 0x9F; /* U+D800..U+DFFF are not characters */
+    else if (lead == 0xF0)
+        more = 3, lo = 0x90;
+    else if (lead >= 0xF1 && lead <= 0xF3)
+        more = 3;
+    else if (lead == 0xF4)
+        more = 3, hi = 0x8F;
+    else
+        return jc_fail(c, "invalid UTF-8");
+    for (int i = 0; i < more; i++) {
+        if (c->p >= c->end)
+            return jc_fail(c, "invalid UTF-8");
+        unsigned char b = (unsigned char)*c->p++;
+        if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF))
+            return jc_fail(c, "invalid UTF-8");
+    }
+    return true;
+}
+
+static int jc_hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v = v * 16 + (h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h - 'A' + 10);
+    }
+    return v;
+}
+
 static bool jc_string(jcheck *c)
 {
     c->p++; /* the opening quote */
@@ -142,15 +184,34 @@ static bool jc_string(jcheck *c)
             return true;
         if (ch < 0x20)
             return jc_fail(c, "control character in a string");
+        if (ch >= 0x80) {
+            if (!jc_utf8(c, ch))
+                return false;
+            continue;
+        }
         if (ch == '\\') {
             if (c->p >= c->end)
                 break;
             char e = *c->p++;
             if (e == 'u') {
                 for (int i = 0; i < 4; i++) {
-                    if (c->p >= c->end || !isxdigit((unsigned char)*c->p))
+                    if (c->p + i >= c->end || !isxdigit((unsigned char)c->p[i]))
                         return jc_fail(c, "bad \\u escape");
-                    c->p++;
+                }
+                int u = jc_hex4(c->p);
+                c->p += 4;
+                if (u >= 0xDC00 && u <= 0xDFFF)
+                    return jc_fail(c, "a lone low surrogate escape");
+                if (u >= 0xD800 && u <= 0xDBFF) { /* must be followed by its low half */
+                    if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u')
+                        return jc_fail(c, "a lone high surrogate escape");
+                    for (int i = 2; i < 6; i++)
+                        if (!isxdigit((unsigned char)c->p[i]))
+                            return jc_fail(c, "bad \\u escape");
+                    int low = jc_hex4(c->p + 2);
+                    if (low < 0xDC00 || low > 0xDFFF)
+                        return jc_fail(c, "a lone high surrogate escape");
+                    c->p += 6;
                 }
             } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
                 return jc_fail(c, "bad escape in a string");

@@ -687,6 +687,14 @@ static void test_malformed_input(void **state)
     } cases[] = {
         {"not json", -32700, "(absent)"},
         {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\xff\"}", -32700, "(absent)"},
+        /* UTF-8 that json-c lets through: overlong forms, encoded surrogates, beyond U+10FFFF,
+           and escapes of lone surrogates */
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"a\xc0\xaf" "b\"}", -32700, "(absent)"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"a\xed\xa0\x80\"}", -32700, "(absent)"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\xf4\x90\x80\x80\"}", -32700, "(absent)"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\xe2\x82\"}", -32700, "(absent)"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\\ud800\"}", -32700, "(absent)"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\\udc00x\"}", -32700, "(absent)"},
         {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} trailing", -32700, "(absent)"},
         {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}{}", -32700, "(absent)"},
         {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":NaN}", -32700, "(absent)"},

@@ -1,0 +1,217 @@
+// The command line: --version, --help, usage errors, --check (credentials shown masked, the
+// secret never), --list-tools, --list-plugins, conf files with errors (exit 1 before serving,
+// file:line on stderr), and plugins that must be refused (wrong ABI version, no entry symbol,
+// wrong kind, missing) - two of them built here from the public header.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BASE_CONF, assert, cfg, ms, run } from './lib/harness.mjs';
+
+const DEMO = { access_key_id: 'AKIAEMULATORDEMO0001', secret_access_key: 'emulatorDemoSecretKey/0000000000000000001' };
+const TOKEN_CREDS = {
+    access_key_id: 'ASIACLITESTSESSION99',
+    secret_access_key: 'cliTestSecret/with+special=chars0000000000',
+    session_token: 'cliTestSessionToken/AAAABBBBCCCCDDDD+eeee==',
+};
+
+run('cli', async (t) => {
+    const base = ['--plugin-dir', cfg.pluginDir];
+    const env = (creds = DEMO, extra = {}) => t.serverEnv({ creds, env: extra });
+    const cli = async (label, args, opts = {}) => {
+        const r = await t.runCli(args, { label, env: opts.env || env(), input: opts.input === undefined ? '' : opts.input, timeoutMs: ms(20000) });
+        t.checkOutput(label, r.stdout + r.stderr);
+        return r;
+    };
+    const show = (r) => `status ${r.code} signal ${r.signal}${r.timedOut ? ' (TIMED OUT: it did not exit)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+
+    // ---- version and help
+    await t.test('--version / -V: one line "lambda-mcp X.Y.Z (plugin ABI N)", status 0, nothing on stderr', async () => {
+        for (const flag of ['--version', '-V']) {
+            const r = await cli(flag, [flag]);
+            assert.equal(r.code, 0, show(r));
+            assert.match(r.stdout, /^lambda-mcp \d+\.\d+\.\d+\S* \(plugin ABI \d+\)\n$/, show(r));
+            assert.equal(r.stderr, '');
+        }
+    });
+
+    await t.test('--help / -h: usage naming every option, status 0', async () => {
+        for (const flag of ['--help', '-h']) {
+            const r = await cli(flag, [flag]);
+            assert.equal(r.code, 0, show(r));
+            for (const o of ['--config', '--plugin-dir', '--check', '--list-tools', '--list-plugins', '--log-level', '--version', '--help'])
+                assert.ok(r.stdout.includes(o), `${o} missing from --help`);
+            assert.equal(r.stderr, '');
+        }
+    });
+
+    await t.test('usage errors (unknown option, stray argument, bad --log-level): status 2, message on stderr, nothing on stdout', async () => {
+        for (const args of [['--no-such-option'], ['stray-argument'], ['--log-level', 'loud']]) {
+            const r = await cli(`usage ${args.join(' ')}`, args);
+            assert.equal(r.code, 2, show(r));
+            assert.equal(r.stdout, '', show(r));
+            assert.notEqual(r.stderr, '');
+        }
+    });
+
+    // ---- --check: credentials source shown, secret never
+    await t.test('--check: prints the credentials source with the key masked; the secret appears nowhere (also at trace level)', async () => {
+        for (const extra of [[], ['--log-level', 'trace']]) {
+            const r = await cli(`check ${extra.join(' ')}`, [...base, '--check', ...extra]);
+            assert.equal(r.code, 0, show(r));
+            assert.match(r.stdout, /credentials: from env/, show(r));
+            assert.match(r.stdout, /\*{4,}0001/, 'the masked access key id');
+            assert.ok(!r.stdout.includes(DEMO.access_key_id), 'the whole access key id is shown');
+            assert.ok(!(r.stdout + r.stderr).includes(DEMO.secret_access_key), 'the secret key is shown');
+            assert.match(r.stdout, /^OK$/m);
+        }
+    });
+
+    await t.test('--check with a session token: says so, shows neither secret nor token', async () => {
+        const r = await cli('check-token', [...base, '--check', '--log-level', 'trace'], { env: env(TOKEN_CREDS) });
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.stdout, /session token/, show(r));
+        for (const s of [TOKEN_CREDS.secret_access_key, TOKEN_CREDS.session_token]) assert.ok(!(r.stdout + r.stderr).includes(s));
+    });
+
+    await t.test('--check without credentials: status 1, says there are none', async () => {
+        const r = await cli('check-none', [...base, '--check'], { env: env(null) });
+        assert.equal(r.code, 1, show(r));
+        assert.match(r.stdout + r.stderr, /credentials: NONE|no credentials/i, show(r));
+    });
+
+    // ---- --list-tools (needs AWS: the emulator)
+    const emu = await t.emulator({ account: 'demo.json' });
+    await t.test('--list-tools: the demo tools on stdout, a count on stderr, status 0', async () => {
+        const r = await cli('list-tools', [...base, '--config', t.writeFile('list-tools.conf', BASE_CONF), '--list-tools'], {
+            env: t.serverEnv({ emu }),
+        });
+        assert.equal(r.code, 0, show(r));
+        const names = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+        assert.deepEqual(names, ['context_info', 'echo', 'fail', 'greet', 'logs', 'sleep_100ms', 'slow', 'text', 'text_raw']);
+        assert.match(r.stderr, /9 tools/);
+    });
+
+    await t.test('--list-tools with a wrong secret: status 1, the reason on stderr', async () => {
+        const wrong = { access_key_id: DEMO.access_key_id, secret_access_key: 'wrongSecretForListTools/000000000000000' };
+        const r = await cli('list-tools-wrong', [...base, '--config', t.writeFile('list-tools.conf', BASE_CONF), '--list-tools'], {
+            env: t.serverEnv({ emu, creds: wrong }),
+        });
+        assert.equal(r.code, 1, show(r));
+        assert.match(r.stderr, /InvalidSignature|signature/i, show(r));
+    });
+
+    // ---- --list-plugins
+    await t.test('--list-plugins: env, prefix and list with their kind and settings, status 0', async () => {
+        const r = await cli('list-plugins', [...base, '--list-plugins']);
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.stdout, /^env \(credentials plugin/m);
+        assert.match(r.stdout, /^prefix \(discovery plugin/m);
+        assert.match(r.stdout, /^list \(discovery plugin/m);
+        assert.match(r.stdout, /FUNCTION_PREFIX/);
+        assert.match(r.stdout, /FUNCTION_LIST/);
+    });
+
+    // ---- conf files with errors: exit 1 before serving, file:line on stderr
+    const confCases = [
+        { what: 'a syntax error', line: 3, text: '# lambda-mcp test conf\nserver = {\n  page_size = ;\n};\n', re: /./ },
+        { what: 'an unknown key', line: 3, text: 'server = {\n  page_size = 50;\n  bogus_key = 1;\n};\n', re: /bogus_key/ },
+        { what: 'an unknown section', line: 2, text: BASE_CONF.split('\n')[0] + '\nfrobnicate = { a = 1; };\n', re: /frobnicate/ },
+        { what: 'a value of the wrong type', line: 2, text: '\nserver = { page_size = "many"; };\n', re: /page_size/ },
+        { what: 'a value out of range', line: 1, text: 'server = { page_size = 0; };\n', re: /page_size/ },
+        { what: 'a bad duration', line: 2, text: BASE_CONF.split('\n')[0] + '\ntools = ( { match = "x"; timeout = "soon"; } );\n', re: /timeout|duration/ },
+        { what: 'an unknown key in a plugin block', line: 1, text: 'credentials = ( { plugin = "env"; no_such_setting = 1; } );\n', re: /no_such_setting/ },
+    ];
+    for (const c of confCases) {
+        await t.test(`a conf file with ${c.what}: status 1 before serving, stderr names file:${c.line}`, async () => {
+            const file = t.writeFile(`bad-${c.what.replace(/\W+/g, '-')}.conf`, c.text);
+            // serve mode with stdin left open: a server that started serving would not exit
+            const r = await cli(`conf ${c.what}`, [...base, '--config', file], { input: null });
+            assert.equal(r.timedOut, false, `it did not exit: ${show(r)}`);
+            assert.equal(r.code, 1, show(r));
+            assert.equal(r.stdout, '', `something was written on the MCP channel: ${show(r)}`);
+            assert.ok(r.stderr.includes(`${file}:${c.line}`), `stderr does not name ${file}:${c.line}:\n${r.stderr}`);
+            assert.match(r.stderr, c.re);
+            const chk = await cli(`conf ${c.what} --check`, [...base, '--config', file, '--check']);
+            assert.equal(chk.code, 1, show(chk));
+        });
+    }
+
+    await t.test('a conf file that does not exist: status 1, named on stderr', async () => {
+        const file = t.path('no-such.conf');
+        const r = await cli('conf missing', [...base, '--config', file], { input: null });
+        assert.equal(r.code, 1, show(r));
+        assert.ok(r.stderr.includes(file), r.stderr);
+        assert.equal(r.stdout, '');
+    });
+
+    // ---- plugins that must be refused
+    const pdir = t.path('bad-plugins');
+    fs.mkdirSync(pdir, { recursive: true });
+    const cc = process.env.CC || 'cc';
+    const build = (name, src) => {
+        const c = path.join(pdir, `${name}.c`);
+        fs.writeFileSync(c, src);
+        const so = path.join(pdir, `${name}.so`);
+        const r = spawnSync(cc, ['-shared', '-fPIC', `-I${path.join(cfg.srcdir, 'include')}`, '-o', so, c], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`${cc} failed for ${name}: ${r.error || ''}${r.stderr}`);
+        return so;
+    };
+    let badAbi;
+    let noEntry;
+    await t.test('build two plugins with cc from include/lambda-mcp/plugin.h: one with a wrong ABI version, one without the entry symbol', () => {
+        badAbi = build(
+            'bad_abi',
+            `#include <lambda-mcp/plugin.h>
+static int init(const lmcp_plugin_ctx *c, void **s, char *e, size_t n) { (void)c; (void)s; (void)e; (void)n; return LMCP_OK; }
+static int resolve(void *s, lmcp_credentials *o, char *e, size_t n) { (void)s; (void)o; (void)e; (void)n; return LMCP_ERR; }
+static const lmcp_credentials_ops ops = { .resolve = resolve };
+static const lmcp_plugin_def def = {
+    .abi_version = LMCP_PLUGIN_ABI_VERSION + 41,
+    .struct_size = sizeof(lmcp_plugin_def),
+    .kind = LMCP_PLUGIN_CREDENTIALS,
+    .name = "bad_abi",
+    .version = "0",
+    .init = init,
+    .credentials = &ops,
+};
+LMCP_PLUGIN_DEFINE(def)
+`,
+        );
+        noEntry = build('no_entry', `int lmcp_plugin_entry_misspelled(void);\nint lmcp_plugin_entry_misspelled(void) { return 42; }\n`);
+    });
+
+    const refuse = async (label, conf, pluginDir, re) => {
+        const file = t.writeFile(`${label}.conf`, conf);
+        const r = await cli(label, ['--plugin-dir', pluginDir, '--config', file], { input: null });
+        assert.equal(r.timedOut, false, `it did not exit: ${show(r)}`);
+        assert.equal(r.code, 1, show(r));
+        assert.equal(r.stdout, '', `something was written on the MCP channel: ${show(r)}`);
+        for (const x of [].concat(re)) assert.match(r.stderr, x, show(r));
+        return r;
+    };
+
+    await t.test('a plugin with the wrong ABI version: status 1 before serving, stderr names the file and the ABI versions', async () => {
+        assert.ok(badAbi, 'not built');
+        await refuse('plugin-bad-abi', 'credentials = ( { plugin = "bad_abi"; } );\n', pdir, [/bad_abi\.so/, /ABI version 42/, /ABI version 1\b/]);
+    });
+
+    await t.test('a plugin without the entry symbol (by path): status 1 before serving, stderr names the file and the symbol', async () => {
+        assert.ok(noEntry, 'not built');
+        await refuse('plugin-no-entry', `credentials = ( { path = "${noEntry}"; } );\n`, cfg.pluginDir, [/no_entry\.so/, /lmcp_plugin_entry/]);
+    });
+
+    await t.test('a plugin of the wrong kind (the prefix discovery plugin as credentials): status 1, says so', async () => {
+        await refuse('plugin-wrong-kind', 'credentials = ( { plugin = "prefix"; } );\n', cfg.pluginDir, [/prefix\.so/, /discovery plugin/, /credentials plugin/]);
+    });
+
+    await t.test('a plugin that does not exist: status 1, names it and the directory', async () => {
+        await refuse('plugin-missing', 'credentials = ( { plugin = "no_such_plugin"; } );\n', cfg.pluginDir, [/no_such_plugin/, new RegExp(cfg.pluginDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))]);
+    });
+
+    await t.test('--list-plugins in a directory with both broken plugins: status 1, each named with its reason', async () => {
+        const r = await cli('list-plugins-bad', ['--plugin-dir', pdir, '--list-plugins']);
+        assert.equal(r.code, 1, show(r));
+        assert.match(r.stderr, /bad_abi\.so.*ABI version/);
+        assert.match(r.stderr, /no_entry\.so.*lmcp_plugin_entry/);
+    });
+}, { timeoutSec: 90 });

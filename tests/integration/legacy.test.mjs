@@ -1,0 +1,204 @@
+// The legacy era (initialize-based, 2024-11-05 .. 2025-11-25) through the official TypeScript
+// SDK 1.x client and its stdio transport, against the emulator's demo account.
+import { BASE_CONF, assert, run } from './lib/harness.mjs';
+
+const DEMO_TOOLS = ['context_info', 'echo', 'fail', 'greet', 'logs', 'sleep_100ms', 'slow', 'text', 'text_raw'];
+const LEGACY_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
+/* structuredContent (an object) exists from 2025-06-18 on */
+const STRUCTURED = new Set(['2025-06-18', '2025-11-25']);
+
+run('legacy', async (t) => {
+    const C = await t.clients();
+    await t.test(`the pinned clients are installed (sdk ${C.installed['@modelcontextprotocol/sdk']}, client ${C.installed['@modelcontextprotocol/client']})`, () => {
+        assert.equal(C.installed['@modelcontextprotocol/sdk'], '1.32.2');
+        assert.equal(C.installed['@modelcontextprotocol/client'], '2.4.0');
+    });
+    const emu = await t.emulator({ account: 'demo.json' });
+
+    // page_size 4: the 9 demo tools come in 3 pages, so the cursor is exercised
+    const { client, session } = await t.legacyClient({
+        label: 'sdk-1.x',
+        emu,
+        conf: BASE_CONF + 'server = { page_size = 4; progress_interval = "200ms"; };\n',
+    });
+
+    await t.test('initialize: negotiated 2025-11-25 (the SDK asks for its latest), tools and logging capabilities, server info', () => {
+        const init = session.outMessages().find((m) => m.msg && m.msg.result && m.msg.result.protocolVersion);
+        assert.ok(init, 'no initialize result on the wire');
+        assert.equal(init.msg.result.protocolVersion, '2025-11-25');
+        assert.equal(C.LEGACY_LATEST_PROTOCOL_VERSION, '2025-11-25');
+        const caps = client.getServerCapabilities();
+        assert.deepEqual(caps.tools, { listChanged: true });
+        assert.ok(caps.logging && typeof caps.logging === 'object', 'logging capability');
+        assert.equal(client.getServerVersion().name, 'lambda-mcp');
+        assert.match(client.getServerVersion().version, /^\d+\.\d+\.\d+/);
+        assert.equal(typeof client.getInstructions(), 'string');
+    });
+
+    await t.test('ping answers an empty result', async () => {
+        assert.deepEqual(await client.ping(), {});
+    });
+
+    await t.test('tools/list: all 9 demo tools over 3 pages following nextCursor, sorted, no duplicates', async () => {
+        const pages = [];
+        let cursor;
+        do {
+            const page = await client.listTools(cursor ? { cursor } : {});
+            pages.push(page.tools.map((x) => x.name));
+            cursor = page.nextCursor;
+            assert.ok(pages.length <= 10, 'nextCursor never ends');
+        } while (cursor);
+        t.note(`pages: ${pages.map((p) => p.length).join(' + ')} = ${pages.flat().length} tools`);
+        assert.deepEqual(
+            pages.map((p) => p.length),
+            [4, 4, 1],
+        );
+        assert.deepEqual(pages.flat(), DEMO_TOOLS);
+        for (const p of await client.listTools().then((r) => r.tools)) {
+            assert.equal(p.inputSchema.type, 'object', `${p.name} inputSchema`);
+            assert.equal(typeof p.description, 'string');
+        }
+    });
+
+    await t.test('tools/list with a cursor that is not ours -> -32602', async () => {
+        await assert.rejects(client.listTools({ cursor: 'not-a-cursor!' }), (e) => e.code === -32602);
+    });
+
+    await t.test('tools/call greet -> text and structuredContent', async () => {
+        const r = await client.callTool({ name: 'greet', arguments: { name: 'Ada' } });
+        assert.equal(r.isError, false);
+        assert.equal(r.content.length, 1);
+        assert.equal(r.content[0].type, 'text');
+        assert.deepEqual(JSON.parse(r.content[0].text), { greeting: 'Hello, Ada!' });
+        assert.deepEqual(r.structuredContent, { greeting: 'Hello, Ada!' });
+    });
+
+    await t.test('tools/call fail -> isError with the errorMessage and errorType of the function', async () => {
+        const r = await client.callTool({ name: 'fail', arguments: {} });
+        assert.equal(r.isError, true);
+        const text = r.content.map((c) => c.text).join('\n');
+        assert.match(text, /order 42 not found/);
+        assert.match(text, /ValueError/);
+    });
+
+    await t.test('tools/call of an unknown tool -> JSON-RPC error -32602', async () => {
+        await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), (e) => {
+            assert.equal(e.code, -32602, `code ${e.code}: ${e.message}`);
+            return true;
+        });
+    });
+
+    for (const [what, args] of [
+        ['an array', [1, 2]],
+        ['a string', 'name=Ada'],
+        ['a number', 7],
+        ['null', null],
+    ]) {
+        await t.test(`tools/call with arguments that are ${what} -> -32602`, async () => {
+            await assert.rejects(
+                client.request({ method: 'tools/call', params: { name: 'greet', arguments: args } }, C.LegacyCallToolResultSchema),
+                (e) => {
+                    assert.equal(e.code, -32602, `code ${e.code}: ${e.message}`);
+                    return true;
+                },
+            );
+        });
+    }
+
+    await t.test('tools/call without params.name -> -32602', async () => {
+        await assert.rejects(client.request({ method: 'tools/call', params: { arguments: {} } }, C.LegacyCallToolResultSchema), (e) => e.code === -32602);
+    });
+
+    await t.test('progress: a call that sent a progressToken gets notifications/progress (every 200 ms), strictly increasing, none after the result', async () => {
+        const seen = [];
+        const r = await client.callTool({ name: 'slow', arguments: { seconds: 1 } }, C.LegacyCallToolResultSchema, {
+            onprogress: (p) => seen.push(p),
+        });
+        assert.equal(r.isError, false, JSON.stringify(r));
+        t.note(`progress notifications: ${seen.length} (${seen.map((p) => p.progress).join(', ')})`);
+        assert.ok(seen.length >= 2, `only ${seen.length} progress notifications in 1 s`);
+        for (let i = 1; i < seen.length; i++) assert.ok(seen[i].progress > seen[i - 1].progress, 'progress does not increase');
+        const wire = session.outMessages();
+        const res = wire.findIndex((m) => m.msg?.result?.structuredContent?.slept === 1);
+        const token = wire.find((m) => m.msg?.method === 'notifications/progress')?.msg.params.progressToken;
+        const late = wire.slice(res + 1).filter((m) => m.msg?.method === 'notifications/progress' && m.msg.params.progressToken === token);
+        assert.equal(late.length, 0, 'progress after the result');
+    });
+
+    await t.test('logging/setLevel debug -> empty result; a bad level -> -32602', async () => {
+        assert.deepEqual(await client.setLoggingLevel('debug'), {});
+        await assert.rejects(client.request({ method: 'logging/setLevel', params: { level: 'verbose' } }, C.LegacyEmptyResultSchema), (e) => e.code === -32602);
+    });
+
+    await t.test('a second initialize on the same session -> -32600', async () => {
+        await assert.rejects(
+            client.request(
+                { method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } },
+                C.LegacyEmptyResultSchema,
+            ),
+            (e) => e.code === -32600,
+        );
+    });
+
+    await t.test('an unknown method -> -32601', async () => {
+        await assert.rejects(client.request({ method: 'prompts/list', params: {} }, C.LegacyEmptyResultSchema), (e) => e.code === -32601);
+    });
+
+    // ---- every legacy version, and an unknown one, each in its own session (in parallel)
+    const matrix = [...LEGACY_VERSIONS, '2099-01-01'];
+    const results = await Promise.all(
+        matrix.map(async (v) => {
+            const rpc = await t.rpcSession({ label: `initialize-${v}`, emu, conf: BASE_CONF });
+            const init = await rpc.request('initialize', {
+                protocolVersion: v,
+                capabilities: {},
+                clientInfo: { name: 'lambda-mcp-integration', version: '1.0.0' },
+            });
+            await rpc.notify('notifications/initialized');
+            const greet = await rpc.request('tools/call', { name: 'greet', arguments: { name: v } });
+            const text = await rpc.request('tools/call', { name: 'text', arguments: { name: v } });
+            const fail = await rpc.request('tools/call', { name: 'fail', arguments: {} });
+            const errors = rpc.errors.map(String);
+            await rpc.close();
+            return { v, init, greet, text, fail, errors };
+        }),
+    );
+    for (const { v, init, greet, text, fail, errors } of results) {
+        const expected = LEGACY_VERSIONS.includes(v) ? v : '2025-11-25';
+        await t.test(`initialize ${v} -> protocolVersion ${expected}`, () => {
+            assert.equal(init.result && init.result.protocolVersion, expected, JSON.stringify(init));
+            assert.deepEqual(errors, [], 'transport errors');
+        });
+        await t.test(`${v}: structuredContent ${STRUCTURED.has(expected) ? 'present (object payload)' : 'absent'}; never for a plain-string payload`, () => {
+            assert.ok(greet.result, JSON.stringify(greet));
+            assert.equal(greet.result.isError, false);
+            assert.deepEqual(JSON.parse(greet.result.content[0].text), { greeting: `Hello, ${v}!` });
+            if (STRUCTURED.has(expected)) assert.deepEqual(greet.result.structuredContent, { greeting: `Hello, ${v}!` });
+            else assert.ok(!('structuredContent' in greet.result), `structuredContent in a ${v} result: ${JSON.stringify(greet.result)}`);
+            // "text" returns a JSON string literal: not an object, so never structuredContent in legacy
+            assert.ok(text.result, JSON.stringify(text));
+            assert.equal(text.result.isError, false);
+            assert.match(text.result.content[0].text, /Hello, .*plain text/);
+            assert.ok(!('structuredContent' in text.result), `structuredContent for a string payload: ${JSON.stringify(text.result)}`);
+            assert.ok(!('resultType' in greet.result), 'resultType is a 2026-07-28 field');
+            assert.equal(fail.result.isError, true);
+            if (!STRUCTURED.has(expected)) assert.ok(!('structuredContent' in fail.result), `structuredContent in a ${v} error result`);
+        });
+    }
+
+    await t.test('a request before initialize (no _meta version) -> an error, and the session still initializes', async () => {
+        const rpc = await t.rpcSession({ label: 'before-initialize', emu, conf: BASE_CONF });
+        const early = await rpc.request('tools/list', {});
+        assert.ok(early.error, JSON.stringify(early));
+        assert.equal(early.error.code, -32600, JSON.stringify(early));
+        const pong = await rpc.request('ping');
+        assert.deepEqual(pong.result, {});
+        const init = await rpc.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } });
+        assert.equal(init.result.protocolVersion, '2025-06-18');
+        await rpc.notify('notifications/initialized');
+        const list = await rpc.request('tools/list', {});
+        assert.equal(list.result.tools.length, DEMO_TOOLS.length);
+        await rpc.close();
+    });
+}, { timeoutSec: 90 });
+
