@@ -74,9 +74,13 @@ const lmcp_setting_def tool_settings[] = {
     LMCP_SETTINGS_END,
 };
 
-/* No conf file: the upstream server's behaviour, driven by its environment variables. */
+/* No conf file: the upstream server's behaviour, driven by its environment variables. The
+ * credentials chain finds what the AWS CLI finds: environment, profile (static keys, assume role,
+ * credential_process, SSO, web identity of ~/.aws/config and ~/.aws/credentials), web identity
+ * from the environment, the container endpoint, EC2 instance metadata. */
 const char builtin_default_conf[] =
-    "credentials = ( { plugin = \"env\"; } );\n"
+    "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; }, { plugin = \"web-identity\"; },\n"
+    "                { plugin = \"container\"; }, { plugin = \"imds\"; } );\n"
     "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
     "                          { plugin = \"schema-registry\"; } ); };\n";
 

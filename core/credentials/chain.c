@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "credentials/credentials.h"
 #include "plugin.h"
@@ -160,8 +161,20 @@ int creds_chain_get(void *arg, lmcp_credentials **out, char *err, size_t errlen)
             pthread_mutex_unlock(&c->mu);
             return LMCP_OK;
         }
+        if (c->cur) {
+            /* say that the credentials in use ran out, not just that none were found */
+            char when[32] = "?";
+            time_t t = (time_t)(c->cur->expiration_ms / 1000);
+            struct tm tm;
+            if (gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            snprintf(err, errlen, "the credentials from %s %s at %s and could not be refreshed: %s",
+                     c->cur->source ? c->cur->source : "?",
+                     c->cur->expiration_ms > clock_wall_ms() ? "expire" : "expired", when, e);
+        } else {
+            snprintf(err, errlen, "%s", e);
+        }
         pthread_mutex_unlock(&c->mu);
-        snprintf(err, errlen, "%s", e);
         return LMCP_ERR;
     }
 }

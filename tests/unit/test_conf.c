@@ -154,8 +154,12 @@ static void test_builtin_default(void **state)
     app_config c;
     char err[512];
     assert_int_equal(app_config_load(&c, NULL, err, sizeof err), 0);
-    assert_int_equal(c.n_credentials, 1);
+    assert_int_equal(c.n_credentials, 5);
     assert_string_equal(c.credentials[0].plugin, "env");
+    assert_string_equal(c.credentials[1].plugin, "profile");
+    assert_string_equal(c.credentials[2].plugin, "web-identity");
+    assert_string_equal(c.credentials[3].plugin, "container");
+    assert_string_equal(c.credentials[4].plugin, "imds");
     assert_int_equal(c.n_discovery, 4);
     assert_string_equal(c.discovery_plugins[0].plugin, "prefix");
     assert_string_equal(c.discovery_plugins[1].plugin, "list");

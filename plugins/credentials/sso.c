@@ -1,0 +1,84 @@
+/* credentials plugin "sso": IAM Identity Center (AWS SSO) role credentials for a profile with
+ * sso_session (+ [sso-session NAME]) or the legacy sso_start_url / sso_region keys, from the
+ * token `aws sso login` left in ~/.aws/sso/cache, refreshed with SSO-OIDC when it expires and
+ * the cache holds a refresh token. The profile plugin does the same for SSO profiles; this one is
+ * for chains that want SSO and nothing else. See common/sso.h. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <lambda-mcp/plugin.h>
+
+#include "common/profcreds.h"
+
+typedef struct sso_state {
+    const lmcp_host *host;
+    const lmcp_settings *settings;
+    cred_ctx ctx;
+} sso_state;
+
+static const lmcp_setting_def sso_settings[] = {
+    {"profile", LMCP_SETTING_STRING, NULL, "AWS_PROFILE", NULL, 0, 0,
+     "the SSO profile (unset: AWS_DEFAULT_PROFILE, else \"default\")"},
+    {"config_file", LMCP_SETTING_STRING, "~/.aws/config", "AWS_CONFIG_FILE", NULL, 0, 0, "the shared config file"},
+    {"credentials_file", LMCP_SETTING_STRING, "~/.aws/credentials", "AWS_SHARED_CREDENTIALS_FILE", NULL, 0, 0,
+     "the shared credentials file (its keys win over the config file's)"},
+    {"sso_cache_dir", LMCP_SETTING_STRING, "~/.aws/sso/cache", NULL, NULL, 0, 0,
+     "where the AWS CLI keeps SSO tokens (aws sso login)"},
+    LMCP_SETTINGS_END,
+};
+
+static int sso_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    sso_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return LMCP_ERR;
+    const lmcp_host *h = ctx->host;
+    s->host = h;
+    s->settings = ctx->settings;
+    s->ctx.host = h;
+    s->ctx.inst = ctx->instance;
+    s->ctx.config_file = h->setting_string(ctx->settings, "config_file");
+    s->ctx.credentials_file = h->setting_string(ctx->settings, "credentials_file");
+    s->ctx.sso_cache_dir = h->setting_string(ctx->settings, "sso_cache_dir");
+    *state = s;
+    return LMCP_OK;
+}
+
+static void sso_destroy(void *state) { free(state); }
+
+static int sso_resolve(void *state, lmcp_credentials *out, char *err, size_t errlen)
+{
+    sso_state *s = state;
+    bool explicit_;
+    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
+    return cred_sso_resolve(&s->ctx, name, explicit_, out, err, errlen);
+}
+
+static int sso_region(void *state, char *buf, size_t len)
+{
+    sso_state *s = state;
+    bool explicit_;
+    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
+    return cred_profile_region(&s->ctx, name, buf, len);
+}
+
+static const lmcp_credentials_ops sso_ops = {.resolve = sso_resolve, .region = sso_region};
+
+static const lmcp_plugin_def sso_plugin = {
+    .abi_version = LMCP_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(lmcp_plugin_def),
+    .kind = LMCP_PLUGIN_CREDENTIALS,
+    .name = "sso",
+    .version = "1.0",
+    .description = "IAM Identity Center (SSO) role credentials from the AWS CLI's login cache, refreshed with "
+                   "SSO-OIDC",
+    .settings = sso_settings,
+    .init = sso_init,
+    .destroy = sso_destroy,
+    .credentials = &sso_ops,
+};
+
+LMCP_PLUGIN_DEFINE(sso_plugin)

@@ -1,0 +1,37 @@
+#!/bin/bash
+# credentials: the env plugin (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN /
+# AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION), first in the default chain.
+. "$LMCP_SRCDIR/tests/integration/credentials/lib.sh"
+start_emulator
+
+ENV_KEYS=(AWS_ACCESS_KEY_ID=AKIACREDTESTENV00001 AWS_SECRET_ACCESS_KEY=credTestEnvSecret/00000000000000000000001)
+
+run_lmcp env-check "${ENV_KEYS[@]}" -- --check --log-level trace
+expect_source env-check env 0001
+list_and_expect env-list AKIACREDTESTENV00001 "${ENV_KEYS[@]}"
+
+# the environment wins over a profile, even one named in AWS_PROFILE (as in the AWS CLI)
+write_file "$HOME_DIR/.aws/credentials" <<'INI'
+[default]
+aws_access_key_id = AKIACREDTESTDFLT0005
+aws_secret_access_key = credTestDefaultSecret/0000000000000000005
+INI
+run_lmcp env-over-profile "${ENV_KEYS[@]}" AWS_PROFILE=default -- --check
+expect_source env-over-profile env 0001
+
+# a session token through the legacy name; an expiry in the future is reported
+seq=$(emu_seq)
+run_lmcp env-token AWS_ACCESS_KEY_ID=ASIACREDTESTPROC0004 AWS_SECRET_ACCESS_KEY=credTestProcessSecret/0000000000000000004 \
+  AWS_SECURITY_TOKEN=credTestProcessSessionToken/0000000000000000000000004 AWS_CREDENTIAL_EXPIRATION=2099-01-01T00:00:00Z \
+  -- --list-tools --log-level trace
+expect_signed env-token "$seq" ListFunctions ASIACREDTESTPROC0004
+
+# half configured: a clear error, and the chain still goes on (here: to the default profile)
+run_lmcp env-partial AWS_ACCESS_KEY_ID=AKIACREDTESTENV00001 -- --check
+expect_source env-partial profile 0005
+expect_log env-partial "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
+rm -f "$HOME_DIR/.aws/credentials"
+run_lmcp env-expired "${ENV_KEYS[@]}" AWS_CREDENTIAL_EXPIRATION=2001-01-01T00:00:00Z -- --check
+expect_check_error env-expired "env: the credentials in the environment expired at 2001-01-01T00:00:00Z"
+
+finish
