@@ -193,7 +193,6 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
                     &g->n_credentials, err, errlen) < 0)
         goto fail;
     g->creds = creds_chain_new(g->credentials, g->n_credentials);
-    g->region = resolve_region(g, &g->region_origin);
 
     const lmcp_settings *aws = g->cfg.aws;
     aws_endpoints_from_env(&g->awscfg.endpoints);
@@ -210,7 +209,6 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
         }
         aws_endpoints_set(&g->awscfg.endpoints, keys[i], vals[i]);
     }
-    g->awscfg.region = g->region;
     g->awscfg.ca_bundle = settings_get_string(aws, "ca_bundle");
     g->awscfg.connect_timeout_ms = settings_get_duration_ms(aws, "connect_timeout");
     g->awscfg.timeout_ms = settings_get_duration_ms(aws, "timeout");
@@ -219,6 +217,19 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     g->awscfg.retry_max_backoff_ms = settings_get_duration_ms(aws, "retry_max_backoff");
     g->awscfg.creds = creds_chain_get;
     g->awscfg.creds_ctx = g->creds;
+
+    /* The region may have to come from a credentials plugin (a profile's region, the instance
+       metadata), and IMDS needs plain HTTP for it: a client without a region serves that, then
+       the real one is built with the region found. */
+    g->awscfg.region = "us-east-1";
+    g->aws = aws_client_new(&g->awscfg);
+    if (!g->aws) {
+        snprintf(err, errlen, "cannot set up the AWS client");
+        goto fail;
+    }
+    g->region = resolve_region(g, &g->region_origin);
+    aws_client_free(g->aws);
+    g->awscfg.region = g->region;
     g->aws = aws_client_new(&g->awscfg);
     if (!g->aws) {
         snprintf(err, errlen, "cannot set up the AWS client");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "util/str.h"
 
 struct plugin_loader {
+    pthread_mutex_t mu;       /* loads can come from a worker (credential_source) during a reload */
     char *dir;
     plugin_module *modules;
 };
@@ -43,6 +45,7 @@ const char *plugin_kind_name(lmcp_plugin_kind k)
 plugin_loader *plugin_loader_new(const char *plugin_dir)
 {
     plugin_loader *l = xcalloc(1, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
     l->dir = xstrdup(plugin_dir);
     return l;
 }
@@ -120,7 +123,19 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
     return m;
 }
 
+static plugin_module *load_locked(plugin_loader *l, const char *name, const char *path, lmcp_plugin_kind expected,
+                                  char *err, size_t errlen);
+
 plugin_module *plugin_loader_load(plugin_loader *l, const char *name, const char *path, lmcp_plugin_kind expected,
+                                  char *err, size_t errlen)
+{
+    pthread_mutex_lock(&l->mu);
+    plugin_module *m = load_locked(l, name, path, expected, err, errlen);
+    pthread_mutex_unlock(&l->mu);
+    return m;
+}
+
+static plugin_module *load_locked(plugin_loader *l, const char *name, const char *path, lmcp_plugin_kind expected,
                                   char *err, size_t errlen)
 {
     char *file = path ? xstrdup(path) : xasprintf("%s/%s.so", l->dir, name);
@@ -159,6 +174,7 @@ plugin_module *plugin_loader_load(plugin_loader *l, const char *name, const char
 void plugin_loader_scan(plugin_loader *l, void (*fn)(void *ctx, plugin_module *m),
                         void (*err_fn)(void *ctx, const char *msg), void *ctx)
 {
+    /* a CLI mode: runs alone, before any thread could load a plugin */
     DIR *d = opendir(l->dir);
     if (!d) {
         char msg[PATH_MAX + 64];
@@ -225,6 +241,7 @@ void plugin_loader_free(plugin_loader *l)
         m = next;
     }
     free(l->dir);
+    pthread_mutex_destroy(&l->mu);
     free(l);
 }
 

@@ -670,7 +670,7 @@ static int get_credentials(aws_client *c, const lmcp_aws_request *req, lmcp_cred
             snprintf(err, errlen, "no AWS credentials source is configured");
             return LMCP_ERR;
         }
-        char cerr[512] = "";
+        char cerr[2048] = "";
         int rc = c->creds(c->creds_ctx, owned, cerr, sizeof cerr);
         if (rc != LMCP_OK || !*owned) {
             credentials_free(*owned);

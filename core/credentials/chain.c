@@ -16,6 +16,14 @@
 #include "util/str.h"
 
 #define REFRESH_WINDOW_MS (5 * 60 * 1000)
+/* After the chain found nothing, the same answer is given for this long without walking it again:
+ * with no credentials anywhere, every request would otherwise pay for every source (IMDS
+ * timeouts included). */
+#define NEGATIVE_CACHE_MS 5000
+
+/* Set while this thread walks a chain: a plugin asking for the server's own credentials from
+ * inside resolve() would otherwise wait for itself forever. */
+static _Thread_local int t_resolving;
 
 struct creds_chain {
     pthread_mutex_t mu;
@@ -26,6 +34,8 @@ struct creds_chain {
     int64_t obtained_ms;        /* when cur was obtained */
     bool refreshing;            /* one caller is resolving */
     int64_t last_failure_ms;    /* to pace refresh attempts after a failure */
+    char *negative;             /* the last "nothing found" answer, while no credentials are valid */
+    int64_t negative_until_ms;
 };
 
 creds_chain *creds_chain_new(plugin_instance **sources, size_t n)
@@ -43,6 +53,7 @@ void creds_chain_free(creds_chain *c)
     if (!c)
         return;
     credentials_free(c->cur);
+    free(c->negative);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
@@ -78,8 +89,12 @@ static int resolve_chain(creds_chain *c, lmcp_credentials **out, char *err, size
         char e[600];
         int rc = creds_resolve_one(c->sources[i], out, e, sizeof e);
         if (rc == LMCP_OK) {
-            LOG_DEBUG("credentials", "credentials from %s (access key %.4s…)", c->sources[i]->name,
-                      (*out)->access_key_id);
+            if (log_enabled(LMCP_LOG_DEBUG)) {
+                const char *k = (*out)->access_key_id;
+                size_t kl = strlen(k);
+                LOG_DEBUG("credentials", "credentials from %s (access key ****%s)", c->sources[i]->name,
+                          kl > 4 ? k + kl - 4 : "");
+            }
             buf_free(&why);
             return LMCP_OK;
         }
@@ -116,6 +131,11 @@ static bool usable(const creds_chain *c, int64_t now)
 int creds_chain_get(void *arg, lmcp_credentials **out, char *err, size_t errlen)
 {
     creds_chain *c = arg;
+    if (t_resolving) {
+        snprintf(err, errlen, "a credentials plugin asked for the server's own credentials while they were being "
+                              "resolved (a loop in the chain configuration)");
+        return LMCP_ERR;
+    }
     pthread_mutex_lock(&c->mu);
     for (;;) {
         int64_t now = clock_wall_ms();
@@ -133,11 +153,18 @@ int creds_chain_get(void *arg, lmcp_credentials **out, char *err, size_t errlen)
             pthread_cond_wait(&c->cv, &c->mu);
             continue;
         }
+        if (!ok && c->negative && now < c->negative_until_ms) {
+            snprintf(err, errlen, "%s", c->negative);
+            pthread_mutex_unlock(&c->mu);
+            return LMCP_ERR;
+        }
         c->refreshing = true;
         pthread_mutex_unlock(&c->mu);
         lmcp_credentials *fresh = NULL;
         char e[2048];
+        t_resolving = 1;
         int rc = resolve_chain(c, &fresh, e, sizeof e);
+        t_resolving = 0;
         pthread_mutex_lock(&c->mu);
         c->refreshing = false;
         pthread_cond_broadcast(&c->cv);
@@ -149,6 +176,8 @@ int creds_chain_get(void *arg, lmcp_credentials **out, char *err, size_t errlen)
             c->cur = fresh;
             c->obtained_ms = clock_wall_ms();
             c->last_failure_ms = 0;
+            free(c->negative);
+            c->negative = NULL;
             *out = credentials_dup(c->cur);
             pthread_mutex_unlock(&c->mu);
             return LMCP_OK;
@@ -174,6 +203,9 @@ int creds_chain_get(void *arg, lmcp_credentials **out, char *err, size_t errlen)
         } else {
             snprintf(err, errlen, "%s", e);
         }
+        free(c->negative);
+        c->negative = xstrdup(err);
+        c->negative_until_ms = clock_wall_ms() + NEGATIVE_CACHE_MS;
         pthread_mutex_unlock(&c->mu);
         return LMCP_ERR;
     }
