@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -264,8 +265,11 @@ static void set_current(app *a, generation *g)
 
 /* ------------------------------------------------------------------ discovery */
 
-/* Run discovery on g and publish the result. Returns 0, or -1 (the previous tools stay). */
-static int discover_and_publish(app *a, generation *g, const char *why)
+/* Run discovery on g and publish the result. Returns 0, or -1 (the previous tools stay).
+ * install: g becomes the current generation when its discovery succeeds (reload). Otherwise a
+ * result computed with a generation that a reload replaced meanwhile is dropped, so a refresh
+ * that started before a SIGHUP cannot put the old tool set back. */
+static int discover_and_publish(app *a, generation *g, const char *why, bool install)
 {
     pthread_mutex_lock(&a->discovery_mu);
     discovery_stats st;
@@ -277,6 +281,14 @@ static int discover_and_publish(app *a, generation *g, const char *why)
         a->last_discovery_failed = true;
         pthread_mutex_unlock(&a->discovery_mu);
         return -1;
+    }
+    if (install) {
+        set_current(a, generation_ref(g));
+    } else if (app_current_generation() != g) {
+        LOG_DEBUG("discovery", "%s discovery finished with a replaced configuration: result dropped", why);
+        snapshot_release(s);
+        pthread_mutex_unlock(&a->discovery_mu);
+        return 0;
     }
     a->last_discovery_failed = false;
     bool changed = registry_publish(a->reg, s);
@@ -312,7 +324,7 @@ static void *refresh_main(void *arg)
             break;
         pthread_mutex_unlock(&a->refresh_mu);
         g = current_ref(a);
-        discover_and_publish(a, g, "scheduled");
+        discover_and_publish(a, g, "scheduled", false);
         generation_release(g);
         pthread_mutex_lock(&a->refresh_mu);
     }
@@ -329,11 +341,10 @@ static void reload(app *a)
         LOG_ERROR(COMP, "reload failed, keeping the current configuration: %s", err);
         return;
     }
-    if (discover_and_publish(a, g, "reload") < 0) {
-        generation_release(g);
+    int rc = discover_and_publish(a, g, "reload", true);
+    generation_release(g);
+    if (rc < 0)
         return;
-    }
-    set_current(a, g);
     pthread_mutex_lock(&a->refresh_mu);
     pthread_cond_broadcast(&a->refresh_cv); /* the interval may have changed */
     pthread_mutex_unlock(&a->refresh_mu);
@@ -526,7 +537,7 @@ static int serve(app *a, sigset_t *sigs)
 
     LOG_INFO(COMP, "lambda-mcp %s: region %s (%s), %zu credentials, %zu discovery, %zu wrapper plugin%s", PACKAGE_VERSION,
              g->region, g->region_origin, g->n_credentials, g->n_discovery, g->n_wrappers, g->n_wrappers == 1 ? "" : "s");
-    discover_and_publish(a, g, "initial");
+    discover_and_publish(a, g, "initial", false);
     generation_release(g);
 
     pthread_mutex_init(&a->refresh_mu, NULL);
@@ -632,6 +643,12 @@ int app_main(int argc, char **argv)
         free(a.config_path);
         a.config_path = NULL;
     }
+
+    /* glibc gives every thread that allocates its own arena: with dozens of discovery and call
+       threads that is several MB of fragmented heap for no gain here (the threads mostly wait on
+       the network). Two arenas, unless MALLOC_ARENA_MAX says otherwise. */
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, 2);
 
     /* signals: handled by sigwait in the main thread; every other thread inherits the mask */
     signal(SIGPIPE, SIG_IGN);

@@ -26,17 +26,22 @@ struct lmcp_function {
     char *name;
     char *arn;
     char *description;
-    json_object *config;       /* FunctionConfiguration, or NULL for vendor functions */
+    /* FunctionConfiguration's scalar members packed as "key\0value\0...key\0value\0\0" (what
+     * fn_config can answer), or NULL for vendor functions. Not the json-c object: that costs
+     * ~10 KB per function, 20 MB for an account of 2,000. */
+    char *config;
+    long timeout_s;            /* the configuration's Timeout, kept once config is released */
     hdrs tags;
     bool tags_known;
     char *tool_name;
     char *title;
     char *qualifier;
     char *desc_override;
-    json_object *input_schema;
+    char *schema_text;         /* the input schema, compact JSON (text: a json-c tree is ~10x) */
     json_object *annotations;
     bool rejected;
     bool in_batch;             /* already selected into the batch being built */
+    bool kept;                 /* survived its batch: a tool candidate for the snapshot */
 };
 
 typedef struct batch {
@@ -173,18 +178,35 @@ static void fn_free(lmcp_function *f)
     free(f->name);
     free(f->arn);
     free(f->description);
-    if (f->config)
-        json_object_put(f->config);
+    free(f->config);
     hdrs_free(&f->tags);
     free(f->tool_name);
     free(f->title);
     free(f->qualifier);
     free(f->desc_override);
-    if (f->input_schema)
-        json_object_put(f->input_schema);
+    free(f->schema_text);
     if (f->annotations)
         json_object_put(f->annotations);
     free(f);
+}
+
+/* A function that will not become a tool (not selected, or rejected by a filter) keeps only its
+ * name and ARN (account_lookup may still compare them): on a big account most functions are
+ * dropped, and their configurations, tags and schemas would otherwise live until the run ends. */
+static void fn_drop_data(lmcp_function *f)
+{
+    free(f->description);
+    f->description = NULL;
+    free(f->config);
+    f->config = NULL;
+    hdrs_free(&f->tags);
+    free(f->desc_override);
+    f->desc_override = NULL;
+    free(f->schema_text);
+    f->schema_text = NULL;
+    if (f->annotations)
+        json_object_put(f->annotations);
+    f->annotations = NULL;
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -195,7 +217,24 @@ static const char *jstr(json_object *o, const char *key)
                : NULL;
 }
 
-/* A function from a FunctionConfiguration object (takes a reference). */
+/* The scalar members of a FunctionConfiguration, packed (see lmcp_function.config). */
+static char *config_pack(json_object *cfg)
+{
+    buf b = BUF_INIT;
+    json_object_object_foreach(cfg, k, v)
+    {
+        if (!*k || !v || json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+            continue;
+        const char *text = json_object_get_string(v);
+        buf_append(&b, k, strlen(k) + 1);
+        buf_append(&b, text, strlen(text) + 1);
+    }
+    buf_append(&b, "", 1);
+    size_t n = b.len + 1;
+    return xrealloc(buf_steal(&b), n); /* no slack: there are thousands of these */
+}
+
+/* A function from a FunctionConfiguration object (copies what it needs). */
 static lmcp_function *fn_from_config(run_state *rs, json_object *cfg)
 {
     const char *name = jstr(cfg, "FunctionName");
@@ -205,7 +244,11 @@ static lmcp_function *fn_from_config(run_state *rs, json_object *cfg)
     f->name = xstrdup(name);
     f->arn = xstrdup(jstr(cfg, "FunctionArn"));
     f->description = xstrdup(jstr(cfg, "Description"));
-    f->config = json_object_get(cfg);
+    f->config = config_pack(cfg);
+    json_object *t = NULL;
+    if (json_object_object_get_ex(cfg, "Timeout", &t) &&
+        (json_object_is_type(t, json_type_int) || json_object_is_type(t, json_type_double)))
+        f->timeout_s = (long)json_object_get_int64(t);
     return f;
 }
 
@@ -231,11 +274,15 @@ const char *fn_description(const lmcp_function *fn)
 
 const char *fn_config(const lmcp_function *fn, const char *field)
 {
-    json_object *v;
-    if (!fn->config || !json_object_object_get_ex(fn->config, field, &v) || json_object_is_type(v, json_type_object) ||
-        json_object_is_type(v, json_type_array) || json_object_is_type(v, json_type_null))
-        return NULL;
-    return json_object_get_string(v);
+    for (const char *p = fn->config; p && *p;) {
+        const char *key = p;
+        p += strlen(p) + 1;
+        const char *value = p;
+        p += strlen(p) + 1;
+        if (strcmp(key, field) == 0)
+            return value;
+    }
+    return NULL;
 }
 
 bool fn_has_tags(const lmcp_function *fn) { return fn->tags_known; }
@@ -289,9 +336,8 @@ int fn_set_input_schema(lmcp_function *fn, const lmcp_json *schema, char *err, s
         return LMCP_ERR;
     }
     schema_validator_free(v);
-    if (fn->input_schema)
-        json_object_put(fn->input_schema);
-    fn->input_schema = json_object_get(s);
+    free(fn->schema_text);
+    fn->schema_text = xstrdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     return LMCP_OK;
 }
 
@@ -447,8 +493,8 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
     json_object *resp = NULL;
     long status = 0;
     int rc = lambda_get_function(run->rs->g->aws, name_or_arn, NULL, &resp, &status, err, errlen);
-    if (rc != LMCP_OK)
-        return rc;
+    /* lambda_get_function fails on every non-200 answer, with the status set: the two that have
+     * a meaning here must be looked at before the failure is passed on */
     if (status == 404) {
         json_object_put(resp);
         snprintf(err, errlen, "function %s does not exist", name_or_arn);
@@ -458,6 +504,8 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
         json_object_put(resp);
         return account_lookup(run->rs, name_or_arn, out, err, errlen);
     }
+    if (rc != LMCP_OK)
+        return rc;
     json_object *cfg = NULL, *tags = NULL;
     json_object_object_get_ex(resp, "Configuration", &cfg);
     lmcp_function *f = cfg ? fn_from_config(run->rs, cfg) : NULL;
@@ -743,9 +791,12 @@ static void process_batch(run_state *rs, batch *b)
                 continue;
             /* hooks see only the candidates still standing */
             size_t o = 0;
-            for (size_t k = 0; k < b->n; k++)
+            for (size_t k = 0; k < b->n; k++) {
                 if (!b->fns[k]->rejected)
                     b->fns[o++] = b->fns[k];
+                else
+                    fn_drop_data(b->fns[k]);
+            }
             b->n = o;
             if (b->n == 0)
                 return;
@@ -756,8 +807,14 @@ static void process_batch(run_state *rs, batch *b)
     }
     pthread_mutex_lock(&rs->mu);
     for (size_t k = 0; k < b->n; k++) {
-        if (b->fns[k]->rejected)
+        if (b->fns[k]->rejected) {
+            fn_drop_data(b->fns[k]);
             continue;
+        }
+        /* the hooks were the configuration's last readers (the snapshot needs only timeout_s) */
+        free(b->fns[k]->config);
+        b->fns[k]->config = NULL;
+        b->fns[k]->kept = true;
         if (rs->n_out == rs->cap_out) {
             rs->cap_out = rs->cap_out ? rs->cap_out * 2 : 256;
             rs->out = xrealloc(rs->out, rs->cap_out * sizeof *rs->out);
@@ -767,6 +824,36 @@ static void process_batch(run_state *rs, batch *b)
     pthread_mutex_unlock(&rs->mu);
 }
 
+/* Batches that queued up while the worker was busy (typically the pages listed while the tag
+ * index was loading) are processed as one: the per-batch work that waits on AWS (tag lookups,
+ * schema fetches) then runs in parallel across all of them, instead of one page after another,
+ * which left the worker behind the ListFunctions chain for the whole run. Order is kept. */
+static batch *batch_merge(batch *first)
+{
+    if (!first || !first->next)
+        return first;
+    size_t n = 0, k = 0;
+    batch *last = first;
+    for (batch *x = first; x; x = x->next) {
+        n += x->n;
+        k++;
+        last = x;
+    }
+    batch *m = xcalloc(1, sizeof *m);
+    m->source = xasprintf("%s .. %s (%zu batches)", first->source, last->source, k);
+    m->cap = n ? n : 1;
+    m->fns = xmalloc(m->cap * sizeof *m->fns);
+    for (batch *x = first; x;) {
+        if (x->n)
+            memcpy(m->fns + m->n, x->fns, x->n * sizeof *x->fns);
+        m->n += x->n;
+        batch *next = x->next;
+        batch_free(x);
+        x = next;
+    }
+    return m;
+}
+
 static void *batch_worker(void *arg)
 {
     run_state *rs = arg;
@@ -774,15 +861,12 @@ static void *batch_worker(void *arg)
         pthread_mutex_lock(&rs->mu);
         while (!rs->q_head && !rs->q_closed)
             pthread_cond_wait(&rs->cv, &rs->mu);
-        batch *b = rs->q_head;
-        if (b) {
-            rs->q_head = b->next;
-            if (!rs->q_head)
-                rs->q_tail = NULL;
-        }
+        batch *b = rs->q_head; /* everything queued so far */
+        rs->q_head = rs->q_tail = NULL;
         pthread_mutex_unlock(&rs->mu);
         if (!b)
             break;
+        b = batch_merge(b);
         if (!has_failed(rs))
             process_batch(rs, b);
         batch_free(b);
@@ -845,6 +929,8 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
                 take = matchers[m]->def->discovery->match(matchers[m]->state, f);
             if (take)
                 batch_add(b, f);
+            else
+                fn_drop_data(f);
         }
         free(marker);
         marker = xstrdup(jstr(page, "NextMarker"));
@@ -867,37 +953,6 @@ static bool tag_lookup(void *ctx, const char *key, const char **value)
     return v != NULL;
 }
 
-static json_object *generic_schema(void)
-{
-    json_object *s = json_object_new_object();
-    json_object_object_add(s, "type", json_object_new_string("object"));
-    json_object_object_add(s, "properties", json_object_new_object());
-    json_object_object_add(s, "additionalProperties", json_object_new_boolean(1));
-    json_object_object_add(s, "description",
-                           json_object_new_string("The event passed to the Lambda function: any JSON object."));
-    return s;
-}
-
-/* upstream's shape: {"parameters": {...}} required */
-static json_object *wrap_parameters(json_object *inner)
-{
-    json_object *s = json_object_new_object();
-    json_object_object_add(s, "type", json_object_new_string("object"));
-    json_object *props = json_object_new_object();
-    json_object *p = inner;
-    if (!p) {
-        p = json_object_new_object();
-        json_object_object_add(p, "type", json_object_new_string("object"));
-        json_object_object_add(p, "additionalProperties", json_object_new_boolean(1));
-    }
-    json_object_object_add(p, "title", json_object_new_string("Parameters"));
-    json_object_object_add(props, "parameters", p);
-    json_object_object_add(s, "properties", props);
-    json_object *req = json_object_new_array();
-    json_object_array_add(req, json_object_new_string("parameters"));
-    json_object_object_add(s, "required", req);
-    return s;
-}
 
 typedef struct keyed {
     const char *key;
@@ -960,28 +1015,15 @@ static tool_snapshot *build_snapshot(run_state *rs)
 
         lmcp_settings *ts = app_config_tool_settings(&g->cfg, t->name, tag_lookup, f);
         int64_t timeout = settings_get_duration_ms(ts, "timeout");
-        if (timeout == 0) {
-            const char *ft = fn_config(f, "Timeout");
-            timeout = ft ? (atoll(ft) + 10) * 1000 : 70000;
-        }
+        if (timeout == 0)
+            timeout = f->timeout_s > 0 ? ((int64_t)f->timeout_s + 10) * 1000 : 70000;
         t->timeout_ms = timeout;
         t->wrap_parameters = settings_get_bool(ts, "parameters_wrapper");
         settings_release(ts);
 
-        json_object *schema = NULL;
-        if (f->input_schema) {
-            char verr[512];
-            t->validator = schema_validator_new(f->input_schema, verr, sizeof verr);
-            if (t->validator) {
-                schema = json_object_get(f->input_schema);
-            } else {
-                LOG_WARN(COMP, "tool %s: input schema not usable (%s); using the generic schema", t->name, verr);
-            }
-        }
-        if (t->wrap_parameters)
-            t->input_schema = wrap_parameters(schema);
-        else
-            t->input_schema = schema ? schema : generic_schema();
+        /* fn_set_input_schema compiled it once already: keep the text, compile on first call */
+        t->schema_text = f->schema_text;
+        f->schema_text = NULL;
 
         t->n_wrapper_settings = g->n_wrappers;
         t->wrapper_settings = xcalloc(g->n_wrappers ? g->n_wrappers : 1, sizeof *t->wrapper_settings);
@@ -998,6 +1040,30 @@ static tool_snapshot *build_snapshot(run_state *rs)
 }
 
 /* ------------------------------------------------------------------ the run */
+
+/* Once every batch is done, what the snapshot will not read goes, before the snapshot is built
+ * (the peak of the run): the tag index and the functions that did not survive their batch. */
+static void release_before_snapshot(run_state *rs)
+{
+    for (size_t i = 0; i < rs->n_tag_index; i++) {
+        free(rs->tag_index[i].arn);
+        hdrs_free(&rs->tag_index[i].tags);
+    }
+    free(rs->tag_index);
+    rs->tag_index = NULL;
+    rs->n_tag_index = 0;
+    free(rs->acct); /* borrowed pointers into rs->all */
+    rs->acct = NULL;
+    rs->n_acct = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < rs->n_all; i++) {
+        if (rs->all[i]->kept)
+            rs->all[o++] = rs->all[i];
+        else
+            fn_free(rs->all[i]);
+    }
+    rs->n_all = o;
+}
 
 static void run_state_free(run_state *rs)
 {
@@ -1091,6 +1157,7 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
     if (rs.failed) {
         snprintf(err, errlen, "%s", rs.fail_msg ? rs.fail_msg : "discovery failed");
     } else {
+        release_before_snapshot(&rs);
         snap = build_snapshot(&rs);
         rs.st.tools = snap->n;
     }

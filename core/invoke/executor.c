@@ -45,9 +45,10 @@ void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
         result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call was cancelled");
         return;
     }
-    if (t->validator) {
+    const schema_validator *v = tool_validator(t);
+    if (v) {
         char *report = NULL;
-        size_t n = schema_validate(t->validator, call->event, &report);
+        size_t n = schema_validate(v, call->event, &report);
         if (n > 0) {
             result_set_error(res, LMCP_OUTCOME_INVALID_ARGUMENTS, "InvalidArguments",
                              "the arguments do not match the input schema of tool '%s' (%zu violation%s):\n%s", t->name,
@@ -159,6 +160,10 @@ int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
         e->head = j;
     e->tail = j;
     e->queued++;
+    /* a worker waiting for work is woken after the unlock: woken while we still held e->mu, it
+       would block on the mutex at once and need a second wake-up (one more context switch per
+       call). One that is not waiting yet checks the queue under e->mu before it waits. */
+    bool wake = e->idle_workers > 0;
     /* grow the pool when every worker is busy */
     if (e->idle_workers < e->queued && e->n_threads < e->max_workers) {
         pthread_attr_t attr;
@@ -170,8 +175,9 @@ int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
             LOG_ERROR("executor", "cannot start a worker thread");
         pthread_attr_destroy(&attr);
     }
-    pthread_cond_signal(&e->work);
     pthread_mutex_unlock(&e->mu);
+    if (wake)
+        pthread_cond_signal(&e->work);
     return 0;
 }
 

@@ -639,7 +639,7 @@ static void do_tools_list(req *rq)
     size_t end = start + s->page_size < snap->n ? start + s->page_size : snap->n;
     json_object *tools = json_object_new_array_ext((int)(end > start ? end - start : 0));
     for (size_t i = start; i < end; i++)
-        json_object_array_add(tools, json_object_get(snap->tools[i].wire));
+        json_object_array_add(tools, tool_wire(&snap->tools[i]));
     json_object *r = json_object_new_object();
     json_object_object_add(r, "tools", tools);
     if (end < snap->n) {
@@ -651,7 +651,7 @@ static void do_tools_list(req *rq)
         json_object_object_add(r, "ttlMs", json_object_new_int64(s->tools_ttl_ms > 0 ? s->tools_ttl_ms : 0));
         json_object_object_add(r, "cacheScope", json_object_new_string("private"));
     }
-    /* serialized while the snapshot (which owns the wire objects) is held */
+    /* serialized while the snapshot (whose schemas the tool objects reference) is held */
     reply_result(rq, r);
     snapshot_release(snap);
     free(after);

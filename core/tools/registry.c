@@ -8,6 +8,7 @@
 
 #include "settings.h"
 #include "tools/schema.h"
+#include "util/log.h"
 #include "util/str.h"
 
 tool_snapshot *snapshot_new(void)
@@ -30,14 +31,89 @@ static int cmp_tool(const void *a, const void *b)
     return strcmp(((const tool *)a)->name, ((const tool *)b)->name);
 }
 
-static json_object *tool_wire(const tool *t)
+static json_object *generic_schema(void)
+{
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object_object_add(s, "properties", json_object_new_object());
+    json_object_object_add(s, "additionalProperties", json_object_new_boolean(1));
+    json_object_object_add(s, "description",
+                           json_object_new_string("The event passed to the Lambda function: any JSON object."));
+    return s;
+}
+
+/* upstream's shape: {"parameters": {...}} required; takes inner (NULL: any object) */
+static json_object *wrap_parameters(json_object *inner)
+{
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object *props = json_object_new_object();
+    json_object *p = inner;
+    if (!p) {
+        p = json_object_new_object();
+        json_object_object_add(p, "type", json_object_new_string("object"));
+        json_object_object_add(p, "additionalProperties", json_object_new_boolean(1));
+    }
+    json_object_object_add(p, "title", json_object_new_string("Parameters"));
+    json_object_object_add(props, "parameters", p);
+    json_object_object_add(s, "properties", props);
+    json_object *req = json_object_new_array();
+    json_object_array_add(req, json_object_new_string("parameters"));
+    json_object_object_add(s, "required", req);
+    return s;
+}
+
+static json_object *parse_schema(const tool *t)
+{
+    if (!t->schema_text)
+        return NULL;
+    json_object *o = json_tokener_parse(t->schema_text);
+    if (!o || !json_object_is_type(o, json_type_object)) { /* cannot happen: it was serialised by us */
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *tool_input_schema(const tool *t)
+{
+    json_object *own = parse_schema(t);
+    if (t->wrap_parameters)
+        return wrap_parameters(own);
+    return own ? own : generic_schema();
+}
+
+const struct schema_validator *tool_validator(const tool *t)
+{
+    tool *mt = (tool *)t; /* a cache inside an immutable snapshot: published atomically */
+    schema_validator *v = atomic_load(&mt->validator);
+    if (v || !t->schema_text || atomic_load(&mt->validator_failed))
+        return v;
+    json_object *o = parse_schema(t);
+    char err[512] = "not an object";
+    schema_validator *nv = o ? schema_validator_new(o, err, sizeof err) : NULL;
+    json_object_put(o); /* the validator holds its own reference */
+    if (!nv) {
+        if (!atomic_exchange(&mt->validator_failed, true))
+            LOG_WARN("tools", "tool %s: input schema cannot be compiled (%s): arguments are not checked", t->name, err);
+        return NULL;
+    }
+    schema_validator *expected = NULL;
+    if (!atomic_compare_exchange_strong(&mt->validator, &expected, nv)) {
+        schema_validator_free(nv); /* another call compiled it first */
+        return expected;
+    }
+    return nv;
+}
+
+json_object *tool_wire(const tool *t)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(t->name));
     if (t->title)
         json_object_object_add(o, "title", json_object_new_string(t->title));
     json_object_object_add(o, "description", json_object_new_string(t->description ? t->description : ""));
-    json_object_object_add(o, "inputSchema", json_object_get(t->input_schema));
+    json_object_object_add(o, "inputSchema", tool_input_schema(t));
     if (t->annotations && json_object_object_length(t->annotations) > 0)
         json_object_object_add(o, "annotations", json_object_get(t->annotations));
     return o;
@@ -51,17 +127,12 @@ void snapshot_finish(tool_snapshot *s)
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (size_t i = 0; i < s->n; i++) {
         tool *t = &s->tools[i];
-        if (!t->input_schema) {
-            t->input_schema = json_object_new_object();
-            json_object_object_add(t->input_schema, "type", json_object_new_string("object"));
-        }
-        if (t->wire)
-            json_object_put(t->wire);
-        t->wire = tool_wire(t);
+        json_object *w = tool_wire(t);
         size_t len;
-        const char *txt = json_object_to_json_string_length(t->wire, JSON_C_TO_STRING_PLAIN, &len);
+        const char *txt = json_object_to_json_string_length(w, JSON_C_TO_STRING_PLAIN, &len);
         EVP_DigestUpdate(md, txt, len);
         EVP_DigestUpdate(md, "\n", 1);
+        json_object_put(w);
     }
     unsigned char d[32];
     unsigned dl = 0;
@@ -112,17 +183,14 @@ static void tool_free(tool *t)
     free(t->name);
     free(t->title);
     free(t->description);
-    if (t->input_schema)
-        json_object_put(t->input_schema);
+    free(t->schema_text);
     if (t->annotations)
         json_object_put(t->annotations);
     free(t->function_name);
     free(t->function_arn);
     free(t->qualifier);
     hdrs_free(&t->tags);
-    schema_validator_free(t->validator);
-    if (t->wire)
-        json_object_put(t->wire);
+    schema_validator_free(atomic_load(&t->validator));
     for (size_t i = 0; i < t->n_wrapper_settings; i++)
         settings_release(t->wrapper_settings[i]);
     free(t->wrapper_settings);

@@ -17,7 +17,7 @@ typedef struct tool {
     char *name;                 /* unique MCP tool name */
     char *title;                /* NULL when none */
     char *description;
-    json_object *input_schema;  /* the inputSchema sent to clients (owned) */
+    char *schema_text;          /* the function's own input schema, compact JSON; NULL: any object */
     json_object *annotations;   /* NULL or {"readOnlyHint": true, ...} (owned) */
     char *function_name;
     char *function_arn;         /* NULL for vendor functions known by name only */
@@ -26,8 +26,10 @@ typedef struct tool {
     bool tags_known;
     bool wrap_parameters;       /* upstream compatibility: the event is arguments.parameters */
     int64_t timeout_ms;         /* per-call timeout for this tool (conf default or override) */
-    struct schema_validator *validator;   /* NULL: any object is accepted */
-    json_object *wire;          /* the Tool object emitted by tools/list (owned, prebuilt) */
+    /* compiled from schema_text on the tool's first call (tool_validator): most tools of a big
+       account are never called, and a compiled schema costs ~10x its text */
+    _Atomic(struct schema_validator *) validator;
+    atomic_bool validator_failed;
     /* Per wrapper instance (index = position in the wrapper chain): the settings of that
        wrapper resolved for this tool (conf override blocks and function tags applied). */
     struct lmcp_settings **wrapper_settings;
@@ -47,8 +49,18 @@ typedef struct tool_snapshot {
 
 tool_snapshot *snapshot_new(void);          /* refs = 1, empty */
 tool *snapshot_add(tool_snapshot *s);       /* a zeroed tool appended to the snapshot */
-/* Sort by name, build each tool's wire object and the digest. Call once, before publishing. */
+/* Sort by name and compute the digest. Call once, before publishing. */
 void snapshot_finish(tool_snapshot *s);
+/* The Tool object tools/list emits for t (a new object; it references t's schema and
+ * annotations, so use it while the snapshot is held). Built per page rather than kept: with
+ * thousands of tools, prebuilt json-c objects cost more memory than building a page costs time. */
+json_object *tool_wire(const tool *t);
+/* The inputSchema clients see: schema_text (or an object with any properties), wrapped in upstream's
+ * {"parameters": ...} shape when wrap_parameters is set. A new object. */
+json_object *tool_input_schema(const tool *t);
+/* The validator of the event (schema_text), compiled once on first use; NULL when the tool has no
+ * schema of its own (or, logged once, when it cannot be compiled). Thread-safe. */
+const struct schema_validator *tool_validator(const tool *t);
 const tool *snapshot_find(const tool_snapshot *s, const char *name);  /* bsearch */
 /* Index of the first tool whose name is > after (for cursors); 0 when after is NULL. */
 size_t snapshot_index_after(const tool_snapshot *s, const char *after);

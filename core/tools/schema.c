@@ -165,7 +165,13 @@ static void *arena_alloc(arena *a, size_t n)
     if (n == 0)
         n = 16;
     if (!a->head || a->head->cap - a->head->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
+        /* blocks grow from 512 bytes to 16 KB: most tool schemas compile into a few hundred
+           bytes, and an account can hold thousands of them */
+        size_t cap = a->head ? a->head->cap * 2 : 512;
+        if (cap > 16384)
+            cap = 16384;
+        if (cap < n)
+            cap = n;
         ablock *blk = xmalloc(ABLOCK_HDR + cap);
         blk->next = a->head;
         blk->used = 0;

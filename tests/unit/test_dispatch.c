@@ -482,7 +482,10 @@ static void test_legacy_end_to_end(void **state)
     const char *order[] = {"array", "block", "echo", "fail", "gate", "log", "slow", "throttle"};
     for (size_t i = 0; i < 8; i++)
         assert_string_equal(json_object_get_string(at(json_object_array_get_idx(tools, i), "name")), order[i]);
-    assert_json_at(o, "result.tools.2", "{\"name\":\"echo\",\"description\":\"Calls fn-echo\",\"inputSchema\":{\"type\":\"object\"}}");
+    /* a tool without a schema of its own takes any object (the arguments are the event) */
+    assert_json_at(o, "result.tools.2",
+                   "{\"name\":\"echo\",\"description\":\"Calls fn-echo\",\"inputSchema\":{\"type\":\"object\",\"properties\":{},"
+                   "\"additionalProperties\":true,\"description\":\"The event passed to the Lambda function: any JSON object.\"}}");
     assert_false(has(o, "result.nextCursor"));
     assert_false(has(o, "result.ttlMs"));
     assert_false(has(o, "result.resultType"));

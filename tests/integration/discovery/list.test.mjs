@@ -1,0 +1,96 @@
+// FUNCTION_LIST without listing the account (plugins/discovery/list.c, run_fetch in
+// core/discovery/pipeline.c): one GetFunction per name, in parallel, and no ListFunctions at all;
+// a name that does not exist is skipped with a warning; when GetFunction is not permitted (a role
+// made for the upstream server, which only needs ListFunctions) the account is listed once per
+// run instead and the same tools come out.
+import { assert, run } from '../lib/harness.mjs';
+import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.mjs';
+
+const FUNCTIONS = [
+    { name: 'svc-a', handler: 'echo', description: 'Service A', tags: { expose: 'true' } },
+    { name: 'svc-b', handler: 'echo', description: 'Service B', tags: { team: 'blue' } },
+    { name: 'svc-c', handler: 'greet', description: 'Service C' },
+    // 55 more: listing the account takes two ListFunctions pages
+    { generate: { count: 55, name: 'bulk-{i:02d}', handler: 'echo', description: 'Bulk {i}' } },
+];
+const DENY_GETFUNCTION = { operation: 'GetFunction', status: 403, code: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/mcp is not authorized to perform: lambda:GetFunction' };
+
+run('discovery-list', async (t) => {
+    const emu = await t.emulator({ account: account({ functions: FUNCTIONS }) });
+
+    async function discover(label, env, { faults, confText } = {}) {
+        await emu.reset();
+        if (faults) await emu.addFaults(faults);
+        const s = await t.legacyClient({ label, emu, env, conf: confText });
+        const tools = await listAll(s.client);
+        const c = await counters(emu);
+        const recent = await emu.recent();
+        t.note(`${label}: ${JSON.stringify(names(tools))}; ${JSON.stringify(opsOf(c, 'ListFunctions', 'GetFunction', 'GetResources', 'ListTags'))}`);
+        return { s, tools, c, recent, stderr: () => s.session.stderrText() };
+    }
+
+    await t.test('FUNCTION_LIST=svc-a,svc-b: one GetFunction per name, zero ListFunctions; the tools carry the configurations', async () => {
+        const r = await discover('list', { FUNCTION_LIST: 'svc-a,svc-b' });
+        assert.deepEqual(names(r.tools), ['svc_a', 'svc_b']);
+        assert.deepEqual(r.tools.map((x) => x.description), ['Service A', 'Service B']);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction', 'GetResources', 'ListTags'), { ListFunctions: 0, GetFunction: 2, GetResources: 0, ListTags: 0 });
+        assert.deepEqual(r.recent.filter((x) => x.operation === 'GetFunction').map((x) => x.function).sort(), ['svc-a', 'svc-b']);
+        const call = await r.s.client.callTool({ name: 'svc_b', arguments: { hello: 'b' } });
+        assert.equal(call.isError, false);
+        assert.deepEqual(call.structuredContent, { hello: 'b' });
+        await r.s.session.close();
+    });
+
+    await t.test('a name that does not exist is skipped with a warning; the others are served', async () => {
+        const r = await discover('missing-name', { FUNCTION_LIST: 'svc-a, no-such-function' });
+        assert.deepEqual(names(r.tools), ['svc_a']);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 0, GetFunction: 2 });
+        assert.equal(r.c.errors.GetFunction, 1, 'the 404');
+        assert.match(r.stderr(), /warn +list: function 'no-such-function' is in the list but does not exist: skipped/);
+        assert.doesNotMatch(r.stderr(), /discovery failed/);
+        await r.s.session.close();
+    });
+
+    await t.test('a function ARN in the list works like its name', async () => {
+        const r = await discover('arn', { FUNCTION_LIST: fnArn('svc-c') });
+        assert.deepEqual(names(r.tools), ['svc_c']);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 0, GetFunction: 1 });
+        const call = await r.s.client.callTool({ name: 'svc_c', arguments: { name: 'Ada' } });
+        assert.equal(call.isError, false, JSON.stringify(call));
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction denied (403 AccessDeniedException): the account is listed once (2 pages) and the right tools come out', async () => {
+        const r = await discover('getfunction-denied', { FUNCTION_LIST: 'svc-a,svc-c,no-such-function' }, { faults: [DENY_GETFUNCTION] });
+        assert.deepEqual(names(r.tools), ['svc_a', 'svc_c']);
+        assert.deepEqual(r.tools.map((x) => x.description), ['Service A', 'Service C']);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 2, GetFunction: 3 });
+        assert.equal(r.c.errors.GetFunction, 3, 'every GetFunction was denied');
+        const err = r.stderr();
+        assert.equal((err.match(/info +discovery: GetFunction is not permitted: listing the account to find the listed functions/g) || []).length, 1);
+        assert.match(err, /warn +list: function 'no-such-function' is in the list but does not exist: skipped/);
+        const call = await r.s.client.callTool({ name: 'svc_c', arguments: { name: 'Grace' } });
+        assert.equal(call.isError, false, JSON.stringify(call));
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction denied + a tag filter: the listing carries no tags, so they are read with ListTags for the two candidates', async () => {
+        const r = await discover('denied-with-tags', { FUNCTION_LIST: 'svc-a,svc-b', FUNCTION_TAG_KEY: 'expose', FUNCTION_TAG_VALUE: 'true' }, { faults: [DENY_GETFUNCTION] });
+        assert.deepEqual(names(r.tools), ['svc_a']);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction', 'ListTags', 'GetResources'), { ListFunctions: 2, GetFunction: 2, ListTags: 2, GetResources: 0 });
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction failing otherwise (500 on every attempt): discovery fails and says why (no silent partial tool set)', async () => {
+        const r = await discover(
+            'getfunction-500',
+            { FUNCTION_LIST: 'svc-a' },
+            { faults: [{ operation: 'GetFunction', status: 500 }], confText: conf({ plugins: ['{ plugin = "list"; }'], extra: 'aws = { max_attempts = 2; retry_base = "10ms"; };\n' }) },
+        );
+        assert.deepEqual(names(r.tools), []);
+        assert.match(r.stderr(), /retrying lambda GET \/2015-03-31\/functions\/svc-a: attempt 1 of 2 failed \(HTTP 500 ServiceException\)/);
+        assert.match(r.stderr(), /error +list: cannot look up function 'svc-a': GetFunction: ServiceException/);
+        assert.match(r.stderr(), /error +discovery: initial discovery failed, keeping the previous \(empty\) tool set: selector list failed/);
+        await r.s.session.close();
+    });
+}, { timeoutSec: 60 });
