@@ -321,6 +321,27 @@ static bool parse_conf(const lmcp_setting_def *d, const config_setting_t *cs, se
         }
         return true;
     case LMCP_SETTING_STRING_MAP:
+        /* a group is the natural form, but libconfig names cannot hold ':' or '/', which tag keys
+           often do: "k=v, k2=v2" and ["k=v", "k2=v2"] say the same */
+        if (t == CONFIG_TYPE_STRING)
+            return parse_text(d, config_setting_get_string(cs), v, why, whylen);
+        if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
+            int n = config_setting_length(cs);
+            v->items = xcalloc((size_t)n + 1, sizeof *v->items);
+            v->values = xcalloc((size_t)n + 1, sizeof *v->values);
+            for (int i = 0; i < n; i++) {
+                const char *e = config_setting_get_string_elem(cs, i);
+                const char *eq = e ? strchr(e, '=') : NULL;
+                if (!eq || eq == e) {
+                    snprintf(why, whylen, "item %d is not a \"key=value\" string", i + 1);
+                    return false;
+                }
+                v->items[v->n] = xstrndup(e, (size_t)(eq - e));
+                v->values[v->n] = xstrdup(eq + 1);
+                v->n++;
+            }
+            return true;
+        }
         if (t != CONFIG_TYPE_GROUP)
             break;
         {
@@ -347,7 +368,7 @@ static bool parse_conf(const lmcp_setting_def *d, const config_setting_t *cs, se
         [LMCP_SETTING_BOOL] = "a boolean (true or false)",
         [LMCP_SETTING_DOUBLE] = "a number",
         [LMCP_SETTING_STRING_LIST] = "a list of strings, e.g. [\"a\", \"b\"]",
-        [LMCP_SETTING_STRING_MAP] = "a group of strings, e.g. { key = \"value\"; }",
+        [LMCP_SETTING_STRING_MAP] = "a group of strings, e.g. { key = \"value\"; }, or [\"key=value\", ...]",
         [LMCP_SETTING_DURATION] = "a duration: milliseconds, or a string like \"1.5s\"",
     };
     snprintf(why, whylen, "is %s, expected %s", conf_type_name(t), want[d->type]);

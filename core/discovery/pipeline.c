@@ -445,6 +445,10 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
             json_object *fns = NULL;
             json_object_object_get_ex(page, "Functions", &fns);
             size_t m = fns && json_object_is_type(fns, json_type_array) ? json_object_array_length(fns) : 0;
+            pthread_mutex_lock(&rs->mu);
+            rs->st.pages++;
+            rs->st.listed += m;
+            pthread_mutex_unlock(&rs->mu);
             for (size_t i = 0; i < m; i++) {
                 lmcp_function *f = fn_from_config(rs, json_object_array_get_idx(fns, i));
                 if (!f)
@@ -912,10 +916,13 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
             fail(rs, "ListFunctions page %zu: %s", page_no, err);
             break;
         }
-        rs->st.pages++;
         json_object *fns = NULL;
         json_object_object_get_ex(page, "Functions", &fns);
         size_t n = fns && json_object_is_type(fns, json_type_array) ? json_object_array_length(fns) : 0;
+        pthread_mutex_lock(&rs->mu); /* the GetFunction fallback may be listing too */
+        rs->st.pages++;
+        rs->st.listed += n;
+        pthread_mutex_unlock(&rs->mu);
         char src[64];
         snprintf(src, sizeof src, "ListFunctions page %zu", page_no);
         batch *b = batch_new(src);
@@ -923,7 +930,6 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
             lmcp_function *f = fn_from_config(rs, json_object_array_get_idx(fns, i));
             if (!f)
                 continue;
-            rs->st.listed++;
             bool take = select_all;
             for (size_t m = 0; !take && m < n_matchers; m++)
                 take = matchers[m]->def->discovery->match(matchers[m]->state, f);

@@ -34,7 +34,7 @@ static const lmcp_setting_def tags_settings[] = {
      "keep functions whose tag KEY has the value `value` (both must be set)"},
     {"value", LMCP_SETTING_STRING, "", "FUNCTION_TAG_VALUE", NULL, 0, 0, "the value the `key` tag must have"},
     {"tags", LMCP_SETTING_STRING_MAP, NULL, NULL, NULL, 0, 0,
-     "more key = \"value\" pairs a function must all carry"},
+     "more pairs a function must all carry: { team = \"core\"; } or [\"lambda-mcp:expose=true\", ...]"},
     {"metadata", LMCP_SETTING_STRING, "auto", NULL, NULL, 0, 0,
      "tool metadata from tags: auto (when tags are read anyway), always (read tags for it), off"},
     {"title_tag", LMCP_SETTING_STRING, "lambda-mcp:title", NULL, NULL, 0, 0, "tag holding the tool title"},
@@ -82,9 +82,9 @@ static int tags_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t
     } else if (has_key || has_value) {
         s->misconfigured = true;
         h->log(s->inst, LMCP_LOG_WARN,
-               "both the tag key (%s) and the tag value (%s) must be set to filter by tag: no function will be "
-               "selected",
-               h->setting_origin(st, "key"), h->setting_origin(st, "value"));
+               "the tag %s is set (%s) but the tag %s is not: both FUNCTION_TAG_KEY and FUNCTION_TAG_VALUE (or `key` "
+               "and `value`) must be set to filter by tag, so no function will be selected",
+               has_key ? "key" : "value", h->setting_origin(st, has_key ? "key" : "value"), has_key ? "value" : "key");
     }
     for (size_t i = 0; i < nm; i++) {
         s->keys[s->n_pairs] = mk[i];

@@ -55,7 +55,8 @@ static void test_errors(void **state)
     expect_error("server = {\n\n colour = 1; };\n", 3, "unknown setting 'colour' for section server");
     expect_error("aws = { max_attempts = 1.5; };\n", 1, "is a number, expected an integer");
     expect_error("aws = { timeout = \"soon\"; };\n", 1, "is not a duration");
-    expect_error("aws = { endpoints = [\"x\"]; };\n", 1, "expected a group of strings");
+    expect_error("aws = { endpoints = [\"x\"]; };\n", 1, "item 1 is not a \"key=value\" string");
+    expect_error("aws = { endpoints = 5; };\n", 1, "expected a group of strings");
     expect_error("discovery = { tags_from = \"magic\"; };\n", 1, "tags_from must be auto, tagging-api or list-tags");
     expect_error("credentials = { plugin = \"env\"; };\n", 1, "'credentials' must be a list of plugin entries");
     expect_error("credentials = ( \"env\" );\n", 1, "each entry of 'credentials' must be a group");
@@ -192,6 +193,53 @@ static void test_settings_text(void **state)
     assert_true(settings_get_double(s, "ratio") == 0.5);
     assert_true(settings_get_bool(s, "on"));
     assert_false(settings_is_set(s, "on"));
+    /* a map from a conf file: a group, a "k=v" string, or a list of "k=v" strings (keys with ':') */
+    config_t cf;
+    config_init(&cf);
+    assert_true(config_read_string(&cf, "a = { team = \"core\"; };\n"
+                                        "b = \"lambda-mcp:expose=true, x/y=1\";\n"
+                                        "c = [\"lambda-mcp:expose=true\", \"k=v=w\"];\n"
+                                        "d = [\"novalue\"];\n"));
+    static const char *const names[] = {"a", "b", "c"};
+    static const char *const want_k[] = {"team", "x/y", "k"};
+    static const char *const want_v[] = {"core", "1", "v=w"};
+    for (int i = 0; i < 3; i++) {
+        config_setting_t *grp = config_root_setting(&cf);
+        lmcp_settings *m = settings_new(defs, "test", err, sizeof err);
+        /* apply only the one key, renamed to "pairs" */
+        config_setting_t *one = config_setting_get_member(grp, names[i]);
+        config_t tmp;
+        config_init(&tmp);
+        config_setting_t *dst = config_setting_add(config_root_setting(&tmp), "pairs", config_setting_type(one));
+        if (config_setting_type(one) == CONFIG_TYPE_STRING) {
+            config_setting_set_string(dst, config_setting_get_string(one));
+        } else if (config_setting_type(one) == CONFIG_TYPE_GROUP) {
+            config_setting_set_string(config_setting_add(dst, "team", CONFIG_TYPE_STRING), "core");
+        } else {
+            for (int j = 0; j < config_setting_length(one); j++)
+                config_setting_set_string_elem(dst, -1, config_setting_get_string_elem(one, j));
+        }
+        assert_int_equal(settings_apply_conf(m, config_root_setting(&tmp), NULL, err, sizeof err), 0);
+        const char *const *mk, *const *mv;
+        size_t n = settings_get_map(m, "pairs", &mk, &mv);
+        assert_true(n >= 1);
+        assert_string_equal(mk[n - 1], want_k[i]);
+        assert_string_equal(mv[n - 1], want_v[i]);
+        config_destroy(&tmp);
+        settings_release(m);
+    }
+    config_setting_t *bad = config_setting_get_member(config_root_setting(&cf), "d");
+    config_t tmp;
+    config_init(&tmp);
+    config_setting_t *dst = config_setting_add(config_root_setting(&tmp), "pairs", CONFIG_TYPE_ARRAY);
+    config_setting_set_string_elem(dst, -1, config_setting_get_string_elem(bad, 0));
+    lmcp_settings *m = settings_new(defs, "test", err, sizeof err);
+    assert_int_equal(settings_apply_conf(m, config_root_setting(&tmp), NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "is not a \"key=value\" string"));
+    settings_release(m);
+    config_destroy(&tmp);
+    config_destroy(&cf);
+
     assert_int_equal(settings_apply_text(s, "pairs", "novalue", "tag t", err, sizeof err), -1);
     assert_non_null(strstr(err, "not a key=value pair"));
     assert_int_equal(settings_apply_text(s, "on", "maybe", "tag t", err, sizeof err), -1);
