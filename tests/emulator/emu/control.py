@@ -37,6 +37,8 @@ class Control:
             ("GET", "/__emu/"): self.index,
             ("GET", "/__emu/health"): self.health,
             ("GET", "/__emu/stats"): self.stats,
+            ("GET", "/__emu/timings"): self.timings_get,
+            ("DELETE", "/__emu/timings"): self.timings_delete,
             ("POST", "/__emu/reset"): self.reset,
             ("GET", "/__emu/faults"): self.faults_get,
             ("POST", "/__emu/faults"): self.faults_post,
@@ -96,6 +98,19 @@ class Control:
     def stats(self, req, body):
         return self.state.stats.snapshot(recent=_int_param(req.params, "recent"),
                                          since=_int_param(req.params, "since"))
+
+    def timings_get(self, req, body):
+        """For every AWS API request answered since the last clear, in order: handling_us, from
+        the moment the whole request had been read to the moment the answer was written, and
+        reading_us, from the arrival of its request line to the moment it had been read (us)."""
+        clear = req.params.get("clear") in ("1", "true")
+        t = self.state.stats.timings_snapshot(clear=clear)
+        return {"count": len(t), "handling_us": [round(h, 1) for h, _ in t],
+                "reading_us": [round(r, 1) for _, r in t]}
+
+    def timings_delete(self, req, body):
+        self.state.stats.timings_snapshot(clear=True)
+        return {"ok": True}
 
     def reset(self, req, body):
         s = self.state

@@ -277,7 +277,11 @@ class LambdaService:
             self.runtime.invoke(fn, version, invoked_arn, req.request_id, event, client_context, wait=False)
             return Response(202, b"", None)
         stats.count_invocation(fn.name, qual)
-        out = self.runtime.invoke(fn, version, invoked_arn, req.request_id, event, client_context)
+        stats.invocation_started(fn.name)
+        try:
+            out = self.runtime.invoke(fn, version, invoked_arn, req.request_id, event, client_context)
+        finally:
+            stats.invocation_finished(fn.name)
         headers = [("X-Amz-Executed-Version", out.executed_version)]
         if out.function_error:
             headers.append(("X-Amz-Function-Error", out.function_error))

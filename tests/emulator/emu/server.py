@@ -6,6 +6,7 @@ header by the service named in its credential scope; anything else by its shape 
 dated paths, the tagging X-Amz-Target, /v1/registries, STS's Action=) so an unsigned call to a
 signed API gets the protocol's MissingAuthenticationToken answer.
 """
+import select
 import socket
 import socketserver
 import sys
@@ -47,7 +48,7 @@ FAULT_CODES = {
 
 class Request:
     __slots__ = ("method", "path", "query", "params", "headers", "body", "request_id", "cred", "operation",
-                 "function", "function_ref", "route_args", "too_large", "_form")
+                 "function", "function_ref", "route_args", "too_large", "_form", "entry")
 
     def __init__(self, method, path, query, headers, body, too_large=False):
         self.method = method
@@ -64,6 +65,7 @@ class Request:
         self.route_args = None
         self.too_large = too_large
         self._form = None
+        self.entry = None          # its stats log entry, once recorded
 
     def form(self):
         if self._form is None:
@@ -222,7 +224,9 @@ class App:
             "fault": fault,
             "dropped": resp.drop,
             "duration_ms": round((time.monotonic() - t0) * 1000.0, 3),
+            "client_gone": False,      # set when the caller hung up before the answer was sent
         }
+        req.entry = entry
         self.state.stats.record(entry)
         if self.verbose:
             sys.__stderr__.write("emulator: %s %s -> %s %s op=%s key=%s fn=%s %.1fms\n" % (
@@ -279,6 +283,7 @@ class EmuHandler(socketserver.StreamRequestHandler):
         line = rfile.readline(self.MAX_LINE + 1)
         while line in (b"\r\n", b"\n"):          # tolerate empty lines between requests
             line = rfile.readline(self.MAX_LINE + 1)
+        self._t_first = time.perf_counter_ns()    # the request line has arrived
         if not line:
             return None
         if len(line) > self.MAX_LINE:
@@ -333,6 +338,7 @@ class EmuHandler(socketserver.StreamRequestHandler):
             self.close_connection = True
             self._write(new_request_id(), json_response({"message": "Malformed request body framing"}, 400))
             return False
+        t_read = time.perf_counter_ns()           # the request has been read
         req = Request(method, path, query, headers, body, too_large)
         try:
             resp = self.server.app.handle(req)
@@ -346,8 +352,27 @@ class EmuHandler(socketserver.StreamRequestHandler):
             except OSError:
                 pass
             return False
+        control = path.startswith("/__emu")
+        if not control and self._peer_closed():
+            # the caller hung up while we worked (a client aborting a transfer): nobody to answer
+            self.server.app.state.stats.caller_gone(req.entry)
+            self.close_connection = True
+            return False
         self._write(req.request_id, resp)
+        if not control:
+            self.server.app.state.stats.record_timing((time.perf_counter_ns() - t_read) / 1000.0,
+                                                      (t_read - self._t_first) / 1000.0)
         return True
+
+    def _peer_closed(self):
+        """True when the peer has closed its side (EOF is readable) or reset the connection."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _read_body(self, headers):
         """-> (body, too_large); raises ValueError for a malformed framing."""

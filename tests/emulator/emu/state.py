@@ -90,6 +90,8 @@ class CredentialStore:
 
 
 class Stats:
+    TIMINGS_LIMIT = 200000
+
     def __init__(self, recent_limit=1000):
         self.lock = threading.Lock()
         self.recent_limit = recent_limit
@@ -114,6 +116,9 @@ class Stats:
             self.imds = collections.Counter()
             self.recent = collections.deque(maxlen=self.recent_limit)
             self.last_signature_failure = None
+            self.in_progress = collections.Counter()   # RequestResponse invocations running now
+            self.client_gone = 0                       # answers not sent: the caller had hung up
+            self.timings = collections.deque(maxlen=self.TIMINGS_LIMIT)
 
     def record(self, entry):
         with self.lock:
@@ -140,6 +145,33 @@ class Stats:
             self.invocations_by_qualifier["%s:%s" % (name, qualifier or "$LATEST")] += 1
             if asynchronous:
                 self.async_invocations[name] += 1
+
+    def invocation_started(self, name):
+        with self.lock:
+            self.in_progress[name] += 1
+
+    def invocation_finished(self, name):
+        with self.lock:
+            self.in_progress[name] -= 1
+            if self.in_progress[name] <= 0:
+                del self.in_progress[name]
+
+    def caller_gone(self, entry):
+        with self.lock:
+            self.client_gone += 1
+            if entry is not None:
+                entry["client_gone"] = True
+
+    def record_timing(self, handling_us, reading_us):
+        self.timings.append((handling_us, reading_us))   # deque.append is atomic under the GIL
+
+    def timings_snapshot(self, clear=False):
+        """[(handling_us, reading_us)] in the order the answers were written."""
+        with self.lock:
+            out = list(self.timings)
+            if clear:
+                self.timings.clear()
+            return out
 
     def auth_failure(self, code, detail=None):
         with self.lock:
@@ -178,7 +210,9 @@ class Stats:
                 "faults_injected": self.faults_injected,
                 "imds": dict(self.imds),
                 "last_signature_failure": self.last_signature_failure,
-                "recent": items,
+                "invocations_in_progress": {k: v for k, v in self.in_progress.items() if v > 0},
+                "client_gone": self.client_gone,
+                "recent": [dict(e) for e in items],
             }
 
 

@@ -1,0 +1,398 @@
+/* wrapper plugin "circuit-breaker": stops calling a Lambda function that keeps failing.
+ *
+ * One breaker per function (its ARN, or its name when the ARN is unknown), shared by every
+ * tool that invokes it. States:
+ *   closed     calls go through; outcomes are counted. The breaker opens after
+ *              `failure_threshold` consecutive failures, or when at least `min_calls` calls
+ *              finished within the last `window` and the share of failures among them reached
+ *              `failure_ratio`.
+ *   open       calls are refused at once (outcome REFUSED, no Lambda call) with the time until
+ *              the next trial, for `cooldown`.
+ *   half-open  after the cooldown exactly one call (the trial) goes through; the others are
+ *              still refused while it runs. A successful trial closes the breaker, a failed one
+ *              opens it for another cooldown. A trial that ends without a verdict (cancelled,
+ *              invalid arguments, refused by an inner wrapper) lets the next call be the trial.
+ * Failures: network errors (TRANSPORT_ERROR), AWS 5xx (SERVICE_ERROR), throttling, timeouts,
+ * and — when count_function_errors = true — function errors. AWS 4xx refusals (AWS_ERROR) and
+ * function errors otherwise count as successes: Lambda answered. Cancelled calls, invalid
+ * arguments and refusals by other wrappers are not counted at all.
+ * Every state change is logged: warn when it opens, info when it half-opens or closes, with
+ * the function and the reason.
+ *
+ * The sliding window is a ring of 20 time slots of window/20 each. Settings are read per call
+ * (per tool through overrides or tags); a function shared by tools with different settings
+ * follows the settings of the call that is finishing. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lambda-mcp/plugin.h>
+
+#define SLOTS 20
+
+static const lmcp_setting_def cb_settings[] = {
+    {"failure_threshold", LMCP_SETTING_INT, "5", NULL, "lambda-mcp:breaker-threshold", 0, 1000000,
+     "consecutive failures that open the breaker (0: only the ratio opens it)"},
+    {"failure_ratio", LMCP_SETTING_DOUBLE, "0.5", NULL, NULL, 0, 0,
+     "share of failed calls within `window` that opens the breaker, 0..1 (0: only consecutive failures)"},
+    {"min_calls", LMCP_SETTING_INT, "10", NULL, NULL, 1, 1000000,
+     "calls within `window` needed before failure_ratio applies"},
+    {"window", LMCP_SETTING_DURATION, "60s", NULL, NULL, 20, 86400000, "the sliding window of failure_ratio"},
+    {"cooldown", LMCP_SETTING_DURATION, "30s", NULL, "lambda-mcp:breaker-cooldown", 1, 86400000,
+     "how long an open breaker refuses calls before it lets one trial call through"},
+    {"count_function_errors", LMCP_SETTING_BOOL, "false", NULL, NULL, 0, 0,
+     "count function errors (X-Amz-Function-Error) as failures"},
+    LMCP_SETTINGS_END,
+};
+
+typedef enum { CB_CLOSED, CB_OPEN, CB_HALF_OPEN } cb_state;
+static const char *const state_names[] = {"closed", "open", "half-open"};
+
+typedef struct slot {
+    int64_t start_us; /* start of the slot's period; 0: empty */
+    uint32_t calls, failures;
+} slot;
+
+typedef struct breaker {
+    struct breaker *next;
+    uint64_t hash;
+    char *key;
+    cb_state state;
+    int64_t open_until_us;
+    bool trial_in_flight;
+    uint64_t trial_id;         /* which call is the trial */
+    uint32_t consecutive;
+    int64_t slot_us;           /* width of a slot when the ring was filled */
+    slot ring[SLOTS];
+    char last_failure[160];    /* outcome and type of the last failure, for messages */
+} breaker;
+
+typedef struct cb {
+    const lmcp_host *host;
+    const lmcp_instance *inst;
+    pthread_mutex_t mu;
+    breaker **table;
+    size_t nbuckets, n;
+    uint64_t next_call_id;
+    uint64_t refused, opened;
+} cb;
+
+static const char *const outcome_names[] = {
+    "ok",    "function_error", "throttled", "aws_error", "service_error",
+    "transport_error", "timeout", "cancelled", "refused", "invalid_arguments",
+};
+
+static const char *outcome_name(lmcp_outcome o)
+{
+    return (unsigned)o < sizeof outcome_names / sizeof *outcome_names ? outcome_names[o] : "unknown";
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static breaker *breaker_get(cb *c, const char *key)
+{
+    uint64_t h = str_hash(key);
+    for (breaker *b = c->table[h & (c->nbuckets - 1)]; b; b = b->next)
+        if (b->hash == h && strcmp(b->key, key) == 0)
+            return b;
+    if (c->n + 1 > c->nbuckets * 2) {
+        size_t nb = c->nbuckets * 2;
+        breaker **nt = calloc(nb, sizeof *nt);
+        if (nt) {
+            for (size_t i = 0; i < c->nbuckets; i++) {
+                breaker *b = c->table[i];
+                while (b) {
+                    breaker *next = b->next;
+                    b->next = nt[b->hash & (nb - 1)];
+                    nt[b->hash & (nb - 1)] = b;
+                    b = next;
+                }
+            }
+            free(c->table);
+            c->table = nt;
+            c->nbuckets = nb;
+        }
+    }
+    breaker *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->key = strdup(key);
+    if (!b->key) {
+        free(b);
+        return NULL;
+    }
+    b->hash = h;
+    b->next = c->table[h & (c->nbuckets - 1)];
+    c->table[h & (c->nbuckets - 1)] = b;
+    c->n++;
+    return b;
+}
+
+static int cb_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
+{
+    const lmcp_host *h = ctx->host;
+    double ratio = h->setting_double(ctx->settings, "failure_ratio");
+    if (!(ratio >= 0.0 && ratio <= 1.0)) {
+        snprintf(err, errlen, "failure_ratio must be between 0 and 1 (it is %g)", ratio);
+        return LMCP_ERR;
+    }
+    if (ratio == 0.0 && h->setting_int(ctx->settings, "failure_threshold") == 0)
+        h->log(ctx->instance, LMCP_LOG_WARN,
+               "failure_threshold and failure_ratio are both 0: breakers only open where a tool's override sets one");
+    cb *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return LMCP_ERR;
+    }
+    c->host = h;
+    c->inst = ctx->instance;
+    c->nbuckets = 16;
+    c->table = calloc(c->nbuckets, sizeof *c->table);
+    if (!c->table) {
+        free(c);
+        snprintf(err, errlen, "out of memory");
+        return LMCP_ERR;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    *state = c;
+    return LMCP_OK;
+}
+
+static void cb_destroy(void *state)
+{
+    cb *c = state;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        breaker *b = c->table[i];
+        while (b) {
+            breaker *next = b->next;
+            free(b->key);
+            free(b);
+            b = next;
+        }
+    }
+    free(c->table);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ the window */
+
+static void window_reset(breaker *b)
+{
+    memset(b->ring, 0, sizeof b->ring);
+}
+
+static void window_add(breaker *b, int64_t now, int64_t window_us, bool failed)
+{
+    int64_t w = window_us / SLOTS;
+    if (w < 1)
+        w = 1;
+    if (w != b->slot_us) { /* the window changed: start over */
+        window_reset(b);
+        b->slot_us = w;
+    }
+    int64_t start = now - now % w;
+    slot *s = &b->ring[(uint64_t)(now / w) % SLOTS];
+    if (s->start_us != start) {
+        s->start_us = start;
+        s->calls = s->failures = 0;
+    }
+    s->calls++;
+    if (failed)
+        s->failures++;
+}
+
+static void window_sum(const breaker *b, int64_t now, int64_t window_us, uint32_t *calls, uint32_t *failures)
+{
+    *calls = *failures = 0;
+    for (int i = 0; i < SLOTS; i++) {
+        const slot *s = &b->ring[i];
+        if (s->start_us && s->start_us > now - window_us) {
+            *calls += s->calls;
+            *failures += s->failures;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ the call */
+
+typedef enum { V_NEUTRAL, V_SUCCESS, V_FAILURE } verdict;
+
+static verdict classify(lmcp_outcome o, bool count_function_errors)
+{
+    switch (o) {
+    case LMCP_OUTCOME_OK:
+    case LMCP_OUTCOME_AWS_ERROR:
+        return V_SUCCESS;
+    case LMCP_OUTCOME_FUNCTION_ERROR:
+        return count_function_errors ? V_FAILURE : V_SUCCESS;
+    case LMCP_OUTCOME_THROTTLED:
+    case LMCP_OUTCOME_SERVICE_ERROR:
+    case LMCP_OUTCOME_TRANSPORT_ERROR:
+    case LMCP_OUTCOME_TIMEOUT:
+        return V_FAILURE;
+    case LMCP_OUTCOME_CANCELLED:
+    case LMCP_OUTCOME_REFUSED:
+    case LMCP_OUTCOME_INVALID_ARGUMENTS:
+        return V_NEUTRAL;
+    }
+    return V_NEUTRAL;
+}
+
+static void set_open(cb *c, breaker *b, int64_t now, int64_t cooldown_ms, const char *reason)
+{
+    cb_state from = b->state;
+    b->state = CB_OPEN;
+    b->open_until_us = now + cooldown_ms * 1000;
+    b->trial_in_flight = false;
+    b->consecutive = 0;
+    window_reset(b);
+    c->opened++;
+    c->host->log(c->inst, LMCP_LOG_WARN, "function %s: circuit %s -> open for %" PRId64 " ms: %s", b->key,
+                 state_names[from], cooldown_ms, reason);
+}
+
+static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_result *res, const lmcp_next *next)
+{
+    cb *c = state;
+    const lmcp_host *h = c->host;
+    const char *key = h->call_arn(call);
+    if (!key || !*key)
+        key = h->call_function(call);
+    if (!key || !*key)
+        key = h->call_tool(call);
+    int64_t cooldown_ms = h->setting_duration_ms(s, "cooldown");
+
+    int64_t now = h->monotonic_us();
+    pthread_mutex_lock(&c->mu);
+    breaker *b = breaker_get(c, key);
+    if (!b) { /* out of memory: do not get in the way */
+        pthread_mutex_unlock(&c->mu);
+        return h->call_next(next, call, res);
+    }
+    uint64_t id = ++c->next_call_id;
+    bool trial = false;
+    if (b->state == CB_OPEN && now >= b->open_until_us) {
+        b->state = CB_HALF_OPEN;
+        b->trial_in_flight = false;
+        h->log(c->inst, LMCP_LOG_INFO, "function %s: circuit open -> half-open: the cooldown of %" PRId64
+               " ms is over, letting one trial call through", b->key, cooldown_ms);
+    }
+    if (b->state == CB_HALF_OPEN && !b->trial_in_flight) {
+        b->trial_in_flight = true;
+        b->trial_id = id;
+        trial = true;
+    } else if (b->state != CB_CLOSED) {
+        int64_t retry_ms;
+        const char *why;
+        if (b->state == CB_OPEN) {
+            retry_ms = (b->open_until_us - now + 999) / 1000;
+            why = "open";
+        } else {
+            retry_ms = cooldown_ms < 1000 ? cooldown_ms : 1000; /* the trial's verdict is pending */
+            why = "half-open (a trial call is running)";
+        }
+        if (retry_ms < 1)
+            retry_ms = 1;
+        char last[sizeof b->last_failure];
+        memcpy(last, b->last_failure, sizeof last);
+        c->refused++;
+        pthread_mutex_unlock(&c->mu);
+        h->result_set_error(res, LMCP_OUTCOME_REFUSED, "CircuitOpen",
+                            "circuit breaker %s for function %s after repeated failures (last: %s); Lambda was not "
+                            "called; next trial in %" PRId64 " ms",
+                            why, key, *last ? last : "?", retry_ms);
+        h->result_set_retry_after_ms(res, retry_ms);
+        return LMCP_OK;
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    int rc = h->call_next(next, call, res);
+
+    lmcp_outcome o = h->result_outcome(res);
+    verdict v = classify(o, h->setting_bool(s, "count_function_errors"));
+    now = h->monotonic_us();
+    pthread_mutex_lock(&c->mu);
+    if (v == V_FAILURE) {
+        const char *type = h->result_error_type(res);
+        snprintf(b->last_failure, sizeof b->last_failure, "%s%s%s%s", outcome_name(o), type ? " (" : "",
+                 type ? type : "", type ? ")" : "");
+    }
+    if (trial && b->state == CB_HALF_OPEN && b->trial_id == id) {
+        if (v == V_SUCCESS) {
+            b->state = CB_CLOSED;
+            b->trial_in_flight = false;
+            b->consecutive = 0;
+            window_reset(b);
+            h->log(c->inst, LMCP_LOG_INFO, "function %s: circuit half-open -> closed: the trial call succeeded (%s)",
+                   b->key, outcome_name(o));
+        } else if (v == V_FAILURE) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "the trial call failed (%s)", b->last_failure);
+            set_open(c, b, now, cooldown_ms, reason);
+        } else {
+            b->trial_in_flight = false; /* no verdict: the next call is the trial */
+            if (h->log_enabled(LMCP_LOG_DEBUG))
+                h->log(c->inst, LMCP_LOG_DEBUG, "function %s: the trial call ended without a verdict (%s)", b->key,
+                       outcome_name(o));
+        }
+    } else if (b->state == CB_CLOSED && v != V_NEUTRAL) {
+        int64_t window_ms = h->setting_duration_ms(s, "window");
+        window_add(b, now, window_ms * 1000, v == V_FAILURE);
+        if (v == V_SUCCESS) {
+            b->consecutive = 0;
+        } else {
+            b->consecutive++;
+            int64_t threshold = h->setting_int(s, "failure_threshold");
+            double ratio = h->setting_double(s, "failure_ratio");
+            int64_t min_calls = h->setting_int(s, "min_calls");
+            uint32_t calls, failures;
+            window_sum(b, now, window_ms * 1000, &calls, &failures);
+            char reason[320];
+            if (threshold > 0 && b->consecutive >= (uint64_t)threshold) {
+                snprintf(reason, sizeof reason, "%" PRIu32 " consecutive failures (last: %s)", b->consecutive,
+                         b->last_failure);
+                set_open(c, b, now, cooldown_ms, reason);
+            } else if (ratio > 0 && calls >= (uint64_t)min_calls && (double)failures >= ratio * (double)calls) {
+                snprintf(reason, sizeof reason,
+                         "%" PRIu32 " of the last %" PRIu32 " calls within %" PRId64 " ms failed (%.0f%% >= %.0f%%; last: %s)",
+                         failures, calls, window_ms, 100.0 * failures / calls, 100.0 * ratio, b->last_failure);
+                set_open(c, b, now, cooldown_ms, reason);
+            }
+        }
+    }
+    /* else: a call that started before the breaker opened (or while another call was the
+       trial) finished; the state it finds is already decided by others */
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+static const lmcp_wrapper_ops cb_ops = {.invoke = cb_invoke};
+
+static const lmcp_plugin_def cb_plugin = {
+    .abi_version = LMCP_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(lmcp_plugin_def),
+    .kind = LMCP_PLUGIN_WRAPPER,
+    .name = "circuit-breaker",
+    .version = "1.0",
+    .description = "per function: stop calling Lambda after repeated failures, refuse calls during a cooldown, "
+                   "then let one trial call through",
+    .settings = cb_settings,
+    .init = cb_init,
+    .destroy = cb_destroy,
+    .wrapper = &cb_ops,
+};
+
+LMCP_PLUGIN_DEFINE(cb_plugin)

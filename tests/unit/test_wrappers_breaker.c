@@ -1,0 +1,301 @@
+/* The circuit-breaker wrapper (plugins/wrappers/circuit-breaker.c) as a real plugin module in a
+ * real chain. */
+#include "test_wrappers_fixture.c"
+
+static const fx_tool TOOLS[] = {
+    {.name = "x", .function = "fn-x"},
+    {.name = "x_too", .function = "fn-x"}, /* another tool of the same function */
+    {.name = "y", .function = "fn-y"},
+    {.name = "noarn", .function = "fn-noarn", .arn = ""},
+};
+#define NTOOLS (sizeof TOOLS / sizeof *TOOLS)
+
+static fx *cb_fx(const char *settings)
+{
+    char conf[1024];
+    snprintf(conf, sizeof conf, "wrappers = ( { plugin = \"circuit-breaker\"; %s } );\n", settings);
+    fx *f = fx_new(conf, TOOLS, NTOOLS);
+    if (!f->snap)
+        fail_msg("%s", f->err);
+    return f;
+}
+
+/* One call with a scripted outcome (the terminal is only used when the breaker lets it through). */
+static lmcp_outcome call_as(fx *f, const char *tool_name, lmcp_outcome scripted)
+{
+    fx_term_default((fx_step){.outcome = scripted});
+    lmcp_result *r = fx_call(f, tool_name, "{}");
+    lmcp_outcome o = r->outcome;
+    result_free(r);
+    return o;
+}
+
+static void test_consecutive_failures_open(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 3; failure_ratio = 0; cooldown = \"10s\";");
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK); /* resets the count */
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_TRANSPORT_ERROR), LMCP_OUTCOME_TRANSPORT_ERROR);
+    assert_int_equal(fx_calls(), 5);
+    fx_stderr_begin();
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_TIMEOUT), LMCP_OUTCOME_TIMEOUT); /* third in a row: opens */
+    char *text = fx_stderr_end();
+    assert_int_equal(fx_count_lines(text, " warn ", "circuit-breaker: function arn:aws:lambda:us-east-1:123456789012:function:fn-x",
+                                    "closed -> open", "3 consecutive failures", "timeout", NULL),
+                     1);
+    free(text);
+    assert_int_equal(fx_calls(), 6);
+    /* open: refused at once, Lambda not called, with the time until the trial */
+    fx_term_default((fx_step){0});
+    lmcp_result *r = fx_call(f, "x", "{}");
+    assert_int_equal(r->outcome, LMCP_OUTCOME_REFUSED);
+    assert_string_equal(r->error_type, "CircuitOpen");
+    assert_true(r->retry_after_ms > 9000 && r->retry_after_ms <= 10000);
+    assert_non_null(strstr(r->error_message, "next trial in"));
+    assert_non_null(strstr(r->error_message, "fn-x"));
+    result_free(r);
+    assert_int_equal(fx_calls(), 6);
+    /* the other tool of the same function is refused too; another function is not */
+    assert_int_equal(call_as(f, "x_too", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), 7);
+    fx_free(f);
+}
+
+static void test_failure_kinds(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 2; failure_ratio = 0; cooldown = \"10s\";");
+    /* throttling counts */
+    call_as(f, "x", LMCP_OUTCOME_THROTTLED);
+    call_as(f, "x", LMCP_OUTCOME_THROTTLED);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    /* function errors do not (default), AWS 4xx refusals do not, cancellations are ignored */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(call_as(f, "y", LMCP_OUTCOME_FUNCTION_ERROR), LMCP_OUTCOME_FUNCTION_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_AWS_ERROR); /* Lambda answered: resets */
+    call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_CANCELLED); /* no verdict: the count stays 1 */
+    call_as(f, "y", LMCP_OUTCOME_INVALID_ARGUMENTS);
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_CANCELLED);
+    call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR); /* second counted failure in a row */
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+
+    /* count_function_errors = true: they count */
+    f = cb_fx("failure_threshold = 3; failure_ratio = 0; count_function_errors = true;");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(call_as(f, "x", LMCP_OUTCOME_FUNCTION_ERROR), LMCP_OUTCOME_FUNCTION_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+
+    /* a function known by name only is keyed by its name */
+    f = cb_fx("failure_threshold = 1; failure_ratio = 0;");
+    call_as(f, "noarn", LMCP_OUTCOME_SERVICE_ERROR);
+    fx_term_default((fx_step){0});
+    lmcp_result *r = fx_call(f, "noarn", "{}");
+    assert_int_equal(r->outcome, LMCP_OUTCOME_REFUSED);
+    assert_non_null(strstr(r->error_message, "function fn-noarn"));
+    result_free(r);
+    fx_free(f);
+}
+
+static void test_ratio_and_min_calls(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 0; failure_ratio = 0.5; min_calls = 4; window = \"10s\"; cooldown = \"10s\";");
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "x", LMCP_OUTCOME_OK);
+    /* 2 of 3 failed, but fewer than min_calls: still closed */
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    /* 2 of 4 (50%) — but the ratio is only checked when a call fails */
+    fx_stderr_begin();
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_THROTTLED), LMCP_OUTCOME_THROTTLED); /* 3 of 5 */
+    char *text = fx_stderr_end();
+    assert_int_equal(fx_count_lines(text, " warn ", "closed -> open", "3 of the last 5 calls", "60%", NULL), 1);
+    free(text);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+
+    /* below the ratio: stays closed however many calls */
+    f = cb_fx("failure_threshold = 0; failure_ratio = 0.5; min_calls = 4; window = \"10s\";");
+    for (int i = 0; i < 30; i++) /* 1 in 4 fails: 2 of 5 at worst (40%) */
+        assert_int_equal(call_as(f, "x", i % 4 == 0 ? LMCP_OUTCOME_SERVICE_ERROR : LMCP_OUTCOME_OK),
+                         i % 4 == 0 ? LMCP_OUTCOME_SERVICE_ERROR : LMCP_OUTCOME_OK);
+    fx_free(f);
+
+    /* the window slides: old failures fall out of it */
+    f = cb_fx("failure_threshold = 0; failure_ratio = 0.5; min_calls = 3; window = \"200ms\";");
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    fx_sleep_ms(260);
+    call_as(f, "x", LMCP_OUTCOME_OK);
+    call_as(f, "x", LMCP_OUTCOME_OK);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR); /* 1 of 3 */
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    fx_free(f);
+}
+
+static void test_half_open_single_trial_then_close(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 2; failure_ratio = 0; cooldown = \"200ms\";");
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_sleep_ms(250);
+    int before = fx_calls();
+    /* after the cooldown: 6 calls at once, the trial takes 300 ms; exactly one gets through */
+    fx_term_default((fx_step){.sleep_ms = 300});
+    enum { N = 6 };
+    fx_async *a[N];
+    fx_stderr_begin();
+    for (int i = 0; i < N; i++)
+        a[i] = fx_start(f, i % 2 ? "x" : "x_too", "{}", 0);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        if (a[i]->res->outcome == LMCP_OUTCOME_OK) {
+            ok++;
+        } else {
+            assert_int_equal(a[i]->res->outcome, LMCP_OUTCOME_REFUSED);
+            assert_non_null(strstr(a[i]->res->error_message, "half-open"));
+            assert_true(a[i]->res->retry_after_ms > 0);
+            refused++;
+        }
+        fx_async_free(a[i]);
+    }
+    char *text = fx_stderr_end();
+    assert_int_equal(ok, 1);
+    assert_int_equal(refused, N - 1);
+    assert_int_equal(fx_calls(), before + 1);
+    assert_int_equal(atomic_load(&fx_term.max_inflight), 1);
+    assert_int_equal(fx_count_lines(text, " info ", "fn-x", "open -> half-open", NULL), 1);
+    assert_int_equal(fx_count_lines(text, " info ", "fn-x", "half-open -> closed", "trial call succeeded", NULL), 1);
+    free(text);
+    /* closed again: calls go through, and it takes 2 new failures to open */
+    fx_term_default((fx_step){0});
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    fx_free(f);
+}
+
+static void test_failed_trial_reopens(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 1; failure_ratio = 0; cooldown = \"150ms\";");
+    call_as(f, "x", LMCP_OUTCOME_TRANSPORT_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_sleep_ms(200);
+    fx_stderr_begin();
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR); /* the trial */
+    char *text = fx_stderr_end();
+    assert_int_equal(fx_count_lines(text, " warn ", "half-open -> open", "trial call failed", "service_error", NULL), 1);
+    free(text);
+    lmcp_result *r = fx_call(f, "x", "{}");
+    assert_int_equal(r->outcome, LMCP_OUTCOME_REFUSED);
+    assert_true(r->retry_after_ms > 100 && r->retry_after_ms <= 150);
+    result_free(r);
+    /* a trial without a verdict (cancelled) lets the next call be the trial */
+    fx_sleep_ms(200);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_CANCELLED), LMCP_OUTCOME_CANCELLED);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    fx_free(f);
+}
+
+static void test_calls_in_flight_when_it_opens(void **state)
+{
+    (void)state;
+    /* slow calls that started before the breaker opened finish without changing the state */
+    fx *f = cb_fx("failure_threshold = 1; failure_ratio = 0; cooldown = \"10s\";");
+    fx_term_push((fx_step){.sleep_ms = 200, .outcome = LMCP_OUTCOME_OK});
+    fx_async *slow = fx_start(f, "x", "{}", 0);
+    fx_sleep_ms(50);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    fx_join(slow);
+    assert_int_equal(slow->res->outcome, LMCP_OUTCOME_OK);
+    fx_async_free(slow);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+}
+
+typedef struct stress_arg {
+    fx *f;
+    int id, calls;
+    int outcomes[10];
+} stress_arg;
+
+static void *stress_main(void *p)
+{
+    stress_arg *s = p;
+    for (int i = 0; i < s->calls; i++) {
+        lmcp_result *r = fx_call(s->f, (i + s->id) % 2 ? "x" : "y", "{}");
+        s->outcomes[r->outcome]++;
+        result_free(r);
+    }
+    return NULL;
+}
+
+static void test_concurrency_stress(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 3; failure_ratio = 0.5; min_calls = 5; window = \"100ms\"; cooldown = \"5ms\";");
+    fx_term_default((fx_step){.fail_every = 3}); /* a third of the calls fail */
+    enum { T = 8 };
+    int per = getenv("LMCP_UNDER_VALGRIND") ? 200 : 4000;
+    pthread_t th[T];
+    stress_arg args[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (stress_arg){.f = f, .id = i, .calls = per};
+        assert_int_equal(pthread_create(&th[i], NULL, stress_main, &args[i]), 0);
+    }
+    fx_stderr_begin(); /* the breaker will open and close many times */
+    int total[10] = {0};
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        for (int k = 0; k < 10; k++)
+            total[k] += args[i].outcomes[k];
+    }
+    free(fx_stderr_end());
+    int sum = 0;
+    for (int k = 0; k < 10; k++)
+        sum += total[k];
+    assert_int_equal(sum, T * per);
+    assert_int_equal(total[LMCP_OUTCOME_OK] + total[LMCP_OUTCOME_SERVICE_ERROR], fx_calls());
+    fx_free(f);
+}
+
+static void test_bad_settings(void **state)
+{
+    (void)state;
+    fx *f = fx_new("wrappers = ( { plugin = \"circuit-breaker\"; failure_ratio = 1.5; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    assert_non_null(strstr(f->err, "failure_ratio"));
+    fx_free(f);
+    f = fx_new("wrappers = ( { plugin = \"circuit-breaker\"; cooldown = 0; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_consecutive_failures_open),
+        cmocka_unit_test(test_failure_kinds),
+        cmocka_unit_test(test_ratio_and_min_calls),
+        cmocka_unit_test(test_half_open_single_trial_then_close),
+        cmocka_unit_test(test_failed_trial_reopens),
+        cmocka_unit_test(test_calls_in_flight_when_it_opens),
+        cmocka_unit_test(test_concurrency_stress),
+        cmocka_unit_test(test_bad_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,365 @@
+/* The cache wrapper (plugins/wrappers/cache.c) as a real plugin module in a real chain. */
+#include "test_wrappers_fixture.c"
+
+static const fx_tool TOOLS[] = {
+    {.name = "c_one"},
+    {.name = "c_two"},
+    {.name = "plain"},
+    {.name = "tagged", .tags = {"lambda-mcp:cacheable", "true", "lambda-mcp:cache-ttl", "150ms", NULL}},
+    {.name = "tagged_off", .tags = {"lambda-mcp:cacheable", "false", NULL}},
+};
+#define NTOOLS (sizeof TOOLS / sizeof *TOOLS)
+
+static fx *cache_fx(const char *extra)
+{
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "wrappers = ( { plugin = \"cache\"; %s\n"
+             "  overrides = ( { tools = [\"c_*\"]; cacheable = true; } ); } );\n",
+             extra ? extra : "");
+    fx *f = fx_new(conf, TOOLS, NTOOLS);
+    assert_non_null(f->snap);
+    return f;
+}
+
+static void test_key_order_does_not_matter(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    lmcp_result *a = fx_call(f, "c_one", "{\"a\":1,\"b\":{\"x\":[1,2,{\"p\":1,\"q\":2}],\"y\":\"z\"}}");
+    lmcp_result *b = fx_call(f, "c_one", "{\"b\":{\"y\":\"z\",\"x\":[1,2,{\"q\":2,\"p\":1}]},\"a\":1}");
+    assert_int_equal(a->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(b->outcome, LMCP_OUTCOME_OK);
+    assert_false(a->from_cache);
+    assert_true(b->from_cache);
+    assert_int_equal(fx_calls(), 1);
+    assert_int_equal(b->payload.len, a->payload.len);
+    assert_memory_equal(b->payload.data, a->payload.data, a->payload.len);
+    assert_string_equal(b->request_id, a->request_id);
+    /* array order does matter, and so do values and the tool */
+    lmcp_result *c = fx_call(f, "c_one", "{\"a\":1,\"b\":{\"x\":[2,1,{\"p\":1,\"q\":2}],\"y\":\"z\"}}");
+    lmcp_result *d = fx_call(f, "c_one", "{\"a\":2}");
+    lmcp_result *e = fx_call(f, "c_two", "{\"a\":1,\"b\":{\"x\":[1,2,{\"p\":1,\"q\":2}],\"y\":\"z\"}}");
+    assert_false(c->from_cache);
+    assert_false(d->from_cache);
+    assert_false(e->from_cache);
+    assert_int_equal(fx_calls(), 4);
+    /* no arguments and {} are the same call */
+    lmcp_result *g = fx_call(f, "c_two", NULL);
+    lmcp_result *h = fx_call(f, "c_two", "{}");
+    assert_true(h->from_cache);
+    assert_int_equal(fx_calls(), 5);
+    result_free(a), result_free(b), result_free(c), result_free(d), result_free(e), result_free(g), result_free(h);
+    fx_free(f);
+}
+
+static void test_only_cacheable_tools(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    for (int i = 0; i < 3; i++) {
+        lmcp_result *r = fx_call(f, "plain", "{\"a\":1}");
+        assert_false(r->from_cache);
+        result_free(r);
+        r = fx_call(f, "tagged_off", "{\"a\":1}");
+        assert_false(r->from_cache);
+        result_free(r);
+    }
+    assert_int_equal(fx_calls(), 6);
+    /* the function tag turns it on, with its own TTL */
+    lmcp_result *r1 = fx_call(f, "tagged", "{\"a\":1}");
+    lmcp_result *r2 = fx_call(f, "tagged", "{\"a\":1}");
+    assert_false(r1->from_cache);
+    assert_true(r2->from_cache);
+    assert_int_equal(fx_calls(), 7);
+    fx_sleep_ms(200); /* the tag's ttl is 150ms */
+    lmcp_result *r3 = fx_call(f, "tagged", "{\"a\":1}");
+    assert_false(r3->from_cache);
+    assert_int_equal(fx_calls(), 8);
+    result_free(r1), result_free(r2), result_free(r3);
+    fx_free(f);
+}
+
+static void test_ttl_expiry(void **state)
+{
+    (void)state;
+    fx *f = cache_fx("ttl = \"120ms\";");
+    lmcp_result *r = fx_call(f, "c_one", "{\"k\":1}");
+    assert_int_equal(fx_payload_n(r), 1);
+    result_free(r);
+    r = fx_call(f, "c_one", "{\"k\":1}");
+    assert_true(r->from_cache);
+    assert_int_equal(fx_payload_n(r), 1);
+    result_free(r);
+    fx_sleep_ms(180);
+    r = fx_call(f, "c_one", "{\"k\":1}");
+    assert_false(r->from_cache);
+    assert_int_equal(fx_payload_n(r), 2);
+    result_free(r);
+    r = fx_call(f, "c_one", "{\"k\":1}");
+    assert_true(r->from_cache);
+    assert_int_equal(fx_payload_n(r), 2);
+    result_free(r);
+    assert_int_equal(fx_calls(), 2);
+    fx_free(f);
+}
+
+static bool cached(fx *f, const char *args)
+{
+    int before = fx_calls();
+    lmcp_result *r = fx_call(f, "c_one", args);
+    bool hit = r->from_cache;
+    assert_int_equal(fx_calls(), before + (hit ? 0 : 1));
+    result_free(r);
+    return hit;
+}
+
+static void test_lru_eviction(void **state)
+{
+    (void)state;
+    fx *f = cache_fx("max_entries = 3;");
+    assert_false(cached(f, "{\"k\":\"a\"}"));
+    assert_false(cached(f, "{\"k\":\"b\"}"));
+    assert_false(cached(f, "{\"k\":\"c\"}"));
+    assert_true(cached(f, "{\"k\":\"a\"}"));  /* a is now the most recently used: b is the oldest */
+    assert_false(cached(f, "{\"k\":\"d\"}")); /* evicts b */
+    assert_true(cached(f, "{\"k\":\"a\"}"));
+    assert_true(cached(f, "{\"k\":\"c\"}"));
+    assert_true(cached(f, "{\"k\":\"d\"}"));
+    assert_false(cached(f, "{\"k\":\"b\"}")); /* was evicted; evicts a (least recently used) */
+    assert_false(cached(f, "{\"k\":\"a\"}"));
+    fx_free(f);
+}
+
+static void test_size_limits(void **state)
+{
+    (void)state;
+    /* max_entry_size: a bigger payload is answered but not stored */
+    fx *f = cache_fx("max_entry_size = 40;");
+    fx_term_default((fx_step){.payload = "{\"big\":\"0123456789012345678901234567890123456789\"}"});
+    lmcp_result *r = fx_call(f, "c_one", "{}");
+    assert_int_equal(r->outcome, LMCP_OUTCOME_OK);
+    result_free(r);
+    r = fx_call(f, "c_one", "{}");
+    assert_false(r->from_cache);
+    result_free(r);
+    assert_int_equal(fx_calls(), 2);
+    fx_term_default((fx_step){.payload = "{\"small\":1}"});
+    assert_false(cached(f, "{}"));
+    assert_true(cached(f, "{}"));
+    fx_free(f);
+
+    /* max_bytes: the least recently used entries go first */
+    f = cache_fx("max_bytes = 1024; max_entry_size = 100000;");
+    char big[700];
+    memset(big, 'x', sizeof big);
+    memcpy(big, "{\"v\":\"", 6);
+    memcpy(big + sizeof big - 3, "\"}", 3);
+    fx_term_default((fx_step){.payload = big});
+    assert_false(cached(f, "{\"k\":1}"));
+    assert_true(cached(f, "{\"k\":1}"));
+    assert_false(cached(f, "{\"k\":2}")); /* 2 x 700 bytes > 1024: k=1 evicted */
+    assert_true(cached(f, "{\"k\":2}"));
+    assert_false(cached(f, "{\"k\":1}"));
+    fx_free(f);
+}
+
+static void test_errors_not_cached(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    const lmcp_outcome bad[] = {LMCP_OUTCOME_FUNCTION_ERROR, LMCP_OUTCOME_THROTTLED,      LMCP_OUTCOME_AWS_ERROR,
+                                LMCP_OUTCOME_SERVICE_ERROR,  LMCP_OUTCOME_TRANSPORT_ERROR, LMCP_OUTCOME_TIMEOUT,
+                                LMCP_OUTCOME_REFUSED};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fx_term_push((fx_step){.outcome = bad[i]});
+        lmcp_result *r = fx_call(f, "c_one", "{\"same\":true}");
+        assert_int_equal(r->outcome, bad[i]);
+        assert_false(r->from_cache);
+        result_free(r);
+    }
+    assert_int_equal(fx_calls(), (int)(sizeof bad / sizeof *bad));
+    /* then a success is stored, and answers the next call */
+    lmcp_result *ok = fx_call(f, "c_one", "{\"same\":true}");
+    assert_int_equal(ok->outcome, LMCP_OUTCOME_OK);
+    lmcp_result *hit = fx_call(f, "c_one", "{\"same\":true}");
+    assert_true(hit->from_cache);
+    assert_int_equal(hit->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), (int)(sizeof bad / sizeof *bad) + 1);
+    result_free(ok), result_free(hit);
+    fx_free(f);
+}
+
+static void test_hit_counts_logged_at_debug(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_DEBUG);
+    fx_stderr_begin();
+    result_free(fx_call(f, "c_one", "{\"secret\":\"do-not-log-me\"}"));
+    result_free(fx_call(f, "c_one", "{\"secret\":\"do-not-log-me\"}"));
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    assert_int_equal(fx_count_lines(text, " debug ", "cache: miss tool=c_one key=", "hits 0, misses 1", NULL), 1);
+    assert_int_equal(fx_count_lines(text, " debug ", "cache: hit tool=c_one", "hits 1, misses 1", NULL), 1);
+    assert_null(strstr(text, "do-not-log-me"));
+    free(text);
+    fx_free(f);
+}
+
+static void test_single_flight(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    fx_term_default((fx_step){.sleep_ms = 200});
+    enum { N = 8 };
+    fx_async *a[N];
+    for (int i = 0; i < N; i++)
+        a[i] = fx_start(f, "c_one", "{\"q\":\"same\"}", 0);
+    int from_cache = 0;
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        assert_int_equal(a[i]->res->outcome, LMCP_OUTCOME_OK);
+        assert_int_equal(fx_payload_n(a[i]->res), 1);
+        from_cache += a[i]->res->from_cache;
+        fx_async_free(a[i]);
+    }
+    assert_int_equal(fx_calls(), 1);
+    assert_int_equal(from_cache, N - 1);
+
+    /* the first call fails: errors are not shared, each waiting call invokes on its own */
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_SERVICE_ERROR, .sleep_ms = 200});
+    fx_term_default((fx_step){.sleep_ms = 10});
+    a[0] = fx_start(f, "c_one", "{\"q\":\"other\"}", 0);
+    fx_sleep_ms(50);
+    a[1] = fx_start(f, "c_one", "{\"q\":\"other\"}", 0);
+    fx_join(a[0]);
+    fx_join(a[1]);
+    assert_int_equal(a[0]->res->outcome, LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(a[1]->res->outcome, LMCP_OUTCOME_OK);
+    assert_false(a[1]->res->from_cache);
+    assert_int_equal(fx_calls(), 3);
+    fx_async_free(a[0]);
+    fx_async_free(a[1]);
+    fx_free(f);
+
+    /* single_flight = false: both invoke */
+    f = cache_fx("single_flight = false;");
+    fx_term_default((fx_step){.sleep_ms = 100});
+    a[0] = fx_start(f, "c_one", "{}", 0);
+    a[1] = fx_start(f, "c_one", "{}", 0);
+    fx_join(a[0]);
+    fx_join(a[1]);
+    assert_int_equal(fx_calls(), 2);
+    fx_async_free(a[0]);
+    fx_async_free(a[1]);
+    fx_free(f);
+}
+
+static void test_waiting_call_cancel_and_deadline(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    fx_term_default((fx_step){.sleep_ms = 1500});
+    fx_async *leader = fx_start(f, "c_one", "{\"w\":1}", 0);
+    fx_sleep_ms(50);
+    fx_async *follower = fx_start(f, "c_one", "{\"w\":1}", 0);
+    fx_sleep_ms(100);
+    int64_t t0 = fx_now_ms();
+    call_cancel(follower->call);
+    fx_join(follower);
+    assert_int_equal(follower->res->outcome, LMCP_OUTCOME_CANCELLED);
+    assert_true(fx_now_ms() - t0 < (int64_t)(400 * fx_scale()));
+    /* a follower with a deadline gives up at its deadline */
+    fx_async *late = fx_start(f, "c_one", "{\"w\":1}", 200);
+    fx_join(late);
+    assert_int_equal(late->res->outcome, LMCP_OUTCOME_TIMEOUT);
+    assert_true(late->ended_ms - late->started_ms < (int64_t)(700 * fx_scale()));
+    fx_join(leader);
+    assert_int_equal(leader->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), 1);
+    fx_async_free(leader);
+    fx_async_free(follower);
+    fx_async_free(late);
+    fx_free(f);
+}
+
+/* many threads, few keys, a small table: hits, misses, evictions and flights all at once */
+typedef struct stress_arg {
+    fx *f;
+    int id, calls;
+    int ok, hits;
+} stress_arg;
+
+static void *stress_main(void *p)
+{
+    stress_arg *s = p;
+    unsigned seed = (unsigned)s->id * 7919u + 1;
+    for (int i = 0; i < s->calls; i++) {
+        char args[64];
+        seed = seed * 1103515245u + 12345u;
+        snprintf(args, sizeof args, "{\"k\":%u}", (seed >> 16) % 24);
+        lmcp_result *r = fx_call(s->f, (seed >> 8) & 1 ? "c_one" : "c_two", args);
+        if (r->outcome == LMCP_OUTCOME_OK)
+            s->ok++;
+        s->hits += r->from_cache;
+        result_free(r);
+    }
+    return NULL;
+}
+
+static void test_concurrency_stress(void **state)
+{
+    (void)state;
+    fx *f = cache_fx("max_entries = 16; ttl = \"20ms\";");
+    enum { T = 8 };
+    int per = getenv("LMCP_UNDER_VALGRIND") ? 150 : 2500;
+    pthread_t th[T];
+    stress_arg args[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (stress_arg){f, i, per, 0, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, stress_main, &args[i]), 0);
+    }
+    int ok = 0, hits = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        ok += args[i].ok;
+        hits += args[i].hits;
+    }
+    assert_int_equal(ok, T * per);
+    assert_int_equal(hits + fx_calls(), T * per);
+    assert_true(hits > 0);
+    fx_free(f);
+}
+
+static void test_bad_settings(void **state)
+{
+    (void)state;
+    fx *f = fx_new("wrappers = ( { plugin = \"cache\"; max_entries = 0; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    assert_non_null(strstr(f->err, "max_entries"));
+    fx_free(f);
+    f = fx_new("wrappers = ( { plugin = \"cache\"; ttl = \"soon\"; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    assert_non_null(strstr(f->err, "ttl"));
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_order_does_not_matter),
+        cmocka_unit_test(test_only_cacheable_tools),
+        cmocka_unit_test(test_ttl_expiry),
+        cmocka_unit_test(test_lru_eviction),
+        cmocka_unit_test(test_size_limits),
+        cmocka_unit_test(test_errors_not_cached),
+        cmocka_unit_test(test_hit_counts_logged_at_debug),
+        cmocka_unit_test(test_single_flight),
+        cmocka_unit_test(test_waiting_call_cancel_and_deadline),
+        cmocka_unit_test(test_concurrency_stress),
+        cmocka_unit_test(test_bad_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,339 @@
+/* The rate-limit wrapper (plugins/wrappers/rate-limit.c) as a real plugin module in a real chain. */
+#include "test_wrappers_fixture.c"
+
+static const fx_tool TOOLS[] = {
+    {.name = "a"},
+    {.name = "b"},
+    {.name = "tagged", .tags = {"lambda-mcp:rate-limit", "5", "lambda-mcp:rate-burst", "2", NULL}},
+};
+#define NTOOLS (sizeof TOOLS / sizeof *TOOLS)
+
+static fx *rl_fx(const char *settings)
+{
+    char conf[1024];
+    snprintf(conf, sizeof conf, "wrappers = ( { plugin = \"rate-limit\"; %s } );\n", settings);
+    fx *f = fx_new(conf, TOOLS, NTOOLS);
+    if (!f->snap)
+        fail_msg("%s", f->err);
+    return f;
+}
+
+/* Run one call, return how long it took (ms) and its outcome. */
+static int64_t timed(fx *f, const char *tool_name, lmcp_outcome *o, int64_t *retry)
+{
+    int64_t t0 = clock_mono_us();
+    lmcp_result *r = fx_call(f, tool_name, "{}");
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    *o = r->outcome;
+    if (retry)
+        *retry = r->retry_after_ms;
+    result_free(r);
+    return ms;
+}
+
+static void test_burst_then_delay(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 10; burst = 3; max_wait = \"5s\";");
+    lmcp_outcome o;
+    int64_t t0 = fx_now_ms();
+    for (int i = 0; i < 3; i++) {
+        int64_t ms = timed(f, "a", &o, NULL);
+        assert_int_equal(o, LMCP_OUTCOME_OK);
+        assert_true(ms < (int64_t)(30 * fx_scale()));
+    }
+    /* the bucket is empty: the next call waits for one token (100 ms at 10/s) */
+    int64_t ms = timed(f, "a", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    assert_true(ms >= 80);
+    assert_true(ms < (int64_t)(250 * fx_scale()));
+    /* 4 calls so far; at 10/s the 6th is admitted about 300 ms after the start */
+    timed(f, "a", &o, NULL);
+    timed(f, "a", &o, NULL);
+    int64_t total = fx_now_ms() - t0;
+    assert_true(total >= 270);
+    assert_int_equal(fx_calls(), 6);
+    /* another tool has its own bucket */
+    ms = timed(f, "b", &o, NULL);
+    assert_true(ms < (int64_t)(30 * fx_scale()));
+    fx_free(f);
+}
+
+static void test_refill(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 20; burst = 4;");
+    lmcp_outcome o;
+    for (int i = 0; i < 4; i++)
+        timed(f, "a", &o, NULL);
+    fx_sleep_ms(110); /* 20/s for 110 ms: 2 tokens back (not more: 2.2) */
+    assert_true(timed(f, "a", &o, NULL) < (int64_t)(20 * fx_scale()));
+    assert_true(timed(f, "a", &o, NULL) < (int64_t)(20 * fx_scale()));
+    int64_t ms = timed(f, "a", &o, NULL);
+    assert_true(ms >= 25); /* the third waits (about 40 ms) */
+    /* the bucket never holds more than burst */
+    fx_sleep_ms(600);
+    for (int i = 0; i < 4; i++)
+        assert_true(timed(f, "a", &o, NULL) < (int64_t)(20 * fx_scale()));
+    assert_true(timed(f, "a", &o, NULL) >= 30);
+    fx_free(f);
+}
+
+static void test_wait_then_refuse(void **state)
+{
+    (void)state;
+    /* 2/s, burst 1, wait at most 700 ms: of 5 simultaneous calls, one goes at once, one after
+       500 ms, the other three would wait 1000, 1500, 2000 ms and are refused with that hint */
+    fx *f = rl_fx("rate = 2; burst = 1; max_wait = \"700ms\";");
+    enum { N = 5 };
+    fx_async *a[N];
+    for (int i = 0; i < N; i++)
+        a[i] = fx_start(f, "a", "{}", 0);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        lmcp_result *r = a[i]->res;
+        if (r->outcome == LMCP_OUTCOME_OK) {
+            ok++;
+        } else {
+            assert_int_equal(r->outcome, LMCP_OUTCOME_REFUSED);
+            assert_string_equal(r->error_type, "RateLimited");
+            assert_true(r->retry_after_ms > 700);
+            assert_true(r->retry_after_ms <= 2000);
+            char want[64];
+            snprintf(want, sizeof want, "retry in %lld ms", (long long)r->retry_after_ms);
+            assert_non_null(strstr(r->error_message, want));
+            assert_non_null(strstr(r->error_message, "tool a"));
+            /* refused at once, not after waiting */
+            assert_true(a[i]->ended_ms - a[i]->started_ms < (int64_t)(100 * fx_scale()));
+            refused++;
+        }
+        fx_async_free(a[i]);
+    }
+    assert_int_equal(ok, 2);
+    assert_int_equal(refused, 3);
+    assert_int_equal(fx_calls(), 2);
+    fx_free(f);
+
+    /* max_wait = 0: refuse at once */
+    f = rl_fx("rate = 1; burst = 1; max_wait = 0;");
+    lmcp_outcome o;
+    int64_t retry = 0;
+    timed(f, "a", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    int64_t ms = timed(f, "a", &o, &retry);
+    assert_int_equal(o, LMCP_OUTCOME_REFUSED);
+    assert_true(ms < (int64_t)(30 * fx_scale()));
+    assert_true(retry > 900 && retry <= 1000);
+    fx_free(f);
+}
+
+static void test_global_bucket(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("global_rate = 10; global_burst = 2;");
+    lmcp_outcome o;
+    assert_true(timed(f, "a", &o, NULL) < (int64_t)(30 * fx_scale()));
+    assert_true(timed(f, "b", &o, NULL) < (int64_t)(30 * fx_scale()));
+    /* a third call on any tool waits for the global bucket */
+    int64_t ms = timed(f, "tagged", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    assert_true(ms >= 70);
+    fx_free(f);
+}
+
+static void test_per_tool_from_tags_and_overrides(void **state)
+{
+    (void)state;
+    /* the tag gives "tagged" 5/s burst 2; an override gives "b" 2/s burst 1; "a" is unlimited */
+    fx *f = rl_fx("max_wait = 0; overrides = ( { tools = \"b\"; rate = 2; burst = 1; } );");
+    lmcp_outcome o;
+    for (int i = 0; i < 20; i++) {
+        timed(f, "a", &o, NULL);
+        assert_int_equal(o, LMCP_OUTCOME_OK);
+    }
+    timed(f, "tagged", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    timed(f, "tagged", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    int64_t retry;
+    timed(f, "tagged", &o, &retry);
+    assert_int_equal(o, LMCP_OUTCOME_REFUSED);
+    assert_true(retry > 150 && retry <= 200);
+    timed(f, "b", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    timed(f, "b", &o, &retry);
+    assert_int_equal(o, LMCP_OUTCOME_REFUSED);
+    assert_true(retry > 450 && retry <= 500);
+    fx_free(f);
+}
+
+static void test_cancel_during_wait(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 1; burst = 1; max_wait = \"10s\";");
+    lmcp_outcome o;
+    timed(f, "a", &o, NULL);
+    int64_t t0 = fx_now_ms();
+    fx_async *w = fx_start(f, "a", "{}", 0); /* waits about 1 s */
+    fx_sleep_ms(100);
+    call_cancel(w->call);
+    fx_join(w);
+    assert_int_equal(w->res->outcome, LMCP_OUTCOME_CANCELLED);
+    assert_int_equal(w->rc, LMCP_CANCELLED);
+    assert_true(fx_now_ms() - t0 < (int64_t)(400 * fx_scale()));
+    assert_int_equal(fx_calls(), 1);
+    fx_async_free(w);
+    /* its token came back: the next call waits for the first refill only (~0.8 s), not ~1.8 s */
+    int64_t ms = timed(f, "a", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    assert_true(ms < 1300);
+    assert_true(ms > 500);
+    fx_free(f);
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    /* a call whose deadline comes before its slot is refused at once (no pointless wait) */
+    fx *f = rl_fx("rate = 2; burst = 1; max_wait = \"10s\";");
+    lmcp_outcome o;
+    timed(f, "a", &o, NULL);
+    int64_t t0 = fx_now_ms();
+    lmcp_result *r = fx_call_timeout(f, "a", "{}", 200);
+    assert_int_equal(r->outcome, LMCP_OUTCOME_REFUSED);
+    assert_non_null(strstr(r->error_message, "timeout"));
+    assert_true(r->retry_after_ms > 300);
+    assert_true(fx_now_ms() - t0 < (int64_t)(100 * fx_scale()));
+    result_free(r);
+    fx_free(f);
+}
+
+/* first come, first served: calls queued 15 ms apart are admitted in that order */
+static void test_fair_order(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 20; burst = 1; max_wait = \"10s\";");
+    enum { N = 10 };
+    fx_async *a[N];
+    char args[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(args[i], sizeof args[i], "{\"i\":%d}", i);
+        a[i] = fx_start(f, "a", args[i], 0);
+        fx_sleep_ms(15);
+    }
+    int64_t prev_end = 0;
+    int order_ok = 1;
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        assert_int_equal(a[i]->res->outcome, LMCP_OUTCOME_OK);
+        /* n is the terminal's call number: the i-th started is the i-th admitted */
+        if (fx_payload_n(a[i]->res) != i + 1)
+            order_ok = 0;
+        if (a[i]->ended_ms < prev_end)
+            order_ok = 0;
+        prev_end = a[i]->ended_ms;
+    }
+    assert_true(order_ok);
+    /* 10 calls at 20/s with burst 1: about 450 ms from the first to the last */
+    assert_true(a[N - 1]->ended_ms - a[0]->ended_ms >= 400);
+    for (int i = 0; i < N; i++)
+        fx_async_free(a[i]);
+    fx_free(f);
+}
+
+static void test_waiting_does_not_spin(void **state)
+{
+    (void)state;
+    /* 16 calls waiting up to ~1.5 s use next to no CPU: each sleeps once */
+    fx *f = rl_fx("rate = 10; burst = 1; max_wait = \"5s\";");
+    enum { N = 16 };
+    fx_async *a[N];
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    for (int i = 0; i < N; i++)
+        a[i] = fx_start(f, "a", "{}", 0);
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        assert_int_equal(a[i]->res->outcome, LMCP_OUTCOME_OK);
+        fx_async_free(a[i]);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu_ms = (double)(c1.tv_sec - c0.tv_sec) * 1000.0 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+    assert_true(cpu_ms < 100.0 * fx_scale());
+    assert_int_equal(fx_calls(), N);
+    fx_free(f);
+}
+
+typedef struct stress_arg {
+    fx *f;
+    int id, calls, ok, refused;
+} stress_arg;
+
+static void *stress_main(void *p)
+{
+    stress_arg *s = p;
+    for (int i = 0; i < s->calls; i++) {
+        lmcp_result *r = fx_call(s->f, (i + s->id) % 3 == 0 ? "b" : "a", "{}");
+        if (r->outcome == LMCP_OUTCOME_OK)
+            s->ok++;
+        else if (r->outcome == LMCP_OUTCOME_REFUSED)
+            s->refused++;
+        result_free(r);
+    }
+    return NULL;
+}
+
+static void test_concurrency_stress(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("global_rate = 20000; global_burst = 50; rate = 5000; burst = 20; max_wait = \"2ms\";");
+    enum { T = 8 };
+    int per = getenv("LMCP_UNDER_VALGRIND") ? 200 : 4000;
+    pthread_t th[T];
+    stress_arg args[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (stress_arg){f, i, per, 0, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, stress_main, &args[i]), 0);
+    }
+    int ok = 0, refused = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        ok += args[i].ok;
+        refused += args[i].refused;
+    }
+    assert_int_equal(ok + refused, T * per);
+    assert_int_equal(fx_calls(), ok);
+    assert_true(ok > 0);
+    fx_free(f);
+}
+
+static void test_bad_settings(void **state)
+{
+    (void)state;
+    fx *f = fx_new("wrappers = ( { plugin = \"rate-limit\"; rate = -1; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    assert_non_null(strstr(f->err, "rate"));
+    fx_free(f);
+    f = fx_new("wrappers = ( { plugin = \"rate-limit\"; max_wait = \"forever\"; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_burst_then_delay),
+        cmocka_unit_test(test_refill),
+        cmocka_unit_test(test_wait_then_refuse),
+        cmocka_unit_test(test_global_bucket),
+        cmocka_unit_test(test_per_tool_from_tags_and_overrides),
+        cmocka_unit_test(test_cancel_during_wait),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_fair_order),
+        cmocka_unit_test(test_waiting_does_not_spin),
+        cmocka_unit_test(test_concurrency_stress),
+        cmocka_unit_test(test_bad_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
