@@ -477,35 +477,32 @@ static int do_list_plugins(app *a)
 
 /* ------------------------------------------------------------------ serving */
 
+/* Input is read by the executor's threads in turn (leader/followers, see executor.h): each call of
+ * read_one reads one message and dispatches it; a tools/call then runs on the thread that read it. */
 typedef struct reader_ctx {
     app *a;
-    int fd;
+    frame_reader *r;
     pthread_t main_thread;
 } reader_ctx;
 
-static void *reader_main(void *arg)
+static bool read_one(void *arg)
 {
     reader_ctx *rc = arg;
-    app *a = rc->a;
-    generation *g = current_ref(a);
-    size_t max = (size_t)settings_get_int(g->cfg.server, "max_message_size");
-    generation_release(g);
-    frame_reader *r = frame_reader_new(rc->fd, max);
-    for (;;) {
-        const char *line;
-        size_t len;
-        frame_rc f = frame_reader_next(r, &line, &len);
-        if (f == FRAME_LINE)
-            mcp_server_handle_line(a->mcp, line, len);
-        else if (f == FRAME_TOO_LARGE)
-            mcp_server_handle_oversized(a->mcp);
-        else
-            break;
-    }
-    frame_reader_free(r);
+    const char *line;
+    size_t len;
+    frame_rc f = frame_reader_next(rc->r, &line, &len);
+    if (f == FRAME_LINE)
+        mcp_server_handle_line(rc->a->mcp, line, len);
+    else if (f == FRAME_TOO_LARGE)
+        mcp_server_handle_oversized(rc->a->mcp);
+    return f == FRAME_LINE || f == FRAME_TOO_LARGE;
+}
+
+static void end_of_input(void *arg)
+{
+    reader_ctx *rc = arg;
     LOG_DEBUG(COMP, "end of input");
     pthread_kill(rc->main_thread, SIGUSR1);
-    return NULL;
 }
 
 static int serve(app *a, sigset_t *sigs)
@@ -534,6 +531,7 @@ static int serve(app *a, sigset_t *sigs)
     };
     a->mcp = mcp_server_new(&mo);
     int64_t grace = settings_get_duration_ms(srv, "shutdown_grace");
+    size_t max_line = (size_t)settings_get_int(srv, "max_message_size");
 
     LOG_INFO(COMP, "lambda-mcp %s: region %s (%s), %zu credentials, %zu discovery, %zu wrapper plugin%s", PACKAGE_VERSION,
              g->region, g->region_origin, g->n_credentials, g->n_discovery, g->n_wrappers, g->n_wrappers == 1 ? "" : "s");
@@ -549,12 +547,8 @@ static int serve(app *a, sigset_t *sigs)
     pthread_condattr_destroy(&ca);
     a->refresh_started = pthread_create(&a->refresh_thread, NULL, refresh_main, a) == 0;
 
-    reader_ctx rc = {a, STDIN_FILENO, pthread_self()};
-    pthread_t reader;
-    if (pthread_create(&reader, NULL, reader_main, &rc) != 0) {
-        LOG_ERROR(COMP, "cannot start the reader thread");
-        return 1;
-    }
+    reader_ctx rc = {a, frame_reader_new(STDIN_FILENO, max_line), pthread_self()};
+    executor_start_reading(a->exec, read_one, end_of_input, &rc);
     bool eof = false;
     for (;;) {
         int sig = 0;
@@ -583,9 +577,9 @@ static int serve(app *a, sigset_t *sigs)
         fflush(stderr);
         exit(0);
     }
-    pthread_join(reader, NULL);
     mcp_server_free(a->mcp);
     executor_free(a->exec);
+    frame_reader_free(rc.r);
     out_writer_free(a->out);
     registry_free(a->reg);
     pthread_mutex_destroy(&a->refresh_mu);

@@ -33,8 +33,33 @@ struct executor {
     size_t n_active, cap_active;
     pthread_t *threads;
     size_t n_threads;
+    size_t max_threads;       /* max_workers, plus one for the reader role */
     bool stopping;
+    /* leader/followers reading */
+    executor_read_fn read_fn;
+    executor_eof_fn eof_fn;
+    void *read_ctx;
+    bool reading;             /* read_fn is set and the input has not ended */
+    bool reader_busy;         /* a thread holds the reader role */
+    pthread_t reader;         /* that thread, while reader_busy */
 };
+
+static void *worker(void *arg);
+
+/* Start one more thread. Caller holds e->mu. */
+static void spawn_locked(executor *e)
+{
+    if (e->n_threads >= e->max_threads)
+        return;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (pthread_create(&e->threads[e->n_threads], &attr, worker, e) == 0)
+        e->n_threads++;
+    else if (e->n_threads == 0)
+        LOG_ERROR("executor", "cannot start a worker thread");
+    pthread_attr_destroy(&attr);
+}
 
 void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
 {
@@ -93,34 +118,60 @@ static void *worker(void *arg)
     result_init(&res);
     pthread_mutex_lock(&e->mu);
     for (;;) {
-        while (!e->head && !e->stopping) {
-            e->idle_workers++;
-            pthread_cond_wait(&e->work, &e->mu);
-            e->idle_workers--;
+        if (e->head && e->running < e->max_workers) {
+            job *j = e->head;
+            e->head = j->next;
+            if (!e->head)
+                e->tail = NULL;
+            e->queued--;
+            e->running++;
+            active_add(e, j->call);
+            pthread_mutex_unlock(&e->mu);
+
+            executor_run_sync(e, j->call, &res);
+            j->done(j->ctx, j->call, &res);
+            result_clear(&res);
+
+            pthread_mutex_lock(&e->mu);
+            active_remove(e, j->call);
+            e->running--;
+            pthread_cond_broadcast(&e->idle);
+            pthread_mutex_unlock(&e->mu);
+            call_release(j->call);
+            free(j);
+            pthread_mutex_lock(&e->mu);
+            continue;
         }
-        if (!e->head && e->stopping)
+        if (e->reading && !e->reader_busy && !e->stopping) {
+            e->reader_busy = true;
+            e->reader = pthread_self();
+            pthread_mutex_unlock(&e->mu);
+            bool more = e->read_fn(e->read_ctx);
+            pthread_mutex_lock(&e->mu);
+            e->reader_busy = false;
+            if (!more) {
+                e->reading = false;
+                pthread_cond_broadcast(&e->work);
+                pthread_mutex_unlock(&e->mu);
+                if (e->eof_fn)
+                    e->eof_fn(e->read_ctx);
+                pthread_mutex_lock(&e->mu);
+                continue;
+            }
+            if (e->head && e->running < e->max_workers) {
+                /* this thread runs what it just read: someone else reads meanwhile */
+                if (e->idle_workers > 0)
+                    pthread_cond_signal(&e->work);
+                else
+                    spawn_locked(e);
+            }
+            continue;
+        }
+        if (e->stopping && !e->head)
             break;
-        job *j = e->head;
-        e->head = j->next;
-        if (!e->head)
-            e->tail = NULL;
-        e->queued--;
-        e->running++;
-        active_add(e, j->call);
-        pthread_mutex_unlock(&e->mu);
-
-        executor_run_sync(e, j->call, &res);
-        j->done(j->ctx, j->call, &res);
-        result_clear(&res);
-
-        pthread_mutex_lock(&e->mu);
-        active_remove(e, j->call);
-        e->running--;
-        pthread_cond_broadcast(&e->idle);
-        pthread_mutex_unlock(&e->mu);
-        call_release(j->call);
-        free(j);
-        pthread_mutex_lock(&e->mu);
+        e->idle_workers++;
+        pthread_cond_wait(&e->work, &e->mu);
+        e->idle_workers--;
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -139,7 +190,8 @@ executor *executor_new(const executor_opts *o, chain *c)
     e->chain = c;
     e->max_workers = o && o->max_inflight ? o->max_inflight : 64;
     e->max_queued = o && o->max_queued ? o->max_queued : 1024;
-    e->threads = xcalloc(e->max_workers, sizeof *e->threads);
+    e->max_threads = e->max_workers + 1;
+    e->threads = xcalloc(e->max_threads, sizeof *e->threads);
     return e;
 }
 
@@ -160,25 +212,36 @@ int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
         e->head = j;
     e->tail = j;
     e->queued++;
+    /* submitted by the reader: it runs the call itself as soon as read_fn returns */
+    if (e->reader_busy && pthread_equal(e->reader, pthread_self())) {
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
     /* a worker waiting for work is woken after the unlock: woken while we still held e->mu, it
        would block on the mutex at once and need a second wake-up (one more context switch per
        call). One that is not waiting yet checks the queue under e->mu before it waits. */
     bool wake = e->idle_workers > 0;
     /* grow the pool when every worker is busy */
-    if (e->idle_workers < e->queued && e->n_threads < e->max_workers) {
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        if (pthread_create(&e->threads[e->n_threads], &attr, worker, e) == 0)
-            e->n_threads++;
-        else if (e->n_threads == 0)
-            LOG_ERROR("executor", "cannot start a worker thread");
-        pthread_attr_destroy(&attr);
-    }
+    if (e->idle_workers < e->queued && e->n_threads < e->max_workers)
+        spawn_locked(e);
     pthread_mutex_unlock(&e->mu);
     if (wake)
         pthread_cond_signal(&e->work);
     return 0;
+}
+
+void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_fn eof_fn, void *ctx)
+{
+    pthread_mutex_lock(&e->mu);
+    e->read_fn = read_fn;
+    e->eof_fn = eof_fn;
+    e->read_ctx = ctx;
+    e->reading = true;
+    if (e->idle_workers > 0)
+        pthread_cond_signal(&e->work);
+    else
+        spawn_locked(e);
+    pthread_mutex_unlock(&e->mu);
 }
 
 size_t executor_inflight(executor *e)
@@ -207,9 +270,15 @@ void executor_shutdown(executor *e, int64_t grace_ms)
         call_cancel(e->active[i]);
     for (job *j = e->head; j; j = j->next)
         call_cancel(j->call);
+    bool reader_blocked = e->reader_busy;
+    pthread_t reader = e->reader;
     pthread_mutex_unlock(&e->mu);
-    for (size_t i = 0; i < e->n_threads; i++)
-        pthread_join(e->threads[i], NULL);
+    for (size_t i = 0; i < e->n_threads; i++) {
+        if (reader_blocked && pthread_equal(e->threads[i], reader))
+            pthread_detach(e->threads[i]); /* blocked in read(2) on input the client still holds */
+        else
+            pthread_join(e->threads[i], NULL);
+    }
     e->n_threads = 0;
 }
 

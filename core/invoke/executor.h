@@ -3,6 +3,7 @@
  * wrapper chain outermost first, then the invoker (Lambda Invoke). */
 #ifndef LMCP_INVOKE_EXECUTOR_H
 #define LMCP_INVOKE_EXECUTOR_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "invoke/call.h"
@@ -24,7 +25,21 @@ executor *executor_new(const executor_opts *o, struct chain *chain);
 /* Queue the call (takes a reference). Returns 0, or -1 when the queue is full. */
 int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx);
 size_t executor_inflight(executor *e);
-/* Stop accepting calls; wait up to grace_ms for running ones, then cancel the rest and join. */
+/*
+ * Leader/followers reading. Once started, the executor's threads take turns at reading: the thread
+ * holding the reader role calls read_fn, which reads one message and dispatches it (a tools/call
+ * is submitted from inside it). When that queued a call, the thread hands the reader role to an
+ * idle thread (or a new one) and runs the call itself, so a call starts on the thread that read
+ * it — no hand-off to another thread on its way to Lambda. There is always a thread free to read
+ * (max_inflight running calls plus the reader), so cancellations are read while calls run.
+ * read_fn returns false at the end of input; eof_fn is then called once (on that thread).
+ */
+typedef bool (*executor_read_fn)(void *ctx);
+typedef void (*executor_eof_fn)(void *ctx);
+void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_fn eof_fn, void *ctx);
+
+/* Stop accepting calls; wait up to grace_ms for running ones, then cancel the rest and join.
+ * A thread still blocked in read_fn is left alone (detached): the process is about to exit. */
 void executor_shutdown(executor *e, int64_t grace_ms);
 void executor_free(executor *e);
 /* Run one call synchronously on this thread (tests, --call). */

@@ -1,0 +1,197 @@
+/* The executor's leader/followers reading: a call runs on the thread that read it, another thread
+ * takes over reading meanwhile (so a cancel for a running call is read and acted on), max_inflight
+ * calls run at once while reading goes on, the end of input is reported once. */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "invoke/chain.h"
+#include "invoke/executor.h"
+#include "tools/registry.h"
+#include "util/clock.h"
+
+#define MAX_CALLS 8
+
+typedef struct fixture {
+    executor *e;
+    chain *c;
+    tool_snapshot *snap;
+    int fd;                       /* read end of the input pipe */
+    FILE *in;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    lmcp_call *calls[MAX_CALLS];
+    pthread_t read_by[MAX_CALLS]; /* the thread that read "call i" */
+    pthread_t run_by[MAX_CALLS];  /* the thread the terminal ran on for call i */
+    int started, finished, cancelled_seen;
+    atomic_int eofs;
+    int concurrent, max_concurrent;
+} fixture;
+
+static fixture F;
+
+/* The terminal: blocks until the call is cancelled or 2 s pass, recording where it ran. */
+static int terminal(void *ctx, lmcp_call *call, lmcp_result *res)
+{
+    (void)ctx;
+    int i = call->arguments ? json_object_get_int(json_object_object_get(call->arguments, "i")) : 0;
+    pthread_mutex_lock(&F.mu);
+    F.run_by[i] = pthread_self();
+    F.started++;
+    F.concurrent++;
+    if (F.concurrent > F.max_concurrent)
+        F.max_concurrent = F.concurrent;
+    pthread_cond_broadcast(&F.cv);
+    pthread_mutex_unlock(&F.mu);
+    int rc = call_sleep(call, 2000);
+    pthread_mutex_lock(&F.mu);
+    F.concurrent--;
+    if (rc == LMCP_CANCELLED)
+        F.cancelled_seen++;
+    pthread_mutex_unlock(&F.mu);
+    result_set_ok(res, "{}", 2);
+    return LMCP_OK;
+}
+
+static void done(void *ctx, lmcp_call *call, lmcp_result *res)
+{
+    (void)ctx, (void)call, (void)res;
+    pthread_mutex_lock(&F.mu);
+    F.finished++;
+    pthread_cond_broadcast(&F.cv);
+    pthread_mutex_unlock(&F.mu);
+}
+
+/* One line of input per call: "call I" submits call I, "cancel I" cancels it. */
+static bool read_fn(void *ctx)
+{
+    (void)ctx;
+    char line[64];
+    if (!fgets(line, sizeof line, F.in))
+        return false;
+    int i;
+    if (sscanf(line, "call %d", &i) == 1) {
+        json_object *args = json_object_new_object();
+        json_object_object_add(args, "i", json_object_new_int(i));
+        lmcp_call *c = call_new(F.snap, &F.snap->tools[0], args, 0);
+        json_object_put(args);
+        pthread_mutex_lock(&F.mu);
+        F.calls[i] = c;
+        F.read_by[i] = pthread_self();
+        pthread_mutex_unlock(&F.mu);
+        assert_int_equal(executor_submit(F.e, c, done, NULL), 0);
+    } else if (sscanf(line, "cancel %d", &i) == 1) {
+        pthread_mutex_lock(&F.mu);
+        lmcp_call *c = F.calls[i];
+        pthread_mutex_unlock(&F.mu);
+        call_cancel(c);
+    }
+    return true;
+}
+
+static void eof_fn(void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&F.eofs, 1);
+    pthread_mutex_lock(&F.mu);
+    pthread_cond_broadcast(&F.cv);
+    pthread_mutex_unlock(&F.mu);
+}
+
+static void wait_for(int *counter, int n)
+{
+    struct timespec until = clock_mono_deadline(5000);
+    pthread_mutex_lock(&F.mu);
+    while (*counter < n)
+        if (pthread_cond_timedwait(&F.cv, &F.mu, &until) != 0)
+            break;
+    int got = *counter;
+    pthread_mutex_unlock(&F.mu);
+    assert_int_equal(got, n);
+}
+
+static void test_leader_followers(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    pthread_mutex_init(&F.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&F.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    F.in = fdopen(p[0], "r");
+    setvbuf(F.in, NULL, _IONBF, 0); /* one line per read: no read-ahead hidden in stdio */
+    F.snap = snapshot_new();
+    tool *t = snapshot_add(F.snap);
+    t->name = strdup("t");
+    t->function_name = strdup("t");
+    snapshot_finish(F.snap);
+    F.c = chain_new(terminal, NULL);
+    executor_opts o = {.max_inflight = 3, .max_queued = 16};
+    F.e = executor_new(&o, F.c);
+    executor_start_reading(F.e, read_fn, eof_fn, NULL);
+
+    /* a call runs on the thread that read it */
+    dprintf(p[1], "call 0\n");
+    wait_for(&F.started, 1);
+    assert_true(pthread_equal(F.read_by[0], F.run_by[0]));
+    /* while it runs, another thread reads: its cancel arrives and ends it */
+    dprintf(p[1], "cancel 0\n");
+    wait_for(&F.finished, 1);
+    assert_int_equal(F.cancelled_seen, 1);
+
+    /* max_inflight (3) calls at once, and reading goes on: the 4th waits, a cancel still arrives */
+    dprintf(p[1], "call 1\ncall 2\ncall 3\ncall 4\n");
+    wait_for(&F.started, 4); /* calls 1-3 */
+    clock_sleep_ms(100);
+    pthread_mutex_lock(&F.mu);
+    int started = F.started, maxc = F.max_concurrent;
+    pthread_mutex_unlock(&F.mu);
+    assert_int_equal(started, 4);
+    assert_int_equal(maxc, 3);
+    dprintf(p[1], "cancel 1\n");
+    wait_for(&F.started, 5);   /* call 4 took the freed slot */
+    dprintf(p[1], "cancel 2\ncancel 3\ncancel 4\n");
+    wait_for(&F.finished, 5);
+    assert_int_equal(F.cancelled_seen, 5);
+
+    /* the end of input is reported once */
+    close(p[1]);
+    struct timespec until = clock_mono_deadline(5000);
+    pthread_mutex_lock(&F.mu);
+    while (atomic_load(&F.eofs) == 0 && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&F.mu);
+    clock_sleep_ms(50);
+    assert_int_equal(atomic_load(&F.eofs), 1);
+
+    executor_shutdown(F.e, 1000);
+    executor_free(F.e);
+    for (int i = 0; i < MAX_CALLS; i++)
+        if (F.calls[i])
+            call_release(F.calls[i]);
+    chain_free(F.c);
+    snapshot_release(F.snap);
+    fclose(F.in);
+    pthread_mutex_destroy(&F.mu);
+    pthread_cond_destroy(&F.cv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
