@@ -248,6 +248,20 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     g->chain = chain_new(invoker_invoke, g);
     for (size_t i = 0; i < g->n_wrappers; i++)
         chain_append(g->chain, g->wrappers[i]);
+
+    /* settings can come from function tags only when discovery reads the tags: say so, once */
+    bool tag_settings = false, reads_tags = false;
+    for (size_t i = 0; i < g->n_wrappers && !tag_settings; i++)
+        for (const lmcp_setting_def *d = g->wrappers[i]->def->settings; d && d->name && !tag_settings; d++)
+            tag_settings = d->tag != NULL;
+    for (size_t i = 0; i < g->n_discovery; i++) {
+        const lmcp_discovery_ops *ops = g->discovery[i]->def->discovery;
+        if (ops->needs_tags && ops->needs_tags(g->discovery[i]->state))
+            reads_tags = true;
+    }
+    if (tag_settings && !reads_tags)
+        LOG_INFO(COMP, "wrapper settings from function tags (like lambda-mcp:cacheable) apply only when discovery "
+                       "reads tags: a tag filter, a schema tag, or { plugin = \"tags\"; metadata = \"always\"; }");
     return g;
 fail:
     generation_release(g);
