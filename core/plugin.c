@@ -111,6 +111,12 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
     else if (def->kind != LMCP_PLUGIN_DISCOVERY && def->kind != LMCP_PLUGIN_CREDENTIALS &&
              def->kind != LMCP_PLUGIN_WRAPPER)
         problem = "declares an unknown plugin kind";
+    /* the conf entry's own keys: a setting of the same name would never reach the plugin */
+    static const char *const reserved[] = {"plugin", "name", "path", "overrides", NULL};
+    for (const lmcp_setting_def *d = def->settings; !problem && d && d->name; d++)
+        for (const char *const *r = reserved; *r; r++)
+            if (strcmp(d->name, *r) == 0)
+                problem = "declares a setting named plugin, name, path or overrides, which the conf file reserves";
     if (problem) {
         seterr(err, errlen, "%s: plugin %s", path, problem);
         dlclose(dl);

@@ -68,6 +68,14 @@ static void test_missing(void **state)
     assert_non_null(strstr(err, "/nonexistent/x.so"));
 }
 
+static void test_reserved_setting(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    assert_null(plugin_loader_load(loader, "reserved_setting", NULL, LMCP_PLUGIN_CREDENTIALS, err, sizeof err));
+    assert_non_null(strstr(err, "reserved_setting.so: plugin declares a setting named plugin, name, path or overrides"));
+}
+
 static void test_wrong_kind(void **state)
 {
     (void)state;
@@ -233,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrong_abi),         cmocka_unit_test(test_no_entry),
         cmocka_unit_test(test_missing),           cmocka_unit_test(test_wrong_kind),
+        cmocka_unit_test(test_reserved_setting),
         cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
         cmocka_unit_test(test_chain),
     };
