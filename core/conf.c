@@ -1,7 +1,6 @@
 #include "config.h"
 #include "conf.h"
 
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,27 +204,24 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
     c->tool_rules = xcalloc((size_t)n + 1, sizeof *c->tool_rules);
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        tool_rule *r = &c->tool_rules[c->n_tool_rules++];
-        r->origin = where(g, c->path);
-        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-            seterr(err, errlen, "%s: each entry of 'tools' must be a group", r->origin);
-            return -1;
-        }
-        const config_setting_t *m = config_setting_get_member(g, "match");
-        if (!m) {
-            seterr(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", r->origin);
-            return -1;
-        }
-        if (parse_globs(m, &r->globs, c->path, err, errlen) < 0)
-            return -1;
+        settings_rule *r = &c->tool_rules[c->n_tool_rules++];
+        char *origin = where(g, c->path);
+        int rc = -1;
+        const config_setting_t *m;
         static const char *const skip[] = {"match", NULL};
-        r->settings = settings_new(tool_settings, "a tools rule", err, errlen);
-        if (!r->settings)
-            return -1;
-        /* only what the block sets counts: reset the env/default values to non-explicit */
-        for (size_t k = 0; k < r->settings->n; k++)
-            r->settings->v[k].explicit_ = false;
-        if (settings_apply_conf(r->settings, g, skip, err, errlen) < 0)
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+            seterr(err, errlen, "%s: each entry of 'tools' must be a group", origin);
+        else if (!(m = config_setting_get_member(g, "match")))
+            seterr(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", origin);
+        else if (parse_globs(m, &r->globs, c->path, err, errlen) == 0 &&
+                 (r->partial = settings_new(tool_settings, "a tools rule", err, errlen))) {
+            /* only what the block sets counts: reset the env/default values to non-explicit */
+            for (size_t k = 0; k < r->partial->n; k++)
+                r->partial->v[k].explicit_ = false;
+            rc = settings_apply_conf(r->partial, g, skip, err, errlen);
+        }
+        free(origin);
+        if (rc < 0)
             return -1;
     }
     return 0;
@@ -320,12 +316,7 @@ void app_config_free(app_config *c)
     entries_free(c->credentials, c->n_credentials);
     entries_free(c->discovery_plugins, c->n_discovery);
     entries_free(c->wrappers, c->n_wrappers);
-    for (size_t i = 0; i < c->n_tool_rules; i++) {
-        str_list_free(c->tool_rules[i].globs);
-        settings_release(c->tool_rules[i].settings);
-        free(c->tool_rules[i].origin);
-    }
-    free(c->tool_rules);
+    settings_rules_free(c->tool_rules, c->n_tool_rules);
     if (c->doc_loaded)
         config_destroy(&c->doc);
     free(c->path);
@@ -335,29 +326,5 @@ void app_config_free(app_config *c)
 lmcp_settings *app_config_tool_settings(const app_config *c, const char *tool_name,
                                         bool (*tag)(void *ctx, const char *key, const char **value), void *tag_ctx)
 {
-    lmcp_settings *out = NULL;
-    for (size_t k = 0; tag && k < c->tool_defaults->n; k++) {
-        const lmcp_setting_def *d = &c->tool_defaults->defs[k];
-        const char *val;
-        if (!d->tag || !tag(tag_ctx, d->tag, &val))
-            continue;
-        if (!out)
-            out = settings_copy(c->tool_defaults);
-        char origin[300], err[512];
-        snprintf(origin, sizeof origin, "tag %s", d->tag);
-        if (settings_apply_text(out, d->name, val, origin, err, sizeof err) < 0)
-            LOG_WARN("tools", "tool %s: ignoring tag %s=%s: %s", tool_name, d->tag, val, err);
-    }
-    for (size_t i = 0; i < c->n_tool_rules; i++) {
-        const tool_rule *r = &c->tool_rules[i];
-        bool match = false;
-        for (char **g = r->globs; g && *g && !match; g++)
-            match = fnmatch(*g, tool_name, 0) == 0;
-        if (!match)
-            continue;
-        if (!out)
-            out = settings_copy(c->tool_defaults);
-        settings_override(out, r->settings); /* later rules win */
-    }
-    return out ? out : settings_ref(c->tool_defaults);
+    return settings_for_tool(c->tool_defaults, tool_name, tag, tag_ctx, c->tool_rules, c->n_tool_rules);
 }

@@ -25,12 +25,6 @@ typedef struct plugin_entry {
     char *origin;                    /* "file:line" */
 } plugin_entry;
 
-typedef struct tool_rule {
-    char **globs;                    /* tool name patterns */
-    lmcp_settings *settings;         /* tool_settings keys set in this block (explicit_) */
-    char *origin;
-} tool_rule;
-
 typedef struct app_config {
     config_t doc;                    /* the parsed document; entries point into it */
     bool doc_loaded;
@@ -41,7 +35,7 @@ typedef struct app_config {
     lmcp_settings *tool_defaults;    /* tool_settings from server-level values */
     plugin_entry *credentials, *discovery_plugins, *wrappers;
     size_t n_credentials, n_discovery, n_wrappers;
-    tool_rule *tool_rules;
+    settings_rule *tool_rules;       /* the `tools` section: tool_settings keys per pattern */
     size_t n_tool_rules;
 } app_config;
 

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -271,7 +270,7 @@ static int parse_overrides(plugin_instance *inst, const config_setting_t *list, 
             seterr(err, errlen, "%s:%u: each override must be a group: { tools = [...]; key = value; }", file, line);
             return -1;
         }
-        plugin_override *o = &inst->overrides[inst->n_overrides++];
+        settings_rule *o = &inst->overrides[inst->n_overrides++];
         const config_setting_t *t = config_setting_get_member(g, "tools");
         if (!t) {
             seterr(err, errlen, "%s:%u: override without 'tools' (a tool name pattern or a list of them)", file, line);
@@ -351,31 +350,7 @@ fail:
 lmcp_settings *plugin_instance_settings_for(plugin_instance *inst, const char *tool_name,
                                             bool (*tag)(void *ctx, const char *key, const char **value), void *tag_ctx)
 {
-    lmcp_settings *out = NULL;
-    /* function tags first, then conf overrides: an ops team's conf wins over a function owner's tag */
-    for (size_t k = 0; tag && k < inst->settings->n; k++) {
-        const lmcp_setting_def *d = &inst->settings->defs[k];
-        const char *val;
-        if (!d->tag || !tag(tag_ctx, d->tag, &val))
-            continue;
-        if (!out)
-            out = settings_copy(inst->settings);
-        char origin[300], err[512];
-        snprintf(origin, sizeof origin, "tag %s", d->tag);
-        if (settings_apply_text(out, d->name, val, origin, err, sizeof err) < 0)
-            LOG_WARN("plugins", "tool %s: ignoring tag %s=%s for %s: %s", tool_name, d->tag, val, inst->name, err);
-    }
-    for (size_t i = 0; i < inst->n_overrides; i++) {
-        bool match = false;
-        for (char **g = inst->overrides[i].globs; g && *g && !match; g++)
-            match = fnmatch(*g, tool_name, 0) == 0;
-        if (!match)
-            continue;
-        if (!out)
-            out = settings_copy(inst->settings);
-        settings_override(out, inst->overrides[i].partial);
-    }
-    return out ? out : settings_ref(inst->settings);
+    return settings_for_tool(inst->settings, tool_name, tag, tag_ctx, inst->overrides, inst->n_overrides);
 }
 
 void plugin_instance_free(plugin_instance *inst)
@@ -385,11 +360,7 @@ void plugin_instance_free(plugin_instance *inst)
     if (inst->initialised && inst->def->destroy)
         inst->def->destroy(inst->state);
     settings_release(inst->settings);
-    for (size_t i = 0; i < inst->n_overrides; i++) {
-        str_list_free(inst->overrides[i].globs);
-        settings_release(inst->overrides[i].partial);
-    }
-    free(inst->overrides);
+    settings_rules_free(inst->overrides, inst->n_overrides);
     free(inst->name);
     free(inst->label);
     free(inst->origin);

@@ -13,12 +13,6 @@ typedef struct plugin_module {
     struct plugin_module *next;       /* module cache list */
 } plugin_module;
 
-/* Per-tool settings override block of a wrapper instance (conf: overrides = ({ tools = ...; })) */
-typedef struct plugin_override {
-    char **globs;                     /* tool name patterns (fnmatch) */
-    lmcp_settings *partial;           /* only the keys set in the block are explicit_ */
-} plugin_override;
-
 struct lmcp_instance {
     char *name;                       /* display name: plugin name, or its conf "name" */
     char *label;                      /* "plugin NAME", for messages */
@@ -28,7 +22,7 @@ struct lmcp_instance {
     void *state;                      /* from def->init */
     bool initialised;
     char *origin;                     /* "file:line" of its conf entry, or "built-in default" */
-    plugin_override *overrides;
+    settings_rule *overrides;         /* wrappers: conf overrides = ( { tools = ...; key = value; } ) */
     size_t n_overrides;
     void *owner;                      /* the generation (app.h) that created it */
 };

@@ -2,6 +2,7 @@
 #include "settings.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -231,6 +232,44 @@ void settings_override(lmcp_settings *dst, const lmcp_settings *src)
         value_clear(&dst->v[k]);
         value_copy(&dst->v[k], &src->v[k]);
     }
+}
+
+lmcp_settings *settings_for_tool(lmcp_settings *base, const char *tool_name, settings_tag_fn tag, void *tag_ctx,
+                                 const settings_rule *rules, size_t n_rules)
+{
+    lmcp_settings *out = NULL;
+    for (size_t k = 0; tag && k < base->n; k++) {
+        const lmcp_setting_def *d = &base->defs[k];
+        const char *val;
+        if (!d->tag || !tag(tag_ctx, d->tag, &val))
+            continue;
+        if (!out)
+            out = settings_copy(base);
+        char origin[300], err[512];
+        snprintf(origin, sizeof origin, "tag %s", d->tag);
+        if (settings_apply_text(out, d->name, val, origin, err, sizeof err) < 0)
+            LOG_WARN("settings", "tool %s: ignoring tag %s=%s: %s", tool_name, d->tag, val, err);
+    }
+    for (size_t i = 0; i < n_rules; i++) {
+        bool match = false;
+        for (char **g = rules[i].globs; g && *g && !match; g++)
+            match = fnmatch(*g, tool_name, 0) == 0;
+        if (!match)
+            continue;
+        if (!out)
+            out = settings_copy(base);
+        settings_override(out, rules[i].partial);
+    }
+    return out ? out : settings_ref(base);
+}
+
+void settings_rules_free(settings_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        str_list_free(rules[i].globs);
+        settings_release(rules[i].partial);
+    }
+    free(rules);
 }
 
 const lmcp_setting_def *settings_def(const lmcp_settings *s, const char *name, size_t *index)

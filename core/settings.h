@@ -48,6 +48,23 @@ void settings_override(lmcp_settings *dst, const lmcp_settings *src);
 int settings_apply_text(lmcp_settings *s, const char *name, const char *text, const char *origin,
                         char *err, size_t errlen);
 const lmcp_setting_def *settings_def(const lmcp_settings *s, const char *name, size_t *index);
+/* A block of settings that applies to the tools whose names match one of its patterns (a conf
+ * `tools` rule, or a wrapper's `overrides` block). Only the keys the block sets are explicit_. */
+typedef struct settings_rule {
+    char **globs;               /* fnmatch patterns, NULL-terminated */
+    lmcp_settings *partial;
+} settings_rule;
+
+typedef bool (*settings_tag_fn)(void *ctx, const char *key, const char **value);
+
+/* The settings for one tool: base, then the function's tags for the settings that declare a tag
+ * key (a malformed tag value is logged and ignored), then every rule matching the tool name in
+ * order, later ones winning — so an ops team's conf wins over a function owner's tag. Returns a
+ * new reference: base itself when nothing applies. */
+lmcp_settings *settings_for_tool(lmcp_settings *base, const char *tool_name, settings_tag_fn tag, void *tag_ctx,
+                                 const settings_rule *rules, size_t n_rules);
+void settings_rules_free(settings_rule *rules, size_t n);
+
 /* Print the table (for --help-plugin): name, type, default, env, tag, description. */
 void settings_describe(const lmcp_setting_def *defs, FILE *out);
 const char *setting_type_name(lmcp_setting_type t);

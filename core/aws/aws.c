@@ -197,7 +197,7 @@ bool aws_is_throttling(long status, const char *error_code)
     return false;
 }
 
-static json_object *parse_json_object(const char *s, size_t len)
+json_object *aws_parse_json_object(const char *s, size_t len)
 {
     if (!s || len == 0 || len > INT_MAX)
         return NULL;
@@ -343,7 +343,7 @@ static void parse_error_host(aws_response *r, const char *host)
     char *code = clean_code(hdrs_get(&r->headers, "x-amzn-ErrorType"));
     char *message = NULL;
     if (*b == '{') {
-        json_object *o = parse_json_object(r->body.data, r->body.len);
+        json_object *o = aws_parse_json_object(r->body.data, r->body.len);
         if (o) {
             static const char *const code_keys[] = {"__type", "code", "Code", NULL};
             static const char *const msg_keys[] = {"message", "Message", "errorMessage", NULL};

@@ -10,6 +10,7 @@
 #ifndef LMCP_AWS_AWS_H
 #define LMCP_AWS_AWS_H
 #include <stdbool.h>
+#include <json-c/json.h>
 #include <lambda-mcp/plugin.h>
 #include "aws/endpoints.h"
 #include "aws/http.h"
@@ -60,6 +61,8 @@ void aws_response_free(aws_response *r);
 bool aws_is_throttling(long status, const char *error_code);
 /* Parse an error body into code/message (used by aws_request; exposed for tests). */
 void aws_parse_error(aws_response *r);
+/* A JSON object from a response body, or NULL when it is not one. Caller owns it. */
+json_object *aws_parse_json_object(const char *s, size_t len);
 /* "lambda-mcp/0.1.0 (linux; libcurl/7.88.1)" */
 const char *aws_user_agent(void);
 #endif

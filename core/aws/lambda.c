@@ -13,21 +13,6 @@
 #define LAMBDA_SERVICE "lambda"
 #define MAX_ITEMS_LIMIT 10000
 
-static json_object *parse_object(const char *s, size_t len)
-{
-    if (!s || len == 0 || len > INT_MAX)
-        return NULL;
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return NULL;
-    json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-    if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
 
 /* Turn a non-2xx answer into an error message: "Op: Code: message (HTTP n, request id x)". */
 static void describe_error(const char *op, const aws_response *r, char *err, size_t errlen)
@@ -64,7 +49,7 @@ static int get_json(aws_client *c, const char *op, const char *path, const char 
         aws_response_free(r);
         return LMCP_ERR;
     }
-    *out = parse_object(r->body.data, r->body.len);
+    *out = aws_parse_json_object(r->body.data, r->body.len);
     if (!*out) {
         snprintf(err, errlen, "%s: the response is not a JSON object (HTTP %ld%s%s)", op, r->status,
                  r->request_id ? ", request id " : "", r->request_id ? r->request_id : "");

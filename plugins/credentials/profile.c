@@ -11,12 +11,6 @@
 
 #include "common/profcreds.h"
 
-typedef struct profile_state {
-    const lmcp_host *host;
-    const lmcp_settings *settings;
-    cred_ctx ctx;
-} profile_state;
-
 static const lmcp_setting_def profile_settings[] = {
     {"profile", LMCP_SETTING_STRING, NULL, "AWS_PROFILE", NULL, 0, 0,
      "the profile (unset: AWS_DEFAULT_PROFILE, else \"default\"); a profile named here or in AWS_PROFILE that does "
@@ -36,19 +30,10 @@ static int profile_init(const lmcp_plugin_ctx *ctx, void **state, char *err, siz
 {
     (void)err;
     (void)errlen;
-    profile_state *s = calloc(1, sizeof *s);
-    if (!s)
+    cred_ctx *c = cred_ctx_new(ctx, true);
+    if (!c)
         return LMCP_ERR;
-    const lmcp_host *h = ctx->host;
-    s->host = h;
-    s->settings = ctx->settings;
-    s->ctx.host = h;
-    s->ctx.inst = ctx->instance;
-    s->ctx.config_file = h->setting_string(ctx->settings, "config_file");
-    s->ctx.credentials_file = h->setting_string(ctx->settings, "credentials_file");
-    s->ctx.sso_cache_dir = h->setting_string(ctx->settings, "sso_cache_dir");
-    s->ctx.process_timeout_ms = h->setting_duration_ms(ctx->settings, "process_timeout");
-    *state = s;
+    *state = c;
     return LMCP_OK;
 }
 
@@ -56,21 +41,13 @@ static void profile_destroy(void *state) { free(state); }
 
 static int profile_resolve(void *state, lmcp_credentials *out, char *err, size_t errlen)
 {
-    profile_state *s = state;
+    cred_ctx *c = state;
     bool explicit_;
-    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
-    return cred_profile_resolve(&s->ctx, name, explicit_, out, err, errlen);
+    const char *name = cred_profile_name(c->host, c->settings, &explicit_);
+    return cred_profile_resolve(c, name, explicit_, out, err, errlen);
 }
 
-static int profile_region(void *state, char *buf, size_t len)
-{
-    profile_state *s = state;
-    bool explicit_;
-    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
-    return cred_profile_region(&s->ctx, name, buf, len);
-}
-
-static const lmcp_credentials_ops profile_ops = {.resolve = profile_resolve, .region = profile_region};
+static const lmcp_credentials_ops profile_ops = {.resolve = profile_resolve, .region = cred_region_hook};
 
 static const lmcp_plugin_def profile_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,

@@ -11,12 +11,6 @@
 
 #include "common/profcreds.h"
 
-typedef struct sso_state {
-    const lmcp_host *host;
-    const lmcp_settings *settings;
-    cred_ctx ctx;
-} sso_state;
-
 static const lmcp_setting_def sso_settings[] = {
     {"profile", LMCP_SETTING_STRING, NULL, "AWS_PROFILE", NULL, 0, 0,
      "the SSO profile (unset: AWS_DEFAULT_PROFILE, else \"default\")"},
@@ -32,18 +26,10 @@ static int sso_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t 
 {
     (void)err;
     (void)errlen;
-    sso_state *s = calloc(1, sizeof *s);
-    if (!s)
+    cred_ctx *c = cred_ctx_new(ctx, false);
+    if (!c)
         return LMCP_ERR;
-    const lmcp_host *h = ctx->host;
-    s->host = h;
-    s->settings = ctx->settings;
-    s->ctx.host = h;
-    s->ctx.inst = ctx->instance;
-    s->ctx.config_file = h->setting_string(ctx->settings, "config_file");
-    s->ctx.credentials_file = h->setting_string(ctx->settings, "credentials_file");
-    s->ctx.sso_cache_dir = h->setting_string(ctx->settings, "sso_cache_dir");
-    *state = s;
+    *state = c;
     return LMCP_OK;
 }
 
@@ -51,21 +37,13 @@ static void sso_destroy(void *state) { free(state); }
 
 static int sso_resolve(void *state, lmcp_credentials *out, char *err, size_t errlen)
 {
-    sso_state *s = state;
+    cred_ctx *c = state;
     bool explicit_;
-    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
-    return cred_sso_resolve(&s->ctx, name, explicit_, out, err, errlen);
+    const char *name = cred_profile_name(c->host, c->settings, &explicit_);
+    return cred_sso_resolve(c, name, explicit_, out, err, errlen);
 }
 
-static int sso_region(void *state, char *buf, size_t len)
-{
-    sso_state *s = state;
-    bool explicit_;
-    const char *name = cred_profile_name(s->host, s->settings, &explicit_);
-    return cred_profile_region(&s->ctx, name, buf, len);
-}
-
-static const lmcp_credentials_ops sso_ops = {.resolve = sso_resolve, .region = sso_region};
+static const lmcp_credentials_ops sso_ops = {.resolve = sso_resolve, .region = cred_region_hook};
 
 static const lmcp_plugin_def sso_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,

@@ -370,3 +370,28 @@ int cred_profile_region(cred_ctx *c, const char *profile, char *buf, size_t len)
     aws_files_free(&f);
     return rc;
 }
+
+cred_ctx *cred_ctx_new(const lmcp_plugin_ctx *pctx, bool with_process)
+{
+    cred_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    const lmcp_host *h = pctx->host;
+    c->host = h;
+    c->inst = pctx->instance;
+    c->settings = pctx->settings;
+    c->config_file = h->setting_string(pctx->settings, "config_file");
+    c->credentials_file = h->setting_string(pctx->settings, "credentials_file");
+    c->sso_cache_dir = h->setting_string(pctx->settings, "sso_cache_dir");
+    if (with_process)
+        c->process_timeout_ms = h->setting_duration_ms(pctx->settings, "process_timeout");
+    return c;
+}
+
+int cred_region_hook(void *state, char *buf, size_t len)
+{
+    cred_ctx *c = state;
+    bool explicit_;
+    const char *name = cred_profile_name(c->host, c->settings, &explicit_);
+    return cred_profile_region(c, name, buf, len);
+}

@@ -12,12 +12,19 @@
 typedef struct cred_ctx {
     const lmcp_host *host;
     const lmcp_instance *inst;
+    const lmcp_settings *settings;  /* the plugin's: profile, config_file, credentials_file, ... */
     const char *config_file;       /* NULL: ~/.aws/config */
     const char *credentials_file;  /* NULL: ~/.aws/credentials */
     const char *sso_cache_dir;     /* NULL: ~/.aws/sso/cache */
     int64_t process_timeout_ms;
     bool logged_once;              /* the first success is logged at info level, later ones at debug */
 } cred_ctx;
+
+/* A context for the profile and sso plugins, from their settings (config_file, credentials_file,
+ * sso_cache_dir, and process_timeout when with_process). NULL when out of memory. Free with free(). */
+cred_ctx *cred_ctx_new(const lmcp_plugin_ctx *pctx, bool with_process);
+/* The credentials_ops region() hook of both: the profile's `region`. state is a cred_ctx. */
+int cred_region_hook(void *state, char *buf, size_t len);
 
 /* The profile to use: the `profile` setting (conf, else AWS_PROFILE) when set and not empty,
  * else AWS_DEFAULT_PROFILE, else "default". *explicit_ is false only for the last case. */
