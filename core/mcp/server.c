@@ -697,11 +697,8 @@ static void do_tools_call(req *rq)
         LOG_DEBUG(LOGC, "tools/call: ignoring a progressToken that is neither a string nor an integer");
         token = NULL;
     }
-    if (args && log_enabled(LMCP_LOG_TRACE)) {
-        char *a = mcp_json_dump(args, NULL);
-        LOG_TRACE(LOGC, "tools/call %s arguments: %s", name, a);
-        free(a);
-    }
+    /* the arguments are never logged, at any level: a model may pass anything in them, tokens
+       included (the audit plugin records their SHA-256 unless configured otherwise) */
 
     inflight *e = xcalloc(1, sizeof *e);
     e->s = s;
