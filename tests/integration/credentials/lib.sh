@@ -286,7 +286,25 @@ check_secrets() {
   fi
 }
 
+# Sanitizer builds: any report in the server's output fails the test (the server's exit status is
+# not always looked at, e.g. after SIGTERM).
+check_sanitizers() {
+  local f hits=()
+  shopt -s nullglob
+  for f in "$T"/*.err "$T"/*.report; do
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|:[0-9]+(:[0-9]+)?: runtime error: |SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)' "$f"; then
+      hits+=("$(basename "$f")")
+    fi
+  done
+  if [ ${#hits[@]} -eq 0 ]; then
+    ok "no sanitizer report in the server's output"
+  else
+    not_ok "sanitizer reports in: ${hits[*]}"
+  fi
+}
+
 finish() {
+  check_sanitizers
   [ -n "$URL" ] && check_secrets
   echo "# $TEST_NAME: $PASSED passed, $FAILED failed"
   [ $FAILED = 0 ] && [ $PASSED -gt 0 ]
