@@ -28,6 +28,7 @@ fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
   echo "install-deps: Node.js $(node --version) is too old: the official MCP clients need Node.js 20 or later" >&2
+  echo "install-deps: (Debian 12's own nodejs is 18: install Node.js 20, e.g. from NodeSource, and run this again)" >&2
   exit 1
 fi
 
