@@ -31,9 +31,8 @@ struct app {
     app_options opts;
     char *config_path;
     plugin_loader *loader;
-    pthread_mutex_t gen_mu;         /* guards cur and gen_counter */
+    pthread_mutex_t gen_mu;         /* guards cur */
     generation *cur;
-    uint64_t gen_counter;
     pthread_mutex_t discovery_mu;   /* one discovery at a time */
     registry *reg;
     executor *exec;
@@ -45,6 +44,7 @@ struct app {
     pthread_mutex_t refresh_mu;
     pthread_cond_t refresh_cv;
     bool stopping;
+    bool reload_requested;          /* SIGHUP: the refresh thread re-reads the conf */
     bool last_discovery_failed;
 };
 
@@ -136,7 +136,18 @@ int generation_resolve_with(generation *g, const char *plugin, lmcp_credentials 
     return rc;
 }
 
-static char *resolve_region(generation *g, char **origin)
+/* --plugin-dir, else server.plugin_dir (conf or LAMBDA_MCP_PLUGIN_DIR), else the installed ones;
+ * an empty value counts as unset. */
+static const char *plugin_dir_for(const app *a, const lmcp_settings *server)
+{
+    if (a->opts.plugin_dir && *a->opts.plugin_dir)
+        return a->opts.plugin_dir;
+    const char *dir = server ? settings_get_string(server, "plugin_dir") : NULL;
+    return dir && *dir ? dir : LMCP_PLUGIN_DIR;
+}
+
+/* The region from the conf or the environment; NULL when only a credentials plugin can say. */
+static char *configured_region(const generation *g, char **origin)
 {
     const lmcp_settings *aws = g->cfg.aws;
     const char *r = settings_get_string(aws, "region");
@@ -152,6 +163,13 @@ static char *resolve_region(generation *g, char **origin)
             return xstrdup(v);
         }
     }
+    return NULL;
+}
+
+/* A credentials plugin's region (a profile's, the instance's), else us-east-1. IMDS needs plain
+ * HTTP for it, so g->aws must exist. */
+static char *plugin_region(generation *g, char **origin)
+{
     char found[64];
     const char *src = NULL;
     if (creds_chain_region(g->creds, found, sizeof found, &src) == LMCP_OK) {
@@ -176,19 +194,13 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
                  settings_origin(g->cfg.server, "log_level"), ls);
         goto fail;
     }
-    if (!getenv("LAMBDA_MCP_LOG_LEVEL_CLI"))
+    g->log_level = lvl;
+    /* the first conf's level applies at once, so its plugins log at it; a reload's only when it
+       is installed (a reload that fails changes nothing) */
+    if (!a->cur && !a->opts.log_level_set)
         log_set_level(lvl);
-    if (!a->loader) {
-        const char *dir = a->opts.plugin_dir;
-        if (!dir)
-            dir = settings_get_string(g->cfg.server, "plugin_dir");
-        if (!dir)
-            dir = LMCP_PLUGIN_DIR;
-        a->loader = plugin_loader_new(dir);
-    }
-    pthread_mutex_lock(&a->gen_mu);
-    g->id = ++a->gen_counter;
-    pthread_mutex_unlock(&a->gen_mu);
+    if (!a->loader)
+        a->loader = plugin_loader_new(plugin_dir_for(a, g->cfg.server));
 
     if (instantiate(g, g->cfg.credentials, g->cfg.n_credentials, LMCP_PLUGIN_CREDENTIALS, &g->credentials,
                     &g->n_credentials, err, errlen) < 0)
@@ -219,17 +231,20 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     g->awscfg.creds = creds_chain_get;
     g->awscfg.creds_ctx = g->creds;
 
-    /* The region may have to come from a credentials plugin (a profile's region, the instance
-       metadata), and IMDS needs plain HTTP for it: a client without a region serves that, then
-       the real one is built with the region found. */
-    g->awscfg.region = "us-east-1";
-    g->aws = aws_client_new(&g->awscfg);
-    if (!g->aws) {
-        snprintf(err, errlen, "cannot set up the AWS client");
-        goto fail;
+    g->region = configured_region(g, &g->region_origin);
+    if (!g->region) {
+        /* only a credentials plugin can tell (a profile's region, the instance metadata): IMDS needs
+           plain HTTP for it, so a client serves that lookup, then the real one is built */
+        g->awscfg.region = "us-east-1";
+        g->aws = aws_client_new(&g->awscfg);
+        if (!g->aws) {
+            snprintf(err, errlen, "cannot set up the AWS client");
+            goto fail;
+        }
+        g->region = plugin_region(g, &g->region_origin);
+        aws_client_free(g->aws);
+        g->aws = NULL;
     }
-    g->region = resolve_region(g, &g->region_origin);
-    aws_client_free(g->aws);
     g->awscfg.region = g->region;
     g->aws = aws_client_new(&g->awscfg);
     if (!g->aws) {
@@ -237,7 +252,8 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
         goto fail;
     }
     g->discovery_concurrency = (size_t)settings_get_int(g->cfg.discovery, "concurrency");
-    discovery_set_default_concurrency(g->discovery_concurrency);
+    if (!a->cur)
+        discovery_set_default_concurrency(g->discovery_concurrency);
 
     if (instantiate(g, g->cfg.discovery_plugins, g->cfg.n_discovery, LMCP_PLUGIN_DISCOVERY, &g->discovery,
                     &g->n_discovery, err, errlen) < 0)
@@ -270,6 +286,11 @@ fail:
 
 static void set_current(app *a, generation *g)
 {
+    if (g) {
+        if (!a->opts.log_level_set)
+            log_set_level(g->log_level);
+        discovery_set_default_concurrency(g->discovery_concurrency);
+    }
     pthread_mutex_lock(&a->gen_mu);
     generation *old = a->cur;
     a->cur = g;
@@ -315,11 +336,20 @@ static int discover_and_publish(app *a, generation *g, const char *why, bool ins
     return 0;
 }
 
+static void reload(app *a);
+
 static void *refresh_main(void *arg)
 {
     app *a = arg;
     pthread_mutex_lock(&a->refresh_mu);
     while (!a->stopping) {
+        if (a->reload_requested) {
+            a->reload_requested = false;
+            pthread_mutex_unlock(&a->refresh_mu);
+            reload(a);
+            pthread_mutex_lock(&a->refresh_mu);
+            continue;
+        }
         generation *g = current_ref(a);
         int64_t interval = settings_get_duration_ms(g->cfg.discovery, "refresh_interval");
         /* after a failed discovery, try again within 30 s even when refresh is off */
@@ -332,10 +362,12 @@ static void *refresh_main(void *arg)
         }
         struct timespec until = clock_mono_deadline(interval);
         int rc = 0;
-        while (!a->stopping && rc != ETIMEDOUT)
+        while (!a->stopping && !a->reload_requested && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&a->refresh_cv, &a->refresh_mu, &until);
         if (a->stopping)
             break;
+        if (a->reload_requested)
+            continue;
         pthread_mutex_unlock(&a->refresh_mu);
         g = current_ref(a);
         discover_and_publish(a, g, "scheduled", false);
@@ -355,13 +387,18 @@ static void reload(app *a)
         LOG_ERROR(COMP, "reload failed, keeping the current configuration: %s", err);
         return;
     }
+    generation *old = current_ref(a);
     int rc = discover_and_publish(a, g, "reload", true);
+    if (rc == 0 && old) {
+        /* these are read once, when the server starts serving */
+        const lmcp_settings *o = old->cfg.server, *n = g->cfg.server;
+        for (size_t k = 0; k < n->n; k++)
+            if (strcmp(n->defs[k].name, "log_level") != 0 && !settings_same_value(o, n, k))
+                LOG_WARN(COMP, "reload: server.%s changed (%s); it takes effect at the next start", n->defs[k].name,
+                         settings_origin(n, n->defs[k].name));
+    }
+    generation_release(old);
     generation_release(g);
-    if (rc < 0)
-        return;
-    pthread_mutex_lock(&a->refresh_mu);
-    pthread_cond_broadcast(&a->refresh_cv); /* the interval may have changed */
-    pthread_mutex_unlock(&a->refresh_mu);
 }
 
 /* ------------------------------------------------------------------ CLI modes */
@@ -519,6 +556,15 @@ static void end_of_input(void *arg)
     pthread_kill(rc->main_thread, SIGUSR1);
 }
 
+static void *shutdown_watchdog(void *arg)
+{
+    (void)arg;
+    clock_sleep_ms(2000);
+    LOG_WARN(COMP, "shutdown did not finish within 2 s (a client that stopped reading stdout?): exiting");
+    _exit(0);
+    return NULL;
+}
+
 static int serve(app *a, sigset_t *sigs)
 {
     generation *g = current_ref(a);
@@ -568,8 +614,11 @@ static int serve(app *a, sigset_t *sigs)
         int sig = 0;
         if (sigwait(sigs, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            reload(a);
+        if (sig == SIGHUP) { /* the refresh thread reloads: a SIGTERM must not wait for it */
+            pthread_mutex_lock(&a->refresh_mu);
+            a->reload_requested = true;
+            pthread_cond_broadcast(&a->refresh_cv);
+            pthread_mutex_unlock(&a->refresh_mu);
             continue;
         }
         if (sig == SIGUSR1) {
@@ -583,14 +632,20 @@ static int serve(app *a, sigset_t *sigs)
     a->stopping = true;
     pthread_cond_broadcast(&a->refresh_cv);
     pthread_mutex_unlock(&a->refresh_mu);
-    mcp_server_shutdown(a->mcp, eof ? grace : 0);
-    if (a->refresh_started)
-        pthread_join(a->refresh_thread, NULL);
     if (!eof) {
-        /* the reader is blocked in read(2) on a pipe the client still holds: leave it */
+        /* A signal: end promptly. The reader is blocked in read(2) on a pipe the client still
+           holds, a refresh may be mid-discovery, and a client that stopped reading stdout leaves
+           writers blocked in write(2): the shutdown gets two seconds, then the process leaves. */
+        pthread_t dog;
+        if (pthread_create(&dog, NULL, shutdown_watchdog, NULL) == 0)
+            pthread_detach(dog);
+        mcp_server_shutdown(a->mcp, 0);
         fflush(stderr);
         exit(0);
     }
+    mcp_server_shutdown(a->mcp, grace);
+    if (a->refresh_started)
+        pthread_join(a->refresh_thread, NULL);
     mcp_server_free(a->mcp);
     executor_free(a->exec);
     frame_reader_free(rc.r);
@@ -633,7 +688,8 @@ int app_main(int argc, char **argv)
                 return 2;
             }
             log_set_level(l);
-            setenv("LAMBDA_MCP_LOG_LEVEL_CLI", optarg, 1);
+            a.opts.log_level = l;
+            a.opts.log_level_set = true;
             break;
         }
         case 'V': printf("lambda-mcp %s (plugin ABI %u)\n", PACKAGE_VERSION, LMCP_PLUGIN_ABI_VERSION); return 0;
@@ -677,8 +733,13 @@ int app_main(int argc, char **argv)
     g_app = &a;
     int rc = 0;
     if (mode == OPT_LIST_PLUGINS) {
-        const char *dir = a.opts.plugin_dir ? a.opts.plugin_dir : getenv("LAMBDA_MCP_PLUGIN_DIR");
-        a.loader = plugin_loader_new(dir && *dir ? dir : LMCP_PLUGIN_DIR);
+        /* the same directory the server would use: the conf's plugin_dir counts (a conf that does
+           not load is reported by --check, not here) */
+        app_config cfg;
+        char err[1024];
+        bool have_cfg = app_config_load(&cfg, a.config_path, err, sizeof err) == 0;
+        a.loader = plugin_loader_new(plugin_dir_for(&a, have_cfg ? cfg.server : NULL));
+        app_config_free(&cfg);
         rc = do_list_plugins(&a);
     } else {
         char err[4096];

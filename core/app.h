@@ -22,8 +22,8 @@ typedef struct app app;
 typedef struct generation {
     atomic_int refs;
     app *app;
-    uint64_t id;
     app_config cfg;
+    lmcp_log_level log_level;       /* server.log_level, applied when the generation is installed */
     char *region;                   /* resolved */
     char *region_origin;            /* "aws.region in FILE:LINE", "AWS_REGION", ... */
     plugin_instance **credentials;
@@ -45,6 +45,8 @@ void generation_release(generation *g);
 typedef struct app_options {
     const char *config_path;        /* --config, or LAMBDA_MCP_CONFIG */
     const char *plugin_dir;         /* --plugin-dir */
+    lmcp_log_level log_level;       /* --log-level, when log_level_set */
+    bool log_level_set;
 } app_options;
 
 /* Build a generation from the conf (loads and inits every plugin). NULL with err on failure. */

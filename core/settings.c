@@ -263,6 +263,26 @@ lmcp_settings *settings_for_tool(lmcp_settings *base, const char *tool_name, set
     return out ? out : settings_ref(base);
 }
 
+bool settings_same_value(const lmcp_settings *a, const lmcp_settings *b, size_t k)
+{
+    const setting_value *x = &a->v[k], *y = &b->v[k];
+    if (x->present != y->present)
+        return false;
+    switch (a->defs[k].type) {
+    case LMCP_SETTING_STRING: return (!x->s && !y->s) || (x->s && y->s && strcmp(x->s, y->s) == 0);
+    case LMCP_SETTING_DOUBLE: return x->d == y->d;
+    case LMCP_SETTING_STRING_LIST:
+    case LMCP_SETTING_STRING_MAP:
+        if (x->n != y->n)
+            return false;
+        for (size_t i = 0; i < x->n; i++)
+            if (strcmp(x->items[i], y->items[i]) != 0 || (x->values && strcmp(x->values[i], y->values[i]) != 0))
+                return false;
+        return true;
+    default: return x->i == y->i;
+    }
+}
+
 void settings_rules_free(settings_rule *rules, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

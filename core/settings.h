@@ -64,6 +64,8 @@ typedef bool (*settings_tag_fn)(void *ctx, const char *key, const char **value);
 lmcp_settings *settings_for_tool(lmcp_settings *base, const char *tool_name, settings_tag_fn tag, void *tag_ctx,
                                  const settings_rule *rules, size_t n_rules);
 void settings_rules_free(settings_rule *rules, size_t n);
+/* Whether two settings objects of the same table hold the same value for setting k. */
+bool settings_same_value(const lmcp_settings *a, const lmcp_settings *b, size_t k);
 
 /* Print the table (for --help-plugin): name, type, default, env, tag, description. */
 void settings_describe(const lmcp_setting_def *defs, FILE *out);

@@ -1,0 +1,122 @@
+#!/bin/sh
+# Signals and reloads: a SIGHUP with a conf that does not load changes nothing (not even the log
+# level); a reload names the server settings that only take effect at the next start; SIGTERM
+# right after a SIGHUP does not wait for the reload's discovery; SIGTERM ends the server although
+# the client stopped reading its stdout (writers blocked in write(2)).
+: "${LMCP_BIN:?}" "${LMCP_PLUGIN_DIR:?}" "${LMCP_SRCDIR:?}" "${LMCP_PYTHON:?}"
+exec "$LMCP_PYTHON" - <<'PY'
+import json, os, signal, subprocess, sys, tempfile, time, urllib.request
+
+BIN, PLUGINS, SRC = os.environ["LMCP_BIN"], os.environ["LMCP_PLUGIN_DIR"], os.environ["LMCP_SRCDIR"]
+tmp = tempfile.mkdtemp(prefix="lmcp-signals-")
+failed = 0
+n = 0
+
+def check(ok, what, detail=""):
+    global failed, n
+    n += 1
+    print("%s %d - %s%s" % ("ok" if ok else "not ok", n, what, "" if ok else ": " + detail))
+    failed += 0 if ok else 1
+
+port_file = os.path.join(tmp, "emu.url")
+emu = subprocess.Popen([sys.executable, os.path.join(SRC, "tests/emulator/emulator.py"), "--account",
+                        os.path.join(SRC, "tests/emulator/accounts/demo.json"), "--port", "0", "--port-file", port_file],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+for _ in range(100):
+    if os.path.exists(port_file) and open(port_file).read():
+        break
+    time.sleep(0.1)
+url = open(port_file).read().strip()
+
+def control(method, path, body=None):
+    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    return json.load(urllib.request.urlopen(req, timeout=10))
+
+env = {"PATH": os.environ["PATH"], "HOME": tmp, "AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1",
+       "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIAEMULATORDEMO0001",
+       "AWS_SECRET_ACCESS_KEY": "emulatorDemoSecretKey/0000000000000000001"}
+conf = os.path.join(tmp, "lambda-mcp.conf")
+def write_conf(text):
+    with open(conf, "w") as f:
+        f.write(text)
+
+def start(stdout=subprocess.DEVNULL):
+    err = open(os.path.join(tmp, "server.err"), "w")
+    return subprocess.Popen([BIN, "--plugin-dir", PLUGINS, "--config", conf], stdin=subprocess.PIPE, stdout=stdout,
+                            stderr=err, env=env)
+
+def stderr_text():
+    return open(os.path.join(tmp, "server.err")).read()
+
+def wait_for(pred, secs=10):
+    t = time.time() + secs
+    while time.time() < t:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+try:
+    # 1. a reload that fails changes nothing; 2. a changed restart-only setting is named
+    write_conf('server = { log_level = "info"; page_size = 100; };\ncredentials = ( { plugin = "env"; } );\n')
+    p = start()
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts")
+    write_conf('server = { log_level = "debug"; };\ncredentials = ( { plugin = "env"; } );\n'
+               'wrappers = ( { plugin = "nosuch"; } );\n')
+    p.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "reload failed, keeping the current configuration" in stderr_text()),
+          "a conf that does not load is refused", stderr_text()[-500:])
+    # a request the dispatcher logs at debug level: nothing may appear
+    mark = len(stderr_text())
+    p.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    p.stdin.flush()
+    time.sleep(0.5)
+    check(" debug " not in stderr_text()[mark:], "the failed reload did not change the log level",
+          stderr_text()[mark:][:500])
+    write_conf('server = { log_level = "info"; page_size = 5; };\ncredentials = ( { plugin = "env"; } );\n')
+    p.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "server.page_size changed" in stderr_text()),
+          "a reload names server settings that take effect at the next start", stderr_text()[-500:])
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(10) == 0, "SIGTERM: exit status 0")
+
+    # 3. SIGTERM right after SIGHUP does not wait for the reload's discovery (5 s per ListFunctions)
+    p = start()
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts again")
+    control("POST", "/__emu/latency", {"operations": {"ListFunctions": 5000}})
+    p.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(15)
+    took = time.time() - t0
+    check(rc == 0 and took < 3, "SIGTERM during a reload's discovery exits promptly", "rc %s after %.1f s" % (rc, took))
+    control("POST", "/__emu/reset", {})
+
+    # 4. SIGTERM with the client no longer reading stdout: writers are blocked in write(2)
+    p = start(stdout=subprocess.PIPE)
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a third time")
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    for i in range(12):
+        m = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
+             "params": {"name": "echo", "arguments": {"x": "y" * 30000}, "_meta": meta}}
+        p.stdin.write((json.dumps(m) + "\n").encode())
+        p.stdin.flush()
+    time.sleep(1.5)  # the answers fill the stdout pipe, which nobody reads
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "still running"
+    took = time.time() - t0
+    check(rc == 0 and took < 5, "SIGTERM ends a server whose client stopped reading", "rc %s after %.1f s" % (rc, took))
+finally:
+    emu.terminate()
+    emu.wait(10)
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
+PY
