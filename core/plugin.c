@@ -16,6 +16,10 @@
 #include "util/log.h"
 #include "util/str.h"
 
+/* The keys a plugin entry of the conf file uses itself: no plugin setting may have these names.
+ * In a wrapper's override blocks "tools" is taken too. */
+static const char *const entry_keys[] = {"plugin", "name", "path", "overrides", NULL};
+
 struct plugin_loader {
     pthread_mutex_t mu;       /* loads can come from a worker (credential_source) during a reload */
     char *dir;
@@ -101,8 +105,9 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
     else if (!def->init)
         problem = "has no init function";
     else if (def->kind == LMCP_PLUGIN_DISCOVERY &&
-             (!def->discovery || (!def->discovery->select && !def->discovery->filter && !def->discovery->enrich)))
-        problem = "is a discovery plugin without select, filter or enrich hooks";
+             (!def->discovery || (!def->discovery->match && !def->discovery->select && !def->discovery->filter &&
+                                  !def->discovery->enrich)))
+        problem = "is a discovery plugin without match, select, filter or enrich hooks";
     else if (def->kind == LMCP_PLUGIN_CREDENTIALS && (!def->credentials || !def->credentials->resolve))
         problem = "is a credentials plugin without a resolve function";
     else if (def->kind == LMCP_PLUGIN_WRAPPER && (!def->wrapper || !def->wrapper->invoke))
@@ -111,11 +116,13 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
              def->kind != LMCP_PLUGIN_WRAPPER)
         problem = "declares an unknown plugin kind";
     /* the conf entry's own keys: a setting of the same name would never reach the plugin */
-    static const char *const reserved[] = {"plugin", "name", "path", "overrides", NULL};
-    for (const lmcp_setting_def *d = def->settings; !problem && d && d->name; d++)
-        for (const char *const *r = reserved; *r; r++)
+    for (const lmcp_setting_def *d = def->settings; !problem && d && d->name; d++) {
+        for (const char *const *r = entry_keys; *r; r++)
             if (strcmp(d->name, *r) == 0)
                 problem = "declares a setting named plugin, name, path or overrides, which the conf file reserves";
+        if (def->kind == LMCP_PLUGIN_WRAPPER && strcmp(d->name, "tools") == 0)
+            problem = "declares a setting named tools, which a wrapper's override blocks reserve";
+    }
     if (problem) {
         seterr(err, errlen, "%s: plugin %s", path, problem);
         dlclose(dl);
@@ -318,8 +325,7 @@ plugin_instance *plugin_instance_new(plugin_module *m, const plugin_entry *e, co
     if (!inst->settings)
         goto fail;
     if (e && e->group) {
-        static const char *const skip[] = {"plugin", "name", "path", "overrides", NULL};
-        if (settings_apply_conf(inst->settings, e->group, skip, err, errlen) < 0)
+        if (settings_apply_conf(inst->settings, e->group, entry_keys, err, errlen) < 0)
             goto fail;
         const config_setting_t *ov = config_setting_get_member(e->group, "overrides");
         if (ov) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/buf.h"
 #include "util/log.h"
@@ -108,10 +109,12 @@ static bool parse_text(const lmcp_setting_def *d, const char *text, setting_valu
         return true;
     }
     case LMCP_SETTING_BOOL:
-        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "on") == 0)
+        /* the words the tags plugin accepts for annotation tags, in any case */
+        if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0 || strcasecmp(text, "yes") == 0 ||
+            strcasecmp(text, "on") == 0)
             v->i = 1;
-        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0 || strcmp(text, "no") == 0 ||
-                 strcmp(text, "off") == 0 || text[0] == '\0')
+        else if (strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0 || strcasecmp(text, "no") == 0 ||
+                 strcasecmp(text, "off") == 0 || text[0] == '\0')
             v->i = 0;
         else {
             snprintf(why, whylen, "'%s' is not a boolean (true or false)", text);

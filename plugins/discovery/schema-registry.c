@@ -10,7 +10,8 @@
  *   `nullable: true` becomes a "null" type.
  *
  * A missing, unreadable or unusable schema leaves the tool with the generic schema and logs why;
- * it never removes the tool. Schemas are fetched concurrently, once per (ARN, version) per run. */
+ * it never removes the tool. Schemas are fetched concurrently, once per (ARN, version) per batch
+ * (a page of the account listing, or a selector's functions). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,12 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
         } else if (h->fn_set_input_schema(fn, r->schema, err, sizeof err) != LMCP_OK) {
             h->log(s->inst, LMCP_LOG_WARN, "function %s: schema %s cannot be an input schema: %s; the tool keeps the "
                    "generic schema", h->fn_name(fn), r->arn, err);
+            /* the other functions sharing it would compile it again only to fail the same way */
+            char why[700];
+            snprintf(why, sizeof why, "it cannot be an input schema: %s", err);
+            h->json_put(r->schema);
+            r->schema = NULL;
+            set_problem(r, "%s%s", why, NULL);
         } else if (h->log_enabled(LMCP_LOG_DEBUG)) {
             h->log(s->inst, LMCP_LOG_DEBUG, "function %s: input schema from %s", h->fn_name(fn), r->arn);
         }

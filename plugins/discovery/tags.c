@@ -156,11 +156,12 @@ static int tags_filter(void *state, lmcp_discovery_run *run)
 
 static int parse_bool(const char *v, bool *out)
 {
-    if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0) {
+    /* the same words, in any case, as the host accepts for boolean settings from tags */
+    if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0) {
         *out = true;
         return 0;
     }
-    if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0) {
+    if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0) {
         *out = false;
         return 0;
     }

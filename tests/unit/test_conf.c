@@ -243,6 +243,11 @@ static void test_settings_text(void **state)
     assert_int_equal(settings_apply_text(s, "pairs", "novalue", "tag t", err, sizeof err), -1);
     assert_non_null(strstr(err, "not a key=value pair"));
     assert_int_equal(settings_apply_text(s, "on", "maybe", "tag t", err, sizeof err), -1);
+    /* tags and environment values: the same words in any case */
+    assert_int_equal(settings_apply_text(s, "on", "TRUE", "tag t", err, sizeof err), 0);
+    assert_true(settings_get_bool(s, "on"));
+    assert_int_equal(settings_apply_text(s, "on", "Off", "tag t", err, sizeof err), 0);
+    assert_false(settings_get_bool(s, "on"));
     assert_int_equal(settings_apply_text(s, "on", "false", "tag t", err, sizeof err), 0);
     assert_false(settings_get_bool(s, "on"));
     assert_true(settings_is_set(s, "on"));

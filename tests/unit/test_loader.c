@@ -76,6 +76,17 @@ static void test_reserved_setting(void **state)
     assert_non_null(strstr(err, "reserved_setting.so: plugin declares a setting named plugin, name, path or overrides"));
 }
 
+static void test_match_only_and_wrapper_tools(void **state)
+{
+    (void)state;
+    char err[1024] = "";
+    /* a selector may work by match alone */
+    assert_non_null(plugin_loader_load(loader, "match_only", NULL, LMCP_PLUGIN_DISCOVERY, err, sizeof err));
+    /* a wrapper setting named "tools" could never be overridden per tool */
+    assert_null(plugin_loader_load(loader, "wrapper_tools", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err));
+    assert_non_null(strstr(err, "declares a setting named tools, which a wrapper's override blocks reserve"));
+}
+
 static void test_wrong_kind(void **state)
 {
     (void)state;
@@ -241,7 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrong_abi),         cmocka_unit_test(test_no_entry),
         cmocka_unit_test(test_missing),           cmocka_unit_test(test_wrong_kind),
-        cmocka_unit_test(test_reserved_setting),
+        cmocka_unit_test(test_reserved_setting),  cmocka_unit_test(test_match_only_and_wrapper_tools),
         cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
         cmocka_unit_test(test_chain),
     };
