@@ -15,6 +15,7 @@
 
 #include <lambda-mcp/plugin.h>
 
+#include "common/hostjson.h"
 #include "common/urlcheck.h"
 #include "common/util.h"
 
@@ -59,12 +60,6 @@ static int container_init(const lmcp_plugin_ctx *ctx, void **state, char *err, s
 
 static void container_destroy(void *state) { free(state); }
 
-/* the URL without query or fragment, for messages */
-static char *url_for_log(const char *url)
-{
-    return cc_strndup(url, strcspn(url, "?#"));
-}
-
 /* The Authorization value, or NULL when none is configured. LMCP_ERR with err if unusable. */
 static int auth_token(char **out, char *err, size_t errlen)
 {
@@ -73,16 +68,12 @@ static int auth_token(char **out, char *err, size_t errlen)
     const char *from;
     if (file) {
         size_t len;
-        int rc = cc_read_file(file, MAX_TOKEN_FILE, out, &len);
+        int rc = cc_read_token_file(file, MAX_TOKEN_FILE, out, &len);
         if (rc < 0) {
             snprintf(err, errlen, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
                      rc == -EFBIG ? "too large" : strerror(-rc));
             return LMCP_ERR;
         }
-        /* a trailing newline is an editor's, not the token's */
-        while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' ' ||
-                       (*out)[len - 1] == '\t'))
-            (*out)[--len] = '\0';
         from = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
     } else {
         const char *v = cc_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
@@ -102,13 +93,6 @@ static int auth_token(char **out, char *err, size_t errlen)
         *out = NULL;
     }
     return LMCP_OK;
-}
-
-static const char *jstr(const lmcp_host *h, const lmcp_json *o, const char *key)
-{
-    const lmcp_json *v = o ? h->json_get(o, key) : NULL;
-    const char *s = v ? h->json_string(v) : NULL;
-    return s && *s ? s : NULL;
 }
 
 static int container_resolve(void *state, lmcp_credentials *out, char *err, size_t errlen)
@@ -131,14 +115,14 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
     } else {
         char why[300];
         if (!cc_container_url_allowed(full, NULL, why, sizeof why)) {
-            char *shown = url_for_log(full);
+            char *shown = cc_url_display(full);
             snprintf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI %s is not allowed: %s", shown, why);
             free(shown);
             return LMCP_ERR;
         }
         url = cc_strdup(full);
     }
-    char *shown = url_for_log(url);
+    char *shown = cc_url_display(url);
     char *token = NULL;
     if (auth_token(&token, err, errlen) != LMCP_OK) {
         free(url);
@@ -186,7 +170,7 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
     h->aws_response_free(r);
     if (status != 200) {
-        const char *code = jstr(h, j, "code"), *msg = jstr(h, j, "message");
+        const char *code = cc_jstr(h, j, "code"), *msg = cc_jstr(h, j, "message");
         snprintf(err, errlen, "the container credentials endpoint %s answered HTTP %ld%s%s%s%.200s", shown, status,
                  code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
         if (j)
@@ -194,8 +178,8 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
         free(shown);
         return LMCP_ERR;
     }
-    const char *akid = jstr(h, j, "AccessKeyId"), *sk = jstr(h, j, "SecretAccessKey");
-    const char *exp = jstr(h, j, "Expiration");
+    const char *akid = cc_jstr(h, j, "AccessKeyId"), *sk = cc_jstr(h, j, "SecretAccessKey");
+    const char *exp = cc_jstr(h, j, "Expiration");
     int64_t exp_ms = 0;
     if (!akid || !sk || (exp && cc_parse_time(exp, &exp_ms) < 0)) {
         snprintf(err, errlen, "the container credentials endpoint %s sent %s", shown,
@@ -206,8 +190,8 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
         free(shown);
         return LMCP_ERR;
     }
-    h->credentials_set(out, akid, sk, jstr(h, j, "Token"), exp_ms);
-    const char *acct = jstr(h, j, "AccountId");
+    h->credentials_set(out, akid, sk, cc_jstr(h, j, "Token"), exp_ms);
+    const char *acct = cc_jstr(h, j, "AccountId");
     if (acct)
         h->credentials_set_account(out, acct);
     h->json_put(j);

@@ -14,6 +14,7 @@
 
 #include <lambda-mcp/plugin.h>
 
+#include "common/hostjson.h"
 #include "common/util.h"
 
 #define TOKEN_TTL_HEADER "X-aws-ec2-metadata-token-ttl-seconds"
@@ -29,9 +30,10 @@ typedef struct imds_state {
     long connect_ms, timeout_ms;
     int attempts;
     long ttl_s;
-    pthread_mutex_t mu;       /* token */
+    pthread_mutex_t mu;       /* token, v1 */
     char *token;
-    int64_t token_until_us;   /* monotonic */
+    bool v1;                  /* the token was refused and allow_v1: plain GETs, no token */
+    int64_t token_until_us;   /* monotonic: until then, reuse the token (or the v1 decision) */
     bool logged;
 } imds_state;
 
@@ -106,12 +108,28 @@ static int imds_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t
     return LMCP_OK;
 }
 
+/* a token (or the v1 fallback) is reused until a minute before its end (or half its life when
+ * shorter) */
+static int64_t token_reuse_us(const imds_state *s)
+{
+    int64_t life = (int64_t)s->ttl_s * 1000000;
+    int64_t margin = life / 2 < 60000000 ? life / 2 : 60000000;
+    return life - margin;
+}
+
+static void forget_token(imds_state *s)
+{
+    cc_free_secret(s->token);
+    s->token = NULL;
+    s->v1 = false;
+}
+
 static void imds_destroy(void *state)
 {
     imds_state *s = state;
     if (!s)
         return;
-    cc_free_secret(s->token);
+    forget_token(s);
     free(s->base);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -139,14 +157,14 @@ static int imds_send(imds_state *s, const char *method, const char *path, const 
     return rc;
 }
 
-/* Under s->mu. LMCP_OK with s->token set (or NULL: IMDSv1 allowed), LMCP_NOT_FOUND when there is
- * no metadata service, LMCP_ERR otherwise. */
+/* Under s->mu. LMCP_OK with s->token set (or NULL and s->v1: IMDSv1 allowed), LMCP_NOT_FOUND when
+ * there is no metadata service, LMCP_ERR otherwise. Either outcome is kept for the token's
+ * lifetime: a refused token request is not sent again before every GET. */
 static int ensure_token(imds_state *s, long cap, int attempts, char *err, size_t errlen)
 {
-    if (s->token && s->host->monotonic_us() < s->token_until_us)
+    if ((s->token || s->v1) && s->host->monotonic_us() < s->token_until_us)
         return LMCP_OK;
-    cc_free_secret(s->token);
-    s->token = NULL;
+    forget_token(s);
     char ttl[64];
     snprintf(ttl, sizeof ttl, TOKEN_TTL_HEADER ": %ld", s->ttl_s);
     const char *headers[] = {ttl, NULL};
@@ -171,16 +189,15 @@ static int ensure_token(imds_state *s, long cap, int attempts, char *err, size_t
             return LMCP_ERR;
         }
         s->token = tok;
-        /* reuse it until a minute before its end (or half its life when shorter) */
-        int64_t life = (int64_t)s->ttl_s * 1000000;
-        int64_t margin = life / 2 < 60000000 ? life / 2 : 60000000;
-        s->token_until_us = t0 + life - margin;
+        s->token_until_us = t0 + token_reuse_us(s);
         return LMCP_OK;
     }
     s->host->aws_response_free(r);
     if (status == 403 || status == 404 || status == 405) {
         if (s->allow_v1) {
             s->host->log(s->inst, LMCP_LOG_DEBUG, "IMDSv2 token refused (HTTP %ld): using IMDSv1 (allow_v1)", status);
+            s->v1 = true;
+            s->token_until_us = t0 + token_reuse_us(s);
             return LMCP_OK;
         }
         snprintf(err, errlen, "the metadata service at %s refused an IMDSv2 session token (HTTP %ld) and IMDSv1 is "
@@ -214,11 +231,11 @@ static int imds_get(imds_state *s, const char *path, long cap, int attempts, lon
             break;
         }
         *status = s->host->aws_status(r);
-        if (*status == 401 && s->token && round == 0) {
-            /* the token expired or the instance was restarted: get a new one, once */
+        if (*status == 401 && (s->token || s->v1) && round == 0) {
+            /* the token expired or the instance was restarted (or now requires IMDSv2): ask for a
+             * token again, once */
             s->host->aws_response_free(r);
-            cc_free_secret(s->token);
-            s->token = NULL;
+            forget_token(s);
             continue;
         }
         if (*status == 200) {
@@ -231,13 +248,6 @@ static int imds_get(imds_state *s, const char *path, long cap, int attempts, lon
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
-}
-
-static const char *jstr(const lmcp_host *h, const lmcp_json *o, const char *key)
-{
-    const lmcp_json *v = h->json_get(o, key);
-    const char *s = v ? h->json_string(v) : NULL;
-    return s && *s ? s : NULL;
 }
 
 static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t errlen)
@@ -294,9 +304,9 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
     }
     lmcp_json *j = h->json_parse(body, strlen(body), NULL, 0);
     cc_free_secret(body);
-    const char *code = j ? jstr(h, j, "Code") : NULL;
-    const char *akid = j ? jstr(h, j, "AccessKeyId") : NULL, *sk = j ? jstr(h, j, "SecretAccessKey") : NULL;
-    const char *exp = j ? jstr(h, j, "Expiration") : NULL;
+    const char *code = j ? cc_jstr(h, j, "Code") : NULL;
+    const char *akid = j ? cc_jstr(h, j, "AccessKeyId") : NULL, *sk = j ? cc_jstr(h, j, "SecretAccessKey") : NULL;
+    const char *exp = j ? cc_jstr(h, j, "Expiration") : NULL;
     int64_t exp_ms = 0;
     if (!j || (code && strcmp(code, "Success") != 0) || !akid || !sk || (exp && cc_parse_time(exp, &exp_ms) < 0)) {
         snprintf(err, errlen, "the metadata service at %s sent unusable credentials for role %s%s%s", s->base, role,
@@ -306,7 +316,7 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
         free(role);
         return LMCP_ERR;
     }
-    h->credentials_set(out, akid, sk, jstr(h, j, "Token"), exp_ms);
+    h->credentials_set(out, akid, sk, cc_jstr(h, j, "Token"), exp_ms);
     h->json_put(j);
     h->log(s->inst, s->logged ? LMCP_LOG_DEBUG : LMCP_LOG_INFO, "instance role %s from %s (IMDSv%d)", role, s->base,
            s->token ? 2 : 1);

@@ -124,6 +124,34 @@ static void test_url_parse(void **state)
     cc_url_free(&u);
 }
 
+static void expect_display(const char *url, const char *want)
+{
+    char *d = cc_url_display(url);
+    if (strcmp(d, want) != 0)
+        fail_msg("cc_url_display(\"%s\") = \"%s\", want \"%s\"", url, d, want);
+    free(d);
+}
+
+/* what messages and logs show of a URL: never its userinfo (libcurl sends it as Basic auth) */
+static void test_url_display(void **state)
+{
+    (void)state;
+    expect_display("http://127.0.0.1:8080/v1/credentials", "http://127.0.0.1:8080/v1/credentials");
+    expect_display("https://user:s3cret@example.com/creds", "https://example.com/creds");
+    expect_display("https://user:s3cret@example.com", "https://example.com");
+    expect_display("http://user:p@ss@[fd00:ec2::23]:80/v1/x?token=s3cret#frag", "http://[fd00:ec2::23]:80/v1/x");
+    expect_display("https://s3cret@example.com?x=1", "https://example.com");
+    expect_display("https://@example.com/", "https://example.com/");
+    /* an '@' in the path or the query is not userinfo */
+    expect_display("https://example.com/a@b/c", "https://example.com/a@b/c");
+    expect_display("https://example.com/p?u=a://x:y@z", "https://example.com/p");
+    /* not even a URL: whatever stands before an '@' in the first segment is dropped */
+    expect_display("user:s3cret@example.com/creds", "example.com/creds");
+    expect_display("ftp://user:s3cret@example.com/x", "ftp://example.com/x");
+    expect_display("", "");
+    expect_display(NULL, "");
+}
+
 static void test_system_resolver(void **state)
 {
     (void)state;
@@ -144,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_http_names),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_url_display),
         cmocka_unit_test(test_system_resolver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

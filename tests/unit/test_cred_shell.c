@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -229,6 +230,41 @@ static void test_run_failures(void **state)
     cc_buf_wipe_free(&out);
 }
 
+/* Only 0-2 reach the child: not a descriptor the server opened without O_CLOEXEC (pooled
+ * sockets), low or high, whichever way the descriptors are closed. */
+static void fds_closed_in_child(cc_fd_close how)
+{
+    int low = open("/dev/null", O_RDONLY); /* no O_CLOEXEC */
+    assert_true(low >= 3);
+    int high = dup2(low, 9); /* the highest a POSIX sh can test (dash: single digits) */
+    assert_int_equal(high, 9);
+    assert_int_equal(fcntl(high, F_GETFD) & FD_CLOEXEC, 0);
+    char *line = cc_asprintf("/bin/sh -c 'for f in 0 1 2 %d %d; do (: <&$f) 2>/dev/null && printf \"%%s \" $f; "
+                             "done; echo'", low, high);
+    cc_proc_set_fd_close(how);
+    cc_buf out = CC_BUF_INIT;
+    lines el = {"", 0};
+    cc_proc_result res;
+    int rc = run_line(line, 5000, &out, &el, &res);
+    cc_proc_set_fd_close(CC_FDS_AUTO);
+    assert_int_equal(rc, 0);
+    assert_true(res.exited);
+    assert_int_equal(res.exit_code, 0);
+    assert_string_equal(out.data, "0 1 2 \n");
+    cc_buf_wipe_free(&out);
+    free(line);
+    close(high);
+    close(low);
+}
+
+static void test_run_closes_descriptors(void **state)
+{
+    (void)state;
+    fds_closed_in_child(CC_FDS_AUTO);
+    fds_closed_in_child(CC_FDS_LIST);
+    fds_closed_in_child(CC_FDS_BOUNDED);
+}
+
 static void test_run_long_stderr(void **state)
 {
     (void)state;
@@ -255,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_run_timeout_kills_the_group),
         cmocka_unit_test(test_run_failures),
         cmocka_unit_test(test_run_long_stderr),
+        cmocka_unit_test(test_run_closes_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../plugins/credentials/common/sts.h"
@@ -169,6 +171,110 @@ static void test_times(void **state)
     assert_string_equal(out, "2019-11-09T13:34:41Z");
 }
 
+/* cc_parse_time on a copy of s whose NUL is the last byte before an unreadable page: a read past
+ * the end faults here, with or without valgrind or ASan */
+static int parse_guarded(const char *s, size_t n, int64_t *ms)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    assert_true(n < pg);
+    char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + pg, pg, PROT_NONE), 0);
+    char *copy = m + pg - (n + 1);
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    int rc = cc_parse_time(copy, ms);
+    munmap(m, 2 * pg);
+    return rc;
+}
+
+static void expect_time(const char *s, int64_t want)
+{
+    int64_t ms = -1;
+    if (parse_guarded(s, strlen(s), &ms) != 0)
+        fail_msg("cc_parse_time(\"%s\") failed", s);
+    if (ms != want)
+        fail_msg("cc_parse_time(\"%s\") = %lld, want %lld", s, (long long)ms, (long long)want);
+}
+
+static void expect_no_time(const char *s)
+{
+    int64_t ms = 12345;
+    if (parse_guarded(s, strlen(s), &ms) != -1)
+        fail_msg("cc_parse_time(\"%s\") accepted it", s);
+    assert_int_equal(ms, 12345); /* untouched */
+}
+
+/* The one parser of every expiry (env, credential_process, container, IMDS, SSO cache, STS). */
+static void test_time_edges(void **state)
+{
+    (void)state;
+    const int64_t t = 1573306481000LL; /* 2019-11-09T13:34:41Z */
+    /* offsets: +hh:mm, +hhmm, +hh, negative */
+    expect_time("2019-11-09T15:04:41+01:30", t);
+    expect_time("2019-11-09T15:04:41+0130", t);
+    expect_time("2019-11-09T14:34:41+01", t);
+    expect_time("2019-11-09T12:34:41-01:00", t);
+    expect_time("2019-11-09T13:34:41-00", t);
+    /* zones spelt out, lower case, blanks */
+    expect_time("2019-11-09T13:34:41 UTC", t);
+    expect_time("2019-11-09T13:34:41GMT", t);
+    expect_time("2019-11-09t13:34:41z", t);
+    expect_time("  2019-11-09T13:34:41Z \n", t);
+    expect_time("2019-11-09T13:34:41", t);
+    /* fractions (',' too), cut to milliseconds; no seconds; a date alone */
+    expect_time("2019-11-09T13:34:41,25Z", t + 250);
+    expect_time("2019-11-09T13:34:41.123456789Z", t + 123);
+    expect_time("2019-11-09T13:34Z", t - 41000);
+    expect_time("2019-11-09", 1573257600000LL);
+
+    /* truncated or malformed offsets */
+    expect_no_time("2019-11-09T13:34:41+1:5");
+    expect_no_time("2019-11-09T13:34:41+01:5");
+    expect_no_time("2019-11-09T13:34:41+01:");
+    expect_no_time("2019-11-09T13:34:41+015");
+    expect_no_time("2019-11-09T13:34:41+0");
+    expect_no_time("2019-11-09T13:34:41+");
+    expect_no_time("2019-11-09T13:34:41-");
+    expect_no_time("2019-11-09T13:34:41+24:00");
+    expect_no_time("2019-11-09T13:34:41+01:60");
+    expect_no_time("2019-11-09T13:34:41+01:00x");
+    expect_no_time("2019-11-09T13:34:41+01:00:00");
+    /* truncated elsewhere */
+    expect_no_time("2019-11-09T13:34:41.");
+    expect_no_time("2019-11-09T13:34:4");
+    expect_no_time("2019-11-09T13:34:");
+    expect_no_time("2019-11-09T13:3");
+    expect_no_time("2019-11-09T13");
+    expect_no_time("2019-11-09T");
+    expect_no_time("2019-11-0");
+    expect_no_time("2019-11-");
+    expect_no_time("2019-1");
+    expect_no_time("2019");
+    expect_no_time("2019-11-09T13:34:41U");
+    expect_no_time("2019-11-09T13:34:41UT");
+    expect_no_time("2019-11-09Z");
+    expect_no_time("   ");
+    /* out of range */
+    expect_no_time("2019-00-09T13:34:41Z");
+    expect_no_time("2019-11-32T13:34:41Z");
+    expect_no_time("2019-11-09T24:00:00Z");
+    expect_no_time("2019-11-09T13:60:00Z");
+    expect_no_time("2019-11-09T13:34:61Z");
+    int64_t ms = 7;
+    assert_int_equal(cc_parse_time(NULL, &ms), -1);
+    assert_int_equal(ms, 7);
+
+    /* every prefix of long forms ends at an unreadable page: any over-read faults */
+    static const char *const full[] = {"2019-11-09T15:04:41.123456+01:30", "2019-11-09 13:34:41,5 UTC",
+                                       "2019-11-09T14:34:41-0100"};
+    for (size_t i = 0; i < sizeof full / sizeof *full; i++)
+        for (size_t n = 0; n <= strlen(full[i]); n++) {
+            int rc = parse_guarded(full[i], n, &ms);
+            assert_true(rc == 0 || rc == -1);
+        }
+}
+
 static void test_arn_and_session(void **state)
 {
     (void)state;
@@ -196,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_xml_helpers),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_time_edges),
         cmocka_unit_test(test_arn_and_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

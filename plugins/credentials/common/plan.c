@@ -75,10 +75,9 @@ static int profile_providers(const aws_files *f, const char *name, cred_plan *pl
         plan->base = PLAN_WEB_IDENTITY;
         return LMCP_OK;
     }
-    sso_conf sc;
     char serr[400];
-    int src = sso_conf_from_profile(f, name, &sc, serr, sizeof serr);
-    sso_conf_free(&sc);
+    /* kept in the plan: carrying it out needs it again */
+    int src = sso_conf_from_profile(f, name, &plan->sso, serr, sizeof serr);
     if (src == LMCP_ERR) {
         snprintf(err, errlen, "%s", serr);
         return LMCP_ERR;
@@ -216,13 +215,14 @@ void cred_plan_free(cred_plan *plan)
         return;
     free(plan->base_profile);
     free(plan->source);
+    sso_conf_free(&plan->sso);
     for (size_t i = 0; i < plan->nhops; i++)
         free(plan->hops[i]);
     free(plan->hops);
     memset(plan, 0, sizeof *plan);
 }
 
-const char *cred_plan_base_name(plan_base b)
+static const char *cred_plan_base_name(plan_base b)
 {
     switch (b) {
     case PLAN_STATIC_CREDENTIALS_FILE: return "static keys (credentials file)";

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "awsconfig.h"
+#include "sso.h"
 
 typedef enum plan_base {
     PLAN_NONE = 0,
@@ -42,6 +43,7 @@ typedef struct cred_plan {
     plan_base base;
     char *base_profile;  /* the profile whose keys give the base credentials */
     char *source;        /* PLAN_SOURCE: the plugin, "env", "imds" or "container" */
+    sso_conf sso;        /* PLAN_SSO: base_profile's SSO configuration (all NULL otherwise) */
     char **hops;         /* profiles whose role_arn is assumed in turn, innermost first */
     size_t nhops;
     bool missing;        /* NOT_FOUND because the profile does not exist (vs. has no credentials) */
@@ -50,7 +52,6 @@ typedef struct cred_plan {
 /* LMCP_OK with a plan; LMCP_NOT_FOUND (plan->missing tells which case) or LMCP_ERR with err. */
 int cred_plan_build(const aws_files *f, const char *profile, cred_plan *plan, char *err, size_t errlen);
 void cred_plan_free(cred_plan *plan);
-const char *cred_plan_base_name(plan_base b);
 /* "static keys of profile \"dev\" (credentials file) -> AssumeRole (profile \"a\") -> ..." */
 char *cred_plan_describe(const cred_plan *plan);
 /* the plugin for a credential_source value, or NULL if it is not one of the three */

@@ -1,8 +1,10 @@
 #define _GNU_SOURCE 1 /* pipe2, posix_spawn_file_actions_addclosefrom_np */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -95,6 +97,56 @@ static char *find_program(const char *name, char *err, size_t errlen)
     return NULL;
 }
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_ADDCLOSEFROM_NP 1
+#endif
+/* without /proc: close 3 .. min(sysconf(_SC_OPEN_MAX), this) - 1 */
+#define MAX_CLOSE_BOUNDED 4096
+
+static cc_fd_close fd_close_how = CC_FDS_AUTO;
+
+void cc_proc_set_fd_close(cc_fd_close how) { fd_close_how = how; }
+
+static void add_close_range(posix_spawn_file_actions_t *fa, const int keep[2])
+{
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > MAX_CLOSE_BOUNDED)
+        max = MAX_CLOSE_BOUNDED;
+    for (int fd = 3; fd < (int)max; fd++)
+        if (fd != keep[0] && fd != keep[1])
+            posix_spawn_file_actions_addclose(fa, fd);
+}
+
+/* File actions closing every descriptor >= 3 of the child but keep[] (the pipe ends, O_CLOEXEC
+ * anyway): the pooled HTTPS sockets and whatever else the server holds must not reach it. glibc
+ * >= 2.34 does it in one action; elsewhere (older glibc, musl, the BSDs) the descriptors open now
+ * are listed from /proc/self/fd, or, without /proc, every number up to a bound is closed. (A
+ * descriptor another thread opens between the listing and the spawn, without O_CLOEXEC, can still
+ * get through there: the single action has no such gap.) */
+static void add_close_actions(posix_spawn_file_actions_t *fa, const int keep[2])
+{
+#ifdef HAVE_ADDCLOSEFROM_NP
+    if (fd_close_how == CC_FDS_AUTO && posix_spawn_file_actions_addclosefrom_np(fa, 3) == 0)
+        return;
+#endif
+    DIR *d = fd_close_how == CC_FDS_BOUNDED ? NULL : opendir("/proc/self/fd");
+    if (!d) {
+        add_close_range(fa, keep);
+        return;
+    }
+    int self = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        errno = 0;
+        long fd = strtol(e->d_name, &end, 10);
+        if (errno || end == e->d_name || *end || fd < 3 || fd > INT_MAX || fd == self || fd == keep[0] ||
+            fd == keep[1])
+            continue;
+        posix_spawn_file_actions_addclose(fa, (int)fd);
+    }
+    closedir(d);
+}
+
 static void kill_group(pid_t pid)
 {
     kill(-pid, SIGKILL);
@@ -130,9 +182,7 @@ int cc_proc_run(char *const argv[], int64_t timeout_ms, size_t max_out, cc_buf *
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, op[1], 1);
     posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#endif
+    add_close_actions(&fa, (const int[2]){op[1], ep[1]});
     sigset_t none, defaults;
     sigemptyset(&none);
     sigemptyset(&defaults);

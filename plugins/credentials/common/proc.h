@@ -29,4 +29,11 @@ typedef struct cc_proc_result {
  * much. */
 int cc_proc_run(char *const argv[], int64_t timeout_ms, size_t max_out, cc_buf *out, cc_line_fn on_stderr,
                 void *ctx, cc_proc_result *res, char *err, size_t errlen);
+
+/* How the child's descriptors >= 3 are closed. CC_FDS_AUTO (the default): in one spawn action
+ * where the C library has one (glibc >= 2.34), else as CC_FDS_LIST. CC_FDS_LIST: each descriptor
+ * listed in /proc/self/fd, else as CC_FDS_BOUNDED. CC_FDS_BOUNDED: every number from 3 to
+ * sysconf(_SC_OPEN_MAX), at most 4096. For the tests of the portable paths; not thread-safe. */
+typedef enum cc_fd_close { CC_FDS_AUTO, CC_FDS_LIST, CC_FDS_BOUNDED } cc_fd_close;
+void cc_proc_set_fd_close(cc_fd_close how);
 #endif

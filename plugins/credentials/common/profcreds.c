@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "awsconfig.h"
+#include "hostjson.h"
 #include "plan.h"
 #include "proc.h"
 #include "shellsplit.h"
@@ -72,13 +73,6 @@ static void log_stderr(void *arg, const char *line)
     s->h->log(s->inst, LMCP_LOG_INFO, "credential_process of %s: %s", s->who, line);
 }
 
-static const char *jstr(const lmcp_host *h, const lmcp_json *o, const char *key)
-{
-    const lmcp_json *v = h->json_get(o, key);
-    const char *s = v ? h->json_string(v) : NULL;
-    return s && *s ? s : NULL;
-}
-
 int cred_process_run(const lmcp_host *h, const lmcp_instance *inst, const char *who, const char *cmdline,
                      int64_t timeout_ms, lmcp_credentials *out, char *err, size_t errlen)
 {
@@ -139,7 +133,7 @@ int cred_process_run(const lmcp_host *h, const lmcp_instance *inst, const char *
         h->json_put(j);
         goto fail;
     }
-    const char *akid = jstr(h, j, "AccessKeyId"), *sk = jstr(h, j, "SecretAccessKey");
+    const char *akid = cc_jstr(h, j, "AccessKeyId"), *sk = cc_jstr(h, j, "SecretAccessKey");
     if (!akid || !sk) {
         snprintf(err, errlen, "credential_process of %s (%s) printed no %s", who, prog,
                  !akid ? "AccessKeyId" : "SecretAccessKey");
@@ -147,7 +141,7 @@ int cred_process_run(const lmcp_host *h, const lmcp_instance *inst, const char *
         goto fail;
     }
     int64_t exp_ms = 0;
-    const char *exp = jstr(h, j, "Expiration");
+    const char *exp = cc_jstr(h, j, "Expiration");
     if (exp && cc_parse_time(exp, &exp_ms) < 0) {
         snprintf(err, errlen, "credential_process of %s (%s): Expiration is not an ISO 8601 time", who, prog);
         h->json_put(j);
@@ -159,8 +153,8 @@ int cred_process_run(const lmcp_host *h, const lmcp_instance *inst, const char *
         h->json_put(j);
         goto fail;
     }
-    h->credentials_set(out, akid, sk, jstr(h, j, "SessionToken"), exp_ms);
-    const char *acct = jstr(h, j, "AccountId");
+    h->credentials_set(out, akid, sk, cc_jstr(h, j, "SessionToken"), exp_ms);
+    const char *acct = cc_jstr(h, j, "AccountId");
     if (acct)
         h->credentials_set_account(out, acct);
     h->json_put(j);
@@ -213,15 +207,8 @@ static int base_credentials(cred_ctx *c, const aws_files *f, const cred_plan *pl
             snprintf(err, errlen, "%s: %s", who, werr);
         return rc;
     }
-    case PLAN_SSO: {
-        sso_conf sc;
-        int rc = sso_conf_from_profile(f, plan->base_profile, &sc, err, errlen);
-        if (rc != LMCP_OK)
-            return LMCP_ERR;
-        rc = sso_fetch(h, c->inst, &sc, c->sso_cache_dir, target, err, errlen);
-        sso_conf_free(&sc);
-        return rc;
-    }
+    case PLAN_SSO:
+        return sso_fetch(h, c->inst, &plan->sso, c->sso_cache_dir, target, err, errlen);
     case PLAN_PROCESS:
         return cred_process_run(h, c->inst, who, aws_profile_get(&p, "credential_process"), c->process_timeout_ms,
                                 target, err, errlen);
@@ -247,8 +234,9 @@ static int execute(cred_ctx *c, const aws_files *f, const cred_plan *plan, lmcp_
                    size_t errlen)
 {
     const lmcp_host *h = c->host;
-    lmcp_credentials *cur = NULL;
-    lmcp_credentials *target = plan->nhops ? h->credentials_new() : out;
+    /* credential_source: the other plugin hands over a record of its own (owned), and an
+     * AssumeRole always follows; otherwise a record for the base credentials when hops follow */
+    lmcp_credentials *target = plan->nhops && plan->base != PLAN_SOURCE ? h->credentials_new() : out;
     lmcp_credentials *owned = NULL;
     int rc = base_credentials(c, f, plan, target, &owned, err, errlen);
     if (rc != LMCP_OK) {
@@ -256,12 +244,7 @@ static int execute(cred_ctx *c, const aws_files *f, const cred_plan *plan, lmcp_
             h->credentials_free(target);
         return rc;
     }
-    if (owned) { /* credential_source: the other plugin produced its own record */
-        h->credentials_free(target);
-        cur = owned;
-    } else {
-        cur = target;
-    }
+    lmcp_credentials *cur = owned ? owned : target;
     for (size_t i = 0; i < plan->nhops; i++) {
         aws_profile p;
         aws_profile_find(f, plan->hops[i], &p);
@@ -286,17 +269,25 @@ static int execute(cred_ctx *c, const aws_files *f, const cred_plan *plan, lmcp_
     return LMCP_OK;
 }
 
-static void log_success(cred_ctx *c, const char *profile, const cred_plan *plan, const lmcp_credentials *out)
+/* The first success at info level, later ones at debug: what the plan (or, for the sso plugin,
+ * the SSO configuration) gave, with the masked access key. */
+static void log_success(cred_ctx *c, const char *profile, const cred_plan *plan, const sso_conf *sso,
+                        const lmcp_credentials *out)
 {
     lmcp_log_level lvl = c->logged_once ? LMCP_LOG_DEBUG : LMCP_LOG_INFO;
     c->logged_once = true;
     if (!c->host->log_enabled(lvl))
         return;
-    char *d = cred_plan_describe(plan);
     char masked[24];
     cc_mask_key(c->host->credentials_access_key_id(out), masked);
-    c->host->log(c->inst, lvl, "profile \"%s\": credentials from %s (access key %s)", profile, d, masked);
-    free(d);
+    if (plan) {
+        char *d = cred_plan_describe(plan);
+        c->host->log(c->inst, lvl, "profile \"%s\": credentials from %s (access key %s)", profile, d, masked);
+        free(d);
+    } else {
+        c->host->log(c->inst, lvl, "profile \"%s\": SSO role %s in account %s (access key %s)", profile,
+                     sso->role_name, sso->account_id, masked);
+    }
 }
 
 int cred_profile_resolve(cred_ctx *c, const char *profile, bool explicit_, lmcp_credentials *out, char *err,
@@ -315,7 +306,7 @@ int cred_profile_resolve(cred_ctx *c, const char *profile, bool explicit_, lmcp_
     } else {
         rc = execute(c, &f, &plan, out, err, errlen);
         if (rc == LMCP_OK)
-            log_success(c, profile, &plan, out);
+            log_success(c, profile, &plan, NULL, out);
     }
     cred_plan_free(&plan);
     aws_files_free(&f);
@@ -337,14 +328,8 @@ int cred_sso_resolve(cred_ctx *c, const char *profile, bool explicit_, lmcp_cred
         rc = sso_conf_from_profile(&f, profile, &sc, err, errlen);
         if (rc == LMCP_OK) {
             rc = sso_fetch(c->host, c->inst, &sc, c->sso_cache_dir, out, err, errlen);
-            if (rc == LMCP_OK && c->host->log_enabled(c->logged_once ? LMCP_LOG_DEBUG : LMCP_LOG_INFO)) {
-                char masked[24];
-                cc_mask_key(c->host->credentials_access_key_id(out), masked);
-                c->host->log(c->inst, c->logged_once ? LMCP_LOG_DEBUG : LMCP_LOG_INFO,
-                             "profile \"%s\": SSO role %s in account %s (access key %s)", profile, sc.role_name,
-                             sc.account_id, masked);
-            }
-            c->logged_once = c->logged_once || rc == LMCP_OK;
+            if (rc == LMCP_OK)
+                log_success(c, profile, NULL, &sc, out);
         }
         sso_conf_free(&sc);
     }

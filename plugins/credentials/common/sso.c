@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1 /* mkostemp */
 #include "sso.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostjson.h"
 #include "sha1.h"
 #include "util.h"
 
@@ -109,18 +111,11 @@ static void expired_msg(const sso_conf *c, char *err, size_t errlen)
     snprintf(err, errlen, "the SSO session has expired: run %s", hint);
 }
 
-static const char *jstr(const lmcp_host *h, const lmcp_json *o, const char *key)
-{
-    const lmcp_json *v = h->json_get(o, key);
-    const char *s = v ? h->json_string(v) : NULL;
-    return s && *s ? s : NULL;
-}
-
 /* Write the token cache atomically, owner-only, like `aws sso login` (which writes 0600). */
 static int write_cache(const char *path, const char *text, char *err, size_t errlen)
 {
     char *tmp = cc_asprintf("%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* never inherited by a credential_process */
     if (fd < 0) {
         snprintf(err, errlen, "cannot create a temporary file next to %s: %s", path, strerror(errno));
         free(tmp);
@@ -161,8 +156,8 @@ static int write_cache(const char *path, const char *text, char *err, size_t err
 static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const sso_conf *c, lmcp_json *tok,
                          char *err, size_t errlen)
 {
-    const char *rt = jstr(h, tok, "refreshToken"), *cid = jstr(h, tok, "clientId"),
-               *secret = jstr(h, tok, "clientSecret"), *regexp = jstr(h, tok, "registrationExpiresAt");
+    const char *rt = cc_jstr(h, tok, "refreshToken"), *cid = cc_jstr(h, tok, "clientId"),
+               *secret = cc_jstr(h, tok, "clientSecret"), *regexp = cc_jstr(h, tok, "registrationExpiresAt");
     if (!rt || !cid || !secret || !regexp) {
         snprintf(err, errlen, "the cached token has no %s", !rt ? "refresh token" : !cid ? "clientId"
                                                                      : !secret ? "clientSecret"
@@ -216,7 +211,7 @@ static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const ss
     const char *b = h->aws_body(resp, &blen);
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
     h->aws_response_free(resp);
-    const char *access = j ? jstr(h, j, "accessToken") : NULL;
+    const char *access = j ? cc_jstr(h, j, "accessToken") : NULL;
     const lmcp_json *ei = j ? h->json_get(j, "expiresIn") : NULL;
     if (!access || !ei || (h->json_type(ei) != LMCP_JSON_INT && h->json_type(ei) != LMCP_JSON_DOUBLE)) {
         snprintf(err, errlen, "SSO-OIDC CreateToken answered without accessToken/expiresIn");
@@ -229,7 +224,7 @@ static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const ss
     cc_format_time(now + expires_in * 1000, when);
     h->json_set(tok, "accessToken", h->json_new_string(access));
     h->json_set(tok, "expiresAt", h->json_new_string(when));
-    const char *nrt = jstr(h, j, "refreshToken");
+    const char *nrt = cc_jstr(h, j, "refreshToken");
     if (nrt)
         h->json_set(tok, "refreshToken", h->json_new_string(nrt));
     h->json_put(j);
@@ -283,9 +278,9 @@ static int get_role_credentials(const lmcp_host *h, const lmcp_instance *inst, c
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
     h->aws_response_free(resp);
     const lmcp_json *rc_ = j ? h->json_get(j, "roleCredentials") : NULL;
-    const char *akid = rc_ ? jstr(h, rc_, "accessKeyId") : NULL;
-    const char *sk = rc_ ? jstr(h, rc_, "secretAccessKey") : NULL;
-    const char *st = rc_ ? jstr(h, rc_, "sessionToken") : NULL;
+    const char *akid = rc_ ? cc_jstr(h, rc_, "accessKeyId") : NULL;
+    const char *sk = rc_ ? cc_jstr(h, rc_, "secretAccessKey") : NULL;
+    const char *st = rc_ ? cc_jstr(h, rc_, "sessionToken") : NULL;
     const lmcp_json *exp = rc_ ? h->json_get(rc_, "expiration") : NULL;
     if (!akid || !sk || !exp || (h->json_type(exp) != LMCP_JSON_INT && h->json_type(exp) != LMCP_JSON_DOUBLE)) {
         snprintf(err, errlen, "SSO GetRoleCredentials answered without roleCredentials");
@@ -330,9 +325,9 @@ int sso_fetch(const lmcp_host *h, const lmcp_instance *inst, const sso_conf *c, 
         free(path);
         return LMCP_ERR;
     }
-    const char *exps = jstr(h, tok, "expiresAt");
+    const char *exps = cc_jstr(h, tok, "expiresAt");
     int64_t exp_ms = 0;
-    if (!jstr(h, tok, "accessToken") || !exps || cc_parse_time(exps, &exp_ms) < 0) {
+    if (!cc_jstr(h, tok, "accessToken") || !exps || cc_parse_time(exps, &exp_ms) < 0) {
         snprintf(err, errlen, "the SSO token cache %s has no accessToken or expiresAt: run %s", path, hint);
         h->json_put(tok);
         free(path);
@@ -354,7 +349,7 @@ int sso_fetch(const lmcp_host *h, const lmcp_instance *inst, const sso_conf *c, 
                 cc_wipe(textout, strlen(textout));
                 h->free(textout);
             }
-            exps = jstr(h, tok, "expiresAt");
+            exps = cc_jstr(h, tok, "expiresAt");
             if (!exps || cc_parse_time(exps, &exp_ms) < 0)
                 exp_ms = 0;
         } else if (exp_ms > now) {
@@ -372,7 +367,7 @@ int sso_fetch(const lmcp_host *h, const lmcp_instance *inst, const sso_conf *c, 
         return LMCP_ERR;
     }
     free(path);
-    char *token = cc_strdup(jstr(h, tok, "accessToken"));
+    char *token = cc_strdup(cc_jstr(h, tok, "accessToken"));
     h->json_put(tok);
     int rc = get_role_credentials(h, inst, c, token, out, err, errlen);
     cc_free_secret(token);

@@ -152,16 +152,8 @@ char *sts_xml_text(const char *xml, const char *end, const char *tag)
     const char *in, *ie;
     if (sts_xml_element(xml, end, tag, &in, &ie) < 0)
         return NULL;
-    char *s = decode_text(in, ie);
-    /* trim: STS pretty-prints, values never start or end with blanks */
-    size_t n = strlen(s), i = 0;
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    while (s[i] && isspace((unsigned char)s[i]))
-        i++;
-    if (i)
-        memmove(s, s + i, n - i + 1);
-    return s;
+    /* trimmed: STS pretty-prints, values never start or end with blanks */
+    return cc_trim(decode_text(in, ie));
 }
 
 char *sts_arn_account(const char *arn)
@@ -336,18 +328,14 @@ int sts_assume_role_with_web_identity(const lmcp_host *h, const lmcp_instance *i
     char *token;
     size_t tlen;
     char *path = cc_expand_path(token_file);
-    int rc = cc_read_file(path, MAX_TOKEN_FILE, &token, &tlen);
+    int rc = cc_read_token_file(path, MAX_TOKEN_FILE, &token, &tlen);
     if (rc < 0) {
         snprintf(err, errlen, "cannot read the web identity token file %s: %s", path,
                  rc == -EFBIG ? "larger than 1 MB" : strerror(-rc));
         free(path);
         return LMCP_ERR;
     }
-    /* platforms write the token without a newline; an editor may add one */
-    size_t n = tlen;
-    while (n && isspace((unsigned char)token[n - 1]))
-        token[--n] = '\0';
-    if (n == 0) {
+    if (!*token) {
         snprintf(err, errlen, "the web identity token file %s is empty", path);
         cc_free_secret_n(token, tlen);
         free(path);

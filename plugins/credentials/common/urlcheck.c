@@ -91,6 +91,24 @@ bad:
     return -1;
 }
 
+char *cc_url_display(const char *url)
+{
+    if (!url)
+        return cc_strdup("");
+    size_t n = strcspn(url, "?#");
+    const char *sep = strstr(url, "://");
+    const char *auth = sep && (size_t)(sep - url) < n ? sep + 3 : url;
+    /* the authority ends at the first '/', '?' or '#'; its userinfo at the last '@' in it */
+    const char *aend = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < aend; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        return cc_strndup(url, n);
+    return cc_asprintf("%.*s%.*s", (int)(auth - url), url, (int)(url + n - (at + 1)), at + 1);
+}
+
 int cc_resolve_system(const char *host, char addrs[][64], int max)
 {
     struct addrinfo hints, *res = NULL;

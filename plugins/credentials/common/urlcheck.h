@@ -16,6 +16,9 @@ typedef struct cc_url {
 
 int cc_url_parse(const char *url, cc_url *u);  /* 0 or -1 */
 void cc_url_free(cc_url *u);
+/* The URL for messages and logs: without userinfo (user:password@, which libcurl would send as
+ * Basic credentials), query or fragment. Never NULL; free() it. */
+char *cc_url_display(const char *url);
 
 /* Resolve a host name: fill up to max textual addresses; returns how many, or -1. Tests
  * substitute their own. */

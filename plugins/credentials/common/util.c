@@ -287,9 +287,11 @@ int cc_parse_time(const char *s, int64_t *ms)
         p++;
         if (digits(&p, 2, &oh) < 0)
             return -1;
-        if (*p == ':')
+        /* +hh, +hhmm or +hh:mm; every read stops at the first non-digit, so at the NUL too */
+        bool colon = *p == ':';
+        if (colon)
             p++;
-        if (*p && digits(&p, 2, &om) < 0)
+        if ((colon || *p) && digits(&p, 2, &om) < 0)
             return -1;
         if (oh > 23 || om > 59)
             return -1;
@@ -432,5 +434,17 @@ int cc_read_file(const char *path, size_t max, char **data, size_t *len)
         cc_buf_append(&b, "", 0);
     *data = b.data;
     *len = b.len;
+    return 0;
+}
+
+int cc_read_token_file(const char *path, size_t max, char **token, size_t *len)
+{
+    int rc = cc_read_file(path, max, token, len);
+    if (rc < 0)
+        return rc;
+    /* platforms write tokens without a newline; an editor may add one */
+    size_t n = *len;
+    while (n && isspace((unsigned char)(*token)[n - 1]))
+        (*token)[--n] = '\0';
     return 0;
 }

@@ -55,6 +55,10 @@ char *cc_expand_path(const char *path);
  * buffer, or -errno (-ENOENT when it does not exist, -EFBIG when it is too large). The caller
  * frees with cc_free_secret_n(data, len) when it may hold a secret. */
 int cc_read_file(const char *path, size_t max, char **data, size_t *len);
+/* cc_read_file for a token file (a bearer or web identity token, rotated by the platform, so
+ * read at every use): trailing whitespace is cut (NULs written over it). *len stays the number of
+ * bytes read: free with cc_free_secret_n(token, len). */
+int cc_read_token_file(const char *path, size_t max, char **token, size_t *len);
 
 /* Trim ASCII whitespace at both ends in place; returns s. */
 char *cc_trim(char *s);

@@ -20,6 +20,16 @@ run_lmcp full-list "${FULL[@]}" -- --list-tools --log-level trace
 expect_signed full-list "$seq" ListFunctions "$(issued_key $TASK)"
 check "full-list: one request to the endpoint" test "$(emu_ops "$seq" | awk '$1 == "ContainerCredentials" {print $4}')" = 200
 
+# userinfo in FULL_URI (libcurl would send it as Basic credentials) is never shown: not in the
+# info line on success, not in an error (finish() fails on the password anywhere in the output)
+secret credTestUrlPassword
+run_lmcp userinfo "${FULL[@]}" AWS_CONTAINER_CREDENTIALS_FULL_URI="${URL/:\/\//://credtest:credTestUrlPassword@}/v1/credentials?x=1" \
+  -- --check --log-level trace
+expect_source userinfo container
+expect_log userinfo "credentials from the container endpoint $URL/v1/credentials"
+run_lmcp userinfo-refused AWS_CONTAINER_CREDENTIALS_FULL_URI=http://credtest:credTestUrlPassword@203.0.113.10:8080/creds -- --check
+expect_check_error userinfo-refused "container: AWS_CONTAINER_CREDENTIALS_FULL_URI http://203.0.113.10:8080/creds is not allowed"
+
 # RELATIVE_URI, appended to the ECS agent's address (the emulator here), with the variable token
 run_lmcp relative AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/0d9c2a4e \
   AWS_CONTAINER_AUTHORIZATION_TOKEN=credTestContainerAuthToken -- --check --log-level trace

@@ -34,4 +34,19 @@ rm -f "$HOME_DIR/.aws/credentials"
 run_lmcp env-expired "${ENV_KEYS[@]}" AWS_CREDENTIAL_EXPIRATION=2001-01-01T00:00:00Z -- --check
 expect_check_error env-expired "env: the credentials in the environment expired at 2001-01-01T00:00:00Z"
 
+# AWS_CREDENTIAL_EXPIRATION is read like every other expiry (credential_process, container,
+# IMDS): offsets with or without a colon, a space for the T, a " UTC" suffix, no zone at all
+i=0
+for exp in 2099-01-01T01:00:00+0100 2099-01-01T01:00:00+01 "2099-01-01 00:00:00 UTC" 2099-01-01T00:00:00; do
+  i=$((i + 1))
+  run_lmcp env-exp-format-$i "${ENV_KEYS[@]}" AWS_CREDENTIAL_EXPIRATION="$exp" -- --check
+  expect_source env-exp-format-$i env 0001
+done
+# a truncated offset is not a time (and is not read past its end: the ASan build checks that)
+for exp in 2099-01-01T00:00:00+1:5 2099-01-01T00:00:00+01:5 2099-01-01T00:00:00+ 2099-01-01T00:00:00.; do
+  i=$((i + 1))
+  run_lmcp env-exp-bad-$i "${ENV_KEYS[@]}" AWS_CREDENTIAL_EXPIRATION="$exp" -- --check
+  expect_check_error env-exp-bad-$i "env: AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time"
+done
+
 finish

@@ -30,10 +30,14 @@ cat >"$T/v1.conf" <<CONF
 credentials = ( { plugin = "imds"; allow_v1 = true; } );
 discovery = { plugins = ( { plugin = "prefix"; } ); };
 CONF
+seq=$(emu_seq)
 run_lmcp v1-allowed "${ON[@]}" -- --check -c "$T/v1.conf" --log-level debug
 expect_source v1-allowed imds
 expect_log v1-allowed "IMDSv2 token refused (HTTP 403): using IMDSv1 (allow_v1)"
 check "v1-allowed: IMDSv1 was used this time ($(imds_stat v1_requests) requests)" test "$(imds_stat v1_requests)" -ge 2
+# the fallback is kept like a token: one refused token request, not one before every GET
+puts=$(emu_ops "$seq" | awk '$1 == "ImdsGetToken"' | wc -l)
+check "v1-allowed: the token request was made once ($puts), not before each of the two GETs" test "$puts" = 1
 emu DELETE /__emu/faults >/dev/null
 emu POST /__emu/imds '{"allow_v1": false}' >/dev/null
 
