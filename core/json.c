@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/jsonparse.h"
 #include "util/str.h"
 
 static void escape(buf *b, const char *s, size_t n)
@@ -88,33 +89,13 @@ char *json_canonical(const json_object *o)
 
 json_object *json_parse_text(const char *text, size_t len, char *err, size_t errlen)
 {
-    json_tokener *tok = json_tokener_new_ex(64);
-    if (!tok) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    if (e == json_tokener_continue) {
-        /* complete input without a terminator: flush with a NUL-less end */
-        json_object_put(o);
-        o = json_tokener_parse_ex(tok, "", 1);
-        e = json_tokener_get_error(tok);
-    }
-    if (!o || e != json_tokener_success) {
-        snprintf(err, errlen, "%s", json_tokener_error_desc(e != json_tokener_success ? e : json_tokener_error_parse_eof));
-        json_object_put(o);
-        json_tokener_free(tok);
-        return NULL;
-    }
-    size_t off = json_tokener_get_parse_end(tok);
-    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
-        off++;
-    json_tokener_free(tok);
-    if (off < len) {
-        snprintf(err, errlen, "unexpected data after the JSON value at offset %zu", off);
-        json_object_put(o);
+    json_object *o = NULL;
+    const char *e = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!json_parse_strict(text, len, JSON_MAX_DEPTH, &o, &e)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", e ? e : "not JSON");
         return NULL;
     }
     return o;

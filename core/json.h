@@ -8,7 +8,9 @@
 
 /* Keys sorted at every level, no whitespace: equal JSON values give equal strings. */
 char *json_canonical(const json_object *o);
-/* Parse a complete JSON text (UTF-8 validated, depth-limited). NULL with err on failure. */
+/* Parse a complete JSON text with json_parse_strict() (util/jsonparse.h), nesting at most
+ * JSON_MAX_DEPTH. Returns the value; NULL with a message in err when it is not JSON, and NULL
+ * with err set to "" for the JSON literal null (json-c's null is the NULL pointer). */
 json_object *json_parse_text(const char *text, size_t len, char *err, size_t errlen);
 
 /* The lmcp_host JSON functions. */

@@ -21,16 +21,19 @@
 #include "aws/sigv4.h"
 #include "credentials/credentials.h"
 #include "util/clock.h"
+#include "util/jsonparse.h"
 #include "util/log.h"
 #include "util/str.h"
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 3000L
-#define DEFAULT_TIMEOUT_MS 30000L
+/* Fallbacks for a zero aws_config; the defaults are the settings' (core/conf.c aws_settings). */
 #define DEFAULT_MAX_ATTEMPTS 3
 #define MAX_MAX_ATTEMPTS 20
 #define DEFAULT_RETRY_BASE_MS 100L
 #define DEFAULT_RETRY_MAX_BACKOFF_MS 20000L
 #define CANCEL_POLL_MS 10
+#define MAX_CACHED_ENDPOINTS 32
+
+struct ep_entry;
 
 struct aws_client {
     char *region;
@@ -47,6 +50,9 @@ struct aws_client {
     atomic_llong skew_ms; /* server clock minus ours, learnt from a skew error */
     pthread_mutex_t rng_mu;
     uint64_t rng;
+    pthread_mutex_t ep_mu;  /* guards eps/n_eps; entries never change once listed */
+    struct ep_entry *eps;   /* parsed endpoints of the client's region, by service */
+    size_t n_eps;
 };
 
 /* ------------------------------------------------------------------ user agent */
@@ -77,18 +83,6 @@ const char *aws_user_agent(void)
 
 /* ------------------------------------------------------------------ client */
 
-static long env_long(const char *name, long lo, long hi)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return 0;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < lo || n > hi)
-        return 0;
-    return n;
-}
-
 aws_client *aws_client_new(const aws_config *cfg)
 {
     aws_client *c = xcalloc(1, sizeof *c);
@@ -99,15 +93,11 @@ aws_client *aws_client_new(const aws_config *cfg)
         for (size_t i = 0; i < cfg->endpoints.n_overrides; i++)
             aws_endpoints_set(&c->endpoints, cfg->endpoints.overrides[i].service, cfg->endpoints.overrides[i].url);
     }
-    const char *ca = cfg && cfg->ca_bundle && *cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
-    c->ca_bundle = xstrdup(ca && *ca ? ca : NULL);
-    c->connect_timeout_ms = cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    c->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->max_attempts = cfg && cfg->max_attempts > 0 ? cfg->max_attempts : 0;
-    if (!c->max_attempts)
-        c->max_attempts = (int)env_long("AWS_MAX_ATTEMPTS", 1, MAX_MAX_ATTEMPTS);
-    if (!c->max_attempts)
-        c->max_attempts = DEFAULT_MAX_ATTEMPTS;
+    c->ca_bundle = xstrdup(cfg && cfg->ca_bundle && *cfg->ca_bundle ? cfg->ca_bundle : NULL);
+    c->connect_timeout_ms =
+        cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : HTTP_FALLBACK_CONNECT_TIMEOUT_MS;
+    c->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : HTTP_FALLBACK_TIMEOUT_MS;
+    c->max_attempts = cfg && cfg->max_attempts > 0 ? cfg->max_attempts : DEFAULT_MAX_ATTEMPTS;
     if (c->max_attempts > MAX_MAX_ATTEMPTS)
         c->max_attempts = MAX_MAX_ATTEMPTS;
     c->retry_base_ms = cfg && cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
@@ -117,6 +107,7 @@ aws_client *aws_client_new(const aws_config *cfg)
     c->creds_ctx = cfg ? cfg->creds_ctx : NULL;
     atomic_init(&c->skew_ms, 0);
     pthread_mutex_init(&c->rng_mu, NULL);
+    pthread_mutex_init(&c->ep_mu, NULL);
     c->rng = (uint64_t)clock_wall_ms() ^ ((uint64_t)clock_mono_us() << 21) ^ (uint64_t)(uintptr_t)c ^
              ((uint64_t)getpid() << 40);
 
@@ -129,19 +120,21 @@ aws_client *aws_client_new(const aws_config *cfg)
     return c;
 }
 
+static void endpoint_cache_free(aws_client *c);
+
 void aws_client_free(aws_client *c)
 {
     if (!c)
         return;
     http_client_free(c->http);
     aws_endpoints_free(&c->endpoints);
+    endpoint_cache_free(c);
     pthread_mutex_destroy(&c->rng_mu);
+    pthread_mutex_destroy(&c->ep_mu);
     free(c->region);
     free(c->ca_bundle);
     free(c);
 }
-
-const char *aws_client_region(const aws_client *c) { return c ? c->region : NULL; }
 
 /* splitmix64 under a mutex: jitter needs no cryptographic quality, only thread safety */
 static uint64_t rng_next(aws_client *c)
@@ -161,8 +154,9 @@ void aws_response_free(aws_response *r)
     if (!r)
         return;
     hdrs_free(&r->headers);
-    /* bodies can carry credentials (STS, SSO, IMDS) */
-    if (r->body.data)
+    /* only bodies that can carry credentials are wiped: an Invoke payload (up to megabytes) was
+       copied out unwiped anyway */
+    if (r->wipe && r->body.data)
         secure_zero(r->body.data, r->body.cap ? r->body.cap : r->body.len);
     buf_free(&r->body);
     free(r->error_code);
@@ -199,26 +193,20 @@ bool aws_is_throttling(long status, const char *error_code)
 
 json_object *aws_parse_json_object(const char *s, size_t len)
 {
-    if (!s || len == 0 || len > INT_MAX)
-        return NULL;
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return NULL;
-    json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-    if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+    json_object *o = NULL;
+    if (!json_parse_strict(s, len, JSON_MAX_DEPTH, &o, NULL) || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        o = NULL;
+        return NULL;
     }
-    json_tokener_free(tok);
     return o;
 }
 
 static const char *json_str_member(json_object *o, const char *const *keys)
 {
     for (; *keys; keys++) {
-        json_object *v;
-        if (json_object_object_get_ex(o, *keys, &v) && json_object_is_type(v, json_type_string))
-            return json_object_get_string(v);
+        const char *v = json_get_str(o, *keys);
+        if (v)
+            return v;
     }
     return NULL;
 }
@@ -489,22 +477,93 @@ fail:
     return -1;
 }
 
-static bool header_line_ok(const char *s)
+/* ------------------------------------------------------------------ endpoint cache */
+
+/* One service's parsed endpoint for the client's region. Listed once complete and never
+ * changed or freed before the client, so a pointer to u stays valid without the lock. */
+typedef struct ep_entry {
+    struct ep_entry *next;
+    char *service;
+    endpoint_url u;
+} ep_entry;
+
+static void endpoint_cache_free(aws_client *c)
 {
-    for (; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            return false;
-    return true;
+    for (ep_entry *e = c->eps, *next; e; e = next) {
+        next = e->next;
+        free(e->service);
+        endpoint_url_free(&e->u);
+        free(e);
+    }
+    c->eps = NULL;
+    c->n_eps = 0;
 }
 
-static int load_headers(hdrs *h, const char *const *lines, char *err, size_t errlen)
+static const endpoint_url *endpoint_cached(aws_client *c, const char *service)
 {
-    for (const char *const *l = lines; l && *l; l++) {
-        if (!header_line_ok(*l)) {
-            snprintf(err, errlen, "a request header contains a line break");
-            return -1;
+    const endpoint_url *found = NULL;
+    pthread_mutex_lock(&c->ep_mu);
+    for (ep_entry *e = c->eps; e && !found; e = e->next)
+        if (strcmp(e->service, service) == 0)
+            found = &e->u;
+    pthread_mutex_unlock(&c->ep_mu);
+    return found;
+}
+
+/* The parsed endpoint of service in region. For the client's region it comes from the cache
+ * (resolved and parsed on first use); for another region it is parsed into *tmp, which the
+ * caller frees with endpoint_url_free() either way. NULL with err set when there is none. */
+static const endpoint_url *endpoint_for(aws_client *c, const char *service, const char *region, endpoint_url *tmp,
+                                        char *err, size_t errlen)
+{
+    memset(tmp, 0, sizeof *tmp);
+    bool cacheable = c->region && strcmp(region, c->region) == 0;
+    const endpoint_url *u = cacheable ? endpoint_cached(c, service) : NULL;
+    if (u)
+        return u;
+    char *base = aws_endpoint_resolve(&c->endpoints, service, region);
+    if (!base) {
+        snprintf(err, errlen, "%s: no endpoint for region \"%.64s\" (a region is made of a-z, 0-9 and -)", service,
+                 region);
+        return NULL;
+    }
+    if (endpoint_url_parse(base, tmp) < 0) {
+        char *shown = url_for_log(base); /* a configured URL may carry user:password@ */
+        snprintf(err, errlen, "%s: the endpoint URL \"%.200s\" is not http(s)://host[:port][/path]", service, shown);
+        free(shown);
+        free(base);
+        return NULL;
+    }
+    free(base);
+    if (!cacheable)
+        return tmp;
+    pthread_mutex_lock(&c->ep_mu);
+    for (ep_entry *e = c->eps; e; e = e->next) {
+        if (strcmp(e->service, service) == 0) { /* another thread was first */
+            pthread_mutex_unlock(&c->ep_mu);
+            endpoint_url_free(tmp);
+            return &e->u;
         }
     }
+    if (c->n_eps >= MAX_CACHED_ENDPOINTS) { /* plugins name services: keep the cache bounded */
+        pthread_mutex_unlock(&c->ep_mu);
+        return tmp;
+    }
+    ep_entry *e = xcalloc(1, sizeof *e);
+    e->service = xstrdup(service);
+    e->u = *tmp;
+    memset(tmp, 0, sizeof *tmp);
+    e->next = c->eps;
+    c->eps = e;
+    c->n_eps++;
+    pthread_mutex_unlock(&c->ep_mu);
+    return &e->u;
+}
+
+/* The caller's "Name: value" lines. Line breaks in them are refused by the HTTP layer, which
+ * checks every header that goes out (hdrs_value_ok). */
+static int load_headers(hdrs *h, const char *const *lines, char *err, size_t errlen)
+{
     if (hdrs_add_lines(h, lines) < 0) {
         snprintf(err, errlen, "a request header is not \"Name: value\"");
         return -1;
@@ -542,8 +601,10 @@ static long backoff_ms(aws_client *c, int attempt)
 }
 
 /* Retry-After in seconds (the HTTP-date form is not used by AWS and is ignored). */
-static long retry_after_ms(const aws_response *r, long cap)
+long aws_retry_after_ms(const aws_response *r, long cap)
 {
+    if (!r)
+        return -1;
     if (r->status != 429 && r->status != 503)
         return -1;
     const char *v = hdrs_get(&r->headers, "Retry-After");
@@ -651,8 +712,10 @@ int aws_http(aws_client *c, const lmcp_http_request *req, aws_response **out, ch
         return rc == HTTP_E_TIMEOUT ? LMCP_TIMEOUT : rc == HTTP_E_CANCELLED ? LMCP_CANCELLED : LMCP_ERR;
     aws_response *r = response_from_http(&resp);
     r->attempts = 1;
+    r->wipe = true; /* IMDS and container endpoint answers are credentials */
+    /* the host only appears in the message of an error without a body to quote */
     endpoint_url u;
-    bool have_host = endpoint_url_parse(req->url, &u) == 0;
+    bool have_host = (r->status < 200 || r->status >= 300) && endpoint_url_parse(req->url, &u) == 0;
     parse_error_host(r, have_host ? u.host : NULL);
     if (have_host)
         endpoint_url_free(&u);
@@ -689,13 +752,29 @@ static int get_credentials(aws_client *c, const lmcp_aws_request *req, lmcp_cred
     return LMCP_OK;
 }
 
+/* Services whose answers are credentials or tokens: their bodies are wiped when freed. */
+static bool carries_credentials(const char *service)
+{
+    return strcmp(service, "sts") == 0 || strcmp(service, "portal.sso") == 0 || strcmp(service, "oidc") == 0;
+}
+
 int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, char *err, size_t errlen)
+{
+    return aws_request_ex(c, req, NULL, out, err, errlen);
+}
+
+int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *ctl, aws_response **out, char *err,
+                   size_t errlen)
 {
     char scratch[512];
     if (!err || !errlen) {
         err = scratch;
         errlen = sizeof scratch;
     }
+    aws_request_ctl no_ctl = {0};
+    if (!ctl)
+        ctl = &no_ctl;
+    ctl->fail = AWS_FAIL_REQUEST;
     *out = NULL;
     err[0] = '\0';
     if (!c || !req || !req->service || !*req->service || !req->method || !*req->method) {
@@ -708,33 +787,27 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
         snprintf(err, errlen, "%s: no AWS region is configured", service);
         return LMCP_ERR;
     }
-    char *base = aws_endpoint_resolve(&c->endpoints, service, region);
-    if (!base) {
-        snprintf(err, errlen, "%s: no endpoint for region \"%.64s\" (a region is made of a-z, 0-9 and -)",
-                 service, region);
+    endpoint_url tmp;
+    const endpoint_url *u = endpoint_for(c, service, region, &tmp, err, errlen);
+    if (!u)
         return LMCP_ERR;
-    }
-    endpoint_url u;
-    if (endpoint_url_parse(base, &u) < 0) {
-        snprintf(err, errlen, "%s: the endpoint URL \"%.200s\" is not http(s)://host[:port][/path]", service, base);
-        free(base);
-        return LMCP_ERR;
-    }
-    free(base);
 
+    const int64_t deadline_us = ctl->deadline_us;
     const char *path = req->path && *req->path ? req->path : "/";
     const char *query = req->query && *req->query ? req->query : NULL;
-    char *sign_path = xasprintf("%s%s%s", u.base_path, path[0] == '/' ? "" : "/", path);
-    char *url = xasprintf("%s://%s%s%s%s", u.scheme, u.authority, sign_path, query ? "?" : "", query ? query : "");
+    char *sign_path = xasprintf("%s%s%s", u->base_path, path[0] == '/' ? "" : "/", path);
+    char *url = xasprintf("%s://%s%s%s%s", u->scheme, u->authority, sign_path, query ? "?" : "", query ? query : "");
     const char *signing_name = req->signing_name && *req->signing_name ? req->signing_name : service;
     bool unsigned_req = req->flags & LMCP_AWS_UNSIGNED;
     bool no_retry = req->flags & LMCP_AWS_NO_RETRY;
     bool idempotent = req->flags & LMCP_AWS_IDEMPOTENT;
+    bool wipe = carries_credentials(service);
     int max_attempts = no_retry ? 1 : c->max_attempts;
     long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
 
     hdrs given = HDRS_INIT;
     int result = LMCP_ERR;
+    aws_fail fail = AWS_FAIL_REQUEST;
     if (load_headers(&given, req->headers, err, errlen) < 0)
         goto done;
 
@@ -743,12 +816,13 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
         if (req->cancel && __atomic_load_n(req->cancel, __ATOMIC_SEQ_CST)) {
             snprintf(err, errlen, "%s %s %s: cancelled", service, req->method, path);
             result = LMCP_CANCELLED;
+            fail = AWS_FAIL_CANCELLED;
             goto done;
         }
         hdrs h = HDRS_INIT;
         for (size_t i = 0; i < given.n; i++)
             hdrs_add(&h, given.names[i], given.values[i]);
-        hdrs_set(&h, "Host", u.host);
+        hdrs_set(&h, "Host", u->host);
 
         if (!unsigned_req) {
             lmcp_credentials *owned;
@@ -757,6 +831,7 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
             if (crc != LMCP_OK) {
                 hdrs_free(&h);
                 result = crc;
+                fail = crc == LMCP_CANCELLED ? AWS_FAIL_CANCELLED : AWS_FAIL_CREDENTIALS;
                 goto done;
             }
             sigv4_params sp = {0};
@@ -774,7 +849,27 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
             if (src < 0) {
                 hdrs_free(&h);
                 result = LMCP_ERR;
+                fail = AWS_FAIL_SIGNING;
                 goto done;
+            }
+        }
+
+        /* each attempt gets the request's timeout, but never more than the time left */
+        long attempt_ms = timeout_ms;
+        bool capped = false;
+        if (deadline_us) {
+            int64_t left_ms = (deadline_us - clock_mono_us()) / 1000;
+            if (left_ms < 1) {
+                hdrs_free(&h);
+                snprintf(err, errlen, "%s %s %s: the call's time ran out before the request could be sent%s", service,
+                         req->method, path, attempt > 1 ? " again" : "");
+                result = LMCP_TIMEOUT;
+                fail = AWS_FAIL_DEADLINE;
+                goto done;
+            }
+            if (left_ms < attempt_ms) {
+                attempt_ms = (long)left_ms;
+                capped = true;
             }
         }
 
@@ -785,7 +880,7 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
         hr.body = req->body;
         hr.body_len = req->body ? req->body_len : 0;
         hr.connect_timeout_ms = c->connect_timeout_ms;
-        hr.timeout_ms = timeout_ms;
+        hr.timeout_ms = attempt_ms;
         hr.cancel = req->cancel;
         http_response hresp;
         char herr[512] = "";
@@ -799,10 +894,11 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
         if (hrc == HTTP_OK) {
             aws_response *r = response_from_http(&hresp);
             r->attempts = attempt;
-            parse_error_host(r, u.host);
+            r->wipe = wipe;
+            parse_error_host(r, u->host);
+            const char *code = r->error_code ? r->error_code : "";
             LOG_DEBUG("aws", "%s %s %s -> %ld%s%s (attempt %d, %lld ms)", service, req->method, path, r->status,
-                      r->error_code ? " " : "", r->error_code ? r->error_code : "", attempt,
-                      (long long)((clock_mono_us() - t0) / 1000));
+                      *code ? " " : "", code, attempt, (long long)((clock_mono_us() - t0) / 1000));
             bool skew_fix = false;
             if (r->status >= 300 && !skew_retried && is_skew_error(r)) {
                 int64_t server_ms = parse_http_date(hdrs_get(&r->headers, "Date"));
@@ -811,45 +907,58 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
                     atomic_store(&c->skew_ms, skew);
                     LOG_WARN("aws", "%s rejected the request time (%s): the clock differs from the server's by %lld s; "
                              "signing with a corrected time from now on",
-                             u.host, r->error_code, skew / 1000);
+                             u->host, code, skew / 1000);
                     skew_retried = true;
                     skew_fix = !no_retry;
                     delay = 0;
-                    snprintf(reason, sizeof reason, "clock skew (%s)", r->error_code);
+                    snprintf(reason, sizeof reason, "clock skew (%s)", code);
                 }
             }
             if (skew_fix) {
                 retry = true;
             } else if (r->status >= 300 && aws_is_throttling(r->status, r->error_code)) {
                 retry = !no_retry && attempt < max_attempts;
-                snprintf(reason, sizeof reason, "throttled: HTTP %ld %s", r->status, r->error_code);
-                delay = retry_after_ms(r, c->retry_max_backoff_ms);
+                snprintf(reason, sizeof reason, "throttling: HTTP %ld %s", r->status, code);
+                delay = aws_retry_after_ms(r, c->retry_max_backoff_ms);
             } else if (r->status >= 500) {
                 retry = idempotent && !no_retry && attempt < max_attempts;
-                snprintf(reason, sizeof reason, "HTTP %ld %s", r->status, r->error_code);
-                delay = retry_after_ms(r, c->retry_max_backoff_ms);
+                snprintf(reason, sizeof reason, "HTTP %ld %s", r->status, code);
+                delay = aws_retry_after_ms(r, c->retry_max_backoff_ms);
             }
             if (!retry) {
                 *out = r;
                 result = LMCP_OK;
+                fail = AWS_FAIL_NONE;
                 goto done;
             }
             aws_response_free(r);
         } else {
+            /* an attempt cut to the time left that used all of it ends the request (the cut is
+               rounded down to whole ms, so the deadline itself may be a moment away) */
+            int64_t now = clock_mono_us();
+            bool out_of_time =
+                deadline_us && (now >= deadline_us || (capped && now - t0 >= (int64_t)attempt_ms * 1000));
             switch (hrc) {
             case HTTP_E_CANCELLED:
                 snprintf(err, errlen, "%s: %s", service, herr);
                 result = LMCP_CANCELLED;
+                fail = AWS_FAIL_CANCELLED;
                 goto done;
             case HTTP_E_TOO_LARGE:
                 snprintf(err, errlen, "%s: %s", service, herr);
                 result = LMCP_ERR;
+                fail = AWS_FAIL_TOO_LARGE;
+                goto done;
+            case HTTP_E_LOCAL: /* refused before sending: the next attempt would be refused too */
+                snprintf(err, errlen, "%s: %s", service, herr);
+                result = LMCP_ERR;
+                fail = AWS_FAIL_REQUEST;
                 goto done;
             case HTTP_E_NOT_SENT:
-                retry = !no_retry && attempt < max_attempts;
+                retry = !no_retry && attempt < max_attempts && !out_of_time;
                 break;
             default: /* timeout or transport error after the request may have been sent */
-                retry = idempotent && !no_retry && attempt < max_attempts;
+                retry = idempotent && !no_retry && attempt < max_attempts && !out_of_time;
                 break;
             }
             if (!retry) {
@@ -857,19 +966,30 @@ int aws_request(aws_client *c, const lmcp_aws_request *req, aws_response **out, 
                     snprintf(err, errlen, "%s: %s (after %d attempts)", service, herr, attempt);
                 else
                     snprintf(err, errlen, "%s: %s", service, herr);
-                result = hrc == HTTP_E_TIMEOUT ? LMCP_TIMEOUT : LMCP_ERR;
+                result = hrc == HTTP_E_TIMEOUT || out_of_time ? LMCP_TIMEOUT : LMCP_ERR;
+                fail = AWS_FAIL_NETWORK;
                 goto done;
             }
-            snprintf(reason, sizeof reason, "%s", http_rc_name(hrc));
+            snprintf(reason, sizeof reason, "a network error (%s)", http_rc_name(hrc));
         }
 
         if (delay < 0)
             delay = backoff_ms(c, attempt);
+        if (deadline_us && clock_mono_us() + (int64_t)delay * 1000 >= deadline_us) {
+            /* waiting would use up the call's time: say why rather than sleep into the deadline */
+            snprintf(err, errlen, "%s %s %s: the call's time ran out while retrying after %s (%d attempt%s made; the "
+                     "next would have been in %ld ms)",
+                     service, req->method, path, reason, attempt, attempt == 1 ? "" : "s", delay);
+            result = LMCP_TIMEOUT;
+            fail = AWS_FAIL_DEADLINE;
+            goto done;
+        }
         LOG_DEBUG("aws", "retrying %s %s %s: attempt %d of %d failed (%s); next in %ld ms", service, req->method,
                   path, attempt, max_attempts, reason, delay);
         if (!sleep_cancellable(delay, req->cancel)) {
             snprintf(err, errlen, "%s %s %s: cancelled", service, req->method, path);
             result = LMCP_CANCELLED;
+            fail = AWS_FAIL_CANCELLED;
             goto done;
         }
     }
@@ -878,6 +998,7 @@ done:
     hdrs_free(&given);
     free(sign_path);
     free(url);
-    endpoint_url_free(&u);
+    endpoint_url_free(&tmp);
+    ctl->fail = fail;
     return result;
 }

@@ -10,19 +10,19 @@
 #include "util/log.h"
 #include "util/str.h"
 
+/* A service key is also the endpoint prefix (https://<key>.<region>.<domain>). */
 typedef struct service_def {
     const char *key;    /* our service key */
-    const char *prefix; /* endpoint prefix */
     const char *env_id; /* AWS_ENDPOINT_URL_<env_id> */
 } service_def;
 
 static const service_def services[] = {
-    {"lambda", "lambda", "LAMBDA"},
-    {"tagging", "tagging", "RESOURCE_GROUPS_TAGGING_API"},
-    {"schemas", "schemas", "SCHEMAS"},
-    {"sts", "sts", "STS"},
-    {"portal.sso", "portal.sso", "SSO"},
-    {"oidc", "oidc", "SSO_OIDC"},
+    {"lambda", "LAMBDA"},
+    {"tagging", "RESOURCE_GROUPS_TAGGING_API"},
+    {"schemas", "SCHEMAS"},
+    {"sts", "STS"},
+    {"portal.sso", "SSO"},
+    {"oidc", "SSO_OIDC"},
 };
 
 typedef struct partition_def {
@@ -74,7 +74,7 @@ static bool region_ok(const char *r)
     return true;
 }
 
-/* An unknown service key becomes the endpoint prefix, so it must be a DNS name fragment too. */
+/* The service key becomes the endpoint prefix, so it must be a DNS name fragment too. */
 static bool prefix_ok(const char *s)
 {
     if (!s || !*s || strlen(s) > 63)
@@ -158,11 +158,9 @@ char *aws_endpoint_resolve(const aws_endpoints *e, const char *service, const ch
         if (e->endpoint_url)
             return xstrdup(e->endpoint_url);
     }
-    const service_def *s = find_service(service);
-    const char *prefix = s ? s->prefix : service;
-    if (!prefix_ok(prefix))
+    if (!prefix_ok(service))
         return NULL;
-    return xasprintf("https://%s.%s.%s", prefix, region, aws_partition_domain(region));
+    return xasprintf("https://%s.%s.%s", service, region, aws_partition_domain(region));
 }
 
 void aws_endpoints_free(aws_endpoints *e)

@@ -32,8 +32,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
-#define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE ((size_t)64 << 20)
 #define DEFAULT_MAX_IDLE 16
 #define POLL_SLICE_MS 50
@@ -85,6 +83,8 @@ const char *http_rc_name(http_rc rc)
         return "cancelled";
     case HTTP_E_TOO_LARGE:
         return "response too large";
+    case HTTP_E_LOCAL:
+        return "not sent (local error)";
     }
     return "?";
 }
@@ -115,8 +115,9 @@ http_client *http_client_new(const http_client_opts *opts)
     http_client *c = xcalloc(1, sizeof *c);
     c->ca_bundle = xstrdup(opts && opts->ca_bundle && *opts->ca_bundle ? opts->ca_bundle : NULL);
     c->user_agent = xstrdup(opts && opts->user_agent ? opts->user_agent : "lambda-mcp");
-    c->connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    c->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : HTTP_FALLBACK_CONNECT_TIMEOUT_MS;
+    c->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : HTTP_FALLBACK_TIMEOUT_MS;
     c->max_response = opts && opts->max_response ? opts->max_response : DEFAULT_MAX_RESPONSE;
     c->max_idle = opts && opts->max_idle_handles ? opts->max_idle_handles : DEFAULT_MAX_IDLE;
     pthread_mutex_init(&c->mu, NULL);
@@ -225,19 +226,8 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
         buf_reset(&x->resp->body);
         return n;
     }
-    if (len == 0) {
-        /* end of headers: refuse early when the announced body is already too big */
-        const char *cl = hdrs_get(&x->resp->headers, "Content-Length");
-        if (cl) {
-            char *end;
-            unsigned long long v = strtoull(cl, &end, 10);
-            if (end != cl && v > (unsigned long long)x->max) {
-                x->too_large = true;
-                return 0;
-            }
-        }
+    if (len == 0) /* end of headers (CURLOPT_MAXFILESIZE_LARGE refuses a too big Content-Length) */
         return n;
-    }
     hdrs *h = &x->resp->headers;
     if (blank(line[0])) {
         /* obsolete line folding: continue the previous value */
@@ -318,14 +308,6 @@ static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primar
 }
 #endif
 
-static bool header_ok(const char *s)
-{
-    for (; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            return false;
-    return true;
-}
-
 /* Wipe header lines (they can carry Authorization and tokens) and free the list. */
 static void slist_free_wiped(struct curl_slist *l)
 {
@@ -344,21 +326,6 @@ static bool slist_add(struct curl_slist **l, const char *line)
     return true;
 }
 
-/* The URL without userinfo and query, for logs and messages. */
-static char *url_for_log(const char *url)
-{
-    size_t n = strcspn(url, "?#");
-    const char *sep = strstr(url, "://");
-    if (sep && (size_t)(sep - url) < n) {
-        const char *auth = sep + 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = memchr(auth, '@', alen);
-        if (at)
-            return xasprintf("%.*s%.*s", (int)(auth - url), url, (int)(n - (size_t)(at + 1 - url)), at + 1);
-    }
-    return xstrndup(url, n);
-}
-
 static const char *method_or_get(const http_request *req)
 {
     return req->method && *req->method ? req->method : "GET";
@@ -372,8 +339,9 @@ static int setup(http_client *c, CURL *e, const http_request *req, xfer *x, stru
     if (req->headers) {
         for (size_t i = 0; i < req->headers->n; i++) {
             const char *name = req->headers->names[i], *value = req->headers->values[i];
-            if (!*name || !header_ok(name) || !header_ok(value) || strchr(name, ':')) {
-                snprintf(err, errlen, "invalid header %s", header_ok(name) ? name : "(name with a line break)");
+            if (!*name || !hdrs_value_ok(name) || !hdrs_value_ok(value) || strchr(name, ':')) {
+                snprintf(err, errlen, "invalid header %s%s", hdrs_value_ok(name) ? name : "(name with a line break)",
+                         hdrs_value_ok(value) ? "" : " (a line break in the value)");
                 return -1;
             }
             if (str_ieq(name, "Content-Type"))
@@ -476,7 +444,7 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     memset(resp, 0, sizeof *resp);
     if (!req || !req->url || !*req->url) {
         snprintf(err, errlen, "no URL");
-        return HTTP_E_NOT_SENT;
+        return HTTP_E_LOCAL;
     }
     if (req->cancel && __atomic_load_n(req->cancel, __ATOMIC_SEQ_CST)) {
         snprintf(err, errlen, "cancelled");
@@ -488,7 +456,7 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         snprintf(err, errlen, "libcurl handle allocation failed");
         return HTTP_E_NOT_SENT;
     }
-    curl_easy_reset(p.easy);
+    /* a pooled handle was reset when it was returned; a new one is fresh */
 
     xfer x = {resp, req->max_response ? req->max_response : c->max_response, req->cancel, false, false, 0, false};
     struct curl_slist *hl = NULL;
@@ -504,7 +472,7 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         pool_put(c, &p);
         free(logurl);
         http_response_free(resp);
-        return HTTP_E_TRANSPORT;
+        return HTTP_E_LOCAL; /* nothing went out */
     }
 
     CURLcode result = CURLE_OK;

@@ -1,5 +1,5 @@
 /* HTTP over libcurl: a pool of easy handles so connections are reused across requests and
- * threads, connect and total timeouts, cancellation, a bounded response size, AWS_CA_BUNDLE.
+ * threads, connect and total timeouts, cancellation, a bounded response size, a CA bundle.
  * No retries here: the AWS layer decides what may be retried from the classification below. */
 #ifndef LMCP_AWS_HTTP_H
 #define LMCP_AWS_HTTP_H
@@ -14,8 +14,16 @@ typedef enum http_rc {
     HTTP_E_TRANSPORT,     /* failed after the request may have been sent (reset, TLS, ...) */
     HTTP_E_TIMEOUT,       /* total timeout after the connection was made */
     HTTP_E_CANCELLED,     /* *cancel became nonzero */
-    HTTP_E_TOO_LARGE      /* the response exceeded max_response */
+    HTTP_E_TOO_LARGE,     /* the response exceeded max_response */
+    HTTP_E_LOCAL          /* refused here before anything was sent (an invalid header, no URL,
+                             libcurl setup): retrying cannot help */
 } http_rc;
+
+/* Fallbacks for a zero timeout in http_client_opts and in the AWS client. The defaults users
+ * see and configure are the aws settings (core/conf.c aws_settings: connect_timeout, timeout);
+ * these only apply when a caller passes 0. */
+#define HTTP_FALLBACK_CONNECT_TIMEOUT_MS 3000L
+#define HTTP_FALLBACK_TIMEOUT_MS 30000L
 
 typedef struct http_request {
     const char *method;
@@ -38,8 +46,8 @@ typedef struct http_response {
 typedef struct http_client_opts {
     const char *ca_bundle;        /* NULL: system default */
     const char *user_agent;
-    long connect_timeout_ms;      /* default 3100 like the AWS SDKs? we use 5000 */
-    long timeout_ms;              /* default total timeout per request */
+    long connect_timeout_ms;      /* 0: HTTP_FALLBACK_CONNECT_TIMEOUT_MS */
+    long timeout_ms;              /* total timeout per request; 0: HTTP_FALLBACK_TIMEOUT_MS */
     size_t max_response;          /* default 64 MiB */
     size_t max_idle_handles;      /* pooled easy handles kept for reuse */
 } http_client_opts;

@@ -128,6 +128,8 @@ int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *er
 int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out, char *err, size_t errlen)
 {
     *out = NULL;
+    if (o && o->fail)
+        *o->fail = AWS_FAIL_REQUEST;
     if (!o || !o->function || !*o->function) {
         snprintf(err, errlen, "Invoke: no function name");
         return LMCP_ERR;
@@ -152,7 +154,10 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
     req.flags = 0; /* not idempotent: retried only when never sent, or throttled */
     req.timeout_ms = o->timeout_ms;
     req.cancel = o->cancel;
-    int rc = aws_request(c, &req, out, err, errlen);
+    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE};
+    int rc = aws_request_ex(c, &req, &ctl, out, err, errlen);
+    if (o->fail)
+        *o->fail = ctl.fail;
     free(name);
     free(path);
     free(query);

@@ -22,11 +22,14 @@ typedef struct lambda_invoke_opts {
     const char *payload;         /* JSON event */
     size_t payload_len;
     bool log_tail;               /* X-Amz-Log-Type: Tail */
-    long timeout_ms;             /* total per attempt */
+    long timeout_ms;             /* total per attempt (0: the client's), capped by deadline_us */
+    int64_t deadline_us;         /* clock_mono_us() time by which the call ends, retries and the
+                                    waits between them included; 0: none */
     const volatile int *cancel;
+    aws_fail *fail;              /* optional out: why no response arrived (aws_request_ex) */
 } lambda_invoke_opts;
 
 /* Invoke (RequestResponse). LMCP_OK means a response arrived: check status, the
- * X-Amz-Function-Error header and error_code. */
+ * X-Amz-Function-Error header and error_code. Otherwise *o->fail says why there is none. */
 int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out, char *err, size_t errlen);
 #endif

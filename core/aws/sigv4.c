@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -75,43 +74,6 @@ static bool scope_part_ok(const char *s, bool allow_slash)
         if (*p <= 0x20 || *p >= 0x7f || *p == ',' || (*p == '/' && !allow_slash))
             return false;
     return true;
-}
-
-static bool header_value_ok(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p == '\r' || *p == '\n' || *p == '\0')
-            return false;
-    return true;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode n bytes of s into a new string; a '%' not followed by two hex digits is kept. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = xmalloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        int h, l;
-        if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)s[i + 2])) >= 0) {
-            *o++ = (char)(h << 4 | l);
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
 }
 
 /* ------------------------------------------------------------------ canonical URI */
@@ -198,8 +160,8 @@ static void canonical_query(const char *query, buf *out)
         if (len) {
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t)(eq - p) : len;
-            char *k = pct_decode(p, klen);
-            char *v = eq ? pct_decode(eq + 1, len - klen - 1) : xstrdup("");
+            char *k = uri_decode(p, klen);
+            char *v = eq ? uri_decode(eq + 1, len - klen - 1) : xstrdup("");
             if (n == cap) {
                 cap *= 2;
                 ps = xrealloc(ps, cap * sizeof *ps);
@@ -429,11 +391,11 @@ void sigv4_signature(const sigv4_params *p, const char *string_to_sign, char out
     else
         out[0] = '\0';
 
-    OPENSSL_cleanse(ksecret, slen + 4);
+    secure_zero(ksecret, slen + 4);
     free(ksecret);
-    OPENSSL_cleanse(k1, sizeof k1);
-    OPENSSL_cleanse(k2, sizeof k2);
-    OPENSSL_cleanse(sig, sizeof sig);
+    secure_zero(k1, sizeof k1);
+    secure_zero(k2, sizeof k2);
+    secure_zero(sig, sizeof sig);
 }
 
 int sigv4_sign(const sigv4_params *p, sigv4_request *r, char *err, size_t errlen)
@@ -454,7 +416,7 @@ int sigv4_sign(const sigv4_params *p, sigv4_request *r, char *err, size_t errlen
         snprintf(err, errlen, "sigv4: the region or signing name is missing or malformed");
         return -1;
     }
-    if (has_value(p->session_token) && !header_value_ok(p->session_token)) {
+    if (has_value(p->session_token) && !hdrs_value_ok(p->session_token)) {
         snprintf(err, errlen, "sigv4: the session token contains a line break");
         return -1;
     }
@@ -473,6 +435,8 @@ int sigv4_sign(const sigv4_params *p, sigv4_request *r, char *err, size_t errlen
     char sig[65] = "";
     if (sts)
         sigv4_signature(p, sts, sig);
+    if (cr) /* it holds the session token (x-amz-security-token), like the header copies wiped above */
+        secure_zero(cr, strlen(cr));
     free(cr);
     free(sts);
     if (!sig[0]) {

@@ -15,6 +15,7 @@
 #include "tools/schema.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/jsonparse.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -209,14 +210,6 @@ static void fn_drop_data(lmcp_function *f)
     f->annotations = NULL;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
 /* The scalar members of a FunctionConfiguration, packed (see lmcp_function.config). */
 static char *config_pack(json_object *cfg)
 {
@@ -237,13 +230,13 @@ static char *config_pack(json_object *cfg)
 /* A function from a FunctionConfiguration object (copies what it needs). */
 static lmcp_function *fn_from_config(run_state *rs, json_object *cfg)
 {
-    const char *name = jstr(cfg, "FunctionName");
+    const char *name = json_get_str(cfg, "FunctionName");
     if (!name)
         return NULL;
     lmcp_function *f = fn_alloc(rs);
     f->name = xstrdup(name);
-    f->arn = xstrdup(jstr(cfg, "FunctionArn"));
-    f->description = xstrdup(jstr(cfg, "Description"));
+    f->arn = xstrdup(json_get_str(cfg, "FunctionArn"));
+    f->description = xstrdup(json_get_str(cfg, "Description"));
     f->config = config_pack(cfg);
     json_object *t = NULL;
     if (json_object_object_get_ex(cfg, "Timeout", &t) &&
@@ -460,7 +453,7 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
                 v[n++] = f;
             }
             free(marker);
-            marker = xstrdup(jstr(page, "NextMarker"));
+            marker = xstrdup(json_get_str(page, "NextMarker"));
             json_object_put(page);
             if (!marker || !*marker)
                 break;
@@ -621,7 +614,7 @@ static void *tag_index_thread(void *arg)
         json_object *page = json_parse_text(resp->body.data ? resp->body.data : "", resp->body.len, perr, sizeof perr);
         aws_response_free(resp);
         if (!page) {
-            LOG_WARN(COMP, "tagging API GetResources: unreadable answer: %s", perr);
+            LOG_WARN(COMP, "tagging API GetResources: unreadable answer: %s", perr[0] ? perr : "null, not an object");
             state = -1;
             break;
         }
@@ -630,7 +623,7 @@ static void *tag_index_thread(void *arg)
         size_t m = list && json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
         for (size_t i = 0; i < m; i++) {
             json_object *it = json_object_array_get_idx(list, i);
-            const char *arn = jstr(it, "ResourceARN");
+            const char *arn = json_get_str(it, "ResourceARN");
             if (!arn)
                 continue;
             if (n == cap) {
@@ -645,13 +638,13 @@ static void *tag_index_thread(void *arg)
             size_t k = tags && json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
             for (size_t j = 0; j < k; j++) {
                 json_object *t = json_object_array_get_idx(tags, j);
-                const char *key = jstr(t, "Key"), *val = jstr(t, "Value");
+                const char *key = json_get_str(t, "Key"), *val = json_get_str(t, "Value");
                 if (key)
                     hdrs_add(&e->tags, key, val ? val : "");
             }
         }
         free(token);
-        token = xstrdup(jstr(page, "PaginationToken"));
+        token = xstrdup(json_get_str(page, "PaginationToken"));
         json_object_put(page);
         if (!token || !*token)
             break;
@@ -939,7 +932,7 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
                 fn_drop_data(f);
         }
         free(marker);
-        marker = xstrdup(jstr(page, "NextMarker"));
+        marker = xstrdup(json_get_str(page, "NextMarker"));
         json_object_put(page);
         enqueue(rs, b);
         if (!marker || !*marker)

@@ -9,16 +9,12 @@
 #include "aws/lambda.h"
 #include "json.h"
 #include "util/clock.h"
+#include "util/jsonparse.h"
 #include "util/log.h"
 #include "util/str.h"
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
+/* The Retry-After hint passed on to the client is at most this. */
+#define RETRY_AFTER_HINT_CAP_MS (5 * 60 * 1000L)
 
 static void map_function_error(lmcp_result *res, const tool *t, const aws_response *r, const char *header)
 {
@@ -27,8 +23,8 @@ static void map_function_error(lmcp_result *res, const tool *t, const aws_respon
     buf_append(&res->payload, r->body.data ? r->body.data : "", r->body.len);
     char perr[128];
     json_object *o = json_parse_text(r->body.data ? r->body.data : "", r->body.len, perr, sizeof perr);
-    const char *type = jstr(o, "errorType");
-    const char *msg = jstr(o, "errorMessage");
+    const char *type = json_get_str(o, "errorType");
+    const char *msg = json_get_str(o, "errorMessage");
     free(res->error_type);
     free(res->error_message);
     res->error_type = xstrdup(type ? type : header);
@@ -49,8 +45,8 @@ static void map_aws_error(lmcp_result *res, const tool *t, const aws_response *r
     const char *fn = t->function_name;
     res->http_status = r->status;
     if (aws_is_throttling(r->status, code)) {
-        const char *ra = hdrs_get(&r->headers, "Retry-After");
-        res->retry_after_ms = ra ? atoll(ra) * 1000 : 1000;
+        long ra = aws_retry_after_ms(r, RETRY_AFTER_HINT_CAP_MS);
+        res->retry_after_ms = ra >= 0 ? ra : 1000;
         result_set_error(res, LMCP_OUTCOME_THROTTLED, *code ? code : "TooManyRequestsException",
                          "Lambda is throttling calls to %s (%s%s%s) after %d attempt%s; retry in a moment", fn,
                          *code ? code : "HTTP 429", *msg ? ": " : "", msg, r->attempts, r->attempts == 1 ? "" : "s");
@@ -95,6 +91,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         }
     }
     size_t plen;
+    aws_fail fail = AWS_FAIL_NONE;
     const char *payload = json_object_to_json_string_length(call->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
     lambda_invoke_opts o = {
         .function = t->function_arn ? t->function_arn : t->function_name,
@@ -103,7 +100,9 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         .payload_len = plen,
         .log_tail = atomic_load(&call->log_tail),
         .timeout_ms = timeout_ms,
+        .deadline_us = call->deadline_us, /* retries and their waits stay within the call's time */
         .cancel = &call->cancelled,
+        .fail = &fail,
     };
     aws_response *r = NULL;
     char err[1024];
@@ -114,11 +113,41 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call to %s was cancelled", t->function_name);
         return rc;
     }
+    if (rc != LMCP_OK && fail == AWS_FAIL_CREDENTIALS) {
+        /* e.g. an expired SSO login: nothing went to Lambda */
+        result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "CredentialsError",
+                         "no usable AWS credentials to call %s, so Lambda was not called: %s", t->function_name, err);
+        return rc;
+    }
+    if (rc == LMCP_TIMEOUT && fail == AWS_FAIL_DEADLINE) {
+        result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                         "the call to %s ran out of time (%.1f s, the call timeout) before Lambda ran the function: %s",
+                         t->function_name, (double)t->timeout_ms / 1000.0, err);
+        return rc;
+    }
     if (rc == LMCP_TIMEOUT) {
         result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
                          "%s did not answer within %.1f s, the call timeout; the function may still be running in AWS. "
                          "If it needs longer, raise `timeout` for this tool in the conf file",
                          t->function_name, (double)t->timeout_ms / 1000.0);
+        return rc;
+    }
+    if (rc != LMCP_OK && fail == AWS_FAIL_TOO_LARGE) {
+        result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "ResponseTooLarge",
+                         "%s ran, but its response is larger than lambda-mcp accepts, so it was discarded: %s",
+                         t->function_name, err);
+        return rc;
+    }
+    if (rc != LMCP_OK && fail == AWS_FAIL_SIGNING) {
+        result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "SigningError",
+                         "cannot sign the request to call %s with the AWS credentials at hand, so Lambda was not "
+                         "called: %s",
+                         t->function_name, err);
+        return rc;
+    }
+    if (rc != LMCP_OK && fail == AWS_FAIL_REQUEST) {
+        result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "InvalidRequest", "cannot call %s, Lambda was not called: %s",
+                         t->function_name, err);
         return rc;
     }
     if (rc != LMCP_OK) {

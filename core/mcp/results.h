@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 #include "invoke/call.h"
+#include "util/jsonparse.h"
 
 /* The versions we speak. Modern ones carry their version in every request's _meta; legacy
  * ones negotiate it with `initialize`. Lists are newest first. */
@@ -38,11 +39,9 @@ json_object *mcp_json_string_utf8(const char *s, size_t len);
 /* Copy s (len bytes) into out as valid UTF-8 (invalid sequences become U+FFFD). */
 void mcp_utf8_sanitize(buf *out, const char *s, size_t len);
 
-/* Parse text as one complete, strict JSON value (RFC 8259: no NaN, no single quotes, no
- * trailing bytes), nesting at most max_depth. Returns true with *out (a new reference, which
- * may be NULL for the JSON literal null); false when it is not JSON, with *err a short
- * description. */
-bool mcp_json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err);
+/* Strict JSON parsing is json_parse_strict() (util/jsonparse.h); this older name stays for
+ * existing callers (tests). */
+#define mcp_json_parse_strict json_parse_strict
 
 /* Serialize without pretty printing and without escaping '/'. Owned by the caller (free). */
 char *mcp_json_dump(json_object *o, size_t *len);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "mcp/results.h"
+#include "util/jsonparse.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -979,7 +980,7 @@ void mcp_server_handle_line(mcp_server *s, const char *line, size_t len)
     int64_t t0 = clock_mono_us();
     json_object *msg = NULL;
     const char *perr = NULL;
-    if (!mcp_json_parse_strict(line, len, MAX_DEPTH, &msg, &perr)) {
+    if (!json_parse_strict(line, len, MAX_DEPTH, &msg, &perr)) {
         LOG_DEBUG(LOGC, "unparseable message (%zu bytes): %s", len, perr ? perr : "?");
         char m[160];
         snprintf(m, sizeof m, "Parse error: %s", perr ? perr : "not JSON");

@@ -8,6 +8,7 @@
 
 #include "settings.h"
 #include "tools/schema.h"
+#include "util/jsonparse.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -67,8 +68,14 @@ static json_object *parse_schema(const tool *t)
 {
     if (!t->schema_text)
         return NULL;
-    json_object *o = json_tokener_parse(t->schema_text);
-    if (!o || !json_object_is_type(o, json_type_object)) { /* cannot happen: it was serialised by us */
+    /* the same parser and depth limit as discovery's (json_parse_text), so a schema accepted
+       there is read back here rather than silently replaced by the generic one */
+    json_object *o = NULL;
+    const char *err = NULL;
+    if (!json_parse_strict(t->schema_text, strlen(t->schema_text), JSON_MAX_DEPTH, &o, &err) ||
+        !json_object_is_type(o, json_type_object)) { /* cannot happen: it was serialised by us */
+        LOG_DEBUG("tools", "tool %s: the stored input schema does not parse (%s)", t->name,
+                  err ? err : "not an object");
         json_object_put(o);
         return NULL;
     }

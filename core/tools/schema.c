@@ -1399,23 +1399,6 @@ static snode *sub(cctx *cc, snode *parent, json_object *js, const char *k, const
     return n;
 }
 
-static char *percent_decode(const char *s)
-{
-    size_t n = strlen(s);
-    char *o = xmalloc(n + 1), *q = o;
-    for (size_t i = 0; i < n; i++) {
-        int h1, h2;
-        if (s[i] == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 && (h2 = hexval(s[i + 2])) >= 0) {
-            *q++ = (char)(h1 * 16 + h2);
-            i += 2;
-        } else {
-            *q++ = s[i];
-        }
-    }
-    *q = '\0';
-    return o;
-}
-
 static resource *find_resource(cctx *cc, const char *base, const resource *cur)
 {
     char *abs = uri_resolve(cur ? cur->abs : NULL, base);
@@ -1449,7 +1432,8 @@ static snode *resolve_ref(cctx *cc, snode *from, const char *kwname, const char 
         free(base);
         r = t;
     }
-    char *frag = percent_decode(hash ? hash + 1 : "");
+    const char *frag_raw = hash ? hash + 1 : "";
+    char *frag = uri_decode(frag_raw, strlen(frag_raw));
     json_object *target = r->obj;
     resource *tres = r;
     const char *problem = NULL;

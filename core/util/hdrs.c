@@ -94,3 +94,8 @@ void hdrs_free(hdrs *h)
     h->names = h->values = NULL;
     h->n = h->cap = 0;
 }
+
+bool hdrs_value_ok(const char *s)
+{
+    return s && !s[strcspn(s, "\r\n")];
+}

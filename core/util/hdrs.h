@@ -2,6 +2,7 @@
  * case-insensitive. Owner: whoever declared it; release with hdrs_free(). */
 #ifndef LMCP_UTIL_HDRS_H
 #define LMCP_UTIL_HDRS_H
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct hdrs {
@@ -21,4 +22,8 @@ void hdrs_remove(hdrs *h, const char *name);
 /* Parse "Name: value" strings (NULL-terminated array) into h. Returns -1 on a malformed one. */
 int hdrs_add_lines(hdrs *h, const char *const *lines);
 void hdrs_free(hdrs *h);
+/* True when s can go into a header line as it is: no CR or LF that would end the line and
+ * start another (header injection). The one such check; the HTTP layer runs it on every
+ * name and value it sends. */
+bool hdrs_value_ok(const char *s);
 #endif

@@ -18,7 +18,17 @@ static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
 
 void log_set_level(lmcp_log_level level) { atomic_store(&g_level, (int)level); }
 lmcp_log_level log_get_level(void) { return (lmcp_log_level)atomic_load(&g_level); }
-bool log_enabled(lmcp_log_level level) { return (int)level <= atomic_load(&g_level); }
+/* A level from a plugin can be anything: below error counts as error, above trace as trace. */
+static lmcp_log_level clamp_level(lmcp_log_level level)
+{
+    if ((int)level < (int)LMCP_LOG_ERROR)
+        return LMCP_LOG_ERROR;
+    if ((int)level > (int)LMCP_LOG_TRACE)
+        return LMCP_LOG_TRACE;
+    return level;
+}
+
+bool log_enabled(lmcp_log_level level) { return (int)clamp_level(level) <= atomic_load(&g_level); }
 
 const char *log_level_name(lmcp_log_level level)
 {
@@ -42,6 +52,7 @@ bool log_parse_level(const char *s, lmcp_log_level *out)
 
 void log_vmsg(lmcp_log_level level, const char *component, const char *fmt, va_list ap)
 {
+    level = clamp_level(level);
     if (!log_enabled(level))
         return;
     struct timespec ts;
@@ -51,7 +62,7 @@ void log_vmsg(lmcp_log_level level, const char *component, const char *fmt, va_l
     buf b = BUF_INIT;
     buf_appendf(&b, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ lambda-mcp[%ld] %-5s %s: ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-                (long)getpid(), names[level], component ? component : "core");
+                (long)getpid(), log_level_name(level), component ? component : "core");
     buf_vappendf(&b, fmt, ap);
     /* one message, one line: a newline inside a message would forge a log line */
     for (size_t i = 0; i < b.len; i++)

@@ -160,6 +160,53 @@ char *uri_encode(const char *s, bool encode_slash)
     return out;
 }
 
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *uri_decode(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            *o++ = (char)(h << 4 | l);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *url_for_log(const char *url)
+{
+    if (!url)
+        return xstrdup("");
+    size_t n = strcspn(url, "?#");
+    const char *sep = strstr(url, "://");
+    if (sep && (size_t)(sep - url) < n) {
+        const char *auth = sep + 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *p = auth; p < auth + alen; p++) /* the last '@' ends the userinfo */
+            if (*p == '@')
+                at = p;
+        if (at)
+            return xasprintf("%.*s%.*s", (int)(auth - url), url, (int)(n - (size_t)(at + 1 - url)), at + 1);
+    }
+    return xstrndup(url, n);
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *base64_encode(const void *data, size_t len)
@@ -243,9 +290,8 @@ void hex_encode(const unsigned char *data, size_t len, char *out)
 
 void secure_zero(void *p, size_t n)
 {
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
+    if (p && n)
+        explicit_bzero(p, n);
 }
 
 bool parse_duration_ms(const char *s, int64_t *out)

@@ -21,11 +21,18 @@ void str_list_free(char **items);
 /* URI-encode per SigV4 rules: unreserved A-Za-z0-9-_.~ kept, everything else %XX;
  * '/' kept when encode_slash is false. */
 char *uri_encode(const char *s, bool encode_slash);
+/* Percent-decode n bytes of s into a new NUL-terminated string; a '%' not followed by two hex
+ * digits is kept as it is. ('+' is not a space: this is URI, not form, decoding.) */
+char *uri_decode(const char *s, size_t n);
+/* A copy of url without its userinfo (user:password@) and without query and fragment: the
+ * form of a URL that may appear in logs and messages. */
+char *url_for_log(const char *url);
 char *base64_encode(const void *data, size_t len);
 /* Returns a NUL-terminated buffer of *out_len bytes, or NULL on invalid input. */
 unsigned char *base64_decode(const char *s, size_t *out_len);
 void hex_encode(const unsigned char *data, size_t len, char *out /* 2*len+1 */);
-/* Overwrite memory so a secret does not linger (not optimised away). */
+/* Overwrite memory so a secret does not linger (explicit_bzero: not optimised away). The one
+ * wipe function of the code base. */
 void secure_zero(void *p, size_t n);
 /* Parse "1500", "1.5s", "200ms", "2m", "1h" into milliseconds. */
 bool parse_duration_ms(const char *s, int64_t *out);

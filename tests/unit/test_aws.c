@@ -597,6 +597,281 @@ static void test_cancel_in_flight(void **state)
     assert_true(ms < 300);
 }
 
+/* ------------------------------------------------------------------ the call's deadline */
+
+static lambda_invoke_opts invoke_opts(aws_fail *fail)
+{
+    lambda_invoke_opts o = {0};
+    o.function = "f";
+    o.payload = "{}";
+    o.payload_len = 2;
+    o.fail = fail;
+    return o;
+}
+
+/* The reviewers' case: timeout 500 ms, two 429 with Retry-After: 1, then 200. Each attempt
+ * used to get the full 500 ms and the 1 s waits ignored the call's time (2.4 s in all); the
+ * wait that would pass the deadline is not started, and the call ends with LMCP_TIMEOUT. */
+static void test_deadline_bounds_retries(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://%s", f->host);
+    f->aws = make_client(f, url, 100, 20000); /* the default backoff settings */
+    ts_action t = {0};
+    t.status = 429;
+    t.headers = "x-amzn-ErrorType: TooManyRequestsException\r\nRetry-After: 1\r\n";
+    t.body = "{\"message\":\"Rate exceeded\"}";
+    ts_push(f->srv, &t);
+    ts_push(f->srv, &t);
+    aws_fail fail = AWS_FAIL_NONE;
+    lambda_invoke_opts o = invoke_opts(&fail);
+    o.timeout_ms = 500;
+    aws_response *resp = NULL;
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    o.deadline_us = t0 + 500 * 1000;
+    int rc = lambda_invoke(f->aws, &o, &resp, err, sizeof err);
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    assert_int_equal(rc, LMCP_TIMEOUT);
+    assert_null(resp);
+    assert_int_equal(fail, AWS_FAIL_DEADLINE);
+    assert_non_null(strstr(err, "the call's time ran out while retrying after throttling"));
+    assert_true(ms < 500 + 250);
+    assert_int_equal(ts_requests(f->srv), 1); /* the function never ran */
+
+    /* a wait that fits is taken; the next, which would not, ends the call */
+    ts_reset(f->srv);
+    ts_push(f->srv, &t);
+    ts_push(f->srv, &t);
+    t0 = clock_mono_us();
+    o.deadline_us = t0 + 1500 * 1000;
+    o.timeout_ms = 5000;
+    rc = lambda_invoke(f->aws, &o, &resp, err, sizeof err);
+    ms = (clock_mono_us() - t0) / 1000;
+    assert_int_equal(rc, LMCP_TIMEOUT);
+    assert_int_equal(fail, AWS_FAIL_DEADLINE);
+    assert_int_equal(ts_requests(f->srv), 2);
+    assert_true(ms >= 1000 && ms < 1500 + 250);
+
+    /* with the time for it, the same answers end in success */
+    aws_client_free(f->aws);
+    f->aws = make_client(f, url, 1, 200); /* Retry-After: 1 capped to 200 ms */
+    ts_reset(f->srv);
+    ts_push(f->srv, &t);
+    ts_push(f->srv, &t);
+    t0 = clock_mono_us();
+    o.deadline_us = t0 + 2000 * 1000;
+    rc = lambda_invoke(f->aws, &o, &resp, err, sizeof err);
+    assert_int_equal(rc, LMCP_OK);
+    assert_int_equal(fail, AWS_FAIL_NONE);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->attempts, 3);
+    aws_response_free(resp);
+    assert_true((clock_mono_us() - t0) / 1000 < 2000);
+}
+
+/* Each attempt's timeout is capped at the time left. */
+static void test_deadline_caps_each_attempt(void **state)
+{
+    fixture *f = *state;
+    ts_action slow = {0};
+    slow.delay_ms = 3000;
+    ts_push(f->srv, &slow);
+    aws_fail fail = AWS_FAIL_NONE;
+    lambda_invoke_opts o = invoke_opts(&fail);
+    o.timeout_ms = 5000;
+    aws_response *resp = NULL;
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    o.deadline_us = t0 + 300 * 1000;
+    assert_int_equal(lambda_invoke(f->aws, &o, &resp, err, sizeof err), LMCP_TIMEOUT);
+    int64_t ms = (clock_mono_us() - t0) / 1000;
+    assert_int_equal(fail, AWS_FAIL_NETWORK); /* sent: the function may be running */
+    assert_true(ms >= 280 && ms < 300 + 400);
+    assert_int_equal(ts_requests(f->srv), 1);
+
+    /* an idempotent request is not retried once the time is up */
+    ts_reset(f->srv);
+    ts_push(f->srv, &slow);
+    lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
+    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE};
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
+    assert_null(resp);
+    assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_int_equal(ts_requests(f->srv), 1);
+
+    /* no time left at all: nothing is sent */
+    ts_reset(f->srv);
+    ctl.deadline_us = clock_mono_us() - 1000;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
+    assert_int_equal(ctl.fail, AWS_FAIL_DEADLINE);
+    assert_int_equal(ts_requests(f->srv), 0);
+
+    /* without a deadline nothing changes: the request's own timeout applies */
+    ts_reset(f->srv);
+    ts_push(f->srv, &slow);
+    r.timeout_ms = 200;
+    ctl.deadline_us = 0;
+    t0 = clock_mono_us();
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_OK); /* retried */
+    assert_int_equal(resp->attempts, 2);
+    aws_response_free(resp);
+    assert_true((clock_mono_us() - t0) / 1000 >= 200);
+}
+
+/* ------------------------------------------------------------------ why a request failed */
+
+static void test_failure_kinds(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    aws_response *resp = NULL;
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE};
+    lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_OK);
+    assert_int_equal(ctl.fail, AWS_FAIL_NONE);
+    aws_response_free(resp);
+
+    /* the credentials source fails (an expired SSO login, say): not a network error */
+    f->creds.fail = true;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_CREDENTIALS);
+    assert_non_null(strstr(err, "no credentials here"));
+    f->creds.fail = false;
+
+    /* credentials the signer refuses */
+    lmcp_credentials *bad = credentials_new();
+    credentials_set(bad, "AKID WITH SPACE", "secret", NULL, 0);
+    r.credentials = bad;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_SIGNING);
+    assert_non_null(strstr(err, "sigv4"));
+    r.credentials = NULL;
+    credentials_free(bad);
+
+    /* a header with a line break: refused before sending, and not retried */
+    const char *inj[] = {"X-Evil: a\r\nInjected: 1", NULL};
+    r.headers = inj;
+    f->creds.calls = 0;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_REQUEST);
+    assert_int_equal(f->creds.calls, 1); /* one attempt */
+    r.headers = NULL;
+
+    /* a bad region */
+    r.region = "Not A Region";
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_REQUEST);
+    r.region = NULL;
+    assert_int_equal(ts_requests(f->srv), 1); /* only the first request went out */
+
+    /* the network */
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
+    f->aws = make_client(f, url, 1, 2);
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_non_null(strstr(err, "after 3 attempts"));
+}
+
+/* Bodies are wiped on free only where they can carry credentials. */
+static void test_wipe_only_credential_bodies(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *service;
+        bool wipe;
+    } cases[] = {{"lambda", false}, {"tagging", false}, {"schemas", false},
+                 {"sts", true},     {"portal.sso", true}, {"oidc", true}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
+        r.service = cases[i].service;
+        aws_response *resp;
+        assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+        assert_int_equal(resp->wipe, cases[i].wipe);
+        aws_response_free(resp);
+    }
+    char url[128];
+    snprintf(url, sizeof url, "http://%s/latest/api/token", f->host);
+    lmcp_http_request hr = {"PUT", url, NULL, NULL, 0, 0, 0};
+    aws_response *resp;
+    char err[256];
+    assert_int_equal(aws_http(f->aws, &hr, &resp, err, sizeof err), LMCP_OK);
+    assert_true(resp->wipe);
+    assert_null(resp->error_code);
+    aws_response_free(resp);
+}
+
+/* ------------------------------------------------------------------ endpoints */
+
+typedef struct ep_worker {
+    fixture *f;
+    int ok;
+} ep_worker;
+
+static void *ep_work(void *p)
+{
+    ep_worker *w = p;
+    static const char *const services[] = {"lambda", "sts", "tagging", "schemas", "my-service"};
+    for (int i = 0; i < 20; i++) {
+        lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
+        r.service = services[i % 5];
+        if (i % 4 == 3)
+            r.region = "eu-west-1"; /* not the client's region: not cached */
+        aws_response *resp = NULL;
+        char err[256];
+        if (aws_request(w->f->aws, &r, &resp, err, sizeof err) == LMCP_OK && resp->status == 200)
+            w->ok++;
+        aws_response_free(resp);
+    }
+    return NULL;
+}
+
+/* The parsed endpoint is cached per service for the client's region, from several threads. */
+static void test_endpoint_cache_threads(void **state)
+{
+    fixture *f = *state;
+    ep_worker w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (ep_worker){f, 0};
+        pthread_create(&th[i], NULL, ep_work, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].ok, 20);
+    }
+    assert_int_equal(ts_requests(f->srv), 80);
+    for (int i = 0; i < 80; i++) {
+        char *host = ts_request_header(f->srv, i, "Host");
+        assert_string_equal(host, f->host);
+        free(host);
+    }
+}
+
+/* An endpoint URL that does not parse is quoted without its userinfo. */
+static void test_bad_endpoint_url_redacted(void **state)
+{
+    fixture *f = *state;
+    aws_client_free(f->aws);
+    f->aws = make_client(f, "ftp://user:PWzzSECRET@example.com/base?token=TOKzz", 2, 20);
+    lmcp_aws_request r = lambda_req("GET", "/x", 0);
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE};
+    aws_response *resp;
+    char err[512];
+    for (int i = 0; i < 2; i++) { /* an unparseable endpoint is not cached */
+        assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+        assert_int_equal(ctl.fail, AWS_FAIL_REQUEST);
+        assert_null(strstr(err, "PWzzSECRET"));
+        assert_null(strstr(err, "TOKzz"));
+        assert_non_null(strstr(err, "\"ftp://example.com/base\""));
+    }
+    assert_int_equal(f->creds.calls, 0);
+}
+
 /* ------------------------------------------------------------------ clock skew */
 
 static void http_date(time_t t, char out[64])
@@ -815,6 +1090,35 @@ static void test_throttling_codes(void **state)
     assert_true(aws_is_throttling(429, NULL));
     assert_false(aws_is_throttling(400, "ResourceNotFoundException"));
     assert_false(aws_is_throttling(500, NULL));
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    static const struct {
+        long status;
+        const char *value;
+        long cap, want;
+    } cases[] = {
+        {429, "1", 20000, 1000},   {503, " 2 ", 20000, 2000}, {429, "0", 20000, 0},
+        {429, "30", 250, 250},     {429, "-1", 20000, -1},    {429, "1.5", 20000, -1},
+        {429, "abc", 20000, -1},   {429, "", 20000, -1},      {429, NULL, 20000, -1},
+        {400, "1", 20000, -1},     {500, "1", 20000, -1},
+        {429, "99999999999999999999", 20000, 20000},
+        {429, "Sun, 06 Nov 1994 08:49:37 GMT", 20000, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "Retry-After: %s", cases[i].value ? cases[i].value : "");
+        const char *h[] = {line, NULL};
+        aws_response *r = mk(cases[i].status, cases[i].value ? h : NULL, NULL);
+        long got = aws_retry_after_ms(r, cases[i].cap);
+        if (got != cases[i].want)
+            fail_msg("Retry-After \"%s\" (HTTP %ld): %ld, want %ld", cases[i].value ? cases[i].value : "(none)",
+                     cases[i].status, got, cases[i].want);
+        aws_response_free(r);
+    }
+    assert_int_equal(aws_retry_after_ms(NULL, 1000), -1);
 }
 
 static void test_user_agent(void **state)
@@ -1103,6 +1407,12 @@ int main(void)
         T(test_retry_after_honoured_and_capped),
         T(test_cancel_during_backoff),
         T(test_cancel_in_flight),
+        T(test_deadline_bounds_retries),
+        T(test_deadline_caps_each_attempt),
+        T(test_failure_kinds),
+        T(test_wipe_only_credential_bodies),
+        T(test_endpoint_cache_threads),
+        T(test_bad_endpoint_url_redacted),
         T(test_clock_skew_corrected),
         T(test_request_time_too_skewed_xml),
         cmocka_unit_test(test_parse_rest_json),
@@ -1111,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_parse_unparseable),
         T(test_html_502_through_the_stack),
         cmocka_unit_test(test_throttling_codes),
+        cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_user_agent),
         T(test_plain_http),
         T(test_lambda_calls),

@@ -19,6 +19,7 @@
 #include "aws/http.h"
 #include "http_test_server.h"
 #include "util/clock.h"
+#include "util/hdrs.h"
 #include "util/str.h"
 
 typedef struct fixture {
@@ -400,12 +401,77 @@ static void test_no_silent_resend_on_reused_connection(void **state)
     assert_int_equal(ts_requests(f->srv), 3);
 }
 
+/* Refused before anything goes out (a header that would inject a line, no URL): a local
+ * failure, not a transport error the AWS layer could retry; the pooled handle stays usable. */
+static void test_refused_locally(void **state)
+{
+    fixture *f = *state;
+    char url[256];
+    snprintf(url, sizeof url, "%s/x", f->url);
+    static const struct {
+        const char *name, *value;
+    } bad[] = {
+        {"X-Evil", "a\r\nInjected: 1"}, {"X-Evil\r\nInjected", "1"}, {"X-Evil", "a\nb"}, {"A:B", "c"}, {"", "v"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        hdrs h = HDRS_INIT;
+        hdrs_add(&h, "Accept", "*/*");
+        hdrs_add(&h, bad[i].name, bad[i].value);
+        http_request r = {0};
+        r.method = "GET";
+        r.url = url;
+        r.headers = &h;
+        http_response resp;
+        char err[256];
+        assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_LOCAL);
+        assert_non_null(strstr(err, "invalid header"));
+        assert_null(strstr(err, "Injected"));
+        assert_int_equal(resp.status, 0);
+        hdrs_free(&h);
+    }
+    http_request none = {0};
+    http_response resp;
+    char err[256];
+    assert_int_equal(http_perform(f->http, &none, &resp, err, sizeof err), HTTP_E_LOCAL);
+    assert_int_equal(ts_requests(f->srv), 0);
+    assert_int_equal(ts_connections(f->srv), 0);
+    /* the handle went back to the pool reset: the next request is clean */
+    assert_int_equal(get(f, "/ok", &resp, 0, NULL, 0), HTTP_OK);
+    http_response_free(&resp);
+    char *raw = ts_request(f->srv, 0);
+    assert_null(strstr(raw, "X-Evil"));
+    assert_null(strstr(raw, "Injected"));
+    free(raw);
+}
+
+/* The announced Content-Length alone is enough to refuse a too large answer (libcurl's
+ * CURLOPT_MAXFILESIZE_LARGE): the body is not read. */
+static void test_too_large_by_content_length(void **state)
+{
+    fixture *f = *state;
+    ts_action big = {0};
+    big.body_size = 200000;
+    ts_push(f->srv, &big);
+    http_response resp;
+    char url[256];
+    snprintf(url, sizeof url, "%s/big", f->url);
+    http_request r = {0};
+    r.method = "GET";
+    r.url = url;
+    r.max_response = 100;
+    char err[256];
+    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TOO_LARGE);
+    assert_non_null(strstr(err, "exceeds 100 bytes"));
+    assert_null(resp.body.data);
+}
+
 static void test_rc_names(void **state)
 {
     (void)state;
     assert_string_equal(http_rc_name(HTTP_OK), "ok");
     assert_string_equal(http_rc_name(HTTP_E_NOT_SENT), "not sent");
     assert_string_equal(http_rc_name(HTTP_E_TOO_LARGE), "response too large");
+    assert_string_equal(http_rc_name(HTTP_E_LOCAL), "not sent (local error)");
 }
 
 int main(void)
@@ -430,6 +496,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_redirects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropped_is_transport, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_silent_resend_on_reused_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_locally, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_large_by_content_length, setup, teardown),
         cmocka_unit_test(test_rc_names),
     };
     int rc = cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "mcp/results.h"
+#include "tools/registry.h"
+#include "tools/schema.h"
 #include "util/str.h"
 
 static json_object *get(json_object *o, const char *key)
@@ -221,6 +223,11 @@ static void test_strict_json(void **state)
     json_object *o = NULL;
     assert_false(mcp_json_parse_strict("{\"a\":1}\0x", 9, 64, &o, NULL)); /* an embedded NUL */
     assert_false(mcp_json_parse_strict("\"\xff\"", 3, 64, &o, NULL));
+    assert_false(mcp_json_parse_strict("\"\\ud800\"", 8, 64, &o, NULL));     /* a lone surrogate escape */
+    assert_false(mcp_json_parse_strict("\"\xed\xa0\x80\"", 5, 64, &o, NULL)); /* ... and as UTF-8 bytes */
+    assert_true(json_parse_strict("1", 1, JSON_MAX_DEPTH, &o, NULL));          /* the same parser */
+    assert_int_equal(json_object_get_int(o), 1);
+    json_object_put(o);
     const char *good[] = {"{}", " {\"a\":[1,2.5e-3,-0,true,false,null,\"\\u00e9\\/\"]} ", "42", "\"s\"", "null", "[]"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         assert_true(mcp_json_parse_strict(good[i], strlen(good[i]), 64, &o, NULL));
@@ -235,6 +242,50 @@ static void test_strict_json(void **state)
     assert_true(mcp_json_parse_strict(deep.data + 1, deep.len - 2, 64, &o, NULL));
     json_object_put(o);
     buf_free(&deep);
+}
+
+/* The registry reads a stored schema back with the same parser and depth limit discovery
+ * accepted it with: a schema deeper than json-c's default 32 levels is neither replaced by
+ * the generic schema nor left unvalidated. */
+static void test_registry_deep_schema(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    const int levels = 30; /* 2 objects a level: 61 nested objects */
+    for (int i = 0; i < levels; i++)
+        buf_append_str(&b, "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":");
+    buf_append_str(&b, "{\"type\":\"string\"}");
+    for (int i = 0; i < levels; i++)
+        buf_append_str(&b, "}}");
+    tool_snapshot *s = snapshot_new();
+    tool *t = snapshot_add(s);
+    t->name = xstrdup("deep");
+    t->function_name = xstrdup("deep");
+    t->schema_text = xstrdup(b.data);
+    json_object *in = tool_input_schema(t);
+    json_object *props = NULL;
+    assert_true(json_object_object_get_ex(in, "properties", &props));
+    assert_non_null(json_object_object_get(props, "a")); /* not the generic {"properties": {}} */
+    assert_null(json_object_object_get(in, "additionalProperties"));
+    json_object_put(in);
+    const schema_validator *v = tool_validator(t);
+    assert_non_null(v);
+    /* and it validates: a wrong type 30 levels down is reported */
+    buf ev = BUF_INIT;
+    for (int i = 0; i < levels; i++)
+        buf_append_str(&ev, "{\"a\":");
+    buf_append_str(&ev, "1");
+    for (int i = 0; i < levels; i++)
+        buf_append_char(&ev, '}');
+    json_object *event = NULL;
+    assert_true(json_parse_strict(ev.data, ev.len, JSON_MAX_DEPTH, &event, NULL));
+    char *report = NULL;
+    assert_true(schema_validate(v, event, &report) > 0);
+    free(report);
+    json_object_put(event);
+    buf_free(&ev);
+    buf_free(&b);
+    snapshot_release(s);
 }
 
 static void test_versions(void **state)
@@ -255,7 +306,7 @@ int main(void)
         cmocka_unit_test(test_ok_object_payload), cmocka_unit_test(test_ok_non_object_payload),
         cmocka_unit_test(test_ok_text_and_bad_utf8), cmocka_unit_test(test_function_error),
         cmocka_unit_test(test_other_outcomes), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_strict_json), cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_strict_json), cmocka_unit_test(test_registry_deep_schema), cmocka_unit_test(test_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -299,6 +299,11 @@ static void test_query_rules(void **state)
     char *cr = sigv4_canonical_request(&p, &r);
     assert_true(str_starts_with(cr, "GET\n/\na=&a=1&b=2&c=x%20y&d=~&e=a%2Bb\n"));
     free(cr);
+    /* uri_decode's rules: a '%' without two hex digits is a literal '%', encoded again */
+    r.query = "p=%zz&q=%4&r=50%&s=%41%2f";
+    cr = sigv4_canonical_request(&p, &r);
+    assert_true(str_starts_with(cr, "GET\n/\np=%25zz&q=%254&r=50%25&s=A%2F\n"));
+    free(cr);
     hdrs_free(&h);
 }
 

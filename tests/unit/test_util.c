@@ -1,17 +1,22 @@
-/* util: buffers, strings, headers, durations, dates, base64. */
+/* util: buffers, strings, headers, durations, dates, base64, the strict JSON parser, logging. */
 #include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "json.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/hdrs.h"
+#include "util/jsonparse.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static void test_buf(void **state)
@@ -119,12 +124,266 @@ static void test_iso8601(void **state)
     assert_int_equal(clock_parse_iso8601_ms("2015-08-30T12:36:00"), -1);
 }
 
+static void test_uri_decode(void **state)
+{
+    (void)state;
+    char *d = uri_decode("a%20b%2Fc%3a%C3%A9+x", strlen("a%20b%2Fc%3a%C3%A9+x"));
+    assert_string_equal(d, "a b/c:\xc3\xa9+x"); /* '+' stays: URI, not form, decoding */
+    free(d);
+    d = uri_decode("100%", 4); /* a '%' without two hex digits is kept */
+    assert_string_equal(d, "100%");
+    free(d);
+    d = uri_decode("%4g%41%4", 8);
+    assert_string_equal(d, "%4gA%4");
+    free(d);
+    d = uri_decode("%41%42", 3); /* only n bytes are read */
+    assert_string_equal(d, "A");
+    free(d);
+    d = uri_decode("", 0);
+    assert_string_equal(d, "");
+    free(d);
+    /* round trip with uri_encode */
+    char *e = uri_encode("k=v&x y/é~", true);
+    d = uri_decode(e, strlen(e));
+    assert_string_equal(d, "k=v&x y/é~");
+    free(d);
+    free(e);
+}
+
+static void test_url_for_log(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"https://user:pw@host.example:8443/p/q?token=x#f", "https://host.example:8443/p/q"},
+        {"http://a@b:p@w@127.0.0.1/creds", "http://127.0.0.1/creds"}, /* the last '@' ends the userinfo */
+        {"https://lambda.us-east-1.amazonaws.com", "https://lambda.us-east-1.amazonaws.com"},
+        {"http://host/path@x?y", "http://host/path@x"}, /* an '@' in the path is not userinfo */
+        {"ftp://user:pw@host/x", "ftp://host/x"},
+        {"no scheme?q", "no scheme"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *u = url_for_log(cases[i][0]);
+        assert_string_equal(u, cases[i][1]);
+        free(u);
+    }
+}
+
+static void test_hdrs_value_ok(void **state)
+{
+    (void)state;
+    assert_true(hdrs_value_ok(""));
+    assert_true(hdrs_value_ok("AWS4-HMAC-SHA256 Credential=x, Signature=y"));
+    assert_true(hdrs_value_ok("tab\there"));
+    assert_false(hdrs_value_ok("a\r\nX-Injected: 1"));
+    assert_false(hdrs_value_ok("a\nb"));
+    assert_false(hdrs_value_ok("a\r"));
+    assert_false(hdrs_value_ok(NULL));
+}
+
+static void test_secure_zero(void **state)
+{
+    (void)state;
+    char s[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzzSECRET";
+    secure_zero(s, sizeof s);
+    for (size_t i = 0; i < sizeof s; i++)
+        assert_int_equal(s[i], 0);
+    secure_zero(NULL, 0);
+    secure_zero(s, 0);
+}
+
+/* Parses (true) or refuses (false) text, and checks what *out and *err are then. */
+static bool parses(const char *text, size_t len, int depth, json_object **out)
+{
+    const char *err = "unset";
+    *out = (json_object *)1;
+    bool ok = json_parse_strict(text, len, depth, out, &err);
+    if (ok) {
+        assert_null(err);
+    } else {
+        assert_null(*out);
+        assert_non_null(err);
+        assert_true(*err != '\0');
+    }
+    return ok;
+}
+
+static void test_json_parse_strict(void **state)
+{
+    (void)state;
+    json_object *o;
+    /* scalars at the top level, a bare number at the very end of the input included */
+    assert_true(parses("1", 1, JSON_MAX_DEPTH, &o));
+    assert_true(json_object_is_type(o, json_type_int));
+    assert_int_equal(json_object_get_int64(o), 1);
+    json_object_put(o);
+    assert_true(parses("-12.5e1 \n", 9, JSON_MAX_DEPTH, &o));
+    assert_true(json_object_is_type(o, json_type_double));
+    json_object_put(o);
+    assert_true(parses("null", 4, JSON_MAX_DEPTH, &o));
+    assert_null(o); /* json-c's null */
+    assert_true(parses("\"x\"", 3, JSON_MAX_DEPTH, &o));
+    assert_string_equal(json_object_get_string(o), "x");
+    json_object_put(o);
+    assert_true(parses("\"\\ud83d\\ude00 \xc3\xa9\"", 17, JSON_MAX_DEPTH, &o)); /* a surrogate pair, raw UTF-8 */
+    assert_string_equal(json_object_get_string(o), "\xf0\x9f\x98\x80 \xc3\xa9");
+    json_object_put(o);
+    assert_true(parses("{\"a\":[true,false,null]}", 23, JSON_MAX_DEPTH, &o));
+    json_object_put(o);
+    /* only len bytes count: no NUL needed, none looked at */
+    assert_true(parses("[1]garbage", 3, JSON_MAX_DEPTH, &o));
+    json_object_put(o);
+
+    /* lone surrogates, as escapes and as raw bytes */
+    static const char *const bad_text[] = {
+        "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800x\"", "\"\\ud800\\u0041\"", "\"\xed\xa0\x80\"",
+        "\"\xc0\xaf\"",     /* overlong */
+        "\"\xff\"", "\"\xe2\x82\"", "\"\xf4\x90\x80\x80\"",
+        /* trailing garbage, several values, not JSON */
+        "1 2", "{} x", "{}{}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "NaN", "Infinity", "'a'", "tru",
+        "nul", "\"a\\x\"", "\"tab\there\"", "[1", "{\"a\"}", "/* c */ 1", "", " ", "\\ud800",
+    };
+    for (size_t i = 0; i < sizeof bad_text / sizeof *bad_text; i++)
+        if (parses(bad_text[i], strlen(bad_text[i]), JSON_MAX_DEPTH, &o))
+            fail_msg("accepted: %s", bad_text[i]);
+    assert_false(parses("1\0", 2, JSON_MAX_DEPTH, &o)); /* a NUL after the value */
+    assert_false(parses("\"a\0b\"", 5, JSON_MAX_DEPTH, &o));
+    assert_false(parses(NULL, 3, JSON_MAX_DEPTH, &o));
+    assert_false(parses(NULL, 0, JSON_MAX_DEPTH, &o));
+
+    /* depth: exactly max_depth containers parse, one more does not */
+    buf deep = BUF_INIT;
+    for (int i = 0; i < JSON_MAX_DEPTH + 1; i++)
+        buf_append_str(&deep, i % 2 ? "[" : "{\"k\":");
+    buf_append_str(&deep, "1");
+    for (int i = JSON_MAX_DEPTH; i >= 0; i--)
+        buf_append_str(&deep, i % 2 ? "]" : "}");
+    assert_false(parses(deep.data, deep.len, JSON_MAX_DEPTH, &o));
+    /* drop the outer object: {"k": ... } is 5 bytes in front and 1 behind */
+    assert_true(parses(deep.data + 5, deep.len - 6, JSON_MAX_DEPTH, &o));
+    assert_true(json_object_is_type(o, json_type_array));
+    json_object_put(o);
+    assert_false(parses(deep.data + 5, deep.len - 6, JSON_MAX_DEPTH - 1, &o));
+    buf_free(&deep);
+    /* json-c's own default (32) is no limit here: 64 levels, as discovery accepted them, parse */
+    assert_true(JSON_MAX_DEPTH >= 64);
+}
+
+static void test_json_get_str(void **state)
+{
+    (void)state;
+    json_object *o;
+    assert_true(parses("{\"s\":\"v\",\"n\":1,\"z\":null}", 24, JSON_MAX_DEPTH, &o));
+    assert_string_equal(json_get_str(o, "s"), "v");
+    assert_null(json_get_str(o, "n"));
+    assert_null(json_get_str(o, "z"));
+    assert_null(json_get_str(o, "missing"));
+    assert_null(json_get_str(NULL, "s"));
+    json_object *arr = json_object_new_array();
+    assert_null(json_get_str(arr, "s"));
+    json_object_put(arr);
+    json_object_put(o);
+}
+
+/* json_parse_text (core/json.c, the plugins' json_parse): a thin caller of the parser above */
+static void test_json_parse_text(void **state)
+{
+    (void)state;
+    char err[128];
+    json_object *o = json_parse_text("1", 1, err, sizeof err);
+    assert_non_null(o);
+    assert_int_equal(json_object_get_int64(o), 1);
+    json_object_put(o);
+    o = json_parse_text(" \"x\" ", 5, err, sizeof err);
+    assert_non_null(o);
+    assert_string_equal(json_object_get_string(o), "x");
+    json_object_put(o);
+    strcpy(err, "unset");
+    assert_null(json_parse_text("null", 4, err, sizeof err));
+    assert_string_equal(err, ""); /* not an error: the JSON null */
+    assert_null(json_parse_text("\"\\ud800\"", 8, err, sizeof err));
+    assert_true(err[0] != '\0');
+    assert_null(json_parse_text("{} x", 4, err, sizeof err));
+    assert_true(err[0] != '\0');
+    assert_null(json_parse_text("\"\xff\"", 3, err, sizeof err));
+    assert_string_equal(err, "invalid UTF-8");
+    /* a schema nesting 101 objects: more than json-c's default limit (32) and than this
+       function's old one (63), within JSON_MAX_DEPTH, which the registry uses as well */
+    buf deep = BUF_INIT;
+    for (int i = 0; i < 50; i++)
+        buf_append_str(&deep, "{\"type\":\"object\",\"properties\":{\"a\":");
+    buf_append_str(&deep, "{}");
+    for (int i = 0; i < 50; i++)
+        buf_append_str(&deep, "}}");
+    o = json_parse_text(deep.data, deep.len, err, sizeof err);
+    assert_non_null(o);
+    json_object_put(o);
+    buf_free(&deep);
+}
+
+/* Reads everything written to stderr while fn runs. */
+static char *capture_stderr(void (*fn)(void))
+{
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    dup2(fileno(tmp), 2);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fseek(tmp, 0, SEEK_END);
+    long n = ftell(tmp);
+    rewind(tmp);
+    char *out = xcalloc(1, (size_t)n + 1);
+    assert_int_equal(fread(out, 1, (size_t)n, tmp), (size_t)n);
+    fclose(tmp);
+    return out;
+}
+
+static void log_out_of_range(void)
+{
+    log_set_level(LMCP_LOG_TRACE);
+    log_msg((lmcp_log_level)-1, "plugin", "below error");
+    log_msg((lmcp_log_level)99, "plugin", "above trace");
+    log_msg((lmcp_log_level)-2147483647, "plugin", "far below");
+    log_set_level(LMCP_LOG_ERROR);
+    log_msg((lmcp_log_level)-5, "plugin", "still an error");
+    log_msg((lmcp_log_level)1000, "plugin", "trace, filtered out");
+    log_set_level(LMCP_LOG_INFO);
+}
+
+/* A plugin can pass any level (host.c h_log): clamped, never an index out of bounds. */
+static void test_log_level_out_of_range(void **state)
+{
+    (void)state;
+    char *out = capture_stderr(log_out_of_range);
+    assert_non_null(strstr(out, " error plugin: below error"));
+    assert_non_null(strstr(out, " trace plugin: above trace"));
+    assert_non_null(strstr(out, " error plugin: far below"));
+    assert_non_null(strstr(out, " error plugin: still an error"));
+    assert_null(strstr(out, "filtered out"));
+    free(out);
+    assert_string_equal(log_level_name(LMCP_LOG_WARN), "warn");
+    assert_string_equal(log_level_name((lmcp_log_level)42), "?");
+    assert_true(log_enabled((lmcp_log_level)-1));
+    assert_false(log_enabled((lmcp_log_level)42));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),       cmocka_unit_test(test_split_trim), cmocka_unit_test(test_uri_encode),
         cmocka_unit_test(test_base64),    cmocka_unit_test(test_hdrs),       cmocka_unit_test(test_duration),
         cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_uri_decode),
+        cmocka_unit_test(test_url_for_log),
+        cmocka_unit_test(test_hdrs_value_ok),
+        cmocka_unit_test(test_secure_zero),
+        cmocka_unit_test(test_json_parse_strict),
+        cmocka_unit_test(test_json_get_str),
+        cmocka_unit_test(test_json_parse_text),
+        cmocka_unit_test(test_log_level_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,279 @@
+/* The strict JSON parser (see jsonparse.h). A validating pass over the text first (json-c's
+ * own strict mode still lets some invalid UTF-8, lone surrogate escapes and its end-of-input
+ * quirks through), then json-c builds the tree. */
+#include "config.h"
+#include "util/jsonparse.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct jcheck {
+    const char *p, *end;
+    int depth, max_depth;
+    const char *err;
+} jcheck;
+
+static void jc_ws(jcheck *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static bool jc_fail(jcheck *c, const char *err)
+{
+    if (!c->err)
+        c->err = err;
+    return false;
+}
+
+/* One UTF-8 sequence starting at c->p - 1 (lead byte >= 0x80), RFC 3629 strictly: no overlong
+ * forms, no encoded surrogates, nothing above U+10FFFF. json-c's own check lets those through. */
+static bool jc_utf8(jcheck *c, unsigned char lead)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    int more;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        more = 1;
+    else if (lead == 0xE0)
+        more = 2, lo = 0xA0;
+    else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
+        more = 2;
+    else if (lead == 0xED)
+        more = 2, hi = 0x9F; /* U+D800..U+DFFF are not characters */
+    else if (lead == 0xF0)
+        more = 3, lo = 0x90;
+    else if (lead >= 0xF1 && lead <= 0xF3)
+        more = 3;
+    else if (lead == 0xF4)
+        more = 3, hi = 0x8F;
+    else
+        return jc_fail(c, "invalid UTF-8");
+    for (int i = 0; i < more; i++) {
+        if (c->p >= c->end)
+            return jc_fail(c, "invalid UTF-8");
+        unsigned char b = (unsigned char)*c->p++;
+        if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF))
+            return jc_fail(c, "invalid UTF-8");
+    }
+    return true;
+}
+
+static int jc_hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v = v * 16 + (h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h - 'A' + 10);
+    }
+    return v;
+}
+
+static bool jc_string(jcheck *c)
+{
+    c->p++; /* the opening quote */
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p++;
+        if (ch == '"')
+            return true;
+        if (ch < 0x20)
+            return jc_fail(c, "control character in a string");
+        if (ch >= 0x80) {
+            if (!jc_utf8(c, ch))
+                return false;
+            continue;
+        }
+        if (ch == '\\') {
+            if (c->p >= c->end)
+                break;
+            char e = *c->p++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++) {
+                    if (c->p + i >= c->end || !isxdigit((unsigned char)c->p[i]))
+                        return jc_fail(c, "bad \\u escape");
+                }
+                int u = jc_hex4(c->p);
+                c->p += 4;
+                if (u >= 0xDC00 && u <= 0xDFFF)
+                    return jc_fail(c, "a lone low surrogate escape");
+                if (u >= 0xD800 && u <= 0xDBFF) { /* must be followed by its low half */
+                    if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u')
+                        return jc_fail(c, "a lone high surrogate escape");
+                    for (int i = 2; i < 6; i++)
+                        if (!isxdigit((unsigned char)c->p[i]))
+                            return jc_fail(c, "bad \\u escape");
+                    int low = jc_hex4(c->p + 2);
+                    if (low < 0xDC00 || low > 0xDFFF)
+                        return jc_fail(c, "a lone high surrogate escape");
+                    c->p += 6;
+                }
+            } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+                return jc_fail(c, "bad escape in a string");
+            }
+        }
+    }
+    return jc_fail(c, "unterminated string");
+}
+
+static bool jc_digits(jcheck *c)
+{
+    const char *s = c->p;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+        c->p++;
+    return c->p > s;
+}
+
+static bool jc_number(jcheck *c)
+{
+    if (*c->p == '-')
+        c->p++;
+    if (c->p < c->end && *c->p == '0') {
+        c->p++;
+    } else if (!jc_digits(c)) {
+        return jc_fail(c, "bad number");
+    }
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        if (!jc_digits(c))
+            return jc_fail(c, "bad number");
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+            c->p++;
+        if (!jc_digits(c))
+            return jc_fail(c, "bad number");
+    }
+    return true;
+}
+
+static bool jc_literal(jcheck *c, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+        return jc_fail(c, "unexpected character");
+    c->p += n;
+    return true;
+}
+
+static bool jc_value(jcheck *c);
+
+static bool jc_container(jcheck *c, char close)
+{
+    if (++c->depth > c->max_depth)
+        return jc_fail(c, "nesting too deep");
+    c->p++;
+    jc_ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        c->depth--;
+        return true;
+    }
+    for (;;) {
+        jc_ws(c);
+        if (close == '}') {
+            if (c->p >= c->end || *c->p != '"')
+                return jc_fail(c, "expected a member name");
+            if (!jc_string(c))
+                return false;
+            jc_ws(c);
+            if (c->p >= c->end || *c->p != ':')
+                return jc_fail(c, "expected ':'");
+            c->p++;
+        }
+        if (!jc_value(c))
+            return false;
+        jc_ws(c);
+        if (c->p >= c->end)
+            return jc_fail(c, "unexpected end of data");
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == close) {
+            c->p++;
+            c->depth--;
+            return true;
+        }
+        return jc_fail(c, "unexpected character");
+    }
+}
+
+static bool jc_value(jcheck *c)
+{
+    jc_ws(c);
+    if (c->p >= c->end)
+        return jc_fail(c, "unexpected end of data");
+    switch (*c->p) {
+    case '{': return jc_container(c, '}');
+    case '[': return jc_container(c, ']');
+    case '"': return jc_string(c);
+    case 't': return jc_literal(c, "true");
+    case 'f': return jc_literal(c, "false");
+    case 'n': return jc_literal(c, "null");
+    default:
+        if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
+            return jc_number(c);
+        return jc_fail(c, "unexpected character");
+    }
+}
+
+bool json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err)
+{
+    *out = NULL;
+    if (err)
+        *err = NULL;
+    if (!text && len) {
+        if (err)
+            *err = "no text";
+        return false;
+    }
+    if (!text)
+        text = "";
+    if (len > (size_t)INT32_MAX - 1) {
+        if (err)
+            *err = "too long";
+        return false;
+    }
+    if (max_depth < 1)
+        max_depth = 1;
+    if (max_depth > 100000)
+        max_depth = 100000;
+    jcheck c = {text, text + len, 0, max_depth, NULL};
+    if (!jc_value(&c) || (jc_ws(&c), c.p != c.end)) {
+        if (err)
+            *err = c.err ? c.err : "unexpected data after the value";
+        return false;
+    }
+    json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+    if (!tok) {
+        if (err)
+            *err = "out of memory";
+        return false;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    if (e == json_tokener_continue) { /* a bare number at the very end: say where input ends */
+        o = json_tokener_parse_ex(tok, "", 1);
+        e = json_tokener_get_error(tok);
+    }
+    json_tokener_free(tok);
+    if (e != json_tokener_success) {
+        json_object_put(o);
+        if (err)
+            *err = e == json_tokener_error_parse_utf8_string ? "invalid UTF-8" : json_tokener_error_desc(e);
+        return false;
+    }
+    *out = o;
+    return true;
+}
+
+const char *json_get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && key && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) &&
+                   json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
