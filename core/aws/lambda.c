@@ -24,11 +24,11 @@ static void describe_error(const char *op, const aws_response *r, char *err, siz
 
 /* A signed GET whose 200 body is a JSON object. */
 static int get_json(aws_client *c, const char *op, const char *path, const char *query, json_object **out,
-                    long *status, char *err, size_t errlen)
+                    lambda_status *st, char *err, size_t errlen)
 {
     *out = NULL;
-    if (status)
-        *status = 0;
+    if (st)
+        *st = (lambda_status){0};
     lmcp_aws_request req = {0};
     req.service = LAMBDA_SERVICE;
     req.method = "GET";
@@ -42,8 +42,10 @@ static int get_json(aws_client *c, const char *op, const char *path, const char 
         snprintf(err, errlen, "%s: %s", op, aerr);
         return rc;
     }
-    if (status)
-        *status = r->status;
+    if (st) {
+        st->http = r->status;
+        snprintf(st->code, sizeof st->code, "%s", r->error_code ? r->error_code : "");
+    }
     if (r->status != 200) {
         describe_error(op, r, err, errlen);
         aws_response_free(r);
@@ -91,11 +93,11 @@ static char *qualifier_query(const char *qualifier)
 }
 
 int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qualifier, json_object **out,
-                        long *status, char *err, size_t errlen)
+                        lambda_status *st, char *err, size_t errlen)
 {
     *out = NULL;
-    if (status)
-        *status = 0;
+    if (st)
+        *st = (lambda_status){0};
     if (!name_or_arn || !*name_or_arn) {
         snprintf(err, errlen, "GetFunction: no function name");
         return LMCP_ERR;
@@ -103,7 +105,7 @@ int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qual
     char *name = uri_encode(name_or_arn, true);
     char *path = xasprintf("/2015-03-31/functions/%s", name);
     char *query = qualifier_query(qualifier);
-    int rc = get_json(c, "GetFunction", path, query, out, status, err, errlen);
+    int rc = get_json(c, "GetFunction", path, query, out, st, err, errlen);
     free(name);
     free(path);
     free(query);

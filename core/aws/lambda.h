@@ -9,9 +9,17 @@
 int lambda_list_functions_page(aws_client *c, const char *marker, int max_items, json_object **page,
                                char *err, size_t errlen);
 
-/* GetFunction: {"Configuration":{...},"Tags":{...},...} */
+/* How a call Lambda answered failed: the HTTP status (0: no answer) and the error code
+ * ("" without one). */
+typedef struct lambda_status {
+    long http;
+    char code[64];
+} lambda_status;
+
+/* GetFunction: {"Configuration":{...},"Tags":{...},...}. st (optional) says how Lambda answered a
+ * failed call. */
 int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qualifier,
-                        json_object **out, long *status, char *err, size_t errlen);
+                        json_object **out, lambda_status *st, char *err, size_t errlen);
 
 /* ListTags on a function ARN: {"Tags":{...}} */
 int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *err, size_t errlen);

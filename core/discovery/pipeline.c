@@ -41,7 +41,8 @@ struct lmcp_function {
     char *schema_text;         /* the input schema, compact JSON (text: a json-c tree is ~10x) */
     json_object *annotations;
     bool rejected;
-    bool in_batch;             /* already selected into the batch being built */
+    atomic_bool in_batch;      /* selected into a batch: selectors run in parallel threads and the
+                                  GetFunction fallback hands the same function to each of them */
     bool kept;                 /* survived its batch: a tool candidate for the snapshot */
 };
 
@@ -79,7 +80,6 @@ typedef struct run_state {
     size_t n_tag_index;
     pthread_t tag_thread;
     bool tag_thread_started;
-    bool listing;              /* the account is being listed */
     bool listtags_fallback_logged;
     /* the account listing used when GetFunction is not permitted (run_fetch fallback) */
     int acct_state;            /* 0 not listed, 1 listing, 2 listed, -1 failed */
@@ -352,9 +352,8 @@ static batch *batch_new(const char *source)
 
 static void batch_add(batch *b, lmcp_function *f)
 {
-    if (f->in_batch)
+    if (atomic_exchange(&f->in_batch, true))
         return;
-    f->in_batch = true;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
         b->fns = xrealloc(b->fns, b->cap * sizeof *b->fns);
@@ -488,19 +487,18 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
 int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
 {
     json_object *resp = NULL;
-    long status = 0;
-    int rc = lambda_get_function(run->rs->g->aws, name_or_arn, NULL, &resp, &status, err, errlen);
-    /* lambda_get_function fails on every non-200 answer, with the status set: the two that have
-     * a meaning here must be looked at before the failure is passed on */
-    if (status == 404) {
-        json_object_put(resp);
+    lambda_status st;
+    int rc = lambda_get_function(run->rs->g->aws, name_or_arn, NULL, &resp, &st, err, errlen);
+    /* lambda_get_function fails on every non-200 answer: the two that have a meaning here are
+     * looked at before the failure is passed on. Only a refused permission is worked around; a
+     * 403 for bad or expired credentials (UnrecognizedClient, InvalidSignature, ExpiredToken)
+     * would fail the listing the same way and is reported as it is. */
+    if (st.http == 404) {
         snprintf(err, errlen, "function %s does not exist", name_or_arn);
         return LMCP_NOT_FOUND;
     }
-    if (status == 403) {
-        json_object_put(resp);
+    if (st.http == 403 && strcmp(st.code, "AccessDeniedException") == 0)
         return account_lookup(run->rs, name_or_arn, out, err, errlen);
-    }
     if (rc != LMCP_OK)
         return rc;
     json_object *cfg = NULL, *tags = NULL;
@@ -577,6 +575,10 @@ static void *tag_index_thread(void *arg)
     size_t pages = 0;
     int64_t t0 = clock_mono_us();
     for (;;) {
+        if (has_failed(rs)) { /* nobody will read the index: stop paging */
+            state = -1;
+            break;
+        }
         json_object *body = json_object_new_object();
         json_object *types = json_object_new_array();
         json_object_array_add(types, json_object_new_string("lambda:function"));
@@ -888,7 +890,7 @@ static void *selector_thread(void *arg)
     batch *b = batch_new(src);
     lmcp_discovery_run view = {j->rs, b, j->p->name};
     int rc = j->p->def->discovery->select(j->p->state, &view);
-    if (rc == LMCP_ERR) {
+    if (rc != LMCP_OK) { /* like a filter: anything but LMCP_OK (a timeout too) fails the run */
         fail(j->rs, "selector %s failed", j->p->name);
         batch_free(b);
         return NULL;

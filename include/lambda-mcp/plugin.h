@@ -410,8 +410,8 @@ typedef struct lmcp_plugin_ctx {
  * select hook added. They may be called several times per run (run_count/run_candidate see the
  * current batch), in conf order, never concurrently with themselves; the next page is being
  * listed meanwhile, so discovery takes about as long as the ListFunctions marker chain.
- * A filter that returns LMCP_ERR (or calls run_fail) fails the run and the server keeps its
- * previous tool set.
+ * A select, filter or enrich hook that returns anything but LMCP_OK (or calls run_fail) fails the
+ * run and the server keeps its previous tool set.
  */
 typedef struct lmcp_discovery_ops {
     bool (*active)(void *state);

@@ -1194,10 +1194,11 @@ static void test_lambda_calls(void **state)
     assert_true(str_starts_with(raw, "GET /2015-03-31/functions/?MaxItems=10 HTTP/1.1\r\n"));
     free(raw);
 
-    long status = 0;
+    lambda_status st;
     const char *arn = "arn:aws:lambda:us-east-1:123456789012:function:my-fn";
-    assert_int_equal(lambda_get_function(f->aws, arn, "prod", &j, &status, err, sizeof err), LMCP_OK);
-    assert_int_equal(status, 200);
+    assert_int_equal(lambda_get_function(f->aws, arn, "prod", &j, &st, err, sizeof err), LMCP_OK);
+    assert_int_equal(st.http, 200);
+    assert_string_equal(st.code, "");
     json_object_put(j);
     raw = ts_request(f->srv, 2);
     assert_true(str_starts_with(raw, "GET /2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn"
@@ -1210,9 +1211,10 @@ static void test_lambda_calls(void **state)
     nf.headers = "x-amzn-ErrorType: ResourceNotFoundException\r\nx-amzn-RequestId: rid-404\r\n";
     nf.body = "{\"Type\":\"User\",\"message\":\"Function not found\"}";
     ts_push(f->srv, &nf);
-    assert_int_equal(lambda_get_function(f->aws, "a/b", NULL, &j, &status, err, sizeof err), LMCP_ERR);
+    assert_int_equal(lambda_get_function(f->aws, "a/b", NULL, &j, &st, err, sizeof err), LMCP_ERR);
     assert_null(j);
-    assert_int_equal(status, 404);
+    assert_int_equal(st.http, 404);
+    assert_string_equal(st.code, "ResourceNotFoundException");
     assert_non_null(strstr(err, "ResourceNotFoundException"));
     assert_non_null(strstr(err, "rid-404"));
     raw = ts_request(f->srv, 3);

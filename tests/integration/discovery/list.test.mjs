@@ -2,7 +2,8 @@
 // core/discovery/pipeline.c): one GetFunction per name, in parallel, and no ListFunctions at all;
 // a name that does not exist is skipped with a warning; when GetFunction is not permitted (a role
 // made for the upstream server, which only needs ListFunctions) the account is listed once per
-// run instead and the same tools come out.
+// run instead and the same tools come out (only for AccessDeniedException: a 403 for bad
+// credentials is an error like any other).
 import { assert, run } from '../lib/harness.mjs';
 import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.mjs';
 
@@ -78,6 +79,18 @@ run('discovery-list', async (t) => {
         const r = await discover('denied-with-tags', { FUNCTION_LIST: 'svc-a,svc-b', FUNCTION_TAG_KEY: 'expose', FUNCTION_TAG_VALUE: 'true' }, { faults: [DENY_GETFUNCTION] });
         assert.deepEqual(names(r.tools), ['svc_a']);
         assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction', 'ListTags', 'GetResources'), { ListFunctions: 2, GetFunction: 2, ListTags: 2, GetResources: 0 });
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction refused for bad credentials (403 UnrecognizedClientException): no account listing, the error is reported', async () => {
+        const r = await discover('getfunction-bad-key', { FUNCTION_LIST: 'svc-a' }, {
+            faults: [{ operation: 'GetFunction', status: 403, code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }],
+        });
+        assert.deepEqual(names(r.tools), []);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 0, GetFunction: 1 });
+        const err = r.stderr();
+        assert.doesNotMatch(err, /GetFunction is not permitted/);
+        assert.match(err, /error +list: cannot look up function 'svc-a': GetFunction: UnrecognizedClientException: The security token included in the request is invalid\./);
         await r.s.session.close();
     });
 
