@@ -164,6 +164,26 @@ static void h_sha256_hex(const void *data, size_t len, char out[65])
     hex_encode(d, 32, out);
 }
 
+/* Memoised in the call: compute, then publish with a compare-and-swap; a thread that loses the
+   race frees its own copy and returns the winner's (the same text). */
+static const char *h_call_args_sha256(const lmcp_call *c)
+{
+    lmcp_call *mc = (lmcp_call *)c; /* the memo is not part of the call's observable state */
+    char *d = atomic_load_explicit(&mc->args_sha256, memory_order_acquire);
+    if (d)
+        return d;
+    char *canon = c->arguments ? json_canonical(c->arguments) : xstrdup("{}");
+    char *mine = xmalloc(65);
+    h_sha256_hex(canon, strlen(canon), mine);
+    free(canon);
+    char *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&mc->args_sha256, &expected, mine, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    free(mine);
+    return expected;
+}
+
 static const lmcp_host g_host = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,
     .size = sizeof(lmcp_host),
@@ -274,6 +294,7 @@ static const lmcp_host g_host = {
     .result_copy = h_res_copy,
     .result_new = h_res_new,
     .result_free = h_res_free,
+    .call_arguments_sha256 = h_call_args_sha256,
 };
 
 const lmcp_host *host_table(void) { return &g_host; }

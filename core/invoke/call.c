@@ -9,15 +9,8 @@
 #include "util/clock.h"
 #include "util/str.h"
 
-static const char *const outcome_names[] = {
-    "ok",    "function_error", "throttled", "aws_error", "service_error",
-    "transport_error", "timeout", "cancelled", "refused", "invalid_arguments",
-};
-
-const char *outcome_name(lmcp_outcome o)
-{
-    return (unsigned)o < sizeof outcome_names / sizeof *outcome_names ? outcome_names[o] : "unknown";
-}
+/* The names live next to the enum in the plugin header, shared with the plugins (audit). */
+const char *outcome_name(lmcp_outcome o) { return lmcp_outcome_name(o); }
 
 void result_init(lmcp_result *r) { memset(r, 0, sizeof *r); }
 
@@ -108,6 +101,7 @@ lmcp_call *call_new(tool_snapshot *snap, const tool *t, json_object *arguments, 
     } else {
         c->event = json_object_get(c->arguments);
     }
+    atomic_init(&c->args_sha256, NULL);
     c->started_us = clock_mono_us();
     c->deadline_us = timeout_ms > 0 ? c->started_us + timeout_ms * 1000 : 0;
     pthread_mutex_init(&c->mu, NULL);
@@ -132,6 +126,7 @@ void call_release(lmcp_call *c)
     json_object_put(c->arguments);
     json_object_put(c->event);
     snapshot_release(c->snap);
+    free(atomic_load(&c->args_sha256));
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);

@@ -55,6 +55,8 @@ struct lmcp_call {
     call_log_fn log_fn;
     void *log_ctx;
     atomic_bool log_tail;     /* a wrapper asked for X-Amz-Log-Type: Tail */
+    char *_Atomic args_sha256; /* hex SHA-256 of the canonical arguments, memoised on first use by
+                                  host->call_arguments_sha256 (core/host.c); freed with the call */
 };
 typedef struct lmcp_call lmcp_call;
 

@@ -207,6 +207,26 @@ typedef enum lmcp_outcome {
     LMCP_OUTCOME_INVALID_ARGUMENTS /* the arguments do not match the tool's input schema */
 } lmcp_outcome;
 
+/* The stable name of an outcome ("ok", "function_error", ...), as the audit trail and the logs
+   write it; "unknown" for a value outside the enum. The switch has no default, so adding an
+   outcome without naming it here is a -Wswitch warning wherever this header is compiled. */
+static inline const char *lmcp_outcome_name(lmcp_outcome o)
+{
+    switch (o) {
+    case LMCP_OUTCOME_OK: return "ok";
+    case LMCP_OUTCOME_FUNCTION_ERROR: return "function_error";
+    case LMCP_OUTCOME_THROTTLED: return "throttled";
+    case LMCP_OUTCOME_AWS_ERROR: return "aws_error";
+    case LMCP_OUTCOME_SERVICE_ERROR: return "service_error";
+    case LMCP_OUTCOME_TRANSPORT_ERROR: return "transport_error";
+    case LMCP_OUTCOME_TIMEOUT: return "timeout";
+    case LMCP_OUTCOME_CANCELLED: return "cancelled";
+    case LMCP_OUTCOME_REFUSED: return "refused";
+    case LMCP_OUTCOME_INVALID_ARGUMENTS: return "invalid_arguments";
+    }
+    return "unknown";
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The host services table                                                                    */
 /* ------------------------------------------------------------------------------------------ */
@@ -381,7 +401,25 @@ typedef struct lmcp_host {
     void (*result_copy)(lmcp_result *dst, const lmcp_result *src);
     lmcp_result *(*result_new)(void);
     void (*result_free)(lmcp_result *r);
+
+    /* ---- appended within ABI v1: check host->size before use ----
+       The table only grows at its end within one ABI version, so a plugin built against a newer
+       header may be loaded by an older host of the same version. A plugin that uses a field
+       below and may run in such a host tests that the field lies inside the table the host
+       built, e.g.
+         host->size >= offsetof(lmcp_host, call_arguments_sha256) + sizeof host->call_arguments_sha256
+       (LMCP_HOST_HAS(host, call_arguments_sha256)) and falls back to doing the work itself. */
+
+    /* Lowercase hex SHA-256 (64 characters) of the canonical JSON (LMCP_JSON_CANONICAL) of the
+       call's arguments ("{}" when there are none). Computed once per call, on first use, and
+       memoised: every wrapper of the chain gets the same string (thread-safe). Borrowed: valid
+       for the lifetime of the call. */
+    const char *(*call_arguments_sha256)(const lmcp_call *call);
 } lmcp_host;
+
+/* Whether the host table has a field appended within ABI v1 (see the end of lmcp_host). */
+#define LMCP_HOST_HAS(host, field)                                                             \
+    ((host)->size >= offsetof(lmcp_host, field) + sizeof((host)->field) && (host)->field != NULL)
 
 /* ------------------------------------------------------------------------------------------ */
 /* What a plugin provides                                                                     */

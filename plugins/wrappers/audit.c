@@ -46,6 +46,8 @@
 
 #include <lambda-mcp/plugin.h>
 
+#include "common/wutil.h"
+
 static const lmcp_setting_def audit_settings[] = {
     {"file", LMCP_SETTING_STRING, "-", "LAMBDA_MCP_AUDIT_FILE", NULL, 0, 0,
      "file the audit lines are appended to (created 0600); \"-\": stderr"},
@@ -66,11 +68,6 @@ typedef struct audit {
     int64_t last_error_ms;
     uint64_t lines, errors;
 } audit;
-
-static const char *const outcome_names[] = {
-    "ok",    "function_error", "throttled", "aws_error", "service_error",
-    "transport_error", "timeout", "cancelled", "refused", "invalid_arguments",
-};
 
 /* ------------------------------------------------------------------ a growable line */
 
@@ -326,12 +323,10 @@ static int audit_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
     const lmcp_host *h = a->host;
     int64_t wall = h->now_ms();
     int64_t t0 = h->monotonic_us();
-    /* the arguments are hashed before the chain runs: what the client sent */
-    const lmcp_json *args = h->call_arguments(call);
-    char *canon = args ? h->json_to_string(args, LMCP_JSON_CANONICAL) : NULL;
-    char digest[65];
-    const char *ctext = canon ? canon : "{}";
-    h->sha256_hex(ctext, strlen(ctext), digest);
+    /* the arguments' digest: computed once per call by the host (the cache keys on the same
+       one), here before the chain runs — what the client sent; the arguments never change */
+    char dbuf[65];
+    const char *digest = wu_arguments_sha256(h, call, dbuf);
 
     int rc = h->call_next(next, call, res);
 
@@ -356,7 +351,7 @@ static int audit_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
     ln_jstr(&l, h->call_qualifier(call));
     ln_fmt(&l, ",\"duration_ms\":%" PRId64 ".%03d", us / 1000, (int)(us % 1000));
     ln_str(&l, ",\"outcome\":");
-    ln_jstr(&l, (unsigned)o < sizeof outcome_names / sizeof *outcome_names ? outcome_names[o] : "unknown");
+    ln_jstr(&l, lmcp_outcome_name(o));
     ln_str(&l, ",\"request_id\":");
     ln_jstr(&l, rid && *rid ? rid : NULL);
     ln_str(&l, ",\"error_type\":");
@@ -366,11 +361,14 @@ static int audit_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
     ln_str(&l, digest);
     ln_str(&l, "\"");
     if (a->log_arguments) {
+        /* serialised only when written: the same canonical text the digest is of */
+        const lmcp_json *args = h->call_arguments(call);
+        char *canon = args ? h->json_to_string(args, LMCP_JSON_CANONICAL) : NULL;
         ln_str(&l, ",\"arguments\":");
-        ln_str(&l, ctext);
+        ln_str(&l, canon ? canon : "{}");
+        h->free(canon);
     }
     ln_str(&l, "}\n");
-    h->free(canon);
     if (l.oom) {
         h->log(a->inst, LMCP_LOG_ERROR, "out of memory: an audit line for tool %s was lost", h->call_tool(call));
     } else {

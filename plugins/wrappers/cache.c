@@ -2,24 +2,31 @@
  *
  * Only tools marked cacheable are cached: the setting `cacheable` (conf, a per-tool override
  * block, or the function tag lambda-mcp:cacheable = "true"). The key is the SHA-256 of the tool
- * name, the function (ARN or name), the qualifier and the canonical JSON of the arguments (keys
- * sorted at every level, no whitespace), so the order of keys in the client's arguments does
- * not matter. Only OK outcomes are stored — a function error, throttling, a timeout, a refusal
- * never is. A hit answers without calling the rest of the chain and is marked from_cache.
+ * name, the function (ARN or name), the qualifier and the SHA-256 of the canonical JSON of the
+ * arguments (keys sorted at every level, no whitespace — the digest the host computes once per
+ * call, host->call_arguments_sha256, shared with the audit wrapper), so the order of keys in
+ * the client's arguments does not matter. Only OK outcomes are stored — a function error,
+ * throttling, a timeout, a refusal never is. A hit answers without calling the rest of the
+ * chain and is marked from_cache.
  *
  * Memory is bounded by `max_entries` and `max_bytes` (least recently used entries are evicted
- * first) and by `max_entry_size` (bigger payloads are not stored). Entries expire after `ttl`
- * (per tool: override block or the tag lambda-mcp:cache-ttl).
+ * first) and by `max_entry_size` (bigger payloads are not stored; neither is a payload that
+ * alone exceeds max_bytes — it would evict everything else). Entries expire after `ttl` (per
+ * tool: override block or the tag lambda-mcp:cache-ttl).
  *
- * Concurrent identical misses (single_flight = true, the default): the first caller invokes
- * Lambda, the others wait for its outcome and are answered from it (counted as "coalesced").
+ * Concurrent identical misses (single_flight = true, the default): the first caller (the
+ * leader) invokes Lambda, the others wait for its outcome and are answered from it (counted as
+ * "coalesced"): from the entry it stored (the flight holds a reference to it, no second copy),
+ * or — when the payload may not be stored — from one copy made only if calls are waiting.
  * A waiting caller still honours its own cancellation and deadline (it re-checks them every
- * 50 ms while it waits). When the first caller does not end with an OK outcome, each waiting
- * caller invokes Lambda itself, since errors are not shared.
+ * 50 ms while it waits). When the leader does not end with an OK outcome (errors are not
+ * shared), the waiting callers look the key up again: the first to get the lock leads a new
+ * attempt and the others wait for that one — a failure never lets all of them invoke at once.
  *
  * Thread safety: one mutex guards the table, the LRU list, the in-flight list, the counters and
- * the entries' reference counts. Entries are reference-counted so a hit copies its payload
- * outside the lock (an evicted entry lives on until its last reader is done). */
+ * the reference counts of entries and flights. A result is copied outside the lock: a hit
+ * holds a reference to its entry (an evicted entry lives on until its last reader is done), a
+ * waiter holds a reference to its flight, whose result never changes once it is done. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +35,9 @@
 #include <time.h>
 
 #include <lambda-mcp/plugin.h>
+
+#include "common/keytable.h"
+#include "common/wutil.h"
 
 #define WAIT_SLICE_MS 50
 
@@ -48,9 +58,8 @@ static const lmcp_setting_def cache_settings[] = {
 };
 
 typedef struct entry {
-    struct entry *hnext;          /* hash chain */
+    wk_node node;                 /* in the table: hash (key_hash) and key (-> key below) */
     struct entry *lprev, *lnext;  /* LRU list, most recently used first */
-    uint64_t hash;
     char key[65];
     int64_t expires_us;           /* monotonic */
     size_t bytes;                 /* accounted against max_bytes */
@@ -63,8 +72,9 @@ typedef struct flight {
     uint64_t hash;
     char key[65];
     int refs;                     /* leader + waiters (under the cache mutex) */
-    bool done;
-    lmcp_result *res;             /* the leader's OK result, or NULL */
+    bool done;                    /* stored and res never change once done is set */
+    struct entry *stored;         /* the leader's OK result as stored (a reference), or NULL */
+    lmcp_result *res;             /* the leader's OK result when it was not stored, or NULL */
     pthread_cond_t cv;
 } flight;
 
@@ -76,9 +86,7 @@ typedef struct cache {
     bool single_flight;
 
     pthread_mutex_t mu;
-    entry **buckets;
-    size_t nbuckets;              /* power of two */
-    size_t n;                     /* entries linked */
+    wk_table table;               /* the entries by key; table.n: entries linked */
     size_t bytes;
     entry *lru_head, *lru_tail;
     flight *flights;
@@ -135,43 +143,15 @@ static void lru_push_front(cache *c, entry *e)
 /* Remove e from the table and the LRU list and drop the table's reference (under mu). */
 static void entry_remove(cache *c, entry *e)
 {
-    entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
-    while (*pp && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = e->hnext;
+    wk_remove(&c->table, &e->node);
     lru_unlink(c, e);
-    c->n--;
     c->bytes -= e->bytes;
     entry_unref(c, e);
 }
 
 static entry *entry_find(cache *c, uint64_t hash, const char *key)
 {
-    for (entry *e = c->buckets[hash & (c->nbuckets - 1)]; e; e = e->hnext)
-        if (e->hash == hash && memcmp(e->key, key, 64) == 0)
-            return e;
-    return NULL;
-}
-
-static void grow(cache *c)
-{
-    size_t nb = c->nbuckets * 2;
-    entry **b = calloc(nb, sizeof *b);
-    if (!b)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < c->nbuckets; i++) {
-        entry *e = c->buckets[i];
-        while (e) {
-            entry *next = e->hnext;
-            e->hnext = b[e->hash & (nb - 1)];
-            b[e->hash & (nb - 1)] = e;
-            e = next;
-        }
-    }
-    free(c->buckets);
-    c->buckets = b;
-    c->nbuckets = nb;
+    return (entry *)wk_find(&c->table, hash, key); /* the node is the entry's first member */
 }
 
 /* ------------------------------------------------------------------ life cycle */
@@ -189,9 +169,7 @@ static int cache_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_
     c->max_entries = (size_t)h->setting_int(ctx->settings, "max_entries");
     c->max_bytes = (size_t)h->setting_int(ctx->settings, "max_bytes");
     c->single_flight = h->setting_bool(ctx->settings, "single_flight");
-    c->nbuckets = 64;
-    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-    if (!c->buckets) {
+    if (!wk_init(&c->table, 64)) {
         free(c);
         snprintf(err, errlen, "out of memory");
         return LMCP_ERR;
@@ -214,33 +192,33 @@ static void cache_destroy(void *state)
                      "cache statistics: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " coalesced, %" PRIu64
                      " stored, %" PRIu64 " evicted, %" PRIu64 " expired, %" PRIu64 " not storable",
                      c->hits, c->misses, c->coalesced, c->stores, c->evictions, c->expirations, c->uncacheable);
-    free(c->buckets);
+    wk_destroy(&c->table, NULL, NULL); /* empty by now */
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
 /* ------------------------------------------------------------------ the call */
 
-/* The key: sha256 over tool \0 function \0 qualifier \0 canonical arguments. */
+/* The key: sha256 over tool \0 function \0 qualifier \0 the arguments' digest (the hex SHA-256
+   of their canonical JSON, computed once per call by the host and shared with audit). */
 static bool make_key(cache *c, const lmcp_call *call, char out[65])
 {
     const lmcp_host *h = c->host;
-    const lmcp_json *args = h->call_arguments(call);
-    char *canon = args ? h->json_to_string(args, LMCP_JSON_CANONICAL) : NULL;
+    char dbuf[65];
+    const char *digest = wu_arguments_sha256(h, call, dbuf);
     const char *tool = h->call_tool(call);
     const char *fn = h->call_arn(call) ? h->call_arn(call) : h->call_function(call);
     const char *q = h->call_qualifier(call);
-    const char *parts[4] = {tool ? tool : "", fn ? fn : "", q ? q : "", canon ? canon : "{}"};
+    const char *parts[4] = {tool ? tool : "", fn ? fn : "", q ? q : "", digest};
     size_t lens[4], total = 0;
     for (int i = 0; i < 4; i++) {
         lens[i] = strlen(parts[i]);
         total += lens[i] + 1;
     }
-    char *buf = malloc(total);
-    if (!buf) {
-        h->free(canon);
+    char small[512];
+    char *buf = total <= sizeof small ? small : malloc(total);
+    if (!buf)
         return false;
-    }
     size_t off = 0;
     for (int i = 0; i < 4; i++) {
         memcpy(buf + off, parts[i], lens[i]);
@@ -248,8 +226,8 @@ static bool make_key(cache *c, const lmcp_call *call, char out[65])
         buf[off++] = '\0';
     }
     h->sha256_hex(buf, total - 1, out);
-    free(buf);
-    h->free(canon);
+    if (buf != small)
+        free(buf);
     return true;
 }
 
@@ -265,6 +243,8 @@ static void flight_unref(cache *c, flight *f)
 {
     if (--f->refs > 0)
         return;
+    if (f->stored)
+        entry_unref(c, f->stored);
     if (f->res)
         c->host->result_free(f->res);
     pthread_cond_destroy(&f->cv);
@@ -286,8 +266,10 @@ static struct timespec deadline_in(int64_t ms)
 
 typedef enum { WAIT_SHARED, WAIT_ALONE, WAIT_CANCELLED, WAIT_TIMEOUT } wait_rc;
 
-/* A follower waits for the leader's flight (mu held; returns with mu held). */
-static wait_rc wait_flight(cache *c, flight *f, lmcp_call *call, lmcp_result *res)
+/* A follower waits for the leader's flight (mu held; returns with mu held). WAIT_SHARED: *shared
+   is the leader's result, which never changes and lives as long as the caller's reference to f:
+   the caller copies it after releasing mu. */
+static wait_rc wait_flight(cache *c, flight *f, lmcp_call *call, const lmcp_result **shared)
 {
     const lmcp_host *h = c->host;
     while (!f->done) {
@@ -305,10 +287,8 @@ static wait_rc wait_flight(cache *c, flight *f, lmcp_call *call, lmcp_result *re
         struct timespec ts = deadline_in(slice);
         pthread_cond_timedwait(&f->cv, &c->mu, &ts);
     }
-    if (!f->res)
-        return WAIT_ALONE;
-    h->result_copy(res, f->res);
-    return WAIT_SHARED;
+    *shared = f->stored ? f->stored->res : f->res;
+    return *shared ? WAIT_SHARED : WAIT_ALONE;
 }
 
 static void log_event(cache *c, const char *what, const char *tool, const char *key)
@@ -318,7 +298,7 @@ static void log_event(cache *c, const char *what, const char *tool, const char *
         return;
     pthread_mutex_lock(&c->mu);
     uint64_t hits = c->hits, misses = c->misses, co = c->coalesced, ev = c->evictions, ex = c->expirations;
-    size_t n = c->n, bytes = c->bytes;
+    size_t n = c->table.n, bytes = c->bytes;
     pthread_mutex_unlock(&c->mu);
     h->log(c->inst, LMCP_LOG_DEBUG,
            "%s tool=%s key=%.12s (hits %" PRIu64 ", misses %" PRIu64 ", coalesced %" PRIu64 ", evictions %" PRIu64
@@ -326,53 +306,110 @@ static void log_event(cache *c, const char *what, const char *tool, const char *
            what, tool, key, hits, misses, co, ev, ex, n, bytes);
 }
 
-/* Store an OK result (mu not held). */
-static void store(cache *c, uint64_t hash, const char *key, const lmcp_result *res, int64_t ttl_ms, const char *tool)
+/* A new entry holding a copy of an OK result (mu not held: the copy is the expensive part). */
+static entry *entry_new(cache *c, uint64_t hash, const char *key, const lmcp_result *res, size_t plen, int64_t ttl_ms)
 {
     const lmcp_host *h = c->host;
-    size_t plen = 0;
-    h->result_payload(res, &plen);
     entry *e = calloc(1, sizeof *e);
     lmcp_result *copy = h->result_new();
     if (!e || !copy) {
         free(e);
         if (copy)
             h->result_free(copy);
-        return;
+        return NULL;
     }
     h->result_copy(copy, res);
     h->result_set_from_cache(copy, true);
     e->res = copy;
-    e->hash = hash;
     memcpy(e->key, key, 65);
+    e->node.hash = hash;
+    e->node.key = e->key;
     e->bytes = plen + sizeof *e;
     e->expires_us = h->monotonic_us() + ttl_ms * 1000;
     e->refs = 1;
+    return e;
+}
 
-    size_t evicted = 0;
-    pthread_mutex_lock(&c->mu);
-    entry *old = entry_find(c, hash, key);
+/* Link a new entry (replacing an older one of the key) and evict least recently used entries
+   until the limits hold again (under mu). e->bytes <= max_bytes, so e itself stays. Returns how
+   many were evicted. */
+static size_t entry_link(cache *c, entry *e)
+{
+    entry *old = entry_find(c, e->node.hash, e->key);
     if (old)
         entry_remove(c, old);
-    if (c->n + 1 > c->nbuckets && c->nbuckets < ((size_t)1 << 30))
-        grow(c);
-    entry **b = &c->buckets[hash & (c->nbuckets - 1)];
-    e->hnext = *b;
-    *b = e;
+    wk_insert(&c->table, &e->node);
     lru_push_front(c, e);
-    c->n++;
     c->bytes += e->bytes;
     c->stores++;
-    while ((c->n > c->max_entries || c->bytes > c->max_bytes) && c->lru_tail && c->lru_tail != e) {
+    size_t evicted = 0;
+    while ((c->table.n > c->max_entries || c->bytes > c->max_bytes) && c->lru_tail && c->lru_tail != e) {
         entry_remove(c, c->lru_tail);
         c->evictions++;
         evicted++;
     }
+    return evicted;
+}
+
+/* The end of a lead (mu not held), the one place a result is stored: store an OK result that may
+   be kept, then close the flight f (NULL: none) and hand the result to the calls waiting on it —
+   the stored entry itself (a reference), or, when it was not stored but calls are waiting, one
+   copy for all of them. Without an OK result the waiting calls find no answer and look again. */
+static void lead_finish(cache *c, const lmcp_settings *s, flight *f, uint64_t hash, const char *key,
+                        const lmcp_result *res, int64_t ttl_ms, const char *tool)
+{
+    const lmcp_host *h = c->host;
+    bool ok = h->result_outcome(res) == LMCP_OUTCOME_OK;
+    size_t plen = 0;
+    h->result_payload(res, &plen);
+    const char *too_big = NULL; /* the limit an OK payload exceeds */
+    if (ok && plen > (size_t)h->setting_int(s, "max_entry_size"))
+        too_big = "max_entry_size";
+    else if (ok && plen + sizeof(entry) > c->max_bytes)
+        too_big = "max_bytes"; /* storing it would evict everything else, and still not fit */
+    entry *e = ok && !too_big ? entry_new(c, hash, key, res, plen, ttl_ms) : NULL;
+
+    size_t evicted = 0;
+    lmcp_result *copy = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (e)
+        evicted = entry_link(c, e);
+    else if (ok)
+        c->uncacheable++;
+    if (f && ok && !e && f->refs > 1) {
+        /* not stored, and calls are waiting: one copy for all of them, made outside the lock
+           (calls that join the flight meanwhile get it too) */
+        pthread_mutex_unlock(&c->mu);
+        copy = h->result_new();
+        if (copy)
+            h->result_copy(copy, res);
+        pthread_mutex_lock(&c->mu);
+    }
+    if (f) {
+        for (flight **pp = &c->flights; *pp; pp = &(*pp)->next)
+            if (*pp == f) {
+                *pp = f->next;
+                break;
+            }
+        if (e) {
+            e->refs++; /* the flight's reference: the waiters read e->res, even if e is evicted */
+            f->stored = e;
+        }
+        f->res = copy;
+        f->done = true;
+        pthread_cond_broadcast(&f->cv);
+        flight_unref(c, f);
+    }
     pthread_mutex_unlock(&c->mu);
-    log_event(c, "stored", tool, key);
-    if (evicted && h->log_enabled(LMCP_LOG_DEBUG))
-        h->log(c->inst, LMCP_LOG_DEBUG, "evicted %zu least recently used entr%s to make room", evicted,
-               evicted == 1 ? "y" : "ies");
+    if (e) {
+        log_event(c, "stored", tool, key);
+        if (evicted && h->log_enabled(LMCP_LOG_DEBUG))
+            h->log(c->inst, LMCP_LOG_DEBUG, "evicted %zu least recently used entr%s to make room", evicted,
+                   evicted == 1 ? "y" : "ies");
+    } else if (too_big && h->log_enabled(LMCP_LOG_DEBUG)) {
+        h->log(c->inst, LMCP_LOG_DEBUG, "not stored tool=%s key=%.12s: the payload (%zu bytes) exceeds %s", tool, key,
+               plen, too_big);
+    }
 }
 
 static int cache_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_result *res, const lmcp_next *next)
@@ -389,71 +426,73 @@ static int cache_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
     if (!make_key(c, call, key))
         return h->call_next(next, call, res);
     uint64_t hash = key_hash(key);
+    bool again = false; /* the leader we waited for failed: this is a second look */
 
-    /* 1. a valid entry answers */
     pthread_mutex_lock(&c->mu);
-    entry *e = entry_find(c, hash, key);
-    if (e && h->monotonic_us() >= e->expires_us) {
-        entry_remove(c, e);
-        c->expirations++;
-        e = NULL;
-    }
-    if (e) {
-        e->refs++;
-        lru_unlink(c, e);
-        lru_push_front(c, e);
-        c->hits++;
-        pthread_mutex_unlock(&c->mu);
-        h->result_copy(res, e->res); /* the entry's result is never written after store() */
-        h->result_set_from_cache(res, true);
-        pthread_mutex_lock(&c->mu);
-        entry_unref(c, e);
-        pthread_mutex_unlock(&c->mu);
-        log_event(c, "hit", tool, key);
-        return LMCP_OK;
-    }
-
-    /* 2. an identical call in flight: wait for it */
-    flight *f = c->single_flight ? flight_find(c, hash, key) : NULL;
-    if (f) {
-        f->refs++;
-        wait_rc w = wait_flight(c, f, call, res);
-        if (w == WAIT_SHARED)
-            c->coalesced++;
-        else
-            c->misses++;
-        flight_unref(c, f);
-        pthread_mutex_unlock(&c->mu);
-        switch (w) {
-        case WAIT_SHARED:
+    for (;;) {
+        /* 1. a valid entry answers */
+        entry *e = entry_find(c, hash, key);
+        if (e && h->monotonic_us() >= e->expires_us) {
+            entry_remove(c, e);
+            c->expirations++;
+            e = NULL;
+        }
+        if (e) {
+            e->refs++;
+            lru_unlink(c, e);
+            lru_push_front(c, e);
+            c->hits++;
+            pthread_mutex_unlock(&c->mu);
+            h->result_copy(res, e->res); /* the entry's result is never written after entry_new() */
             h->result_set_from_cache(res, true);
+            pthread_mutex_lock(&c->mu);
+            entry_unref(c, e);
+            pthread_mutex_unlock(&c->mu);
+            log_event(c, "hit", tool, key);
+            return LMCP_OK;
+        }
+
+        /* 2. an identical call in flight: wait for it */
+        flight *f = c->single_flight ? flight_find(c, hash, key) : NULL;
+        if (!f)
+            break;
+        f->refs++;
+        const lmcp_result *shared = NULL;
+        wait_rc w = wait_flight(c, f, call, &shared);
+        if (w == WAIT_ALONE) {
+            /* the leader did not end well (errors are not shared): look again with mu held, so
+               the first waiter here leads the next attempt and the others wait for it */
+            flight_unref(c, f);
+            again = true;
+            continue;
+        }
+        if (w == WAIT_SHARED) {
+            c->coalesced++;
+            pthread_mutex_unlock(&c->mu);
+            h->result_copy(res, shared); /* immutable once done; our reference to f keeps it */
+            h->result_set_from_cache(res, true);
+            pthread_mutex_lock(&c->mu);
+            flight_unref(c, f);
+            pthread_mutex_unlock(&c->mu);
             log_event(c, "coalesced with an identical call in flight:", tool, key);
             return LMCP_OK;
-        case WAIT_CANCELLED:
+        }
+        c->misses++;
+        flight_unref(c, f);
+        pthread_mutex_unlock(&c->mu);
+        if (w == WAIT_CANCELLED) {
             h->result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled",
                                 "the call was cancelled while it waited for an identical call in flight");
             return LMCP_CANCELLED;
-        case WAIT_TIMEOUT:
-            h->result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
-                                "the call ran out of time while it waited for an identical call to %s in flight", tool);
-            return LMCP_TIMEOUT;
-        case WAIT_ALONE:
-            break;
         }
-        /* the first call did not end well: errors are not shared, so invoke on our own */
-        log_event(c, "miss (the identical call in flight failed)", tool, key);
-        int rc = h->call_next(next, call, res);
-        if (h->result_outcome(res) == LMCP_OUTCOME_OK) {
-            size_t plen = 0;
-            h->result_payload(res, &plen);
-            if (plen <= (size_t)h->setting_int(s, "max_entry_size"))
-                store(c, hash, key, res, ttl_ms, tool);
-        }
-        return rc;
+        h->result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                            "the call ran out of time while it waited for an identical call to %s in flight", tool);
+        return LMCP_TIMEOUT;
     }
 
     /* 3. a miss: we lead */
     c->misses++;
+    flight *f = NULL;
     if (c->single_flight) {
         f = calloc(1, sizeof *f);
         if (f) {
@@ -470,44 +509,11 @@ static int cache_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
         }
     }
     pthread_mutex_unlock(&c->mu);
-    log_event(c, "miss", tool, key);
+    log_event(c, again ? "miss (the identical call in flight failed; this call leads the next attempt)" : "miss", tool,
+              key);
 
     int rc = h->call_next(next, call, res);
-
-    bool ok = h->result_outcome(res) == LMCP_OUTCOME_OK;
-    size_t plen = 0;
-    h->result_payload(res, &plen);
-    bool storable = ok && plen <= (size_t)h->setting_int(s, "max_entry_size");
-    if (storable)
-        store(c, hash, key, res, ttl_ms, tool);
-    if (f) {
-        lmcp_result *shared = NULL;
-        if (ok) {
-            shared = h->result_new();
-            if (shared)
-                h->result_copy(shared, res);
-        }
-        pthread_mutex_lock(&c->mu);
-        for (flight **pp = &c->flights; *pp; pp = &(*pp)->next)
-            if (*pp == f) {
-                *pp = f->next;
-                break;
-            }
-        f->res = shared;
-        f->done = true;
-        pthread_cond_broadcast(&f->cv);
-        if (ok && !storable)
-            c->uncacheable++;
-        flight_unref(c, f);
-        pthread_mutex_unlock(&c->mu);
-    } else if (ok && !storable) {
-        pthread_mutex_lock(&c->mu);
-        c->uncacheable++;
-        pthread_mutex_unlock(&c->mu);
-    }
-    if (ok && !storable && h->log_enabled(LMCP_LOG_DEBUG))
-        h->log(c->inst, LMCP_LOG_DEBUG, "not stored tool=%s key=%.12s: the payload (%zu bytes) exceeds max_entry_size",
-               tool, key, plen);
+    lead_finish(c, s, f, hash, key, res, ttl_ms, tool);
     return rc;
 }
 

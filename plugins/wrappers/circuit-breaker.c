@@ -17,11 +17,15 @@
  * function errors otherwise count as successes: Lambda answered. Cancelled calls, invalid
  * arguments and refusals by other wrappers are not counted at all.
  * Every state change is logged: warn when it opens, info when it half-opens or closes, with
- * the function and the reason.
+ * the function and the reason. Log lines are formatted under the lock and written after it is
+ * released, so a slow stderr never holds up the other calls.
  *
  * The sliding window is a ring of 20 time slots of window/20 each. Settings are read per call
  * (per tool through overrides or tags); a function shared by tools with different settings
- * follows the settings of the call that is finishing. */
+ * follows the settings of the call that is finishing. The instance's failure_ratio is checked at
+ * start; a tool's own (an overrides block) is checked when a breaker first sees that value — the
+ * verdict is kept with the breaker — and one outside 0..1 is ignored with one warning: the
+ * instance's failure_ratio applies. The integer settings are bounded by the host. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +33,9 @@
 #include <string.h>
 
 #include <lambda-mcp/plugin.h>
+
+#include "common/keytable.h"
+#include "common/wutil.h"
 
 #define SLOTS 20
 
@@ -56,9 +63,7 @@ typedef struct slot {
 } slot;
 
 typedef struct breaker {
-    struct breaker *next;
-    uint64_t hash;
-    char *key;
+    wk_node node;              /* in cb.table; node.key: the function's ARN or name */
     cb_state state;
     int64_t open_until_us;
     bool trial_in_flight;
@@ -67,75 +72,46 @@ typedef struct breaker {
     int64_t slot_us;           /* width of a slot when the ring was filled */
     slot ring[SLOTS];
     char last_failure[160];    /* outcome and type of the last failure, for messages */
+    bool ratio_seen;           /* the failure_ratio last seen, its verdict, the last one warned of */
+    double seen_ratio, use_ratio, warned_ratio;
 } breaker;
 
 typedef struct cb {
     const lmcp_host *host;
     const lmcp_instance *inst;
+    double base_ratio;         /* the instance's failure_ratio, checked at start */
     pthread_mutex_t mu;
-    breaker **table;
-    size_t nbuckets, n;
+    wk_table table;            /* breaker by function; never freed before destroy */
     uint64_t next_call_id;
     uint64_t refused, opened;
 } cb;
 
-static const char *const outcome_names[] = {
-    "ok",    "function_error", "throttled", "aws_error", "service_error",
-    "transport_error", "timeout", "cancelled", "refused", "invalid_arguments",
-};
-
-static const char *outcome_name(lmcp_outcome o)
-{
-    return (unsigned)o < sizeof outcome_names / sizeof *outcome_names ? outcome_names[o] : "unknown";
-}
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
+/* The breaker of a function, created closed on first use (under mu). NULL: out of memory. */
 static breaker *breaker_get(cb *c, const char *key)
 {
-    uint64_t h = str_hash(key);
-    for (breaker *b = c->table[h & (c->nbuckets - 1)]; b; b = b->next)
-        if (b->hash == h && strcmp(b->key, key) == 0)
-            return b;
-    if (c->n + 1 > c->nbuckets * 2) {
-        size_t nb = c->nbuckets * 2;
-        breaker **nt = calloc(nb, sizeof *nt);
-        if (nt) {
-            for (size_t i = 0; i < c->nbuckets; i++) {
-                breaker *b = c->table[i];
-                while (b) {
-                    breaker *next = b->next;
-                    b->next = nt[b->hash & (nb - 1)];
-                    nt[b->hash & (nb - 1)] = b;
-                    b = next;
-                }
-            }
-            free(c->table);
-            c->table = nt;
-            c->nbuckets = nb;
-        }
+    return (breaker *)wk_get(&c->table, key, sizeof(breaker), NULL);
+}
+
+/* The failure_ratio to apply for the finishing call's value (under mu). A value is checked when
+   the breaker first sees it (the verdict is kept until another value comes): outside 0..1 it is
+   ignored for the instance's, with one warning per breaker and value. */
+static double ratio_for(cb *c, breaker *b, double ratio, const char *tool, wu_logq *q)
+{
+    if (b->ratio_seen && ratio == b->seen_ratio)
+        return b->use_ratio;
+    b->ratio_seen = true;
+    b->seen_ratio = ratio;
+    b->use_ratio = ratio;
+    if (ratio < 0.0 || ratio > 1.0) {
+        b->use_ratio = c->base_ratio;
+        if (ratio != b->warned_ratio) /* 0 (never warned) is a valid ratio */
+            wu_log_add(q, c->host, LMCP_LOG_WARN,
+                       "tool %s: failure_ratio %g is not a share between 0 and 1: ignored, the plugin's failure_ratio "
+                       "%g applies (function %s)",
+                       tool, ratio, c->base_ratio, b->node.key);
+        b->warned_ratio = ratio;
     }
-    breaker *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
-    b->key = strdup(key);
-    if (!b->key) {
-        free(b);
-        return NULL;
-    }
-    b->hash = h;
-    b->next = c->table[h & (c->nbuckets - 1)];
-    c->table[h & (c->nbuckets - 1)] = b;
-    c->n++;
-    return b;
+    return b->use_ratio;
 }
 
 static int cb_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
@@ -156,9 +132,8 @@ static int cb_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
     }
     c->host = h;
     c->inst = ctx->instance;
-    c->nbuckets = 16;
-    c->table = calloc(c->nbuckets, sizeof *c->table);
-    if (!c->table) {
+    c->base_ratio = ratio;
+    if (!wk_init(&c->table, 16)) {
         free(c);
         snprintf(err, errlen, "out of memory");
         return LMCP_ERR;
@@ -173,16 +148,7 @@ static void cb_destroy(void *state)
     cb *c = state;
     if (!c)
         return;
-    for (size_t i = 0; i < c->nbuckets; i++) {
-        breaker *b = c->table[i];
-        while (b) {
-            breaker *next = b->next;
-            free(b->key);
-            free(b);
-            b = next;
-        }
-    }
-    free(c->table);
+    wk_destroy(&c->table, NULL, NULL); /* breakers are single allocations (wk_get) */
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -251,7 +217,8 @@ static verdict classify(lmcp_outcome o, bool count_function_errors)
     return V_NEUTRAL;
 }
 
-static void set_open(cb *c, breaker *b, int64_t now, int64_t cooldown_ms, const char *reason)
+/* Under mu; the warning goes to q, written once mu is released. */
+static void set_open(cb *c, breaker *b, int64_t now, int64_t cooldown_ms, const char *reason, wu_logq *q)
 {
     cb_state from = b->state;
     b->state = CB_OPEN;
@@ -260,8 +227,8 @@ static void set_open(cb *c, breaker *b, int64_t now, int64_t cooldown_ms, const 
     b->consecutive = 0;
     window_reset(b);
     c->opened++;
-    c->host->log(c->inst, LMCP_LOG_WARN, "function %s: circuit %s -> open for %" PRId64 " ms: %s", b->key,
-                 state_names[from], cooldown_ms, reason);
+    wu_log_add(q, c->host, LMCP_LOG_WARN, "function %s: circuit %s -> open for %" PRId64 " ms: %s", b->node.key,
+               state_names[from], cooldown_ms, reason);
 }
 
 static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_result *res, const lmcp_next *next)
@@ -275,6 +242,8 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         key = h->call_tool(call);
     int64_t cooldown_ms = h->setting_duration_ms(s, "cooldown");
 
+    wu_logq q; /* log lines, written after the lock is released */
+    q.n = 0;   /* (only n: the lines are not zeroed, a call pays nothing for them) */
     int64_t now = h->monotonic_us();
     pthread_mutex_lock(&c->mu);
     breaker *b = breaker_get(c, key);
@@ -287,8 +256,10 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     if (b->state == CB_OPEN && now >= b->open_until_us) {
         b->state = CB_HALF_OPEN;
         b->trial_in_flight = false;
-        h->log(c->inst, LMCP_LOG_INFO, "function %s: circuit open -> half-open: the cooldown of %" PRId64
-               " ms is over, letting one trial call through", b->key, cooldown_ms);
+        wu_log_add(&q, h, LMCP_LOG_INFO,
+                   "function %s: circuit open -> half-open: the cooldown of %" PRId64
+                   " ms is over, letting one trial call through",
+                   b->node.key, cooldown_ms);
     }
     if (b->state == CB_HALF_OPEN && !b->trial_in_flight) {
         b->trial_in_flight = true;
@@ -310,6 +281,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         memcpy(last, b->last_failure, sizeof last);
         c->refused++;
         pthread_mutex_unlock(&c->mu);
+        wu_log_flush(&q, h, c->inst);
         h->result_set_error(res, LMCP_OUTCOME_REFUSED, "CircuitOpen",
                             "circuit breaker %s for function %s after repeated failures (last: %s); Lambda was not "
                             "called; next trial in %" PRId64 " ms",
@@ -318,6 +290,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         return LMCP_OK;
     }
     pthread_mutex_unlock(&c->mu);
+    wu_log_flush(&q, h, c->inst);
 
     int rc = h->call_next(next, call, res);
 
@@ -327,7 +300,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     pthread_mutex_lock(&c->mu);
     if (v == V_FAILURE) {
         const char *type = h->result_error_type(res);
-        snprintf(b->last_failure, sizeof b->last_failure, "%s%s%s%s", outcome_name(o), type ? " (" : "",
+        snprintf(b->last_failure, sizeof b->last_failure, "%s%s%s%s", lmcp_outcome_name(o), type ? " (" : "",
                  type ? type : "", type ? ")" : "");
     }
     if (trial && b->state == CB_HALF_OPEN && b->trial_id == id) {
@@ -336,17 +309,16 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
             b->trial_in_flight = false;
             b->consecutive = 0;
             window_reset(b);
-            h->log(c->inst, LMCP_LOG_INFO, "function %s: circuit half-open -> closed: the trial call succeeded (%s)",
-                   b->key, outcome_name(o));
+            wu_log_add(&q, h, LMCP_LOG_INFO, "function %s: circuit half-open -> closed: the trial call succeeded (%s)",
+                       b->node.key, lmcp_outcome_name(o));
         } else if (v == V_FAILURE) {
             char reason[256];
             snprintf(reason, sizeof reason, "the trial call failed (%s)", b->last_failure);
-            set_open(c, b, now, cooldown_ms, reason);
+            set_open(c, b, now, cooldown_ms, reason, &q);
         } else {
             b->trial_in_flight = false; /* no verdict: the next call is the trial */
-            if (h->log_enabled(LMCP_LOG_DEBUG))
-                h->log(c->inst, LMCP_LOG_DEBUG, "function %s: the trial call ended without a verdict (%s)", b->key,
-                       outcome_name(o));
+            wu_log_add(&q, h, LMCP_LOG_DEBUG, "function %s: the trial call ended without a verdict (%s)", b->node.key,
+                       lmcp_outcome_name(o));
         }
     } else if (b->state == CB_CLOSED && v != V_NEUTRAL) {
         int64_t window_ms = h->setting_duration_ms(s, "window");
@@ -356,7 +328,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         } else {
             b->consecutive++;
             int64_t threshold = h->setting_int(s, "failure_threshold");
-            double ratio = h->setting_double(s, "failure_ratio");
+            double ratio = ratio_for(c, b, h->setting_double(s, "failure_ratio"), h->call_tool(call), &q);
             int64_t min_calls = h->setting_int(s, "min_calls");
             uint32_t calls, failures;
             window_sum(b, now, window_ms * 1000, &calls, &failures);
@@ -364,18 +336,19 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
             if (threshold > 0 && b->consecutive >= (uint64_t)threshold) {
                 snprintf(reason, sizeof reason, "%" PRIu32 " consecutive failures (last: %s)", b->consecutive,
                          b->last_failure);
-                set_open(c, b, now, cooldown_ms, reason);
+                set_open(c, b, now, cooldown_ms, reason, &q);
             } else if (ratio > 0 && calls >= (uint64_t)min_calls && (double)failures >= ratio * (double)calls) {
                 snprintf(reason, sizeof reason,
                          "%" PRIu32 " of the last %" PRIu32 " calls within %" PRId64 " ms failed (%.0f%% >= %.0f%%; last: %s)",
                          failures, calls, window_ms, 100.0 * failures / calls, 100.0 * ratio, b->last_failure);
-                set_open(c, b, now, cooldown_ms, reason);
+                set_open(c, b, now, cooldown_ms, reason, &q);
             }
         }
     }
     /* else: a call that started before the breaker opened (or while another call was the
        trial) finished; the state it finds is already decided by others */
     pthread_mutex_unlock(&c->mu);
+    wu_log_flush(&q, h, c->inst);
     return rc;
 }
 

@@ -14,7 +14,11 @@
  * timed-out waiter gives its tokens back.
  *
  * rate 0 means "no limit" for that bucket. Settings are resolved per tool by the host; the
- * global bucket uses the instance's own values (global_* in an overrides block are ignored). */
+ * global bucket uses the instance's own values (global_* in an overrides block are ignored).
+ * The instance's rate is checked at start; a tool's own rate (an overrides block or the tag) is
+ * checked once, when the tool's bucket first sees it (the verdict is kept with the bucket, so
+ * a call costs no validation): a negative one is ignored with one warning and the instance's
+ * rate applies. Log lines are formatted under the lock and written after it is released. */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -23,6 +27,9 @@
 #include <string.h>
 
 #include <lambda-mcp/plugin.h>
+
+#include "common/keytable.h"
+#include "common/wutil.h"
 
 static const lmcp_setting_def rl_settings[] = {
     {"global_rate", LMCP_SETTING_DOUBLE, "0", NULL, NULL, 0, 0,
@@ -46,20 +53,20 @@ typedef struct bucket {
 } bucket;
 
 typedef struct tool_bucket {
-    struct tool_bucket *next;
-    uint64_t hash;
-    char *tool;
-    bucket b;
-    bool warned;
+    wk_node node;     /* in rl.tools, keyed by the tool name */
+    bucket b;         /* b.rate <= 0: the tool has no bucket of its own */
+    bool seen;        /* seen_*: the tool's settings the bucket was configured from */
+    double seen_rate;
+    int64_t seen_burst;
 } tool_bucket;
 
 typedef struct rl {
     const lmcp_host *host;
     const lmcp_instance *inst;
+    double base_rate; /* the instance's rate (checked at start): stands in for an invalid tool's */
     pthread_mutex_t mu;
     bucket global;
-    tool_bucket **table;
-    size_t nbuckets, n;
+    wk_table tools;   /* tool_bucket by tool name; never freed before destroy */
     uint64_t admitted, delayed, refused, cancelled;
 } rl;
 
@@ -103,53 +110,30 @@ static int64_t bucket_wait_us(const bucket *b)
     return (int64_t)ceil((1.0 - b->tokens) * 1e6 / b->rate);
 }
 
-static uint64_t str_hash(const char *s)
+/* The tool's bucket (created on first use; under mu), configured from the tool's settings when
+   they are first seen or differ from the ones it was configured from (a rediscovery changed a
+   tag): that is when they are checked, so the verdict costs nothing per call. NULL: the tool
+   has no limit of its own (or out of memory). */
+static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t burst, int64_t now, wu_logq *q)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static tool_bucket *tool_bucket_get(rl *r, const char *tool)
-{
-    uint64_t h = str_hash(tool);
-    for (tool_bucket *t = r->table[h & (r->nbuckets - 1)]; t; t = t->next)
-        if (t->hash == h && strcmp(t->tool, tool) == 0)
-            return t;
-    if (r->n + 1 > r->nbuckets * 2) {
-        size_t nb = r->nbuckets * 2;
-        tool_bucket **nt = calloc(nb, sizeof *nt);
-        if (nt) {
-            for (size_t i = 0; i < r->nbuckets; i++) {
-                tool_bucket *t = r->table[i];
-                while (t) {
-                    tool_bucket *next = t->next;
-                    t->next = nt[t->hash & (nb - 1)];
-                    nt[t->hash & (nb - 1)] = t;
-                    t = next;
-                }
-            }
-            free(r->table);
-            r->table = nt;
-            r->nbuckets = nb;
+    tool_bucket *tb = (tool_bucket *)wk_get(&r->tools, tool, sizeof(tool_bucket), NULL);
+    if (!tb)
+        return NULL;
+    if (!tb->seen || tb->seen_rate != rate || tb->seen_burst != burst) {
+        tb->seen = true;
+        tb->seen_rate = rate;
+        tb->seen_burst = burst;
+        double use = rate;
+        if (rate < 0) { /* the host only accepts finite numbers, but an override or a tag may be < 0 */
+            use = r->base_rate;
+            wu_log_add(q, r->host, LMCP_LOG_WARN,
+                       "tool %s: rate %g is not a rate (calls per second, 0: no limit): ignored, the plugin's rate "
+                       "%g applies",
+                       tool, rate, use);
         }
+        bucket_config(&tb->b, use, burst, now);
     }
-    tool_bucket *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->tool = strdup(tool);
-    if (!t->tool) {
-        free(t);
-        return NULL;
-    }
-    t->hash = h;
-    t->next = r->table[h & (r->nbuckets - 1)];
-    r->table[h & (r->nbuckets - 1)] = t;
-    r->n++;
-    return t;
+    return tb->b.rate > 0 ? &tb->b : NULL;
 }
 
 static int rl_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
@@ -168,9 +152,8 @@ static int rl_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
     }
     r->host = h;
     r->inst = ctx->instance;
-    r->nbuckets = 16;
-    r->table = calloc(r->nbuckets, sizeof *r->table);
-    if (!r->table) {
+    r->base_rate = rate;
+    if (!wk_init(&r->tools, 16)) {
         free(r);
         snprintf(err, errlen, "out of memory");
         return LMCP_ERR;
@@ -191,16 +174,7 @@ static void rl_destroy(void *state)
                      "rate-limit statistics: %" PRIu64 " admitted (%" PRIu64 " after a wait), %" PRIu64
                      " refused, %" PRIu64 " cancelled while waiting",
                      r->admitted, r->delayed, r->refused, r->cancelled);
-    for (size_t i = 0; i < r->nbuckets; i++) {
-        tool_bucket *t = r->table[i];
-        while (t) {
-            tool_bucket *next = t->next;
-            free(t->tool);
-            free(t);
-            t = next;
-        }
-    }
-    free(r->table);
+    wk_destroy(&r->tools, NULL, NULL); /* tool_buckets are single allocations (wk_get) */
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -222,27 +196,15 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     int64_t burst = h->setting_int(s, "burst");
     int64_t max_wait_ms = h->setting_duration_ms(s, "max_wait");
     const char *tool = h->call_tool(call);
-    if (r->global.rate <= 0 && !(rate > 0))
+    if (r->global.rate <= 0 && rate == 0)
         return h->call_next(next, call, res); /* nothing limits this tool */
 
+    wu_logq q; /* written after the lock is released */
+    q.n = 0;   /* (only n: the lines are not zeroed, a call pays nothing for them) */
     int64_t now = h->monotonic_us();
     pthread_mutex_lock(&r->mu);
     bucket *g = r->global.rate > 0 ? &r->global : NULL;
-    bucket *t = NULL;
-    if (rate > 0) {
-        tool_bucket *tb = tool_bucket_get(r, tool);
-        if (tb) {
-            bucket_config(&tb->b, rate, burst, now);
-            t = &tb->b;
-        }
-    } else if (rate < 0 || isnan(rate)) {
-        tool_bucket *tb = tool_bucket_get(r, tool);
-        bool warn = tb && !tb->warned;
-        if (tb)
-            tb->warned = true;
-        if (warn)
-            h->log(r->inst, LMCP_LOG_WARN, "tool %s: rate %g is not a rate: no per-tool limit", tool, rate);
-    }
+    bucket *t = rate != 0 ? tool_bucket_for(r, tool, rate, burst, now, &q) : NULL;
     int64_t wg = 0, wt = 0;
     if (g) {
         bucket_refill(g, now);
@@ -262,6 +224,7 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         double b_rate = b->rate, b_burst = b->burst; /* read under the lock */
         r->refused++;
         pthread_mutex_unlock(&r->mu);
+        wu_log_flush(&q, h, r->inst);
         int64_t retry_ms = (wait_us + 999) / 1000;
         h->result_set_error(res, LMCP_OUTCOME_REFUSED, "RateLimited",
                             "rate limit: %s %s allows %g call%s per second (burst %g); %s; retry in %" PRId64 " ms",
@@ -285,6 +248,7 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     if (wait_us > 0)
         r->delayed++;
     pthread_mutex_unlock(&r->mu);
+    wu_log_flush(&q, h, r->inst);
 
     if (wait_us > 0) {
         int64_t ms = (wait_us + 999) / 1000;

@@ -453,6 +453,105 @@ static void test_concurrency_stress(void **state)
     fx_free(f);
 }
 
+/* Review finding: with audit and cache both on, the arguments were serialised and hashed twice
+ * per call. The host now computes the digest once per call and memoises it in the call; both
+ * wrappers use it (and audit writes the same digest as before). */
+static void test_arguments_digest_computed_once(void **state)
+{
+    (void)state;
+    fx *f = audit_fx("", ", { plugin = \"cache\"; cacheable = true; }");
+    lmcp_call *c = fx_call_new(f, "greet", "{\"b\":[1,{\"y\":2,\"x\":1}],\"a\":\"s/t\"}", 0);
+    assert_null(atomic_load(&c->args_sha256));
+    lmcp_result *r = result_new();
+    fx_run(f, c, r);
+    const char *memo = atomic_load(&c->args_sha256);
+    assert_non_null(memo); /* the chain asked the host */
+    assert_true(LMCP_HOST_HAS(host_table(), call_arguments_sha256));
+    assert_ptr_equal(host_table()->call_arguments_sha256(c), memo); /* never computed again */
+    char want[65];
+    sha256("{\"a\":\"s/t\",\"b\":[1,{\"x\":1,\"y\":2}]}", want);
+    assert_string_equal(memo, want);
+    char *text = slurp(path);
+    json_object *line = line_json(text, 0);
+    assert_string_equal(jstr(line, "arguments_sha256"), want);
+    json_object_put(line);
+    free(text);
+    result_free(r);
+    call_release(c);
+    /* no arguments: the digest of {} */
+    c = fx_call_new(f, "greet", NULL, 0);
+    sha256("{}", want);
+    assert_string_equal(host_table()->call_arguments_sha256(c), want);
+    call_release(c);
+    fx_free(f);
+}
+
+typedef struct digest_race {
+    lmcp_call *call;
+    pthread_barrier_t *go;
+    const char *got;
+} digest_race;
+
+static void *digest_race_main(void *p)
+{
+    digest_race *d = p;
+    pthread_barrier_wait(d->go);
+    d->got = host_table()->call_arguments_sha256(d->call);
+    return NULL;
+}
+
+/* Many wrappers asking at once get the one memoised string (the losers' copies are freed). */
+static void test_arguments_digest_concurrent(void **state)
+{
+    (void)state;
+    fx *f = audit_fx("", NULL);
+    enum { T = 8 };
+    for (int round = 0; round < 20; round++) {
+        lmcp_call *c = fx_call_new(f, "greet", "{\"round\":1,\"x\":[true,null]}", 0);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, T);
+        pthread_t th[T];
+        digest_race d[T];
+        for (int i = 0; i < T; i++) {
+            d[i] = (digest_race){c, &go, NULL};
+            assert_int_equal(pthread_create(&th[i], NULL, digest_race_main, &d[i]), 0);
+        }
+        for (int i = 0; i < T; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        for (int i = 0; i < T; i++)
+            assert_ptr_equal(d[i].got, d[0].got);
+        assert_ptr_equal(atomic_load(&c->args_sha256), d[0].got);
+        assert_int_equal(strlen(d[0].got), 64);
+        call_release(c);
+    }
+    fx_free(f);
+}
+
+/* Review finding: audit had its own table of outcome names (a new outcome would have printed
+ * "unknown" in a versioned format). It now uses lmcp_outcome_name() of the plugin header. */
+static void test_every_outcome_named(void **state)
+{
+    (void)state;
+    fx *f = audit_fx("", NULL);
+    for (int o = LMCP_OUTCOME_OK; o <= LMCP_OUTCOME_INVALID_ARGUMENTS; o++) {
+        fx_term_push((fx_step){.outcome = (lmcp_outcome)o});
+        result_free(fx_call(f, "greet", "{}"));
+    }
+    char *text = slurp(path);
+    assert_int_equal(count_lines(text), LMCP_OUTCOME_INVALID_ARGUMENTS + 1);
+    for (int o = LMCP_OUTCOME_OK; o <= LMCP_OUTCOME_INVALID_ARGUMENTS; o++) {
+        json_object *line = line_json(text, o);
+        assert_non_null(line);
+        assert_string_equal(jstr(line, "outcome"), lmcp_outcome_name((lmcp_outcome)o));
+        assert_string_equal(jstr(line, "outcome"), outcome_name((lmcp_outcome)o));
+        assert_string_not_equal(jstr(line, "outcome"), "unknown");
+        json_object_put(line);
+    }
+    free(text);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +564,9 @@ int main(void)
         cmocka_unit_test(test_stderr_destination),
         cmocka_unit_test(test_bad_path),
         cmocka_unit_test(test_concurrency_stress),
+        cmocka_unit_test(test_arguments_digest_computed_once),
+        cmocka_unit_test(test_arguments_digest_concurrent),
+        cmocka_unit_test(test_every_outcome_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

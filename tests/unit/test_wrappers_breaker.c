@@ -285,6 +285,74 @@ static void test_bad_settings(void **state)
     fx_free(f);
 }
 
+/* Review finding: a state change used to be logged while the plugin's one lock was held, so a
+ * stalled stderr stalled every call of every function. The line is now formatted under the
+ * lock and written after it. */
+static void test_logs_written_outside_the_lock(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 1; failure_ratio = 0; cooldown = \"10s\";");
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_INFO);
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_SERVICE_ERROR}); /* the first call: x fails */
+    fx_term_default((fx_step){.outcome = LMCP_OUTCOME_OK});
+    fx_stderr_block();
+    fx_async *opener = fx_start(f, "x", "{}", 0); /* opens fn-x: its warning blocks in write(2) */
+    int64_t until = fx_now_ms() + (int64_t)(2000 * fx_scale());
+    while (fx_calls() < 1 && fx_now_ms() < until)
+        fx_sleep_ms(5);
+    fx_sleep_ms((int64_t)(150 * fx_scale())); /* past the terminal: now in the log write */
+    bool opener_blocked = !atomic_load(&opener->done);
+    fx_async *other = fx_start(f, "y", "{}", 0); /* another function: needs only the lock */
+    bool other_done = fx_wait_done(other, (int64_t)(1000 * fx_scale()));
+    char *text = fx_stderr_unblock();
+    fx_join(opener);
+    fx_join(other);
+    log_set_level(old);
+    assert_true(opener_blocked);
+    assert_true(other_done);
+    assert_int_equal(other->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(opener->res->outcome, LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(fx_count_lines(text, " warn ", "fn-x", "closed -> open", NULL), 1);
+    free(text);
+    fx_async_free(opener);
+    fx_async_free(other);
+    fx_free(f);
+}
+
+/* Review finding: failure_ratio was only checked at the instance level; an override of 5 or -1
+ * was taken silently and switched the ratio rule off. Now a tool's value outside 0..1 is ignored
+ * with one warning and the instance's ratio applies. */
+static void test_bad_ratio_override_ignored(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"5", "-1"};
+    for (size_t k = 0; k < 2; k++) {
+        char conf[512];
+        snprintf(conf, sizeof conf,
+                 "failure_threshold = 0; failure_ratio = 0.5; min_calls = 4; window = \"10s\"; cooldown = \"10s\";"
+                 " overrides = ( { tools = \"x\"; failure_ratio = %s; } );",
+                 bad[k]);
+        fx *f = cb_fx(conf);
+        fx_stderr_begin();
+        call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+        call_as(f, "x", LMCP_OUTCOME_OK);
+        call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+        call_as(f, "x", LMCP_OUTCOME_OK);
+        lmcp_outcome o5 = call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR); /* 3 of 5 >= 50% */
+        lmcp_outcome o6 = call_as(f, "x", LMCP_OUTCOME_OK);
+        char *text = fx_stderr_end();
+        assert_int_equal(o5, LMCP_OUTCOME_SERVICE_ERROR);
+        assert_int_equal(o6, LMCP_OUTCOME_REFUSED); /* the instance's 0.5 opened it */
+        char want[64];
+        snprintf(want, sizeof want, "failure_ratio %s is not a share between 0 and 1", bad[k]);
+        assert_int_equal(fx_count_lines(text, " warn ", "tool x", want, "0.5 applies", NULL), 1); /* once */
+        assert_int_equal(fx_count_lines(text, " warn ", "closed -> open", "3 of the last 5 calls", NULL), 1);
+        free(text);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_calls_in_flight_when_it_opens),
         cmocka_unit_test(test_concurrency_stress),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_logs_written_outside_the_lock),
+        cmocka_unit_test(test_bad_ratio_override_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -346,6 +346,195 @@ static void test_bad_settings(void **state)
     fx_free(f);
 }
 
+/* Review finding: an entry bigger than max_bytes used to be stored anyway, evicting every other
+ * entry. It is now answered but not stored (counted as not storable), and the others stay. */
+static void test_entry_over_max_bytes_not_stored(void **state)
+{
+    (void)state;
+    fx *f = cache_fx("max_bytes = 1024; max_entry_size = 100000;");
+    fx_term_default((fx_step){.payload = "{\"small\":1}"});
+    assert_false(cached(f, "{\"k\":1}"));
+    assert_true(cached(f, "{\"k\":1}"));
+    static char big[3001];
+    memset(big, 'x', sizeof big - 1);
+    memcpy(big, "{\"v\":\"", 6);
+    memcpy(big + sizeof big - 3, "\"}", 3);
+    fx_term_default((fx_step){.payload = big});
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_DEBUG);
+    fx_stderr_begin();
+    bool big1 = cached(f, "{\"k\":2}");
+    bool big2 = cached(f, "{\"k\":2}");
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    assert_false(big1);
+    assert_false(big2); /* answered twice by Lambda, never stored */
+    assert_int_equal(fx_count_lines(text, " debug ", "not stored tool=c_one", "(3000 bytes) exceeds max_bytes", NULL), 2);
+    free(text);
+    fx_term_default((fx_step){.payload = "{\"small\":2}"});
+    assert_true(cached(f, "{\"k\":1}")); /* the earlier entry was not evicted */
+    fx_free(f);
+}
+
+/* Review finding: when the single-flight leader failed, every waiting call invoked Lambda at once
+ * (the stampede single flight exists to prevent). Now they look again: one leads the next
+ * attempt, the others wait for it and share its answer. */
+static void test_failed_leader_one_retry(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    int64_t lead_ms = (int64_t)(300 * fx_scale());
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_SERVICE_ERROR, .sleep_ms = lead_ms});
+    fx_term_default((fx_step){.sleep_ms = 150});
+    fx_async *leader = fx_start(f, "c_one", "{\"q\":\"retry\"}", 0);
+    fx_sleep_ms(lead_ms / 6);
+    enum { N = 6 };
+    fx_async *w[N];
+    for (int i = 0; i < N; i++)
+        w[i] = fx_start(f, "c_one", "{\"q\":\"retry\"}", 0);
+    fx_join(leader);
+    assert_int_equal(leader->res->outcome, LMCP_OUTCOME_SERVICE_ERROR);
+    int fresh = 0;
+    for (int i = 0; i < N; i++) {
+        fx_join(w[i]);
+        assert_int_equal(w[i]->res->outcome, LMCP_OUTCOME_OK);
+        assert_int_equal(fx_payload_n(w[i]->res), 2); /* all answered by the second invocation */
+        fresh += !w[i]->res->from_cache;
+        fx_async_free(w[i]);
+    }
+    assert_int_equal(fresh, 1);
+    assert_int_equal(fx_calls(), 2);
+    assert_int_equal(atomic_load(&fx_term.max_inflight), 1);
+    fx_async_free(leader);
+    /* the answer of the retry was stored */
+    lmcp_result *r = fx_call(f, "c_one", "{\"q\":\"retry\"}");
+    assert_true(r->from_cache);
+    assert_int_equal(fx_payload_n(r), 2);
+    result_free(r);
+    assert_int_equal(fx_calls(), 2);
+    fx_free(f);
+}
+
+/* Review finding: waiters copied the leader's result while holding the cache lock, and the
+ * leader copied it twice (store and share) even when it could not be stored. Now the flight
+ * points at the stored entry and waiters copy outside the lock; a payload that may not be stored
+ * is still shared with the calls waiting for it (one copy for all), and never stored. */
+static void test_single_flight_big_payloads(void **state)
+{
+    (void)state;
+    enum { N = 8, BIG = 2 * 1024 * 1024 };
+    char *big = malloc(BIG + 1);
+    assert_non_null(big);
+    memset(big, 'y', BIG);
+    memcpy(big, "{\"v\":\"", 6);
+    memcpy(big + BIG - 2, "\"}", 2);
+    big[BIG] = '\0';
+    for (int storable = 1; storable >= 0; storable--) {
+        fx *f = cache_fx(storable ? "max_entry_size = 4194304; max_bytes = 16777216;" : "max_entry_size = 1024;");
+        fx_term_default((fx_step){.payload = big, .sleep_ms = (int64_t)(200 * fx_scale())});
+        lmcp_log_level old = log_get_level();
+        log_set_level(LMCP_LOG_DEBUG);
+        fx_stderr_begin();
+        fx_async *a[N];
+        for (int i = 0; i < N; i++)
+            a[i] = fx_start(f, "c_one", "{\"q\":\"big\"}", 0);
+        int from_cache = 0, same = 0;
+        for (int i = 0; i < N; i++) {
+            fx_join(a[i]);
+            from_cache += a[i]->res->from_cache;
+            same += a[i]->res->outcome == LMCP_OUTCOME_OK && a[i]->res->payload.len == BIG &&
+                    memcmp(a[i]->res->payload.data, big, BIG) == 0 && strcmp(a[i]->res->request_id, "req-1") == 0;
+            fx_async_free(a[i]);
+        }
+        char *text = fx_stderr_end();
+        log_set_level(old);
+        assert_int_equal(same, N);
+        assert_int_equal(fx_calls(), 1);
+        assert_int_equal(from_cache, N - 1);
+        assert_int_equal(fx_count_lines(text, "cache: coalesced with an identical call in flight", NULL), N - 1);
+        assert_int_equal(fx_count_lines(text, "cache: stored tool=c_one", NULL), storable ? 1 : 0);
+        assert_int_equal(fx_count_lines(text, "not stored tool=c_one", "exceeds max_entry_size", NULL), storable ? 0 : 1);
+        free(text);
+        /* the next call: a hit when stored, Lambda again when not */
+        lmcp_result *r = fx_call(f, "c_one", "{\"q\":\"big\"}");
+        assert_int_equal(r->from_cache, storable);
+        assert_int_equal(fx_calls(), storable ? 1 : 2);
+        result_free(r);
+        fx_free(f);
+    }
+    free(big);
+}
+
+/* A host whose result_copy counts (and slows down) copies of payloads starting {"slow": */
+static lmcp_host counting_host;
+static atomic_int copies, copying, max_copying;
+
+static void counting_copy(lmcp_result *dst, const lmcp_result *src)
+{
+    bool marked = src->payload.len >= 8 && memcmp(src->payload.data, "{\"slow\":", 8) == 0;
+    if (marked) {
+        atomic_fetch_add(&copies, 1);
+        int in = atomic_fetch_add(&copying, 1) + 1;
+        int prev = atomic_load(&max_copying);
+        while (in > prev && !atomic_compare_exchange_weak(&max_copying, &prev, in))
+            ;
+        fx_sleep_ms(100); /* a 6 MB payload */
+    }
+    host_table()->result_copy(dst, src);
+    if (marked)
+        atomic_fetch_sub(&copying, 1);
+}
+
+static fx *counting_cache_fx(const char *extra)
+{
+    counting_host = *host_table();
+    counting_host.result_copy = counting_copy;
+    atomic_store(&copies, 0);
+    atomic_store(&max_copying, 0);
+    fx_host = &counting_host;
+    fx *f = cache_fx(extra);
+    fx_host = NULL;
+    return f;
+}
+
+/* Review finding: waiters copied the leader's result while holding the cache's one lock (so N
+ * waiters copied one after the other, and every lookup of every tool waited), the leader made a
+ * second copy for them next to the stored one, and made it even for a payload it could not
+ * store. Now waiters copy outside the lock from the stored entry; nothing is copied for nobody. */
+static void test_waiters_copy_outside_the_lock(void **state)
+{
+    (void)state;
+    fx *f = counting_cache_fx(NULL);
+    fx_term_default((fx_step){.payload = "{\"slow\":1}", .sleep_ms = (int64_t)(200 * fx_scale())});
+    enum { N = 6 };
+    fx_async *a[N];
+    for (int i = 0; i < N; i++)
+        a[i] = fx_start(f, "c_one", "{\"q\":\"copy\"}", 0);
+    int from_cache = 0;
+    for (int i = 0; i < N; i++) {
+        fx_join(a[i]);
+        assert_int_equal(a[i]->res->outcome, LMCP_OUTCOME_OK);
+        assert_string_equal(a[i]->res->payload.data, "{\"slow\":1}");
+        from_cache += a[i]->res->from_cache;
+        fx_async_free(a[i]);
+    }
+    assert_int_equal(fx_calls(), 1);
+    assert_int_equal(from_cache, N - 1);
+    assert_int_equal(atomic_load(&copies), N);      /* the stored entry, then one per waiter */
+    assert_true(atomic_load(&max_copying) >= 2);    /* waiters copied at the same time */
+    fx_free(f);
+
+    /* a payload that may not be stored, nobody waiting: not copied at all */
+    f = counting_cache_fx("max_entry_size = 4;");
+    fx_term_default((fx_step){.payload = "{\"slow\":2}"});
+    lmcp_result *r = fx_call(f, "c_one", "{\"q\":\"alone\"}");
+    assert_int_equal(r->outcome, LMCP_OUTCOME_OK);
+    assert_false(r->from_cache);
+    result_free(r);
+    assert_int_equal(atomic_load(&copies), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +549,10 @@ int main(void)
         cmocka_unit_test(test_waiting_call_cancel_and_deadline),
         cmocka_unit_test(test_concurrency_stress),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_entry_over_max_bytes_not_stored),
+        cmocka_unit_test(test_failed_leader_one_retry),
+        cmocka_unit_test(test_single_flight_big_payloads),
+        cmocka_unit_test(test_waiters_copy_outside_the_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,6 +276,10 @@ typedef struct fx {
     char err[2048];
 } fx;
 
+/* The host table fx_new hands the plugins: NULL for the real one, or a test's copy with a
+ * function wrapped (it must outlive the fixture: the plugins keep the pointer). */
+static const lmcp_host *fx_host;
+
 static bool fx_tag_lookup(void *ctx, const char *key, const char **value)
 {
     const tool *t = ctx;
@@ -309,7 +313,7 @@ static FX_UNUSED fx *fx_new(const char *conf_text, const fx_tool *tools, size_t 
         plugin_module *m = plugin_loader_load(f->loader, e->plugin, e->path, LMCP_PLUGIN_WRAPPER, f->err, sizeof f->err);
         if (!m)
             goto refuse;
-        plugin_instance *inst = plugin_instance_new(m, e, host_table(), NULL, f->err, sizeof f->err);
+        plugin_instance *inst = plugin_instance_new(m, e, fx_host ? fx_host : host_table(), NULL, f->err, sizeof f->err);
         if (!inst)
             goto refuse;
         f->inst[f->n_inst++] = inst;
@@ -420,6 +424,7 @@ typedef struct fx_async {
     pthread_t th;
     int64_t started_ms, ended_ms;
     int rc;
+    atomic_bool done;        /* set when the call returned (fx_wait_done) */
 } fx_async;
 
 static void *fx_async_main(void *arg)
@@ -428,7 +433,17 @@ static void *fx_async_main(void *arg)
     a->started_ms = fx_now_ms();
     a->rc = fx_run(a->f, a->call, a->res);
     a->ended_ms = fx_now_ms();
+    atomic_store(&a->done, true);
     return NULL;
+}
+
+/* Whether the async call returns within ms milliseconds (it is not joined). */
+static FX_UNUSED bool fx_wait_done(fx_async *a, int64_t ms)
+{
+    int64_t until = fx_now_ms() + ms;
+    while (!atomic_load(&a->done) && fx_now_ms() < until)
+        fx_sleep_ms(5);
+    return atomic_load(&a->done);
 }
 
 static FX_UNUSED fx_async *fx_start(fx *f, const char *tool_name, const char *args, int64_t timeout_ms)
@@ -501,6 +516,62 @@ static FX_UNUSED char *fx_stderr_end(void)
         return strdup("");
     }
     return text;
+}
+
+/* ------------------------------------------------------------------ a stalled stderr */
+
+/* Make stderr a full pipe: whoever writes a log line now blocks in write(2) — holding the
+ * logger's lock and whatever lock it logged under — until fx_stderr_unblock drains the pipe.
+ * In between the test thread must not write to stderr itself (a failing cmocka assertion would
+ * block): record what it sees, unblock, then assert. */
+static int fx_block_rfd = -1, fx_block_saved = -1;
+static size_t fx_block_filled;
+
+static FX_UNUSED void fx_stderr_block(void)
+{
+    fflush(stderr);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fx_block_saved = dup(2);
+    dup2(p[1], 2);
+    close(p[1]);
+    int fl = fcntl(2, F_GETFL);
+    fcntl(2, F_SETFL, fl | O_NONBLOCK);
+    char junk[4096];
+    memset(junk, '.', sizeof junk);
+    fx_block_filled = 0;
+    for (size_t chunk = sizeof junk; chunk > 0; chunk /= 2) {
+        ssize_t n;
+        while ((n = write(2, junk, chunk)) > 0)
+            fx_block_filled += (size_t)n;
+    }
+    fcntl(2, F_SETFL, fl);
+    fx_block_rfd = p[0];
+}
+
+/* Restore stderr and drain the pipe until every writer is done with it; returns the text logged
+ * while it was blocked (the caller frees it). */
+static FX_UNUSED char *fx_stderr_unblock(void)
+{
+    dup2(fx_block_saved, 2);
+    close(fx_block_saved);
+    fx_block_saved = -1;
+    buf b = BUF_INIT;
+    size_t skip = fx_block_filled;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fx_block_rfd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        size_t k = (size_t)n < skip ? (size_t)n : skip;
+        skip -= k;
+        buf_append(&b, chunk + k, (size_t)n - k);
+    }
+    close(fx_block_rfd);
+    fx_block_rfd = -1;
+    return buf_steal(&b); /* never NULL */
 }
 
 /* Count the lines of text containing every one of the (NULL-terminated) needles. */

@@ -5,6 +5,7 @@ static const fx_tool TOOLS[] = {
     {.name = "a"},
     {.name = "b"},
     {.name = "tagged", .tags = {"lambda-mcp:rate-limit", "5", "lambda-mcp:rate-burst", "2", NULL}},
+    {.name = "neg", .tags = {"lambda-mcp:rate-limit", "-1", NULL}}, /* not a rate: ignored */
 };
 #define NTOOLS (sizeof TOOLS / sizeof *TOOLS)
 
@@ -320,6 +321,76 @@ static void test_bad_settings(void **state)
     fx_free(f);
 }
 
+/* Review findings: a tool's negative rate was checked on every call (and only when a global
+ * limit was set), remembered by creating a bucket entry, and logged while the plugin's lock
+ * was held. Now it is checked once, when the tool's bucket first sees it: ignored with one
+ * warning, the instance's rate applies. */
+static void test_bad_tool_rate_ignored_once(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 2; burst = 2; max_wait = 0;");
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_INFO);
+    fx_stderr_begin();
+    lmcp_outcome o[4];
+    for (int i = 0; i < 4; i++)
+        timed(f, "neg", &o[i], NULL);
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    assert_int_equal(o[0], LMCP_OUTCOME_OK);
+    assert_int_equal(o[1], LMCP_OUTCOME_OK);
+    assert_int_equal(o[2], LMCP_OUTCOME_REFUSED); /* the instance's 2/s, burst 2 */
+    assert_int_equal(o[3], LMCP_OUTCOME_REFUSED);
+    assert_int_equal(fx_count_lines(text, " warn ", "tool neg", "rate -1 is not a rate", "rate 2 applies", NULL), 1);
+    free(text);
+    fx_free(f);
+
+    /* no per-tool and no global limit otherwise: the tag is still reported, once */
+    f = rl_fx("max_wait = 0;");
+    log_set_level(LMCP_LOG_INFO);
+    fx_stderr_begin();
+    int ok = 0;
+    for (int i = 0; i < 5; i++) {
+        timed(f, "neg", &o[0], NULL);
+        ok += o[0] == LMCP_OUTCOME_OK;
+    }
+    text = fx_stderr_end();
+    assert_int_equal(ok, 5);
+    log_set_level(old);
+    assert_int_equal(fx_count_lines(text, " warn ", "tool neg", "rate -1 is not a rate", NULL), 1);
+    free(text);
+    fx_free(f);
+}
+
+/* Review finding: the warning above was written while the plugin's one lock was held, so a
+ * stalled stderr stalled every rate-limited call. */
+static void test_logs_written_outside_the_lock(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("global_rate = 1000; global_burst = 1000; max_wait = 0;"); /* every call takes the lock */
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_INFO);
+    fx_stderr_block();
+    fx_async *warner = fx_start(f, "neg", "{}", 0); /* its warning blocks in write(2) */
+    fx_sleep_ms((int64_t)(200 * fx_scale()));
+    bool warner_blocked = !atomic_load(&warner->done);
+    fx_async *other = fx_start(f, "a", "{}", 0);
+    bool other_done = fx_wait_done(other, (int64_t)(1000 * fx_scale()));
+    char *text = fx_stderr_unblock();
+    fx_join(warner);
+    fx_join(other);
+    log_set_level(old);
+    assert_true(warner_blocked);
+    assert_true(other_done);
+    assert_int_equal(other->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(warner->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(fx_count_lines(text, " warn ", "tool neg", "is not a rate", NULL), 1);
+    free(text);
+    fx_async_free(warner);
+    fx_async_free(other);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_waiting_does_not_spin),
         cmocka_unit_test(test_concurrency_stress),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_bad_tool_rate_ignored_once),
+        cmocka_unit_test(test_logs_written_outside_the_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

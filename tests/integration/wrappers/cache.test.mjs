@@ -79,6 +79,28 @@ wrappers = ( { plugin = "cache"; ttl = "60s";
             assert.equal(after.faults_injected - before.faults_injected, 1);
         });
 
+        await t.test(`${era.name}: calls waiting on an identical call that fails: one invokes again, the others share its answer`, async () => {
+            // the first call's Invoke answers 500 after 800 ms; four identical calls arrive meanwhile
+            // and wait for it (single flight). Errors are not shared, but the waiting calls must not
+            // all invoke at once: one leads the next attempt and the other three wait for it.
+            const args = { era: era.name, stampede: 'argval-5b2e' };
+            await emu.addFaults([{ operation: 'Invoke', function: 'echo', status: 500, count: 1, latency_ms: 800 }]);
+            const before = await emu.stats();
+            const first = era.call({ name: 'echo', arguments: args });
+            await sleep(250);
+            const rest = await Promise.all([1, 2, 3, 4].map(() => era.call({ name: 'echo', arguments: args })));
+            const r0 = await first;
+            const after = await emu.stats();
+            assert.equal(r0.isError, true, text(r0));
+            for (const r of rest) {
+                assert.equal(r.isError, false, text(r));
+                assert.equal(text(r), text(rest[0]));
+            }
+            const invokes = (after.operations.Invoke || 0) - (before.operations.Invoke || 0);
+            assert.equal(invokes, 2, `${invokes} Invoke requests (the failed one, then one for the four waiting calls)`);
+            assert.equal(after.faults_injected - before.faults_injected, 1);
+        });
+
         await t.test(`${era.name}: a tool that is not cacheable is never cached`, async () => {
             const n0 = await invocations('greet');
             await era.call({ name: 'greet', arguments: { name: 'x' } });
