@@ -50,13 +50,13 @@ struct app {
 
 static app *g_app;
 
-generation *app_current_generation(void)
+/* The generation new discovery runs and calls use (NULL before the first one is built). Not
+ * referenced: only compared, or used by the thread that installs generations. */
+static generation *current_generation(app *a)
 {
-    if (!g_app)
-        return NULL;
-    pthread_mutex_lock(&g_app->gen_mu);
-    generation *g = g_app->cur;
-    pthread_mutex_unlock(&g_app->gen_mu);
+    pthread_mutex_lock(&a->gen_mu);
+    generation *g = a->cur;
+    pthread_mutex_unlock(&a->gen_mu);
     return g;
 }
 
@@ -319,7 +319,7 @@ static int discover_and_publish(app *a, generation *g, const char *why, bool ins
     }
     if (install) {
         set_current(a, generation_ref(g));
-    } else if (app_current_generation() != g) {
+    } else if (current_generation(a) != g) {
         LOG_DEBUG("discovery", "%s discovery finished with a replaced configuration: result dropped", why);
         snapshot_release(s);
         pthread_mutex_unlock(&a->discovery_mu);

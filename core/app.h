@@ -52,8 +52,6 @@ typedef struct app_options {
 /* Build a generation from the conf (loads and inits every plugin). NULL with err on failure. */
 generation *generation_new(app *a, const char *config_path, char *err, size_t errlen);
 
-/* The generation new discovery runs and calls use (NULL before the first one is built). */
-generation *app_current_generation(void);
 /* Resolve credentials with one named credentials plugin at default settings (a temporary
  * instance), e.g. a profile's credential_source. */
 int generation_resolve_with(generation *g, const char *plugin, lmcp_credentials **out, char *err, size_t errlen);

@@ -17,11 +17,9 @@
 #include "util/log.h"
 #include "util/str.h"
 
-static generation *gen_of(const lmcp_instance *inst)
-{
-    generation *g = inst ? inst->owner : NULL;
-    return g ? g : app_current_generation();
-}
+/* The generation that made the instance, which it keeps alive. No fallback to the current
+ * generation: that pointer is not referenced and a reload may free it under the caller. */
+static generation *gen_of(const lmcp_instance *inst) { return inst ? inst->owner : NULL; }
 
 static void h_free(void *p) { free(p); }
 
