@@ -18,6 +18,17 @@ class ControlError(Exception):
         self.message = message
 
 
+def _patched(cur, body, flags, fields):
+    """A copy of a credentials source's settings with what body changes: flags as booleans,
+    fields as given, credential_lifetime_seconds as lifetime."""
+    d = dict(cur)
+    d.update({k: bool(body[k]) for k in flags if k in body})
+    d.update({k: body[k] for k in fields if k in body})
+    if "credential_lifetime_seconds" in body:
+        d["lifetime"] = int(body["credential_lifetime_seconds"])
+    return d
+
+
 def _int_param(params, name):
     v = params.get(name)
     if v is None or v == "":
@@ -378,23 +389,22 @@ class Control:
     def imds_post(self, req, body):
         s = self.state
         with s.lock:
-            imds = dict(s.imds)
-            for k in ("enabled", "allow_v1"):
-                if k in body:
-                    imds[k] = bool(body[k])
-            for k in ("role", "instance_id", "availability_zone", "instance_type"):
-                if k in body:
-                    imds[k] = body[k]
-            if "credential_lifetime_seconds" in body:
-                imds["lifetime"] = int(body["credential_lifetime_seconds"])
-            s.imds = imds
-            if body.get("rotate"):
-                s.imds_cred = None
-            if body.get("expire_credentials") and s.imds_cred is not None:
-                s.creds.expire(s.imds_cred.access_key_id)
+            s.imds = _patched(s.imds, body, ("enabled", "allow_v1"),
+                              ("role", "instance_id", "availability_zone", "instance_type"))
+            self._rotate_or_expire(body, "imds_cred")
             if body.get("expire_tokens"):
                 s.imds_tokens = {}
         return self.imds_get(req, body)
+
+    def _rotate_or_expire(self, body, attr):
+        """rotate: the next fetch gets new credentials; expire_credentials: the current ones stop
+        working now (caller holds the lock)."""
+        s = self.state
+        if body.get("rotate"):
+            setattr(s, attr, None)
+        cur = getattr(s, attr)
+        if body.get("expire_credentials") and cur is not None:
+            s.creds.expire(cur.access_key_id)
 
     def container_get(self, req, body):
         s = self.state
@@ -404,18 +414,7 @@ class Control:
     def container_post(self, req, body):
         s = self.state
         with s.lock:
-            c = dict(s.container)
-            for k in ("enabled", "any_path"):
-                if k in body:
-                    c[k] = bool(body[k])
-            for k in ("paths", "authorization_token", "role_arn"):
-                if k in body:
-                    c[k] = body[k]
-            if "credential_lifetime_seconds" in body:
-                c["lifetime"] = int(body["credential_lifetime_seconds"])
-            s.container = c
-            if body.get("rotate"):
-                s.container_cred = None
-            if body.get("expire_credentials") and s.container_cred is not None:
-                s.creds.expire(s.container_cred.access_key_id)
+            s.container = _patched(s.container, body, ("enabled", "any_path"),
+                                   ("paths", "authorization_token", "role_arn"))
+            self._rotate_or_expire(body, "container_cred")
         return self.container_get(req, body)
