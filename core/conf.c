@@ -1,7 +1,6 @@
 #include "config.h"
 #include "conf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,15 +84,6 @@ const char builtin_default_conf[] =
 
 /* ------------------------------------------------------------------ parsing */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static char *where(const config_setting_t *s, const char *path)
 {
     const char *f = config_setting_source_file(s);
@@ -120,7 +110,7 @@ static int parse_globs(const config_setting_t *cs, char ***out, const char *path
     }
     if (config_setting_type(cs) != CONFIG_TYPE_ARRAY && config_setting_type(cs) != CONFIG_TYPE_LIST) {
         char *w = where(cs, path);
-        seterr(err, errlen, "%s: '%s' must be a tool name pattern or a list of them", w, config_setting_name(cs));
+        snprintf(err, errlen, "%s: '%s' must be a tool name pattern or a list of them", w, config_setting_name(cs));
         free(w);
         return -1;
     }
@@ -130,7 +120,7 @@ static int parse_globs(const config_setting_t *cs, char ***out, const char *path
         const config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
         if (config_setting_type(e) != CONFIG_TYPE_STRING) {
             char *w = where(e, path);
-            seterr(err, errlen, "%s: tool name patterns must be strings", w);
+            snprintf(err, errlen, "%s: tool name patterns must be strings", w);
             free(w);
             return -1;
         }
@@ -146,8 +136,8 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
         return 0;
     if (config_setting_type(list) != CONFIG_TYPE_LIST) {
         char *w = where(list, path);
-        seterr(err, errlen, "%s: '%s' must be a list of plugin entries: ( { plugin = \"name\"; ... }, ... )", w,
-               section);
+        snprintf(err, errlen, "%s: '%s' must be a list of plugin entries: ( { plugin = \"name\"; ... }, ... )", w,
+                 section);
         free(w);
         return -1;
     }
@@ -158,8 +148,8 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
         plugin_entry *e = &(*out)[(*n_out)++];
         e->origin = where(g, path);
         if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-            seterr(err, errlen, "%s: each entry of '%s' must be a group: { plugin = \"name\"; ... }", e->origin,
-                   section);
+            snprintf(err, errlen, "%s: each entry of '%s' must be a group: { plugin = \"name\"; ... }", e->origin,
+                     section);
             return -1;
         }
         e->group = g;
@@ -172,11 +162,11 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
             e->name = xstrdup(s);
         const config_setting_t *p = config_setting_get_member(g, "plugin");
         if (p && config_setting_type(p) != CONFIG_TYPE_STRING) {
-            seterr(err, errlen, "%s: 'plugin' must be a string", e->origin);
+            snprintf(err, errlen, "%s: 'plugin' must be a string", e->origin);
             return -1;
         }
         if (!e->plugin && !e->path) {
-            seterr(err, errlen, "%s: entry of '%s' names no plugin (add plugin = \"name\";)", e->origin, section);
+            snprintf(err, errlen, "%s: entry of '%s' names no plugin (add plugin = \"name\";)", e->origin, section);
             return -1;
         }
         if (!e->plugin) {
@@ -196,7 +186,7 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
         return 0;
     if (config_setting_type(list) != CONFIG_TYPE_LIST) {
         char *w = where(list, c->path);
-        seterr(err, errlen, "%s: 'tools' must be a list of groups: ( { match = \"name_*\"; timeout = \"5m\"; } )", w);
+        snprintf(err, errlen, "%s: 'tools' must be a list of groups: ( { match = \"name_*\"; timeout = \"5m\"; } )", w);
         free(w);
         return -1;
     }
@@ -210,9 +200,9 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
         const config_setting_t *m;
         static const char *const skip[] = {"match", NULL};
         if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-            seterr(err, errlen, "%s: each entry of 'tools' must be a group", origin);
+            snprintf(err, errlen, "%s: each entry of 'tools' must be a group", origin);
         else if (!(m = config_setting_get_member(g, "match")))
-            seterr(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", origin);
+            snprintf(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", origin);
         else if (parse_globs(m, &r->globs, c->path, err, errlen) == 0 &&
                  (r->partial = settings_new(tool_settings, "a tools rule", err, errlen))) {
             /* only what the block sets counts: reset the env/default values to non-explicit */
@@ -240,11 +230,13 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
         ok = config_read_string(&c->doc, builtin_default_conf);
     }
     if (!ok) {
-        if (config_error_type(&c->doc) == CONFIG_ERR_FILE_IO)
-            seterr(err, errlen, "%s: cannot read the conf file", path ? path : "built-in default");
-        else
-            seterr(err, errlen, "%s:%d: %s", config_error_file(&c->doc) ? config_error_file(&c->doc) : (path ? path : "built-in default"),
-                   config_error_line(&c->doc), config_error_text(&c->doc));
+        if (config_error_type(&c->doc) == CONFIG_ERR_FILE_IO) {
+            snprintf(err, errlen, "%s: cannot read the conf file", path ? path : "built-in default");
+        } else {
+            const char *file = config_error_file(&c->doc);
+            snprintf(err, errlen, "%s:%d: %s", file ? file : (path ? path : "built-in default"),
+                     config_error_line(&c->doc), config_error_text(&c->doc));
+        }
         return -1;
     }
     const config_setting_t *root = config_root_setting(&c->doc);
@@ -257,9 +249,9 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
             k++;
         if (!top[k]) {
             char *w = where(s, path);
-            seterr(err, errlen,
-                   "%s: unknown section '%s' (sections: server, aws, discovery, credentials, wrappers, tools)", w,
-                   config_setting_name(s));
+            snprintf(err, errlen,
+                     "%s: unknown section '%s' (sections: server, aws, discovery, credentials, wrappers, tools)", w,
+                     config_setting_name(s));
             free(w);
             return -1;
         }
@@ -268,7 +260,7 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
     for (int k = 0; k < 3; k++) {
         if (sect[k] && config_setting_type(sect[k]) != CONFIG_TYPE_GROUP) {
             char *w = where(sect[k], path);
-            seterr(err, errlen, "%s: '%s' must be a group: %s = { ... };", w, top[k], top[k]);
+            snprintf(err, errlen, "%s: '%s' must be a group: %s = { ... };", w, top[k], top[k]);
             free(w);
             return -1;
         }
@@ -281,8 +273,8 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
         return -1;
     const char *tf = settings_get_string(c->discovery, "tags_from");
     if (strcmp(tf, "auto") != 0 && strcmp(tf, "tagging-api") != 0 && strcmp(tf, "list-tags") != 0) {
-        seterr(err, errlen, "%s: discovery.tags_from must be auto, tagging-api or list-tags, not '%s'",
-               settings_origin(c->discovery, "tags_from"), tf);
+        snprintf(err, errlen, "%s: discovery.tags_from must be auto, tagging-api or list-tags, not '%s'",
+                 settings_origin(c->discovery, "tags_from"), tf);
         return -1;
     }
     const config_setting_t *dp = sect[2] ? config_setting_get_member(sect[2], "plugins") : NULL;

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +24,6 @@ struct plugin_loader {
     char *dir;
     plugin_module *modules;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *plugin_kind_name(lmcp_plugin_kind k)
 {
@@ -60,19 +50,19 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st) < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char *e = dlerror();
-        seterr(err, errlen, "%s: cannot load: %s", path, e ? e : "unknown dlopen error");
+        snprintf(err, errlen, "%s: cannot load: %s", path, e ? e : "unknown dlopen error");
         return NULL;
     }
     void *sym = dlsym(dl, LMCP_PLUGIN_ENTRY_NAME);
     if (!sym) {
-        seterr(err, errlen, "%s: not a lambda-mcp plugin: it has no %s symbol (build it with LMCP_PLUGIN_DEFINE)",
-               path, LMCP_PLUGIN_ENTRY_NAME);
+        snprintf(err, errlen, "%s: not a lambda-mcp plugin: it has no %s symbol (build it with LMCP_PLUGIN_DEFINE)",
+                 path, LMCP_PLUGIN_ENTRY_NAME);
         dlclose(dl);
         return NULL;
     }
@@ -80,22 +70,22 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
     memcpy(&entry, &sym, sizeof entry); /* object pointer to function pointer, as POSIX allows */
     const lmcp_plugin_def *def = entry();
     if (!def) {
-        seterr(err, errlen, "%s: %s() returned no plugin definition", path, LMCP_PLUGIN_ENTRY_NAME);
+        snprintf(err, errlen, "%s: %s() returned no plugin definition", path, LMCP_PLUGIN_ENTRY_NAME);
         dlclose(dl);
         return NULL;
     }
     /* the ABI version is the first field: read nothing else before it matches */
     if (def->abi_version != LMCP_PLUGIN_ABI_VERSION) {
-        seterr(err, errlen,
-               "%s: plugin ABI version %u, but lambda-mcp %s speaks plugin ABI version %u; rebuild the plugin "
-               "against this lambda-mcp's <lambda-mcp/plugin.h>",
-               path, def->abi_version, PACKAGE_VERSION, LMCP_PLUGIN_ABI_VERSION);
+        snprintf(err, errlen,
+                 "%s: plugin ABI version %u, but lambda-mcp %s speaks plugin ABI version %u; rebuild the plugin "
+                 "against this lambda-mcp's <lambda-mcp/plugin.h>",
+                 path, def->abi_version, PACKAGE_VERSION, LMCP_PLUGIN_ABI_VERSION);
         dlclose(dl);
         return NULL;
     }
     if (def->struct_size < sizeof(lmcp_plugin_def)) {
-        seterr(err, errlen, "%s: plugin definition is %u bytes, expected %zu: rebuild the plugin", path,
-               def->struct_size, sizeof(lmcp_plugin_def));
+        snprintf(err, errlen, "%s: plugin definition is %u bytes, expected %zu: rebuild the plugin", path,
+                 def->struct_size, sizeof(lmcp_plugin_def));
         dlclose(dl);
         return NULL;
     }
@@ -124,7 +114,7 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
             problem = "declares a setting named tools, which a wrapper's override blocks reserve";
     }
     if (problem) {
-        seterr(err, errlen, "%s: plugin %s", path, problem);
+        snprintf(err, errlen, "%s: plugin %s", path, problem);
         dlclose(dl);
         return NULL;
     }
@@ -154,12 +144,12 @@ static plugin_module *load_locked(plugin_loader *l, const char *name, const char
     char real[PATH_MAX];
     if (!realpath(file, real)) {
         if (path)
-            seterr(err, errlen, "plugin '%s': %s: %s", name, file, strerror(errno));
+            snprintf(err, errlen, "plugin '%s': %s: %s", name, file, strerror(errno));
         else
-            seterr(err, errlen,
-                   "no plugin named '%s': %s does not exist (plugin directory %s; `lambda-mcp --list-plugins` "
-                   "shows what is there)",
-                   name, file, l->dir);
+            snprintf(err, errlen,
+                     "no plugin named '%s': %s does not exist (plugin directory %s; `lambda-mcp --list-plugins` "
+                     "shows what is there)",
+                     name, file, l->dir);
         free(file);
         return NULL;
     }
@@ -176,8 +166,8 @@ static plugin_module *load_locked(plugin_loader *l, const char *name, const char
         l->modules = m;
     }
     if (m->def->kind != expected) {
-        seterr(err, errlen, "%s: plugin '%s' is a %s plugin, but it is listed as a %s plugin", m->path, m->def->name,
-               plugin_kind_name(m->def->kind), plugin_kind_name(expected));
+        snprintf(err, errlen, "%s: plugin '%s' is a %s plugin, but it is listed as a %s plugin", m->path, m->def->name,
+                 plugin_kind_name(m->def->kind), plugin_kind_name(expected));
         return NULL;
     }
     return m;
@@ -262,9 +252,9 @@ void plugin_loader_free(plugin_loader *l)
 static int parse_overrides(plugin_instance *inst, const config_setting_t *list, char *err, size_t errlen)
 {
     if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-        seterr(err, errlen, "%s:%u: 'overrides' must be a list: ( { tools = [\"name_*\"]; key = value; } )",
-               config_setting_source_file(list) ? config_setting_source_file(list) : "?",
-               config_setting_source_line(list));
+        snprintf(err, errlen, "%s:%u: 'overrides' must be a list: ( { tools = [\"name_*\"]; key = value; } )",
+                 config_setting_source_file(list) ? config_setting_source_file(list) : "?",
+                 config_setting_source_line(list));
         return -1;
     }
     int n = config_setting_length(list);
@@ -274,13 +264,14 @@ static int parse_overrides(plugin_instance *inst, const config_setting_t *list, 
         const char *file = config_setting_source_file(g) ? config_setting_source_file(g) : "?";
         unsigned line = config_setting_source_line(g);
         if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-            seterr(err, errlen, "%s:%u: each override must be a group: { tools = [...]; key = value; }", file, line);
+            snprintf(err, errlen, "%s:%u: each override must be a group: { tools = [...]; key = value; }", file, line);
             return -1;
         }
         settings_rule *o = &inst->overrides[inst->n_overrides++];
         const config_setting_t *t = config_setting_get_member(g, "tools");
         if (!t) {
-            seterr(err, errlen, "%s:%u: override without 'tools' (a tool name pattern or a list of them)", file, line);
+            snprintf(err, errlen, "%s:%u: override without 'tools' (a tool name pattern or a list of them)", file,
+                     line);
             return -1;
         }
         if (config_setting_type(t) == CONFIG_TYPE_STRING) {
@@ -292,13 +283,13 @@ static int parse_overrides(plugin_instance *inst, const config_setting_t *list, 
             for (int k = 0; k < m; k++) {
                 const char *s = config_setting_get_string_elem(t, k);
                 if (!s) {
-                    seterr(err, errlen, "%s:%u: 'tools' patterns must be strings", file, line);
+                    snprintf(err, errlen, "%s:%u: 'tools' patterns must be strings", file, line);
                     return -1;
                 }
                 o->globs[k] = xstrdup(s);
             }
         } else {
-            seterr(err, errlen, "%s:%u: 'tools' must be a pattern or a list of patterns", file, line);
+            snprintf(err, errlen, "%s:%u: 'tools' must be a pattern or a list of patterns", file, line);
             return -1;
         }
         o->partial = settings_copy(inst->settings);
@@ -330,9 +321,9 @@ plugin_instance *plugin_instance_new(plugin_module *m, const plugin_entry *e, co
         const config_setting_t *ov = config_setting_get_member(e->group, "overrides");
         if (ov) {
             if (m->def->kind != LMCP_PLUGIN_WRAPPER) {
-                seterr(err, errlen, "%s:%u: 'overrides' blocks are for wrapper plugins; %s is a %s plugin",
-                       config_setting_source_file(ov) ? config_setting_source_file(ov) : "?",
-                       config_setting_source_line(ov), m->def->name, plugin_kind_name(m->def->kind));
+                snprintf(err, errlen, "%s:%u: 'overrides' blocks are for wrapper plugins; %s is a %s plugin",
+                         config_setting_source_file(ov) ? config_setting_source_file(ov) : "?",
+                         config_setting_source_line(ov), m->def->name, plugin_kind_name(m->def->kind));
                 goto fail;
             }
             if (parse_overrides(inst, ov, err, errlen) < 0)
@@ -342,8 +333,8 @@ plugin_instance *plugin_instance_new(plugin_module *m, const plugin_entry *e, co
     lmcp_plugin_ctx ctx = {host, inst, inst->settings};
     char perr[512] = "";
     if (m->def->init(&ctx, &inst->state, perr, sizeof perr) != LMCP_OK) {
-        seterr(err, errlen, "%s: plugin %s refused to start: %s", inst->origin, inst->name,
-               *perr ? perr : "no reason given");
+        snprintf(err, errlen, "%s: plugin %s refused to start: %s", inst->origin, inst->name,
+                 *perr ? perr : "no reason given");
         goto fail;
     }
     inst->initialised = true;
