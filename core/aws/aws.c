@@ -933,11 +933,11 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
             }
             aws_response_free(r);
         } else {
-            /* an attempt cut to the time left that used all of it ends the request (the cut is
-               rounded down to whole ms, so the deadline itself may be a moment away) */
-            int64_t now = clock_mono_us();
+            /* an attempt that had all the time left and timed out used it up: the request ends
+               (decided by what happened, not by reading the clock, which a loaded host makes late
+               or curl's own rounding early) */
             bool out_of_time =
-                deadline_us && (now >= deadline_us || (capped && now - t0 >= (int64_t)attempt_ms * 1000));
+                deadline_us && ((capped && hrc == HTTP_E_TIMEOUT) || clock_mono_us() >= deadline_us);
             switch (hrc) {
             case HTTP_E_CANCELLED:
                 snprintf(err, errlen, "%s: %s", service, herr);
