@@ -205,7 +205,9 @@ static void test_outcome_names(void **state)
     assert_int_equal(sizeof want / sizeof *want, LMCP_OUTCOME_INVALID_ARGUMENTS + 1);
     for (int o = LMCP_OUTCOME_OK; o <= LMCP_OUTCOME_INVALID_ARGUMENTS; o++) {
         assert_string_equal(lmcp_outcome_name((lmcp_outcome)o), want[o]);
-        assert_ptr_equal(outcome_name((lmcp_outcome)o), lmcp_outcome_name((lmcp_outcome)o)); /* core shares it */
+        /* core names them the same way (not necessarily the same pointer: string literals of
+           different objects need not be merged) */
+        assert_string_equal(outcome_name((lmcp_outcome)o), want[o]);
     }
     assert_string_equal(lmcp_outcome_name((lmcp_outcome)99), "unknown");
     assert_string_equal(lmcp_outcome_name((lmcp_outcome)-1), "unknown");
