@@ -9,32 +9,6 @@
 #include "util/jsonparse.h"
 #include "util/str.h"
 
-static void escape(buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append_char(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': buf_append(b, "\\\"", 2); break;
-        case '\\': buf_append(b, "\\\\", 2); break;
-        case '\n': buf_append(b, "\\n", 2); break;
-        case '\r': buf_append(b, "\\r", 2); break;
-        case '\t': buf_append(b, "\\t", 2); break;
-        case '\b': buf_append(b, "\\b", 2); break;
-        case '\f': buf_append(b, "\\f", 2); break;
-        default:
-            if (c < 0x20) {
-                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, u, 6);
-            } else {
-                buf_append_char(b, (char)c);
-            }
-        }
-    }
-    buf_append_char(b, '"');
-}
-
 static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 static void canon(buf *b, const json_object *o)
@@ -44,7 +18,7 @@ static void canon(buf *b, const json_object *o)
     case json_type_boolean: buf_append_str(b, json_object_get_boolean(o) ? "true" : "false"); break;
     case json_type_int: buf_appendf(b, "%lld", (long long)json_object_get_int64(o)); break;
     case json_type_double: buf_append_str(b, json_object_to_json_string_ext((json_object *)o, JSON_C_TO_STRING_PLAIN)); break;
-    case json_type_string: escape(b, json_object_get_string((json_object *)o), (size_t)json_object_get_string_len(o)); break;
+    case json_type_string: buf_append_json_string(b, json_object_get_string((json_object *)o), (size_t)json_object_get_string_len(o)); break;
     case json_type_array: {
         buf_append_char(b, '[');
         size_t n = json_object_array_length(o);
@@ -69,7 +43,7 @@ static void canon(buf *b, const json_object *o)
         for (size_t i = 0; i < k; i++) {
             if (i)
                 buf_append_char(b, ',');
-            escape(b, keys[i], strlen(keys[i]));
+            buf_append_json_string(b, keys[i], strlen(keys[i]));
             buf_append_char(b, ':');
             canon(b, json_object_object_get((json_object *)o, keys[i]));
         }

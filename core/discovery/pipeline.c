@@ -328,9 +328,17 @@ int fn_set_input_schema(lmcp_function *fn, const lmcp_json *schema, char *err, s
         snprintf(err, errlen, "%s", verr);
         return LMCP_ERR;
     }
+    const char *text = json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!fn->schema_text || strcmp(fn->schema_text, text) != 0) {
+        /* what the validator will not enforce, said where the function is known: once per
+           function and schema (an enricher setting the same schema again does not repeat it) */
+        const char *warnings = schema_validator_warnings(v);
+        if (warnings)
+            LOG_WARN(COMP, "function %s: parts of its input schema are not enforced: %s", fn->name, warnings);
+        free(fn->schema_text);
+        fn->schema_text = xstrdup(text);
+    }
     schema_validator_free(v);
-    free(fn->schema_text);
-    fn->schema_text = xstrdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     return LMCP_OK;
 }
 
@@ -991,7 +999,7 @@ static tool_snapshot *build_snapshot(run_state *rs)
     char **names = xcalloc(n ? n : 1, sizeof *names);
     const char **keys = xcalloc(n ? n : 1, sizeof *keys);
     for (size_t i = 0; i < n; i++) {
-        names[i] = tool_name_sanitize(fns[i]->tool_name ? fns[i]->tool_name : fns[i]->name, NULL);
+        names[i] = tool_name_sanitize(fns[i]->tool_name ? fns[i]->tool_name : fns[i]->name);
         keys[i] = fns[i]->arn ? fns[i]->arn : fns[i]->name;
     }
     rs->st.renamed = tool_names_make_unique(names, keys, n);

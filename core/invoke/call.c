@@ -17,6 +17,7 @@ void result_init(lmcp_result *r) { memset(r, 0, sizeof *r); }
 void result_clear(lmcp_result *r)
 {
     buf_free(&r->payload);
+    json_object_put(r->payload_json);
     free(r->error_type);
     free(r->error_message);
     free(r->request_id);
@@ -40,11 +41,18 @@ void result_free(lmcp_result *r)
     free(r);
 }
 
+void result_set_payload(lmcp_result *r, const char *payload, size_t len, json_object *parsed)
+{
+    buf_reset(&r->payload);
+    buf_append(&r->payload, payload ? payload : "", payload ? len : 0);
+    json_object_put(r->payload_json);
+    r->payload_json = parsed;
+}
+
 void result_set_ok(lmcp_result *r, const char *payload, size_t len)
 {
     r->outcome = LMCP_OUTCOME_OK;
-    buf_reset(&r->payload);
-    buf_append(&r->payload, payload ? payload : "", payload ? len : 0);
+    result_set_payload(r, payload, len, NULL);
     free(r->error_type);
     free(r->error_message);
     r->error_type = r->error_message = NULL;
@@ -142,8 +150,6 @@ void call_cancel(lmcp_call *c)
 }
 
 bool call_is_cancelled(const lmcp_call *c) { return __atomic_load_n(&c->cancelled, __ATOMIC_SEQ_CST) != 0; }
-
-bool call_expired(const lmcp_call *c) { return c->deadline_us && clock_mono_us() >= c->deadline_us; }
 
 int call_sleep(lmcp_call *c, int64_t ms)
 {

@@ -15,6 +15,10 @@
 struct lmcp_result {
     lmcp_outcome outcome;
     buf payload;              /* OK: the function's payload; FUNCTION_ERROR: its error payload */
+    json_object *payload_json; /* payload parsed, when whoever set it already parsed it (the
+                                  invoker, for a function error), so it is not parsed twice;
+                                  NULL otherwise. Owned; never copied (result_copy), so it stays
+                                  on the thread of the call that made it. */
     char *error_type;         /* function errorType, AWS error code, or a wrapper's reason */
     char *error_message;
     char *request_id;
@@ -29,6 +33,8 @@ typedef struct lmcp_result lmcp_result;
 
 void result_init(lmcp_result *r);
 void result_clear(lmcp_result *r);            /* free the fields, back to OK/empty */
+/* Set the payload (len bytes) and, when not NULL, its parse (takes that reference). */
+void result_set_payload(lmcp_result *r, const char *payload, size_t len, json_object *parsed);
 lmcp_result *result_new(void);
 void result_free(lmcp_result *r);
 void result_set_ok(lmcp_result *r, const char *payload, size_t len);
@@ -66,7 +72,6 @@ lmcp_call *call_ref(lmcp_call *c);
 void call_release(lmcp_call *c);
 void call_cancel(lmcp_call *c);
 bool call_is_cancelled(const lmcp_call *c);
-bool call_expired(const lmcp_call *c);
 /* Sleep up to ms; LMCP_OK when the time passed, LMCP_CANCELLED when cancelled, LMCP_TIMEOUT
    when the call's deadline came first. */
 int call_sleep(lmcp_call *c, int64_t ms);

@@ -32,10 +32,6 @@ void chain_append(chain *c, plugin_instance *wrapper)
     c->links[c->n++] = wrapper;
 }
 
-size_t chain_length(const chain *c) { return c->n; }
-
-plugin_instance *chain_at(const chain *c, size_t i) { return i < c->n ? c->links[i] : NULL; }
-
 int chain_next(const lmcp_next *next, lmcp_call *call, lmcp_result *res)
 {
     chain *c = next->c;

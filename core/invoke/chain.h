@@ -13,8 +13,6 @@ typedef struct chain chain;
 chain *chain_new(chain_terminal_fn terminal, void *terminal_ctx);
 /* Append a wrapper instance (borrowed; must outlive the chain). */
 void chain_append(chain *c, struct lmcp_instance *wrapper);
-size_t chain_length(const chain *c);
-struct lmcp_instance *chain_at(const chain *c, size_t i);
 /* Run the rest of the chain from `next` (the host's call_next). */
 int chain_next(const lmcp_next *next, lmcp_call *call, lmcp_result *res);
 /* Run the whole chain for the call; res is filled in every case. */

@@ -19,6 +19,13 @@ typedef struct job {
     struct job *next;
 } job;
 
+/* One thread of the pool and the call it is running (for cancellation at shutdown). */
+typedef struct worker_slot {
+    struct executor *e;
+    pthread_t thread;
+    lmcp_call *call;          /* NULL when it runs none; under e->mu */
+} worker_slot;
+
 struct executor {
     pthread_mutex_t mu;
     pthread_cond_t work;      /* a job was queued, or stopping */
@@ -27,11 +34,9 @@ struct executor {
     size_t max_workers, max_queued;
     job *head, *tail;
     size_t queued;
-    size_t workers, idle_workers;
-    size_t running;
-    lmcp_call **active;       /* running calls, for cancellation at shutdown */
-    size_t n_active, cap_active;
-    pthread_t *threads;
+    size_t idle_workers;
+    size_t running;           /* jobs being run: slots whose call is set */
+    worker_slot *slots;       /* max_threads of them; the first n_threads started */
     size_t n_threads;
     size_t max_threads;       /* max_workers, plus one for the reader role */
     bool stopping;
@@ -46,22 +51,28 @@ struct executor {
 
 static void *worker(void *arg);
 
-/* Start one more thread. Caller holds e->mu. */
+/* Start one more thread, unless the pool is full or the executor is stopping (shutdown joins
+ * the threads that exist when it starts: one started later would never be joined). Caller
+ * holds e->mu. */
 static void spawn_locked(executor *e)
 {
-    if (e->n_threads >= e->max_threads)
+    if (e->stopping || e->n_threads >= e->max_threads)
         return;
+    worker_slot *slot = &e->slots[e->n_threads];
+    slot->e = e;
+    slot->call = NULL;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    if (pthread_create(&e->threads[e->n_threads], &attr, worker, e) == 0)
+    if (pthread_create(&slot->thread, &attr, worker, slot) == 0)
         e->n_threads++;
     else if (e->n_threads == 0)
         LOG_ERROR("executor", "cannot start a worker thread");
     pthread_attr_destroy(&attr);
 }
 
-void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
+/* Run one call on this thread: argument validation, then the wrapper chain. */
+static void run_call(executor *e, lmcp_call *call, lmcp_result *res)
 {
     result_clear(res);
     int64_t t0 = clock_mono_us();
@@ -70,10 +81,11 @@ void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
         result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call was cancelled");
         return;
     }
+    /* the arguments as the client sent them, against the schema it was shown */
     const schema_validator *v = tool_validator(t);
     if (v) {
         char *report = NULL;
-        size_t n = schema_validate(v, call->event, &report);
+        size_t n = schema_validate(v, call->arguments, &report);
         if (n > 0) {
             result_set_error(res, LMCP_OUTCOME_INVALID_ARGUMENTS, "InvalidArguments",
                              "the arguments do not match the input schema of tool '%s' (%zu violation%s):\n%s", t->name,
@@ -92,28 +104,10 @@ void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res)
         res->duration_us = clock_mono_us() - t0;
 }
 
-static void active_add(executor *e, lmcp_call *c)
-{
-    if (e->n_active == e->cap_active) {
-        e->cap_active = e->cap_active ? e->cap_active * 2 : 16;
-        e->active = xrealloc(e->active, e->cap_active * sizeof *e->active);
-    }
-    e->active[e->n_active++] = c;
-}
-
-static void active_remove(executor *e, lmcp_call *c)
-{
-    for (size_t i = 0; i < e->n_active; i++) {
-        if (e->active[i] == c) {
-            e->active[i] = e->active[--e->n_active];
-            return;
-        }
-    }
-}
-
 static void *worker(void *arg)
 {
-    executor *e = arg;
+    worker_slot *slot = arg;
+    executor *e = slot->e;
     lmcp_result res;
     result_init(&res);
     pthread_mutex_lock(&e->mu);
@@ -125,15 +119,15 @@ static void *worker(void *arg)
                 e->tail = NULL;
             e->queued--;
             e->running++;
-            active_add(e, j->call);
+            slot->call = j->call;
             pthread_mutex_unlock(&e->mu);
 
-            executor_run_sync(e, j->call, &res);
+            run_call(e, j->call, &res);
             j->done(j->ctx, j->call, &res);
             result_clear(&res);
 
             pthread_mutex_lock(&e->mu);
-            active_remove(e, j->call);
+            slot->call = NULL;
             e->running--;
             pthread_cond_broadcast(&e->idle);
             pthread_mutex_unlock(&e->mu);
@@ -149,6 +143,12 @@ static void *worker(void *arg)
             bool more = e->read_fn(e->read_ctx);
             pthread_mutex_lock(&e->mu);
             e->reader_busy = false;
+            if (e->stopping) {
+                /* shutdown started while this thread was reading: it may have been left alone
+                   (detached) as a reader blocked in read(2), so it takes nothing more — what it
+                   queued is run by the pool or finished by shutdown — and leaves */
+                break;
+            }
             if (!more) {
                 e->reading = false;
                 pthread_cond_broadcast(&e->work);
@@ -191,7 +191,7 @@ executor *executor_new(const executor_opts *o, chain *c)
     e->max_workers = o && o->max_inflight ? o->max_inflight : 64;
     e->max_queued = o && o->max_queued ? o->max_queued : 1024;
     e->max_threads = e->max_workers + 1;
-    e->threads = xcalloc(e->max_threads, sizeof *e->threads);
+    e->slots = xcalloc(e->max_threads, sizeof *e->slots);
     return e;
 }
 
@@ -266,20 +266,43 @@ void executor_shutdown(executor *e, int64_t grace_ms)
     }
     if (e->running || e->queued)
         LOG_INFO("executor", "shutting down: cancelling %zu call(s) still running", e->running + e->queued);
-    for (size_t i = 0; i < e->n_active; i++)
-        call_cancel(e->active[i]);
+    for (size_t i = 0; i < e->n_threads; i++)
+        if (e->slots[i].call)
+            call_cancel(e->slots[i].call);
     for (job *j = e->head; j; j = j->next)
         call_cancel(j->call);
     bool reader_blocked = e->reader_busy;
     pthread_t reader = e->reader;
+    size_t n_threads = e->n_threads; /* no thread starts once stopping is set */
     pthread_mutex_unlock(&e->mu);
-    for (size_t i = 0; i < e->n_threads; i++) {
-        if (reader_blocked && pthread_equal(e->threads[i], reader))
-            pthread_detach(e->threads[i]); /* blocked in read(2) on input the client still holds */
+    for (size_t i = 0; i < n_threads; i++) {
+        if (reader_blocked && pthread_equal(e->slots[i].thread, reader))
+            pthread_detach(e->slots[i].thread); /* blocked in read(2) on input the client still holds */
         else
-            pthread_join(e->threads[i], NULL);
+            pthread_join(e->slots[i].thread, NULL);
     }
+    /* The joined threads drained the queue before leaving; a job is left only when no thread
+       was there to run it (the only one was the reader, which takes nothing once stopping is
+       set). It was cancelled above: finish it here, so every done callback runs once. */
+    lmcp_result res;
+    result_init(&res);
+    pthread_mutex_lock(&e->mu);
     e->n_threads = 0;
+    while (e->head) {
+        job *j = e->head;
+        e->head = j->next;
+        if (!e->head)
+            e->tail = NULL;
+        e->queued--;
+        pthread_mutex_unlock(&e->mu);
+        result_set_error(&res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the server shut down before the call started");
+        j->done(j->ctx, j->call, &res);
+        result_clear(&res);
+        call_release(j->call);
+        free(j);
+        pthread_mutex_lock(&e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
 }
 
 void executor_free(executor *e)
@@ -287,8 +310,7 @@ void executor_free(executor *e)
     if (!e)
         return;
     executor_shutdown(e, 0);
-    free(e->threads);
-    free(e->active);
+    free(e->slots);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->work);
     pthread_cond_destroy(&e->idle);

@@ -38,10 +38,10 @@ typedef bool (*executor_read_fn)(void *ctx);
 typedef void (*executor_eof_fn)(void *ctx);
 void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_fn eof_fn, void *ctx);
 
-/* Stop accepting calls; wait up to grace_ms for running ones, then cancel the rest and join.
- * A thread still blocked in read_fn is left alone (detached): the process is about to exit. */
+/* Stop accepting calls and starting threads; wait up to grace_ms for running and queued ones,
+ * then cancel the rest and join. Every submitted call gets its done callback exactly once.
+ * A thread still blocked in read_fn is left alone (detached): the process is about to exit.
+ * When that read_fn returns, the thread takes no more calls and leaves. */
 void executor_shutdown(executor *e, int64_t grace_ms);
 void executor_free(executor *e);
-/* Run one call synchronously on this thread (tests, --call). */
-void executor_run_sync(executor *e, lmcp_call *call, lmcp_result *res);
 #endif

@@ -19,8 +19,6 @@
 static void map_function_error(lmcp_result *res, const tool *t, const aws_response *r, const char *header)
 {
     res->outcome = LMCP_OUTCOME_FUNCTION_ERROR;
-    buf_reset(&res->payload);
-    buf_append(&res->payload, r->body.data ? r->body.data : "", r->body.len);
     char perr[128];
     json_object *o = json_parse_text(r->body.data ? r->body.data : "", r->body.len, perr, sizeof perr);
     const char *type = json_get_str(o, "errorType");
@@ -34,8 +32,8 @@ static void map_function_error(lmcp_result *res, const tool *t, const aws_respon
         res->error_message = xstrndup(r->body.data, r->body.len > 4096 ? 4096 : r->body.len);
     else
         res->error_message = xasprintf("function %s failed (%s) without an error message", t->function_name, header);
-    if (o)
-        json_object_put(o);
+    /* the parse goes with the payload: the CallToolResult mapping (results.c) uses it */
+    result_set_payload(res, r->body.data, r->body.len, o);
 }
 
 static void map_aws_error(lmcp_result *res, const tool *t, const aws_response *r, const char *region)

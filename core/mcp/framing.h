@@ -22,6 +22,7 @@ out_writer *out_writer_new(int fd);
 /* Write one message followed by '\n' atomically with respect to other writers. Returns 0,
  * or -1 once the peer has gone (EPIPE): later writes are dropped. */
 int out_write_line(out_writer *w, const char *msg, size_t len);
+/* Whether the writer gave up (the peer is gone). Only the tests ask (test_framing.c). */
 bool out_writer_closed(out_writer *w);
 void out_writer_free(out_writer *w);
 #endif

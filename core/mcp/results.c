@@ -36,90 +36,25 @@ bool mcp_version_structured_object(const char *v)
     return v && (strcmp(v, "2025-06-18") == 0 || strcmp(v, "2025-11-25") == 0 || mcp_version_is_modern(v));
 }
 
-/* ------------------------------------------------------------------------------ UTF-8 */
-
-static void append_fffd(buf *out) { buf_append(out, "\xEF\xBF\xBD", 3); }
-
-void mcp_utf8_sanitize(buf *out, const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    buf_reserve(out, len + 1);
-    size_t i = 0;
-    while (i < len) {
-        /* copy a run of ASCII at once */
-        size_t j = i;
-        while (j < len && s[j] < 0x80)
-            j++;
-        if (j > i) {
-            buf_append(out, s + i, j - i);
-            i = j;
-            if (i >= len)
-                break;
-        }
-        unsigned c = s[i];
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c == 0xE0) {
-            need = 2;
-            lo = 0xA0;
-        } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-            need = 2;
-        } else if (c == 0xED) {
-            need = 2;
-            hi = 0x9F; /* no surrogates */
-        } else if (c == 0xF0) {
-            need = 3;
-            lo = 0x90;
-        } else if (c >= 0xF1 && c <= 0xF3) {
-            need = 3;
-        } else if (c == 0xF4) {
-            need = 3;
-            hi = 0x8F; /* nothing above U+10FFFF */
-        } else {
-            append_fffd(out);
-            i++;
-            continue;
-        }
-        /* the maximal valid prefix of the sequence becomes one U+FFFD when it is cut short */
-        size_t k = 1;
-        while (k <= need && i + k < len) {
-            unsigned b = s[i + k];
-            unsigned l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-            if (b < l || b > h)
-                break;
-            k++;
-        }
-        if (k == need + 1) {
-            buf_append(out, s + i, need + 1);
-            i += need + 1;
-        } else {
-            append_fffd(out);
-            i += k;
-        }
-    }
-    if (!out->data)
-        buf_append(out, "", 0);
-}
+/* ------------------------------------------------------------------------------ text */
 
 json_object *mcp_json_string_utf8(const char *s, size_t len)
 {
     buf b = BUF_INIT;
-    mcp_utf8_sanitize(&b, s ? s : "", s ? len : 0);
+    utf8_sanitize(&b, s ? s : "", s ? len : 0);
     json_object *o = json_object_new_string_len(b.data ? b.data : "", (int)b.len);
     buf_free(&b);
     return o;
 }
 
-char *mcp_json_dump(json_object *o, size_t *len)
+const char *mcp_json_text(json_object *o, size_t *len)
 {
     size_t n = 0;
     const char *s =
         json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     if (len)
         *len = n;
-    return xstrndup(s, n);
+    return s;
 }
 
 /* ------------------------------------------------------------------------------ results */
@@ -167,9 +102,8 @@ static void append_json_text(buf *b, json_object *v)
         buf_append(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
     } else {
         size_t n;
-        char *s = mcp_json_dump(v, &n);
+        const char *s = mcp_json_text(v, &n);
         buf_append(b, s, n);
-        free(s);
     }
 }
 
@@ -270,21 +204,6 @@ static void other_error_text(buf *b, const lmcp_result *r)
         buf_append_char(b, ')');
 }
 
-char *mcp_result_error_text(const lmcp_result *r, const char *function_name)
-{
-    buf b = BUF_INIT;
-    if (r->outcome == LMCP_OUTCOME_FUNCTION_ERROR) {
-        json_object *payload = NULL;
-        if (r->payload.len)
-            json_parse_strict(r->payload.data, r->payload.len, JSON_MAX_DEPTH, &payload, NULL);
-        function_error_text(&b, r, function_name, payload);
-        json_object_put(payload);
-    } else {
-        other_error_text(&b, r);
-    }
-    return buf_steal(&b);
-}
-
 static json_object *text_content(const char *s, size_t len)
 {
     json_object *arr = json_object_new_array();
@@ -295,11 +214,25 @@ static json_object *text_content(const char *s, size_t len)
     return arr;
 }
 
-/* Attach the parsed payload as structuredContent where the version allows that shape. */
-static void add_structured(json_object *out, json_object *parsed, bool parsed_ok, const char *v)
+/* Whether the payload can become structuredContent for version v: any JSON value (modern), an
+ * object (2025-06-18, 2025-11-25: the payload must at least start like one), never (older). */
+static bool structured_possible(const lmcp_result *r, const char *v)
 {
-    if (!parsed_ok)
-        return;
+    if (mcp_version_structured_any(v))
+        return true;
+    if (!mcp_version_structured_object(v))
+        return false;
+    for (size_t i = 0; i < r->payload.len; i++) {
+        char c = r->payload.data[i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return c == '{';
+    }
+    return false;
+}
+
+/* Attach the parsed payload as structuredContent where the version allows that shape. */
+static void add_structured(json_object *out, json_object *parsed, const char *v)
+{
     bool ok = mcp_version_structured_any(v) ||
               (mcp_version_structured_object(v) && json_object_is_type(parsed, json_type_object));
     if (ok)
@@ -309,25 +242,37 @@ static void add_structured(json_object *out, json_object *parsed, bool parsed_ok
 json_object *mcp_call_result(const lmcp_result *r, const char *function_name, const char *v)
 {
     json_object *out = json_object_new_object();
+    bool ok = r->outcome == LMCP_OUTCOME_OK;
+    bool ferr = r->outcome == LMCP_OUTCOME_FUNCTION_ERROR;
+    /* The payload is parsed once, and only when something uses it: a function error's text
+       (errorType, errorMessage, stackTrace) and structuredContent where v can carry it. When the
+       invoker already parsed it (a function error), that parse is used. */
     json_object *parsed = NULL;
     bool parsed_ok = false;
-    if ((r->outcome == LMCP_OUTCOME_OK || r->outcome == LMCP_OUTCOME_FUNCTION_ERROR) && r->payload.len > 0)
-        parsed_ok = json_parse_strict(r->payload.data, r->payload.len, JSON_MAX_DEPTH, &parsed, NULL);
+    if ((ok || ferr) && r->payload.len > 0) {
+        if (r->payload_json) {
+            parsed = json_object_get(r->payload_json);
+            parsed_ok = true;
+        } else if (ferr || structured_possible(r, v)) {
+            parsed_ok = json_parse_strict(r->payload.data, r->payload.len, JSON_MAX_DEPTH, &parsed, NULL);
+        }
+    }
 
-    if (r->outcome == LMCP_OUTCOME_OK) {
+    if (ok) {
         json_object_object_add(out, "content", text_content(r->payload.data ? r->payload.data : "", r->payload.len));
-        add_structured(out, parsed, parsed_ok, v);
+        if (parsed_ok)
+            add_structured(out, parsed, v);
         json_object_object_add(out, "isError", json_object_new_boolean(0));
     } else {
         buf b = BUF_INIT;
-        if (r->outcome == LMCP_OUTCOME_FUNCTION_ERROR)
+        if (ferr)
             function_error_text(&b, r, function_name, parsed_ok ? parsed : NULL);
         else
             other_error_text(&b, r);
         json_object_object_add(out, "content", text_content(b.data ? b.data : "", b.len));
         buf_free(&b);
-        if (r->outcome == LMCP_OUTCOME_FUNCTION_ERROR)
-            add_structured(out, parsed, parsed_ok && json_object_is_type(parsed, json_type_object), v);
+        if (ferr && parsed_ok && json_object_is_type(parsed, json_type_object))
+            add_structured(out, parsed, v);
         json_object_object_add(out, "isError", json_object_new_boolean(1));
     }
     json_object_put(parsed);

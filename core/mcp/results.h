@@ -25,24 +25,21 @@ bool mcp_version_is_modern(const char *v);
 bool mcp_version_structured_any(const char *v);
 bool mcp_version_structured_object(const char *v);
 
-/* A new CallToolResult object for version v: content (one text block), isError, and
- * structuredContent where v allows it; modern versions also get "resultType": "complete"
- * (the caller adds the _meta it wants). function_name names the function in error texts. */
+/* A new CallToolResult object for version v: content (one text block: the payload, or for an
+ * outcome that is not OK the error text), isError, and structuredContent where v allows it;
+ * modern versions also get "resultType": "complete" (the caller adds the _meta it wants).
+ * function_name names the function in error texts. */
 json_object *mcp_call_result(const lmcp_result *r, const char *function_name, const char *v);
 
-/* The error text for a result whose outcome is not OK (what content[0].text says).
- * Owned by the caller (free). */
-char *mcp_result_error_text(const lmcp_result *r, const char *function_name);
-
-/* A json string from arbitrary bytes: invalid UTF-8 is replaced with U+FFFD. */
+/* A json string from arbitrary bytes: invalid UTF-8 is replaced with U+FFFD (utf8_sanitize). */
 json_object *mcp_json_string_utf8(const char *s, size_t len);
-/* Copy s (len bytes) into out as valid UTF-8 (invalid sequences become U+FFFD). */
-void mcp_utf8_sanitize(buf *out, const char *s, size_t len);
 
 /* Strict JSON parsing is json_parse_strict() (util/jsonparse.h); this older name stays for
  * existing callers (tests). */
 #define mcp_json_parse_strict json_parse_strict
 
-/* Serialize without pretty printing and without escaping '/'. Owned by the caller (free). */
-char *mcp_json_dump(json_object *o, size_t *len);
+/* o serialized without pretty printing and without escaping '/': json-c's own buffer, owned by
+ * o and valid until o is serialized again, changed or released. No copy is made: a message is
+ * written from it as it is. */
+const char *mcp_json_text(json_object *o, size_t *len);
 #endif

@@ -18,8 +18,9 @@
  * mutex. A call's log_fn takes s->mu: never call it while holding the call's mutex.
  *
  * json-c reference counts are not atomic: an object is only ever shared between threads
- * read-only. Request ids, progress tokens and call arguments handed to other threads are
- * deep copies owned by the entry or the call. */
+ * read-only. Request ids and progress tokens handed to other threads are deep copies owned by
+ * the entry; a call's arguments are taken out of the request (nothing else references them)
+ * and owned by the call. */
 #include "config.h"
 #include "mcp/server.h"
 
@@ -82,11 +83,12 @@ static int mcp_level_of(lmcp_log_level l)
 
 /* ------------------------------------------------------------------------------ state */
 
+/* A tools/call in flight. It is live (its progress, logs and response may be written) while it
+ * is linked in s->calls: its response unlinks it, and so does its cancellation by the client. */
 typedef struct inflight {
     struct inflight *prev, *next;
     struct mcp_server *s;
-    char *key;                 /* the request id as a lookup key ("i:7", "s:abc") */
-    json_object *id;           /* deep copy of the request id (owned) */
+    json_object *id;           /* deep copy of the request id (owned); compared by value */
     lmcp_call *call;           /* a reference */
     const char *version;       /* static: the version this request is served with */
     bool modern;
@@ -94,15 +96,11 @@ typedef struct inflight {
     json_object *progress;     /* deep copy of the progress token, or NULL */
     int64_t next_progress_us;
     int64_t last_progress_ms;
-    bool linked;               /* in s->calls */
-    bool done;                 /* the response is being or was written */
-    bool cancelled;            /* the client cancelled it: send nothing more */
 } inflight;
 
 typedef struct subscription {
     struct subscription *next;
-    char *key;
-    json_object *id;           /* owned */
+    json_object *id;           /* owned; compared by value */
     bool tools;                /* toolsListChanged was asked for */
 } subscription;
 
@@ -171,13 +169,9 @@ static json_object *copy_json(json_object *v)
     return c;
 }
 
-/* A lookup key for a request id: 7 and "7" are different ids. */
-static char *id_key(json_object *id)
-{
-    if (json_object_is_type(id, json_type_int))
-        return xasprintf("i:%" PRId64, json_object_get_int64(id));
-    return xasprintf("s:%s", json_object_get_string(id));
-}
+/* Two request ids are the same id when they are equal JSON values: 7 and "7" are different
+ * ids, and so are "a\u0000b" and "a\u0000c" (strings compare with their length). */
+static bool same_id(json_object *a, json_object *b) { return json_object_equal(a, b) != 0; }
 
 /* The id for log lines (never long). */
 static void id_text(json_object *id, char *out, size_t n)
@@ -186,9 +180,9 @@ static void id_text(json_object *id, char *out, size_t n)
         snprintf(out, n, "null");
         return;
     }
-    char *t = mcp_json_dump(id, NULL);
-    snprintf(out, n, "%s", t);
-    free(t);
+    size_t len;
+    const char *t = mcp_json_text(id, &len);
+    snprintf(out, n, "%.*s", len > n ? (int)n : (int)len, t);
 }
 
 static json_object *server_info(const mcp_server *s)
@@ -199,19 +193,18 @@ static json_object *server_info(const mcp_server *s)
     return o;
 }
 
+/* The serialisation is json-c's own buffer (owned by msg): written as it is, no copy. */
 static void send_msg(mcp_server *s, json_object *msg)
 {
     size_t n;
-    char *t = mcp_json_dump(msg, &n);
+    const char *t = mcp_json_text(msg, &n);
     out_write_line(s->out, t, n);
-    free(t);
 }
 
-/* Add what every modern result carries: resultType and _meta serverInfo. */
-static void add_modern_fields(const mcp_server *s, json_object *result)
+/* Every modern result carries _meta serverInfo (and resultType, which the code building the
+ * result sets: mcp_call_result for a CallToolResult, reply_result for the others). */
+static void add_server_info(const mcp_server *s, json_object *result)
 {
-    if (!has_member(result, "resultType"))
-        json_object_object_add(result, "resultType", json_object_new_string("complete"));
     json_object *meta = member(result, "_meta");
     if (!meta || !json_object_is_type(meta, json_type_object)) {
         meta = json_object_new_object();
@@ -258,15 +251,26 @@ static void log_done(const req *rq, const char *what)
               rq->version ? rq->version : "", what, (double)(clock_mono_us() - rq->t0_us) / 1000.0);
 }
 
-static void reply_result(req *rq, json_object *result)
+static void send_reply(req *rq, json_object *result)
 {
     if (rq->modern)
-        add_modern_fields(rq->s, result);
+        add_server_info(rq->s, result);
     json_object *m = response_new(rq->id, result);
     send_msg(rq->s, m);
     json_object_put(m);
     log_done(rq, "answered");
 }
+
+/* Answer with a result other than a CallToolResult: a modern one is "complete". */
+static void reply_result(req *rq, json_object *result)
+{
+    if (rq->modern)
+        json_object_object_add(result, "resultType", json_object_new_string("complete"));
+    send_reply(rq, result);
+}
+
+/* Answer with a CallToolResult from mcp_call_result (which sets resultType for the version). */
+static void reply_call_result(req *rq, json_object *result) { send_reply(rq, result); }
 
 static void reply_error(req *rq, int code, const char *message, json_object *data)
 {
@@ -311,13 +315,16 @@ static json_object *capabilities(void)
 /* ------------------------------------------------------------------------------ in-flight table
  * (all under s->mu) */
 
-static inflight *calls_find(mcp_server *s, const char *key)
+static inflight *calls_find(mcp_server *s, json_object *id)
 {
     for (inflight *e = s->calls; e; e = e->next)
-        if (strcmp(e->key, key) == 0)
+        if (same_id(e->id, id))
             return e;
     return NULL;
 }
+
+/* Live: in s->calls (an unlinked entry has no prev and is not the head). */
+static bool calls_live(const mcp_server *s, const inflight *e) { return e->prev || s->calls == e; }
 
 static void calls_link(mcp_server *s, inflight *e)
 {
@@ -326,12 +333,11 @@ static void calls_link(mcp_server *s, inflight *e)
     if (s->calls)
         s->calls->prev = e;
     s->calls = e;
-    e->linked = true;
 }
 
 static void calls_unlink(mcp_server *s, inflight *e)
 {
-    if (!e->linked)
+    if (!calls_live(s, e))
         return;
     if (e->prev)
         e->prev->next = e->next;
@@ -340,31 +346,28 @@ static void calls_unlink(mcp_server *s, inflight *e)
     if (e->next)
         e->next->prev = e->prev;
     e->prev = e->next = NULL;
-    e->linked = false;
 }
 
 static void inflight_free(inflight *e)
 {
     if (!e)
         return;
-    free(e->key);
     json_object_put(e->id);
     json_object_put(e->progress);
     call_release(e->call);
     free(e);
 }
 
-static subscription **subs_find(mcp_server *s, const char *key)
+static subscription **subs_find(mcp_server *s, json_object *id)
 {
     for (subscription **p = &s->subs; *p; p = &(*p)->next)
-        if (strcmp((*p)->key, key) == 0)
+        if (same_id((*p)->id, id))
             return p;
     return NULL;
 }
 
 static void subscription_free(subscription *sub)
 {
-    free(sub->key);
     json_object_put(sub->id);
     free(sub);
 }
@@ -384,7 +387,7 @@ static void call_log(void *ctx, lmcp_log_level level, const char *logger, const 
     int lvl = mcp_level_of(level);
     pthread_mutex_lock(&s->mu);
     int threshold = e->modern ? e->log_threshold : s->legacy_log_level;
-    if (!e->done && !e->cancelled && threshold >= 0 && lvl >= threshold) {
+    if (calls_live(s, e) && threshold >= 0 && lvl >= threshold) {
         json_object *m = json_object_new_object();
         json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
         json_object_object_add(m, "method", json_object_new_string("notifications/message"));
@@ -406,26 +409,24 @@ static void call_done(void *ctx, lmcp_call *call, lmcp_result *res)
     mcp_server *s = e->s;
     json_object *result = mcp_call_result(res, function_of(call), e->version);
     if (e->modern)
-        add_modern_fields(s, result);
+        add_server_info(s, result);
     json_object *m = response_new(e->id, result);
     size_t n;
-    char *text = mcp_json_dump(m, &n);
-    json_object_put(m);
+    const char *text = mcp_json_text(m, &n); /* owned by m */
 
     pthread_mutex_lock(&s->mu);
-    bool by_client = e->cancelled;
+    bool by_client = !calls_live(s, e); /* only a cancellation unlinks a call before its response */
     /* shutdown cancels every call still active, even one whose answer is already here (its
        done callback racing the grace period): only an aborted call goes unanswered */
     bool answered = res->outcome == LMCP_OUTCOME_OK || res->outcome == LMCP_OUTCOME_FUNCTION_ERROR;
     bool by_shutdown = !by_client && s->stopping && call_is_cancelled(call) && !answered;
-    e->done = true;
     calls_unlink(s, e);
     pthread_mutex_unlock(&s->mu);
 
-    /* marked done under s->mu: no heartbeat or log for this call can follow the response */
+    /* unlinked under s->mu: no heartbeat or log for this call can follow the response */
     if (!by_client && !by_shutdown)
         out_write_line(s->out, text, n);
-    free(text);
+    json_object_put(m);
 
     if (log_enabled(LMCP_LOG_DEBUG)) {
         char idt[80];
@@ -470,7 +471,7 @@ static void *heartbeat_main(void *arg)
         int64_t now = clock_mono_us();
         int64_t next = INT64_MAX;
         for (inflight *e = s->calls; e; e = e->next) {
-            if (!e->progress || e->done || e->cancelled)
+            if (!e->progress) /* every entry in s->calls is live */
                 continue;
             if (e->next_progress_us <= now) {
                 send_progress(s, e, now);
@@ -560,67 +561,27 @@ static void do_set_level(req *rq)
 }
 
 /* Cursors: base64url (no padding) of "v1:" + the name of the last tool returned. */
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static char *cursor_encode(const char *name)
 {
-    buf raw = BUF_INIT, out = BUF_INIT;
-    buf_appendf(&raw, "v1:%s", name);
-    const unsigned char *p = (const unsigned char *)raw.data;
-    size_t n = raw.len;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        buf_append_char(&out, b64url[(v >> 18) & 63]);
-        buf_append_char(&out, b64url[(v >> 12) & 63]);
-        if (i + 1 < n)
-            buf_append_char(&out, b64url[(v >> 6) & 63]);
-        if (i + 2 < n)
-            buf_append_char(&out, b64url[v & 63]);
-    }
-    buf_free(&raw);
-    return buf_steal(&out);
+    char *raw = xasprintf("v1:%s", name);
+    char *c = base64url_encode(raw, strlen(raw));
+    free(raw);
+    return c;
 }
 
-/* The tool name in a cursor, or NULL when the cursor is not one of ours. */
+/* The tool name in a cursor, or NULL when the cursor is not one of ours (only the canonical
+ * encoding of "v1:" + a name without NUL bytes is). */
 static char *cursor_decode(const char *c)
 {
     size_t n = strlen(c);
-    if (n == 0 || n % 4 == 1 || n > 4096)
+    if (n == 0 || n > 4096)
         return NULL;
-    buf out = BUF_INIT;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *q = strchr(b64url, c[i]);
-        if (!q || !c[i]) {
-            buf_free(&out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)(q - b64url);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            char ch = (char)((acc >> bits) & 0xFF);
-            if (ch == '\0') {
-                buf_free(&out);
-                return NULL;
-            }
-            buf_append_char(&out, ch);
-        }
-    }
-    /* the leftover bits of a canonical encoding are zero */
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-        buf_free(&out);
-        return NULL;
-    }
+    size_t len = 0;
+    unsigned char *raw = base64url_decode(c, &len);
     char *name = NULL;
-    if (out.len > 3 && memcmp(out.data, "v1:", 3) == 0)
-        name = xstrdup(out.data + 3);
-    buf_free(&out);
+    if (raw && len > 3 && memcmp(raw, "v1:", 3) == 0 && !memchr(raw, '\0', len))
+        name = xstrdup((const char *)raw + 3);
+    free(raw);
     return name;
 }
 
@@ -652,7 +613,7 @@ static void do_tools_list(req *rq)
         json_object_object_add(r, "ttlMs", json_object_new_int64(s->tools_ttl_ms > 0 ? s->tools_ttl_ms : 0));
         json_object_object_add(r, "cacheScope", json_object_new_string("private"));
     }
-    /* serialized while the snapshot (whose schemas the tool objects reference) is held */
+    /* serialized while the snapshot (whose annotations the tool objects share) is held */
     reply_result(rq, r);
     snapshot_release(snap);
     free(after);
@@ -665,7 +626,7 @@ static void reply_refused(req *rq, const tool *t, const char *type, const char *
     result_set_error(&res, LMCP_OUTCOME_REFUSED, type, "%s", msg);
     json_object *r = mcp_call_result(&res, t->function_name ? t->function_name : t->name, rq->version);
     result_clear(&res);
-    reply_result(rq, r);
+    reply_call_result(rq, r);
 }
 
 static void do_tools_call(req *rq)
@@ -703,14 +664,21 @@ static void do_tools_call(req *rq)
 
     inflight *e = xcalloc(1, sizeof *e);
     e->s = s;
-    e->key = id_key(rq->id);
     e->id = copy_json(rq->id);
     e->version = rq->version;
     e->modern = rq->modern;
     e->log_threshold = rq->log_threshold;
     e->progress = copy_json(token);
-    /* the call owns a private copy of the arguments: it is released on a worker thread */
-    json_object *own_args = args ? copy_json(args) : json_object_new_object();
+    /* The call takes the arguments object out of the request rather than copying it: after the
+       delete, the call holds the only reference (json-c's counts are not atomic, and the call is
+       released on a worker thread while the request is freed on this one). */
+    json_object *own_args;
+    if (args) {
+        own_args = json_object_get(args);
+        json_object_object_del(rq->params, "arguments");
+    } else {
+        own_args = json_object_new_object();
+    }
     e->call = call_new(snap, t, own_args, t->timeout_ms);
     json_object_put(own_args);
     snapshot_release(snap); /* the call holds its own reference (and so keeps t alive) */
@@ -720,7 +688,7 @@ static void do_tools_call(req *rq)
     e->last_progress_ms = 0;
 
     pthread_mutex_lock(&s->mu);
-    if (calls_find(s, e->key) || subs_find(s, e->key)) {
+    if (calls_find(s, e->id) || subs_find(s, e->id)) {
         pthread_mutex_unlock(&s->mu);
         inflight_free(e);
         reply_error(rq, ERR_INVALID_REQUEST, "Invalid Request: a request with this id is still in flight", NULL);
@@ -738,10 +706,8 @@ static void do_tools_call(req *rq)
         pthread_cond_signal(&s->hb_cv);
     }
     int rc = executor_submit(s->exec, e->call, call_done, e);
-    if (rc != 0) {
-        e->done = true;
+    if (rc != 0)
         calls_unlink(s, e);
-    }
     pthread_mutex_unlock(&s->mu);
     if (rc != 0) {
         LOG_WARN(LOGC, "tools/call %s refused: the call queue is full", t->name);
@@ -764,12 +730,11 @@ static void do_listen(req *rq)
     }
     json_object *tl = member(filter, "toolsListChanged");
     subscription *sub = xcalloc(1, sizeof *sub);
-    sub->key = id_key(rq->id);
     sub->id = copy_json(rq->id);
     sub->tools = tl && json_object_is_type(tl, json_type_boolean) && json_object_get_boolean(tl);
 
     pthread_mutex_lock(&s->mu);
-    if (calls_find(s, sub->key) || subs_find(s, sub->key)) {
+    if (calls_find(s, sub->id) || subs_find(s, sub->id)) {
         pthread_mutex_unlock(&s->mu);
         subscription_free(sub);
         reply_error(rq, ERR_INVALID_REQUEST, "Invalid Request: a request with this id is still in flight", NULL);
@@ -817,15 +782,13 @@ static void on_cancelled(mcp_server *s, json_object *params)
         return;
     }
     json_object *reason = member(params, "reason");
-    char *key = id_key(rid);
     const char *what = "unknown or finished request: ignored";
     lmcp_call *victim = NULL;
     pthread_mutex_lock(&s->mu);
-    inflight *e = calls_find(s, key);
-    subscription **sp = e ? NULL : subs_find(s, key);
-    if (e && !e->done) {
-        e->cancelled = true; /* from here on nothing is written for it */
-        calls_unlink(s, e);  /* the done callback frees the entry */
+    inflight *e = calls_find(s, rid); /* only live calls are in the table */
+    subscription **sp = e ? NULL : subs_find(s, rid);
+    if (e) {
+        calls_unlink(s, e); /* from here on nothing is written for it; the done callback frees it */
         victim = call_ref(e->call);
         what = "tools/call cancelled";
     } else if (sp) {
@@ -846,7 +809,6 @@ static void on_cancelled(mcp_server *s, json_object *params)
                   json_object_is_type(reason, json_type_string) ? " reason=" : "",
                   json_object_is_type(reason, json_type_string) ? json_object_get_string(reason) : "", what);
     }
-    free(key);
 }
 
 static void handle_notification(mcp_server *s, const char *method, json_object *params)

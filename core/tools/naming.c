@@ -8,13 +8,9 @@
 #include "util/log.h"
 #include "util/str.h"
 
-char *tool_name_sanitize(const char *name, const char *strip_prefix)
+char *tool_name_sanitize(const char *name)
 {
     const char *src = name;
-    /* the upstream rule strips the prefix from any name that starts with it; a name equal to
-       the prefix would become empty, so that one keeps its full name */
-    if (strip_prefix && *strip_prefix && str_starts_with(name, strip_prefix) && strlen(name) > strlen(strip_prefix))
-        src = name + strlen(strip_prefix);
     size_t n = strlen(src);
     char *out = xmalloc(n + 2), *o = out;
     if (src[0] >= '0' && src[0] <= '9')
@@ -100,18 +96,15 @@ size_t tool_names_make_unique(char **names, const char *const *keys, size_t n)
     }
     /* the new names were generated in sorted order over the duplicates; assign them the same way */
     size_t next = 0;
-    char *prev_name = NULL;
+    const char *prev_name = NULL; /* the first of its group: only the others are freed below */
     for (size_t i = 0; i < n; i++) {
-        bool dup = prev_name && strcmp(e[i].name, prev_name) == 0;
-        if (!dup) {
-            free(prev_name);
-            prev_name = xstrdup(e[i].name);
+        if (!prev_name || strcmp(e[i].name, prev_name) != 0) {
+            prev_name = e[i].name;
             continue;
         }
         free(names[e[i].idx]);
         names[e[i].idx] = extra[next++];
     }
-    free(prev_name);
     free(extra);
     free(reserved);
     free(e);

@@ -3,9 +3,10 @@
 #define LMCP_TOOLS_NAMING_H
 #include <stddef.h>
 
-/* The prefix (when the name starts with it and is longer) is removed, every character outside
- * [A-Za-z0-9_] becomes '_', and a leading digit gets a '_' in front. Result: malloc'd. */
-char *tool_name_sanitize(const char *name, const char *strip_prefix);
+/* Every character outside [A-Za-z0-9_] becomes '_', and a leading digit gets a '_' in front
+ * (an empty name becomes "_"). Result: malloc'd. (Removing FUNCTION_PREFIX is the prefix
+ * plugin's job: it sets the tool name before this runs.) */
+char *tool_name_sanitize(const char *name);
 
 /* Make names unique in place. Tools whose names collide are ordered by key (the function
  * ARN or name) and all but the first get "_2", "_3", ... (skipping names already taken), so

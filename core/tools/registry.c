@@ -43,18 +43,33 @@ static json_object *generic_schema(void)
     return s;
 }
 
-/* upstream's shape: {"parameters": {...}} required; takes inner (NULL: any object) */
+/* Members of a schema's root that belong at the root of the document: the dialect, and the
+ * definitions that local references ("#/$defs/X", "#/definitions/X") resolve against. */
+static const char *const root_keywords[] = {"$schema", "$defs", "definitions"};
+
+/* upstream's shape: {"parameters": {...}} required; takes inner (NULL: any object). The inner
+ * schema's root keywords move to the wrapper's root, so its "#/..." references still resolve in
+ * the document clients see (and the validator compiles) — unless the inner schema has an id of
+ * its own, which makes it the base of its references wherever it sits. */
 static json_object *wrap_parameters(json_object *inner)
 {
     json_object *s = json_object_new_object();
-    json_object_object_add(s, "type", json_object_new_string("object"));
-    json_object *props = json_object_new_object();
     json_object *p = inner;
     if (!p) {
         p = json_object_new_object();
         json_object_object_add(p, "type", json_object_new_string("object"));
         json_object_object_add(p, "additionalProperties", json_object_new_boolean(1));
+    } else if (!json_object_object_get_ex(p, "$id", NULL) && !json_object_object_get_ex(p, "id", NULL)) {
+        for (size_t i = 0; i < sizeof root_keywords / sizeof *root_keywords; i++) {
+            json_object *v = NULL;
+            if (json_object_object_get_ex(p, root_keywords[i], &v)) {
+                json_object_object_add(s, root_keywords[i], json_object_get(v));
+                json_object_object_del(p, root_keywords[i]);
+            }
+        }
     }
+    json_object_object_add(s, "type", json_object_new_string("object"));
+    json_object *props = json_object_new_object();
     json_object_object_add(p, "title", json_object_new_string("Parameters"));
     json_object_object_add(props, "parameters", p);
     json_object_object_add(s, "properties", props);
@@ -94,11 +109,15 @@ const struct schema_validator *tool_validator(const tool *t)
 {
     tool *mt = (tool *)t; /* a cache inside an immutable snapshot: published atomically */
     schema_validator *v = atomic_load(&mt->validator);
-    if (v || !t->schema_text || atomic_load(&mt->validator_failed))
+    /* without a schema of its own and without the wrapper, the schema is "any object", which
+       tools/call already checks */
+    if (v || (!t->schema_text && !t->wrap_parameters) || atomic_load(&mt->validator_failed))
         return v;
-    json_object *o = parse_schema(t);
-    char err[512] = "not an object";
-    schema_validator *nv = o ? schema_validator_new(o, err, sizeof err) : NULL;
+    /* the schema the client sees (what tools/list sends), so the arguments are checked against
+       what was advertised, wrapper included */
+    json_object *o = tool_input_schema(t);
+    char err[512] = "";
+    schema_validator *nv = schema_validator_new(o, err, sizeof err);
     json_object_put(o); /* the validator holds its own reference */
     if (!nv) {
         if (!atomic_exchange(&mt->validator_failed, true))
@@ -218,7 +237,6 @@ void snapshot_release(tool_snapshot *s)
 struct registry {
     pthread_mutex_t mu;
     tool_snapshot *cur;
-    uint64_t generation;
     bool published;
 };
 
@@ -252,7 +270,6 @@ bool registry_publish(registry *r, tool_snapshot *s)
 {
     pthread_mutex_lock(&r->mu);
     bool changed = strcmp(r->cur->digest, s->digest) != 0;
-    s->generation = ++r->generation;
     tool_snapshot *old = r->cur;
     r->cur = s;
     r->published = true;

@@ -41,7 +41,6 @@ typedef struct tool_snapshot {
     struct chain *chain;        /* wrapper chain of the generation the tools came from, or NULL */
     void *owner;                /* that generation; owner_release(owner) when the snapshot dies */
     void (*owner_release)(void *owner);
-    uint64_t generation;
     size_t n;
     tool *tools;                /* sorted by name (strcmp) after snapshot_finish */
     char digest[65];            /* sha256 of the emitted tool list: change detection */
@@ -51,15 +50,18 @@ tool_snapshot *snapshot_new(void);          /* refs = 1, empty */
 tool *snapshot_add(tool_snapshot *s);       /* a zeroed tool appended to the snapshot */
 /* Sort by name and compute the digest. Call once, before publishing. */
 void snapshot_finish(tool_snapshot *s);
-/* The Tool object tools/list emits for t (a new object; it references t's schema and
- * annotations, so use it while the snapshot is held). Built per page rather than kept: with
- * thousands of tools, prebuilt json-c objects cost more memory than building a page costs time. */
+/* The Tool object tools/list emits for t: a new object with a new inputSchema, sharing t's
+ * annotations object (a reference), so serialize and release it while the snapshot is held, on
+ * one thread. Built per page rather than kept: with thousands of tools, prebuilt json-c objects
+ * cost more memory than building a page costs time. */
 json_object *tool_wire(const tool *t);
 /* The inputSchema clients see: schema_text (or an object with any properties), wrapped in upstream's
  * {"parameters": ...} shape when wrap_parameters is set. A new object. */
 json_object *tool_input_schema(const tool *t);
-/* The validator of the event (schema_text), compiled once on first use; NULL when the tool has no
- * schema of its own (or, logged once, when it cannot be compiled). Thread-safe. */
+/* The validator of the arguments a client sends: tool_input_schema(t), the schema tools/list
+ * advertises (the wrapped one with wrap_parameters), compiled once on first use. NULL when any
+ * object will do (no schema of its own, no wrapper), or, logged once, when it cannot be
+ * compiled. Thread-safe. */
 const struct schema_validator *tool_validator(const tool *t);
 const tool *snapshot_find(const tool_snapshot *s, const char *name);  /* bsearch */
 /* Index of the first tool whose name is > after (for cursors); 0 when after is NULL. */

@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 #define MAX_EVALS 100000u        /* subschema evaluations per validation */
@@ -45,105 +45,23 @@
 #define MAX_WARNINGS 8u
 #define ENUM_TEXT_MAX 300u
 
-/* ------------------------------------------------------------------ small string builder */
-
-typedef struct sb {
-    char *s;
-    size_t len, cap;
-} sb;
-
-static void sb_add(sb *b, const char *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = xrealloc(b->s, cap);
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_str(sb *b, const char *p) { sb_add(b, p, strlen(p)); }
-static void sb_chr(sb *b, char c) { sb_add(b, &c, 1); }
-
-static void sb_vf(sb *b, const char *fmt, va_list ap)
-{
-    char tmp[256];
-    va_list cp;
-    va_copy(cp, ap);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, cp);
-    va_end(cp);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof tmp) {
-        sb_add(b, tmp, (size_t)n);
-        return;
-    }
-    char *big = xmalloc((size_t)n + 1);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    sb_add(b, big, (size_t)n);
-    free(big);
-}
-
-static void sb_f(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_f(sb *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vf(b, fmt, ap);
-    va_end(ap);
-}
-
-static char *sb_take(sb *b)
-{
-    char *s = b->s ? b->s : xstrdup("");
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
-
-/* A JSON string literal (UTF-8 kept as is, control characters escaped). */
-static void sb_json_str(sb *b, const char *s, size_t n)
-{
-    sb_chr(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': sb_str(b, "\\\""); break;
-        case '\\': sb_str(b, "\\\\"); break;
-        case '\n': sb_str(b, "\\n"); break;
-        case '\r': sb_str(b, "\\r"); break;
-        case '\t': sb_str(b, "\\t"); break;
-        case '\b': sb_str(b, "\\b"); break;
-        case '\f': sb_str(b, "\\f"); break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                sb_f(b, "\\u%04x", c);
-            else
-                sb_chr(b, (char)c);
-        }
-    }
-    sb_chr(b, '"');
-}
+/* ------------------------------------------------------------------ text (util/buf.h) */
 
 /* A name inside a message: 'name', or a JSON string when quotes or control characters would
  * make the plain form ambiguous. */
-static void sb_name(sb *b, const char *s)
+static void append_name(buf *b, const char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
-            sb_json_str(b, s, n);
+            buf_append_json_string(b, s, n);
             return;
         }
     }
-    sb_chr(b, '\'');
-    sb_add(b, s, n);
-    sb_chr(b, '\'');
+    buf_append_char(b, '\'');
+    buf_append(b, s, n);
+    buf_append_char(b, '\'');
 }
 
 /* ------------------------------------------------------------------ arena (compiled schema) */
@@ -580,38 +498,25 @@ static uint64_t json_hash(json_object *o)
 
 /* ------------------------------------------------------------------ ECMA-262 patterns -> POSIX ERE */
 
-static void utf8_bytes(sb *o, unsigned cp)
+static void utf8_bytes(buf *o, unsigned cp)
 {
-    if (cp < 0x80) {
-        sb_chr(o, (char)cp);
-    } else if (cp < 0x800) {
-        sb_chr(o, (char)(0xC0 | (cp >> 6)));
-        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        sb_chr(o, (char)(0xE0 | (cp >> 12)));
-        sb_chr(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
-        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
-    } else {
-        sb_chr(o, (char)(0xF0 | (cp >> 18)));
-        sb_chr(o, (char)(0x80 | ((cp >> 12) & 0x3F)));
-        sb_chr(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
-        sb_chr(o, (char)(0x80 | (cp & 0x3F)));
-    }
+    char u[4];
+    buf_append(o, u, utf8_encode(cp, u));
 }
 
 /* One character; a multi-byte one is grouped so that a quantifier applies to all its bytes
  * (regcomp in the C locale sees bytes). */
-static void ere_literal(sb *o, unsigned cp)
+static void ere_literal(buf *o, unsigned cp)
 {
     if (cp < 0x80) {
         if (strchr(".[]()*+?{}|^$\\", (int)cp) && cp)
-            sb_chr(o, '\\');
-        sb_chr(o, (char)cp);
+            buf_append_char(o, '\\');
+        buf_append_char(o, (char)cp);
         return;
     }
-    sb_chr(o, '(');
+    buf_append_char(o, '(');
     utf8_bytes(o, cp);
-    sb_chr(o, ')');
+    buf_append_char(o, ')');
 }
 
 static int hexval(char c)
@@ -671,11 +576,11 @@ static bool escape_char(const char *p, unsigned *cp, size_t *len)
 
 /* The bracket expression starting after '['; *pp is left after the closing ']'. Non-ASCII
  * members become alternatives: "[a-zé]" -> "([a-z]|(é))". */
-static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t whylen)
+static bool ere_bracket(buf *o, const char **pp, bool bytes, char *why, size_t whylen)
 {
     const char *p = *pp;
     bool neg = false, has_rb = false, has_dash = false, has_caret = false, has_lb = false;
-    sb body = {0}, mb = {0};
+    buf body = BUF_INIT, mb = BUF_INIT;
     size_t nmb = 0;
     if (*p == '^') {
         neg = true;
@@ -720,10 +625,10 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
                 snprintf(why, whylen, "non-ASCII range in a character class");
                 goto fail;
             }
-            sb_chr(&mb, '|');
-            sb_chr(&mb, '(');
-            sb_add(&mb, p, len);
-            sb_chr(&mb, ')');
+            buf_append_char(&mb, '|');
+            buf_append_char(&mb, '(');
+            buf_append(&mb, p, len);
+            buf_append_char(&mb, ')');
             nmb++;
             p += len;
             continue;
@@ -731,7 +636,7 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
             cp = (unsigned char)*p++;
         }
         if (cls) {
-            sb_str(&body, cls);
+            buf_append_str(&body, cls);
             continue; /* a '-' after a class is a literal dash */
         }
         if (*p == '-' && p[1] && p[1] != ']') {
@@ -760,9 +665,9 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
                 snprintf(why, whylen, "range bounded by a bracket metacharacter");
                 goto fail;
             }
-            sb_chr(&body, (char)cp);
-            sb_chr(&body, '-');
-            sb_chr(&body, (char)hi);
+            buf_append_char(&body, (char)cp);
+            buf_append_char(&body, '-');
+            buf_append_char(&body, (char)hi);
             continue;
         }
         if (cp >= 0x80) { /* from \uXXXX or \xHH */
@@ -770,7 +675,7 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
                 snprintf(why, whylen, "non-ASCII character in a negated character class");
                 goto fail;
             }
-            sb_chr(&mb, '|');
+            buf_append_char(&mb, '|');
             ere_literal(&mb, cp);
             nmb++;
         } else if (cp == ']') {
@@ -782,7 +687,7 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
         } else if (cp == '[') {
             has_lb = true;
         } else {
-            sb_chr(&body, (char)cp);
+            buf_append_char(&body, (char)cp);
         }
     }
     if (*p != ']') {
@@ -792,62 +697,62 @@ static bool ere_bracket(sb *o, const char **pp, bool bytes, char *why, size_t wh
     *pp = p + 1;
 
     /* the ASCII part as a POSIX bracket expression: ']' first, '-' last, '^' not first */
-    sb br = {0};
+    buf br = BUF_INIT;
     bool any_ascii = has_rb || has_lb || has_caret || has_dash || body.len;
     if (neg && bytes)
-        sb_str(&body, ERE_NOT_ASCII); /* negated: bytes of multi-byte characters are handled below */
+        buf_append_str(&body, ERE_NOT_ASCII); /* negated: bytes of multi-byte characters are handled below */
     if (!neg && !has_rb && !has_lb && !body.len && has_caret && !has_dash) {
-        sb_str(&br, "\\^");
+        buf_append_str(&br, "\\^");
     } else if (neg || any_ascii) {
-        sb_chr(&br, '[');
+        buf_append_char(&br, '[');
         if (neg)
-            sb_chr(&br, '^');
+            buf_append_char(&br, '^');
         if (has_rb)
-            sb_chr(&br, ']');
+            buf_append_char(&br, ']');
         if (has_dash && !neg && !has_rb && !body.len && !has_lb) {
-            sb_chr(&br, '-'); /* "[-^]": the dash first keeps the caret literal */
+            buf_append_char(&br, '-'); /* "[-^]": the dash first keeps the caret literal */
             has_dash = false;
         }
         if (body.len)
-            sb_add(&br, body.s, body.len);
+            buf_append(&br, body.data, body.len);
         if (has_lb)
-            sb_chr(&br, '[');
+            buf_append_char(&br, '[');
         if (has_caret)
-            sb_chr(&br, '^');
+            buf_append_char(&br, '^');
         if (has_dash)
-            sb_chr(&br, '-');
-        sb_chr(&br, ']');
+            buf_append_char(&br, '-');
+        buf_append_char(&br, ']');
     }
     if (neg && bytes) {
-        sb_str(&mb, "|" ERE_MB);
+        buf_append_str(&mb, "|" ERE_MB);
         nmb++;
     }
     if (nmb) {
-        sb_chr(o, '(');
+        buf_append_char(o, '(');
         if (br.len)
-            sb_add(o, br.s, br.len);
-        sb_add(o, mb.s + (br.len ? 0 : 1), mb.len - (br.len ? 0 : 1)); /* no leading '|' without a bracket */
-        sb_chr(o, ')');
+            buf_append(o, br.data, br.len);
+        buf_append(o, mb.data + (br.len ? 0 : 1), mb.len - (br.len ? 0 : 1)); /* no leading '|' without a bracket */
+        buf_append_char(o, ')');
     } else {
-        sb_add(o, br.s, br.len);
+        buf_append(o, br.data, br.len);
     }
-    free(br.s);
-    free(body.s);
-    free(mb.s);
+    free(br.data);
+    free(body.data);
+    free(mb.data);
     return true;
 fail:
-    free(body.s);
-    free(mb.s);
+    free(body.data);
+    free(mb.data);
     return false;
 }
 
 /* Translate an ECMA-262 pattern into a POSIX extended regular expression, or NULL with why. */
 static char *ecma_to_ere(const char *src, char *why, size_t whylen)
 {
-    sb o = {0};
+    buf o = BUF_INIT;
     const char *p = src;
     bool bytes = MB_CUR_MAX == 1;
-    sb_str(&o, "");
+    buf_append_str(&o, "");
     while (*p) {
         char c = *p;
         if (c == '\\') {
@@ -865,13 +770,13 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             default: break;
             }
             if (rep) {
-                sb_str(&o, rep);
+                buf_append_str(&o, rep);
                 p += 2;
                 continue;
             }
             if (e >= '1' && e <= '9') {
-                sb_chr(&o, '\\');
-                sb_chr(&o, e);
+                buf_append_char(&o, '\\');
+                buf_append_char(&o, e);
                 p += 2;
                 continue;
             }
@@ -905,12 +810,12 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             } else {
                 p++;
             }
-            sb_chr(&o, '(');
+            buf_append_char(&o, '(');
         } else if (c == '.') {
-            sb_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
+            buf_append_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
             p++;
         } else if (c == '*' || c == '+' || c == '?') {
-            sb_chr(&o, c);
+            buf_append_char(&o, c);
             p++;
             if (*p == '?') /* lazy: the same set of matching strings */
                 p++;
@@ -925,35 +830,35 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                     q++;
             }
             if (ok && *q == '}') {
-                sb_add(&o, p, (size_t)(q - p + 1));
+                buf_append(&o, p, (size_t)(q - p + 1));
                 p = q + 1;
                 if (*p == '?')
                     p++;
             } else {
-                sb_str(&o, "\\{"); /* Annex B: a brace that is not a quantifier is literal */
+                buf_append_str(&o, "\\{"); /* Annex B: a brace that is not a quantifier is literal */
                 p++;
             }
         } else if (c == '}' || c == ']') {
-            sb_chr(&o, '\\');
-            sb_chr(&o, c);
+            buf_append_char(&o, '\\');
+            buf_append_char(&o, c);
             p++;
         } else if ((unsigned char)c >= 0xC0) {
             /* a raw UTF-8 sequence: grouped, like an escaped one */
             size_t len = 1;
             while (((unsigned char)p[len] & 0xC0) == 0x80)
                 len++;
-            sb_chr(&o, '(');
-            sb_add(&o, p, len);
-            sb_chr(&o, ')');
+            buf_append_char(&o, '(');
+            buf_append(&o, p, len);
+            buf_append_char(&o, ')');
             p += len;
         } else {
-            sb_chr(&o, c);
+            buf_append_char(&o, c);
             p++;
         }
     }
-    return sb_take(&o);
+    return buf_steal(&o);
 fail:
-    free(o.s);
+    free(o.data);
     return NULL;
 }
 
@@ -1087,7 +992,7 @@ typedef struct cctx {
     anchor *anch;
     size_t nanch, capanch;
     snode *true_node;
-    sb warn;
+    buf warn;
     size_t nwarn;
     char *err;
     size_t errlen;
@@ -1101,10 +1006,10 @@ static void warnf(cctx *cc, const char *fmt, ...)
     if (cc->nwarn > MAX_WARNINGS)
         return;
     if (cc->warn.len)
-        sb_chr(&cc->warn, '\n');
+        buf_append_char(&cc->warn, '\n');
     va_list ap;
     va_start(ap, fmt);
-    sb_vf(&cc->warn, fmt, ap);
+    buf_vappendf(&cc->warn, fmt, ap);
     va_end(ap);
 }
 
@@ -1363,32 +1268,32 @@ static snode *get_node(cctx *cc, json_object *js, resource *r, const char *loc)
     return n;
 }
 
-static void ptr_token(sb *b, const char *s)
+static void ptr_token(buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '~')
-            sb_str(b, "~0");
+            buf_append_str(b, "~0");
         else if (*s == '/')
-            sb_str(b, "~1");
+            buf_append_str(b, "~1");
         else
-            sb_chr(b, *s);
+            buf_append_char(b, *s);
     }
 }
 
 /* "<parent>/<kw>[/<key>|/<idx>]" */
 static char *child_loc(const snode *parent, const char *k, const char *key, long idx)
 {
-    sb b = {0};
-    sb_str(&b, parent->loc);
-    sb_chr(&b, '/');
+    buf b = BUF_INIT;
+    buf_append_str(&b, parent->loc);
+    buf_append_char(&b, '/');
     ptr_token(&b, k);
     if (key) {
-        sb_chr(&b, '/');
+        buf_append_char(&b, '/');
         ptr_token(&b, key);
     } else if (idx >= 0) {
-        sb_f(&b, "/%ld", idx);
+        buf_appendf(&b, "/%ld", idx);
     }
-    return sb_take(&b);
+    return buf_steal(&b);
 }
 
 static snode *sub(cctx *cc, snode *parent, json_object *js, const char *k, const char *key, long idx)
@@ -1595,57 +1500,57 @@ static regex_t *compile_pattern(cctx *cc, snode *n, const char *where, const cha
 /* The text of a value inside a message, e.g. ["open", "closed"]; long texts are cut. Printed
  * here rather than by json-c, whose serialiser writes into the object (not thread-safe while
  * other threads may be serialising the same schema). */
-static void json_text(sb *b, json_object *o, const char *sep)
+static void json_text(buf *b, json_object *o, const char *sep)
 {
     if (b->len > ENUM_TEXT_MAX)
         return;
     char t[40];
     switch (json_object_get_type(o)) {
     case json_type_null:
-        sb_str(b, "null");
+        buf_append_str(b, "null");
         break;
     case json_type_boolean:
-        sb_str(b, json_object_get_boolean(o) ? "true" : "false");
+        buf_append_str(b, json_object_get_boolean(o) ? "true" : "false");
         break;
     case json_type_int:
     case json_type_double: {
         num x = num_of(o);
         num_fmt(&x, t, sizeof t);
-        sb_str(b, t);
+        buf_append_str(b, t);
         break;
     }
     case json_type_string:
-        sb_json_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+        buf_append_json_string(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
         break;
     case json_type_array: {
-        sb_chr(b, '[');
+        buf_append_char(b, '[');
         size_t n = json_object_array_length(o);
         for (size_t i = 0; i < n; i++) {
             if (b->len > ENUM_TEXT_MAX) {
-                sb_f(b, "%s... %zu more", sep, n - i);
+                buf_appendf(b, "%s... %zu more", sep, n - i);
                 break;
             }
             if (i)
-                sb_str(b, sep);
+                buf_append_str(b, sep);
             json_text(b, json_object_array_get_idx(o, i), ",");
         }
-        sb_chr(b, ']');
+        buf_append_char(b, ']');
         break;
     }
     case json_type_object: {
-        sb_chr(b, '{');
+        buf_append_char(b, '{');
         bool first = true;
         struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
         for (; !json_object_iter_equal(&it, &end) && b->len <= ENUM_TEXT_MAX; json_object_iter_next(&it)) {
             if (!first)
-                sb_chr(b, ',');
+                buf_append_char(b, ',');
             first = false;
             const char *k = json_object_iter_peek_name(&it);
-            sb_json_str(b, k, strlen(k));
-            sb_chr(b, ':');
+            buf_append_json_string(b, k, strlen(k));
+            buf_append_char(b, ':');
             json_text(b, json_object_iter_peek_value(&it), ",");
         }
-        sb_chr(b, '}');
+        buf_append_char(b, '}');
         break;
     }
     }
@@ -1653,17 +1558,17 @@ static void json_text(sb *b, json_object *o, const char *sep)
 
 static const char *value_text(cctx *cc, json_object *o, const char *sep)
 {
-    sb b = {0};
+    buf b = BUF_INIT;
     json_text(&b, o, sep);
     if (b.len > ENUM_TEXT_MAX + 40) { /* one long value: cut it */
         size_t cut = ENUM_TEXT_MAX;
-        while (cut > 0 && ((unsigned char)b.s[cut] & 0xC0) == 0x80)
+        while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
             cut--; /* not inside a UTF-8 sequence */
         b.len = cut;
-        sb_str(&b, "...");
+        buf_append_str(&b, "...");
     }
-    const char *t = arena_strdup(&cc->v->ar, b.s);
-    free(b.s);
+    const char *t = arena_strdup(&cc->v->ar, b.data);
+    free(b.data);
     return t;
 }
 
@@ -2032,16 +1937,10 @@ schema_validator *schema_validator_new(json_object *schema, char *err, size_t er
     }
     if (cc.nwarn) {
         if (cc.nwarn > MAX_WARNINGS)
-            sb_f(&cc.warn, "\n... and %zu more warnings", cc.nwarn - MAX_WARNINGS);
-        v->warnings = sb_take(&cc.warn);
-        if (!cc.failed) {
-            json_object *to = kw(schema, "title");
-            const char *title = json_object_get_type(to) == json_type_string ? json_object_get_string(to) : NULL;
-            LOG_WARN("schema", "schema%s%s%s: %s", title ? " '" : "", title ? title : "", title ? "'" : "",
-                     v->warnings);
-        }
+            buf_appendf(&cc.warn, "\n... and %zu more warnings", cc.nwarn - MAX_WARNINGS);
+        v->warnings = buf_steal(&cc.warn); /* the caller logs them, naming the tool */
     }
-    free(cc.warn.s);
+    free(cc.warn.data);
     free(cc.memo);
     free(cc.work);
     for (size_t i = 0; i < cc.nres; i++) {
@@ -2160,24 +2059,24 @@ static char *render_path(const pseg *p)
     unsigned n = 0;
     for (const pseg *q = p; q && q->depth > 0; q = q->up)
         segs[n++] = q;
-    sb b = {0};
-    sb_chr(&b, '$');
+    buf b = BUF_INIT;
+    buf_append_char(&b, '$');
     while (n--) {
         const pseg *s = segs[n];
         if (!s->key) {
-            sb_f(&b, "[%zu]", s->idx);
+            buf_appendf(&b, "[%zu]", s->idx);
         } else if (is_ident(s->key)) {
-            sb_chr(&b, '.');
-            sb_str(&b, s->key);
+            buf_append_char(&b, '.');
+            buf_append_str(&b, s->key);
         } else {
-            sb_chr(&b, '[');
-            sb_json_str(&b, s->key, strlen(s->key));
-            sb_chr(&b, ']');
+            buf_append_char(&b, '[');
+            buf_append_json_string(&b, s->key, strlen(s->key));
+            buf_append_char(&b, ']');
         }
     }
     if (segs != small)
         free(segs);
-    return sb_take(&b);
+    return buf_steal(&b);
 }
 
 static void report(vctx *c, const pseg *path, unsigned kind, unsigned types, const char *fmt, ...)
@@ -2190,12 +2089,12 @@ static void report(vctx *c, const pseg *path, unsigned kind, unsigned types, con
         c->errs.dropped++;
         return;
     }
-    sb m = {0};
+    buf m = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    sb_vf(&m, fmt, ap);
+    buf_vappendf(&m, fmt, ap);
     va_end(ap);
-    errvec_push(&c->errs, (verr){render_path(path), sb_take(&m), 0, path->depth, kind, types});
+    errvec_push(&c->errs, (verr){render_path(path), buf_steal(&m), 0, path->depth, kind, types});
 }
 
 static void vabort(vctx *c, const pseg *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -2204,12 +2103,12 @@ static void vabort(vctx *c, const pseg *path, const char *fmt, ...)
     if (c->aborted)
         return;
     c->aborted = true;
-    sb m = {0};
+    buf m = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    sb_vf(&m, fmt, ap);
+    buf_vappendf(&m, fmt, ap);
     va_end(ap);
-    c->abort_msg = sb_take(&m);
+    c->abort_msg = buf_steal(&m);
     c->abort_path = render_path(path);
 }
 
@@ -2335,13 +2234,13 @@ static NOINLINE void report_names(vctx *c, const pseg *path, const char *fmt, co
 {
     if (c->quiet)
         return;
-    sb x = {0}, y = {0};
-    sb_name(&x, a);
+    buf x = BUF_INIT, y = BUF_INIT;
+    append_name(&x, a);
     if (b)
-        sb_name(&y, b);
-    report(c, path, K_OTHER, 0, fmt, x.s, y.s ? y.s : "");
-    free(x.s);
-    free(y.s);
+        append_name(&y, b);
+    report(c, path, K_OTHER, 0, fmt, x.data, y.data ? y.data : "");
+    free(x.data);
+    free(y.data);
 }
 
 static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *path)
@@ -2872,30 +2771,30 @@ out:
     return ok;
 }
 
-static void add_line(sb *r, const char *path, const char *msg, unsigned indent)
+static void add_line(buf *r, const char *path, const char *msg, unsigned indent)
 {
     if (r->len)
-        sb_chr(r, '\n');
+        buf_append_char(r, '\n');
     for (unsigned i = 0; i < indent; i++)
-        sb_str(r, "  ");
-    sb_str(r, path);
-    sb_str(r, ": ");
+        buf_append_str(r, "  ");
+    buf_append_str(r, path);
+    buf_append_str(r, ": ");
     const unsigned char *run = (const unsigned char *)msg, *p = run;
     for (; *p; p++) {
         if (*p >= 0x20 && *p != 0x7f)
             continue;
-        sb_add(r, (const char *)run, (size_t)(p - run));
+        buf_append(r, (const char *)run, (size_t)(p - run));
         if (*p == '\n')
-            sb_str(r, "\\n");
+            buf_append_str(r, "\\n");
         else if (*p == '\r')
-            sb_str(r, "\\r");
+            buf_append_str(r, "\\r");
         else if (*p == '\t')
-            sb_str(r, "\\t");
+            buf_append_str(r, "\\t");
         else
-            sb_f(r, "\\u%04x", *p);
+            buf_appendf(r, "\\u%04x", *p);
         run = p + 1;
     }
-    sb_add(r, (const char *)run, (size_t)(p - run));
+    buf_append(r, (const char *)run, (size_t)(p - run));
 }
 
 size_t schema_validate(const schema_validator *v, json_object *instance, char **report_out)
@@ -2916,7 +2815,7 @@ size_t schema_validate(const schema_validator *v, json_object *instance, char **
     eval(c, v->root, instance, &root);
     size_t total = errvec_total(&c->errs) + (c->aborted ? 1u : 0u);
     if (total && report_out) {
-        sb r = {0};
+        buf r = BUF_INIT;
         size_t shown = 0;
         if (c->aborted) {
             add_line(&r, c->abort_path, c->abort_msg, 0);
@@ -2925,8 +2824,8 @@ size_t schema_validate(const schema_validator *v, json_object *instance, char **
         for (size_t i = 0; i < c->errs.n && shown < MAX_REPORT_LINES; i++, shown++)
             add_line(&r, c->errs.v[i].path, c->errs.v[i].msg, c->errs.v[i].indent);
         if (total > shown)
-            sb_f(&r, "\n... and %zu more", total - shown);
-        *report_out = sb_take(&r);
+            buf_appendf(&r, "\n... and %zu more", total - shown);
+        *report_out = buf_steal(&r);
     }
     errvec_free(&c->errs);
     free(c->abort_path);

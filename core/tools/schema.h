@@ -16,6 +16,7 @@ void schema_validator_free(schema_validator *v);
  * one as "$.path: message" on its own line. */
 size_t schema_validate(const schema_validator *v, json_object *instance, char **report);
 /* What schema_validator_new() ignored (one warning a line: uncompilable patterns, unsupported
- * keywords, malformed keyword values), or NULL. Owned by v. */
+ * keywords, malformed keyword values), or NULL. Owned by v. The compiler logs nothing: whoever
+ * knows which tool the schema belongs to logs these (discovery, fn_set_input_schema). */
 const char *schema_validator_warnings(const schema_validator *v);
 #endif

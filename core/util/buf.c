@@ -61,6 +61,38 @@ int buf_appendf(buf *b, const char *fmt, ...)
     return rc;
 }
 
+int buf_append_json_string(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf_reserve(b, n + 2) < 0)
+        return -1;
+    int rc = buf_append_char(b, '"');
+    size_t run = 0; /* start of the bytes not yet copied */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc |= buf_append(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': rc |= buf_append(b, "\\\"", 2); break;
+        case '\\': rc |= buf_append(b, "\\\\", 2); break;
+        case '\n': rc |= buf_append(b, "\\n", 2); break;
+        case '\r': rc |= buf_append(b, "\\r", 2); break;
+        case '\t': rc |= buf_append(b, "\\t", 2); break;
+        case '\b': rc |= buf_append(b, "\\b", 2); break;
+        case '\f': rc |= buf_append(b, "\\f", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc |= buf_append(b, u, 6);
+        }
+        }
+    }
+    rc |= buf_append(b, s + run, n - run);
+    rc |= buf_append_char(b, '"');
+    return rc ? -1 : 0;
+}
+
 void buf_reset(buf *b)
 {
     b->len = 0;

@@ -19,6 +19,10 @@ int buf_append_str(buf *b, const char *s);
 int buf_append_char(buf *b, char c);
 int buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vappendf(buf *b, const char *fmt, va_list ap);
+/* A JSON string literal for s (n bytes): quotes around it, '"' '\\' and the control characters
+ * below 0x20 escaped (\n, \t, ..., else \u00XX), every other byte as it is. The one JSON string
+ * escaper of the core (json-c's own serialiser aside). */
+int buf_append_json_string(buf *b, const char *s, size_t n);
 void buf_reset(buf *b);                           /* len = 0, keeps memory */
 char *buf_steal(buf *b);                          /* returns data (never NULL), b reset to empty */
 void buf_free(buf *b);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/str.h"
+
 typedef struct jcheck {
     const char *p, *end;
     int depth, max_depth;
@@ -25,38 +27,6 @@ static bool jc_fail(jcheck *c, const char *err)
     if (!c->err)
         c->err = err;
     return false;
-}
-
-/* One UTF-8 sequence starting at c->p - 1 (lead byte >= 0x80), RFC 3629 strictly: no overlong
- * forms, no encoded surrogates, nothing above U+10FFFF. json-c's own check lets those through. */
-static bool jc_utf8(jcheck *c, unsigned char lead)
-{
-    unsigned char lo = 0x80, hi = 0xBF;
-    int more;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        more = 1;
-    else if (lead == 0xE0)
-        more = 2, lo = 0xA0;
-    else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
-        more = 2;
-    else if (lead == 0xED)
-        more = 2, hi = 0x9F; /* U+D800..U+DFFF are not characters */
-    else if (lead == 0xF0)
-        more = 3, lo = 0x90;
-    else if (lead >= 0xF1 && lead <= 0xF3)
-        more = 3;
-    else if (lead == 0xF4)
-        more = 3, hi = 0x8F;
-    else
-        return jc_fail(c, "invalid UTF-8");
-    for (int i = 0; i < more; i++) {
-        if (c->p >= c->end)
-            return jc_fail(c, "invalid UTF-8");
-        unsigned char b = (unsigned char)*c->p++;
-        if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF))
-            return jc_fail(c, "invalid UTF-8");
-    }
-    return true;
 }
 
 static int jc_hex4(const char *p)
@@ -78,9 +48,11 @@ static bool jc_string(jcheck *c)
             return true;
         if (ch < 0x20)
             return jc_fail(c, "control character in a string");
-        if (ch >= 0x80) {
-            if (!jc_utf8(c, ch))
-                return false;
+        if (ch >= 0x80) { /* RFC 3629 strictly: json-c's own check lets overlong forms through */
+            size_t k = utf8_seq_len((const unsigned char *)c->p - 1, (size_t)(c->end - c->p) + 1, NULL);
+            if (!k)
+                return jc_fail(c, "invalid UTF-8");
+            c->p += k - 1;
             continue;
         }
         if (ch == '\\') {

@@ -207,32 +207,41 @@ char *url_for_log(const char *url)
     return xstrndup(url, n);
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *base64_encode(const void *data, size_t len)
+static char *b64_encode(const void *data, size_t len, const char *alphabet, bool pad)
 {
     const unsigned char *p = data;
     char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
     size_t i = 0;
     for (; i + 2 < len; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *o++ = b64[v >> 18 & 63];
-        *o++ = b64[v >> 12 & 63];
-        *o++ = b64[v >> 6 & 63];
-        *o++ = b64[v & 63];
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+        *o++ = alphabet[v & 63];
     }
     if (i < len) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
-        *o++ = b64[v >> 18 & 63];
-        *o++ = b64[v >> 12 & 63];
-        *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-        *o++ = '=';
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        if (i + 1 < len)
+            *o++ = alphabet[v >> 6 & 63];
+        else if (pad)
+            *o++ = '=';
+        if (pad)
+            *o++ = '=';
     }
     *o = '\0';
     return out;
 }
 
-static int b64_val(int c)
+char *base64_encode(const void *data, size_t len) { return b64_encode(data, len, b64_std, true); }
+char *base64url_encode(const void *data, size_t len) { return b64_encode(data, len, b64_url, false); }
+
+/* The value of c in either alphabet (strict: the URL one only), or -1. */
+static int b64_val(int c, bool url_only)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -240,27 +249,29 @@ static int b64_val(int c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '+' || c == '-')
+    if (c == '-' || (c == '+' && !url_only))
         return 62;
-    if (c == '/' || c == '_')
+    if (c == '_' || (c == '/' && !url_only))
         return 63;
     return -1;
 }
 
-unsigned char *base64_decode(const char *s, size_t *out_len)
+static unsigned char *b64_decode(const char *s, size_t *out_len, bool strict)
 {
     size_t n = strlen(s);
+    if (strict && n % 4 == 1)
+        return NULL;
     unsigned char *out = xmalloc(n / 4 * 3 + 4);
     size_t o = 0;
     unsigned acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
-        if (c == '=')
+        if (c == '=' && !strict)
             break;
-        if (isspace(c))
+        if (isspace(c) && !strict)
             continue;
-        int v = b64_val(c);
+        int v = b64_val(c, strict);
         if (v < 0) {
             free(out);
             return NULL;
@@ -272,10 +283,112 @@ unsigned char *base64_decode(const char *s, size_t *out_len)
             out[o++] = (unsigned char)(acc >> bits & 0xff);
         }
     }
+    /* the leftover bits of a canonical encoding are zero */
+    if (strict && bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+        free(out);
+        return NULL;
+    }
     out[o] = '\0';
     if (out_len)
         *out_len = o;
     return out;
+}
+
+unsigned char *base64_decode(const char *s, size_t *out_len) { return b64_decode(s, out_len, false); }
+unsigned char *base64url_decode(const char *s, size_t *out_len) { return b64_decode(s, out_len, true); }
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+size_t utf8_seq_len(const unsigned char *s, size_t n, size_t *bad)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte; later ones are 80..BF */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c == 0xE0) {
+        need = 2, lo = 0xA0;  /* no overlong forms */
+    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+        need = 2;
+    } else if (c == 0xED) {
+        need = 2, hi = 0x9F;  /* U+D800..U+DFFF are not characters */
+    } else if (c == 0xF0) {
+        need = 3, lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3) {
+        need = 3;
+    } else if (c == 0xF4) {
+        need = 3, hi = 0x8F;  /* nothing above U+10FFFF */
+    } else {
+        if (bad)
+            *bad = 1;
+        return 0;
+    }
+    size_t k = 1;
+    while (k <= need && k < n) {
+        unsigned b = s[k];
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+            break;
+        k++;
+    }
+    if (k == need + 1)
+        return k;
+    if (bad)
+        *bad = k;
+    return 0;
+}
+
+size_t utf8_encode(unsigned cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+void utf8_sanitize(buf *out, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    buf_reserve(out, len);
+    size_t i = 0;
+    while (i < len) {
+        /* copy a run of valid text at once */
+        size_t j = i, k, bad = 0;
+        while (j < len) {
+            if (s[j] < 0x80) {
+                j++;
+                continue;
+            }
+            if (!(k = utf8_seq_len(s + j, len - j, &bad)))
+                break;
+            j += k;
+        }
+        if (j > i)
+            buf_append(out, s + i, j - i);
+        if (j >= len)
+            break;
+        buf_append(out, "\xEF\xBF\xBD", 3);
+        i = j + bad;
+    }
+    if (!out->data)
+        buf_append(out, "", 0);
 }
 
 void hex_encode(const unsigned char *data, size_t len, char *out)

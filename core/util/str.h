@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "util/buf.h"
 
 char *xstrdup(const char *s);                 /* NULL in, NULL out; aborts on OOM */
 char *xstrndup(const char *s, size_t n);
@@ -27,9 +28,27 @@ char *uri_decode(const char *s, size_t n);
 /* A copy of url without its userinfo (user:password@) and without query and fragment: the
  * form of a URL that may appear in logs and messages. */
 char *url_for_log(const char *url);
-char *base64_encode(const void *data, size_t len);
-/* Returns a NUL-terminated buffer of *out_len bytes, or NULL on invalid input. */
+/* base64 (RFC 4648): the one encoder and decoder of the code base. */
+char *base64_encode(const void *data, size_t len);   /* standard alphabet, padded */
+/* Lenient: either alphabet, whitespace skipped, stops at '='. Returns a NUL-terminated buffer
+ * of *out_len bytes, or NULL on invalid input. */
 unsigned char *base64_decode(const char *s, size_t *out_len);
+char *base64url_encode(const void *data, size_t len); /* URL alphabet, no padding */
+/* Strict base64url: the URL alphabet only, no padding, no whitespace, and the canonical
+ * encoding only (a length that is not 1 mod 4, unused trailing bits zero), so one byte string
+ * has exactly one encoding. Returns a NUL-terminated buffer of *out_len bytes, or NULL. */
+unsigned char *base64url_decode(const char *s, size_t *out_len);
+
+/* UTF-8, RFC 3629 strictly (no overlong forms, no encoded surrogates, nothing above U+10FFFF):
+ * the one table of the code base. The length of the sequence at s (n >= 1 bytes available):
+ * 1 for ASCII, up to 4; 0 when s does not start a valid sequence, with *bad (when not NULL) the
+ * length of its maximal valid prefix (at least 1), the unit one U+FFFD replaces (Unicode's
+ * "substitution of maximal subparts"). */
+size_t utf8_seq_len(const unsigned char *s, size_t n, size_t *bad);
+/* The UTF-8 encoding of code point cp (at most U+10FFFF) in out; returns its length, 1..4. */
+size_t utf8_encode(unsigned cp, char out[4]);
+/* Append s (len bytes) to out as valid UTF-8: each invalid sequence becomes U+FFFD. */
+void utf8_sanitize(buf *out, const char *s, size_t len);
 void hex_encode(const unsigned char *data, size_t len, char *out /* 2*len+1 */);
 /* Overwrite memory so a secret does not linger (explicit_bzero: not optimised away). The one
  * wipe function of the code base. */

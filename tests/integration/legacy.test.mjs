@@ -1,11 +1,66 @@
 // The legacy era (initialize-based, 2024-11-05 .. 2025-11-25) through the official TypeScript
 // SDK 1.x client and its stdio transport, against the emulator's demo account.
-import { BASE_CONF, assert, run } from './lib/harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BASE_CONF, assert, cfg, run } from './lib/harness.mjs';
 
 const DEMO_TOOLS = ['context_info', 'echo', 'fail', 'greet', 'logs', 'sleep_100ms', 'slow', 'text', 'text_raw'];
 const LEGACY_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 /* structuredContent (an object) exists from 2025-06-18 on */
 const STRUCTURED = new Set(['2025-06-18', '2025-11-25']);
+
+/* Schema Registry input schemas with the demo credentials: "wrapped" (OpenAPI, converted with a
+ * $defs reference) is served in upstream's {"parameters": ...} shape; "loose" has a keyword the
+ * validator does not enforce. */
+const SCHEMA_TAG = 'lambda-mcp:input-schema';
+const schemaArn = (n) => `arn:aws:schemas:us-east-1:123456789012:schema/lambda-mcp/${n}`;
+function schemaAccount() {
+    const demo = JSON.parse(fs.readFileSync(path.join(cfg.accounts, 'demo.json'), 'utf8'));
+    return {
+        ...demo,
+        functions: [
+            { name: 'wrapped', handler: 'echo', description: 'upstream input shape', tags: { [SCHEMA_TAG]: schemaArn('wrapped-input') } },
+            { name: 'loose', handler: 'echo', description: 'a keyword that is not enforced', tags: { [SCHEMA_TAG]: schemaArn('loose-input') } },
+        ],
+        schemas: {
+            registries: [
+                {
+                    name: 'lambda-mcp',
+                    schemas: [
+                        {
+                            name: 'wrapped-input',
+                            type: 'OpenApi3',
+                            content: {
+                                openapi: '3.0.0',
+                                info: { title: 'Wrapped', version: '1.0.0' },
+                                paths: {},
+                                components: {
+                                    schemas: {
+                                        AWSEvent: {
+                                            type: 'object',
+                                            properties: { message: { type: 'string' }, item: { $ref: '#/components/schemas/Item' } },
+                                            required: ['message'],
+                                        },
+                                        Item: { type: 'object', properties: { sku: { type: 'string' } }, required: ['sku'] },
+                                    },
+                                },
+                            },
+                        },
+                        {
+                            name: 'loose-input',
+                            type: 'JSONSchemaDraft4',
+                            content: { type: 'object', properties: { a: { type: 'string' } }, unevaluatedProperties: false },
+                        },
+                    ],
+                },
+            ],
+        },
+    };
+}
+const SCHEMA_CONF = `credentials = ( { plugin = "env"; } );
+discovery = { plugins = ( { plugin = "schema-registry"; tag_key = "${SCHEMA_TAG}"; } ); };
+tools = ( { match = "wrapped"; parameters_wrapper = true; } );
+`;
 
 run('legacy', async (t) => {
     const C = await t.clients();
@@ -200,5 +255,53 @@ run('legacy', async (t) => {
         assert.equal(list.result.tools.length, DEMO_TOOLS.length);
         await rpc.close();
     });
+
+    // ---- parameters_wrapper and schema warnings, with Schema Registry schemas
+    const semu = await t.emulator({ account: schemaAccount(), label: 'schemas' });
+    const ws = await t.legacyClient({ label: 'parameters-wrapper', emu: semu, conf: SCHEMA_CONF });
+    const wtools = Object.fromEntries((await ws.client.listTools()).tools.map((x) => [x.name, x]));
+    const invokes = async () => (await semu.stats()).operations?.Invoke || 0;
+    const text = (r) => (r.content || []).map((c) => c.text).join('\n');
+
+    await t.test('parameters_wrapper: the advertised schema is the wrapped one, and it resolves (ajv compiles it)', async () => {
+        const w = wtools.wrapped.inputSchema;
+        t.note(JSON.stringify(w));
+        assert.deepEqual(w.required, ['parameters']);
+        assert.deepEqual(w.properties.parameters.required, ['message']);
+        assert.ok(w.$defs && w.$defs.Item, 'the $defs of the function schema are at the root of the document');
+        const ajv = new C.Ajv2020({ strict: false, allErrors: true });
+        const validate = ajv.compile(w);
+        assert.equal(validate({ parameters: { message: 'hi', item: { sku: 'a' } } }), true);
+        assert.equal(validate({ parameters: { message: 'hi', item: {} } }), false);
+        assert.equal(validate({ message: 'hi' }), false);
+    });
+
+    await t.test('parameters_wrapper: arguments are checked as the client sent them, before Lambda; valid ones reach it unwrapped', async () => {
+        const n0 = await invokes();
+        const bad = await ws.client.callTool({ name: 'wrapped', arguments: { parameters: { message: 'hi', item: {} } } });
+        assert.equal(bad.isError, true, text(bad));
+        assert.match(text(bad), /do not match the input schema of tool 'wrapped' \(1 violation\):\n\$\.parameters\.item: missing required property 'sku'$/);
+        const unwrapped = await ws.client.callTool({ name: 'wrapped', arguments: { message: 'hi' } });
+        assert.equal(unwrapped.isError, true, text(unwrapped));
+        assert.match(text(unwrapped), /\(1 violation\):\n\$: missing required property 'parameters'$/);
+        assert.equal(await invokes(), n0, 'an invalid call reached Lambda');
+        const ok = await ws.client.callTool({ name: 'wrapped', arguments: { parameters: { message: 'hi', item: { sku: 'a' } } } });
+        assert.equal(ok.isError, false, text(ok));
+        assert.deepEqual(ok.structuredContent, { message: 'hi', item: { sku: 'a' } });
+        assert.equal(await invokes(), n0 + 1);
+    });
+
+    await t.test('a schema keyword that is not enforced: one warning naming the function, not repeated when the tool is called', async () => {
+        for (let i = 0; i < 2; i++) {
+            const r = await ws.client.callTool({ name: 'loose', arguments: { a: 'x', b: 1 } });
+            assert.equal(r.isError, false, text(r));
+        }
+        const lines = ws.session.stderrText().split('\n');
+        const named = lines.filter((l) => / warn +discovery: function loose: parts of its input schema are not enforced: .*unevaluatedProperties is not supported/.test(l));
+        t.note(named[0] || '(none)');
+        assert.equal(named.length, 1, lines.filter((l) => /unevaluated/.test(l)).join('\n'));
+        assert.deepEqual(lines.filter((l) => / warn +schema: /.test(l)), [], 'an anonymous schema warning');
+    });
+    await ws.session.close();
 }, { timeoutSec: 90 });
 

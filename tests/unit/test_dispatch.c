@@ -33,6 +33,9 @@
 #define MODERN_META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
                     "\"io.modelcontextprotocol/clientCapabilities\":{}}"
 
+/* o as JSON text, a copy the caller frees */
+static char *dump(json_object *o) { return xstrdup(mcp_json_text(o, NULL)); }
+
 /* ------------------------------------------------------------------------------ the scripted terminal */
 
 typedef struct script {
@@ -292,7 +295,7 @@ static void expect_silence(fx *f, int ms)
 {
     json_object *o = next_msg(f, ms);
     if (o) {
-        char *s = mcp_json_dump(o, NULL);
+        char *s = dump(o);
         json_object_put(o);
         fail_msg("unexpected message: %s", s);
     }
@@ -357,9 +360,9 @@ static int64_t int_at(json_object *o, const char *path)
 static void assert_json_at(json_object *o, const char *path, const char *want)
 {
     json_object *v = at(o, path);
-    char *s = v ? mcp_json_dump(v, NULL) : xstrdup(has(o, path) ? "null" : "(absent)");
+    char *s = v ? dump(v) : xstrdup(has(o, path) ? "null" : "(absent)");
     if (strcmp(s, want) != 0) {
-        char *whole = mcp_json_dump(o, NULL);
+        char *whole = dump(o);
         fail_msg("%s is %s, expected %s in %s", path, s, want, whole);
     }
     free(s);
@@ -378,7 +381,7 @@ static json_object *expect_result(fx *f, const char *id)
 {
     json_object *o = expect_response(f, id);
     if (!has(o, "result")) {
-        char *s = mcp_json_dump(o, NULL);
+        char *s = dump(o);
         fail_msg("expected a result: %s", s);
     }
     assert_false(has(o, "error"));
@@ -389,7 +392,7 @@ static void expect_error(fx *f, const char *id, int code, const char *msg_part)
 {
     json_object *o = expect_response(f, id);
     if (!has(o, "error")) {
-        char *s = mcp_json_dump(o, NULL);
+        char *s = dump(o);
         fail_msg("expected an error: %s", s);
     }
     assert_int_equal(int_at(o, "error.code"), code);
@@ -736,7 +739,7 @@ static void test_malformed_input(void **state)
         send_raw(f, cases[i].line, strlen(cases[i].line));
         if (cases[i].code) {
             json_object *o = must_msg(f);
-            char *s = mcp_json_dump(o, NULL);
+            char *s = dump(o);
             if (!has(o, "error") || int_at(o, "error.code") != cases[i].code)
                 fail_msg("case %zu (%s): got %s", i, cases[i].line, s);
             assert_true(json_object_is_type(at(o, "error.message"), json_type_string));
@@ -983,6 +986,150 @@ static void test_cancellation(void **state)
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
     o = expect_result(f, "\"c1\"");
     json_object_put(o);
+    fx_free(f);
+}
+
+/* Request ids are compared as JSON values, whole: 1 and "1" are two requests, "a\u0000b" and
+ * "a\u0000c" are two requests (not "a" twice), INT64_MAX and INT64_MAX + 1 are two requests; a
+ * cancellation reaches the request with exactly its id, and so does a subscription's. */
+static void test_request_ids(void **state)
+{
+    (void)state;
+    fx *f = fx_new(NULL);
+    initialize(f, "2025-11-25");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"block\"}}");
+    wait_started(1);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"k\":1}}}");
+    json_object *o = expect_result(f, "\"1\"");
+    assert_json_at(o, "result.structuredContent", "{\"k\":1}");
+    json_object_put(o);
+
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"tools/call\",\"params\":{\"name\":\"block\"}}");
+    wait_started(2);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000c\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"k\":2}}}");
+    o = expect_result(f, "\"a\\u0000c\"");
+    assert_json_at(o, "result.structuredContent", "{\"k\":2}");
+    json_object_put(o);
+    /* the same id (NUL and all) while it is in flight is refused */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}");
+    expect_error(f, "\"a\\u0000b\"", -32600, "in flight");
+
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":9223372036854775807,\"method\":\"tools/call\",\"params\":{\"name\":\"block\"}}");
+    wait_started(3);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":9223372036854775808,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"k\":3}}}");
+    o = expect_result(f, "9223372036854775808");
+    assert_json_at(o, "result.structuredContent", "{\"k\":3}");
+    json_object_put(o);
+
+    /* cancelling finished requests whose ids look like running ones cancels nothing */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"1\"}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"a\\u0000c\"}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":9223372036854775808}}");
+    expect_ping_ok(f, false);
+    clock_sleep_ms(150); /* the blocked calls poll their cancellation every 100 ms */
+    pthread_mutex_lock(&S.mu);
+    int saw = S.saw_cancel;
+    pthread_mutex_unlock(&S.mu);
+    assert_int_equal(saw, 0);
+    assert_int_equal(executor_inflight(f->ex), 3);
+
+    /* each running call is cancelled by its own id */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"a\\u0000b\"}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":9223372036854775807}}");
+    wait_idle(f);
+    pthread_mutex_lock(&S.mu);
+    saw = S.saw_cancel;
+    pthread_mutex_unlock(&S.mu);
+    assert_int_equal(saw, 3);
+    expect_ping_ok(f, false); /* and nothing was written for them */
+
+    /* a subscription's id is compared the same way */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0000x\",\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META
+             ",\"notifications\":{\"toolsListChanged\":true}}}");
+    o = must_msg(f);
+    assert_json_at(o, "method", "\"notifications/subscriptions/acknowledged\"");
+    json_object_put(o);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0000y\",\"method\":\"tools/call\",\"params\":{" MODERN_META
+             ",\"name\":\"echo\",\"arguments\":{\"k\":4}}}");
+    o = expect_result(f, "\"s\\u0000y\"");
+    assert_json_at(o, "result.structuredContent", "{\"k\":4}");
+    json_object_put(o);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0000x\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
+    expect_error(f, "\"s\\u0000x\"", -32600, "in flight");
+    fx_free(f);
+}
+
+/* A tool with upstream's {"parameters": {...}} shape: the arguments the client sends are checked
+ * against the schema it was shown (the wrapped one), before anything runs; the function gets
+ * arguments.parameters. The function's own schema keeps its $defs references working. */
+static void test_parameters_wrapper(void **state)
+{
+    (void)state;
+    tool_snapshot *snap = standard_tools();
+    tool *t = snapshot_add(snap);
+    t->name = xstrdup("wrapped");
+    t->description = xstrdup("wrapped");
+    t->function_name = xstrdup("fn-echo");
+    t->timeout_ms = 30000;
+    t->wrap_parameters = true;
+    t->schema_text = xstrdup("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\","
+                             "\"properties\":{\"x\":{\"$ref\":\"#/$defs/X\"}},\"required\":[\"x\"],"
+                             "\"$defs\":{\"X\":{\"type\":\"integer\"}}}");
+    t = snapshot_add(snap);
+    t->name = xstrdup("wrapped_any");
+    t->description = xstrdup("wrapped, no schema of its own");
+    t->function_name = xstrdup("fn-echo");
+    t->timeout_ms = 30000;
+    t->wrap_parameters = true;
+    snapshot_finish(snap);
+    fx_opts fo = {.tools = snap};
+    fx *f = fx_new(&fo);
+    initialize(f, "2025-11-25");
+
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+    json_object *o = expect_result(f, "1");
+    assert_json_at(o, "result.tools.8.name", "\"wrapped\"");
+    assert_json_at(o, "result.tools.8.inputSchema",
+                   "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$defs\":{\"X\":{\"type\":\"integer\"}},"
+                   "\"type\":\"object\",\"properties\":{\"parameters\":{\"type\":\"object\",\"properties\":{\"x\":"
+                   "{\"$ref\":\"#/$defs/X\"}},\"required\":[\"x\"],\"title\":\"Parameters\"}},\"required\":[\"parameters\"]}");
+    assert_json_at(o, "result.tools.9.inputSchema",
+                   "{\"type\":\"object\",\"properties\":{\"parameters\":{\"type\":\"object\",\"additionalProperties\":true,"
+                   "\"title\":\"Parameters\"}},\"required\":[\"parameters\"]}");
+    json_object_put(o);
+
+    struct {
+        const char *tool, *args, *want; /* want: the structuredContent, or a part of the error text */
+        bool error;
+    } cases[] = {
+        {"wrapped", "{\"parameters\":{\"x\":1}}", "{\"x\":1}", false},
+        {"wrapped", "{\"parameters\":{\"x\":\"one\"}}", "\n$.parameters.x: expected integer, got string", true},
+        {"wrapped", "{\"x\":1}", "\n$: missing required property 'parameters'", true},
+        {"wrapped", "{\"parameters\":{}}", "\n$.parameters: missing required property 'x'", true},
+        {"wrapped_any", "{\"parameters\":{\"y\":[1]}}", "{\"y\":[1]}", false},
+        {"wrapped_any", "{\"y\":1}", "\n$: missing required property 'parameters'", true},
+        {"wrapped_any", "{\"parameters\":5}", "\n$.parameters: expected object, got integer", true},
+        {"wrapped_any", "{}", "\n$: missing required property 'parameters'", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
+              10 + i, cases[i].tool, cases[i].args);
+        char id[16];
+        snprintf(id, sizeof id, "%zu", 10 + i);
+        o = expect_result(f, id);
+        bool is_error = json_object_get_boolean(at(o, "result.isError"));
+        const char *text = str_at(o, "result.content.0.text");
+        if (is_error != cases[i].error)
+            fail_msg("%s %s: isError %d: %s", cases[i].tool, cases[i].args, is_error, text);
+        if (cases[i].error) {
+            if (!strstr(text, "do not match the input schema of tool") || !strstr(text, cases[i].want))
+                fail_msg("%s %s: \"%s\" does not say \"%s\"", cases[i].tool, cases[i].args, text, cases[i].want);
+        } else {
+            assert_json_at(o, "result.structuredContent", cases[i].want);
+        }
+        json_object_put(o);
+    }
     fx_free(f);
 }
 
@@ -1280,6 +1427,8 @@ int main(void)
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_concurrency_out_of_order),
         cmocka_unit_test(test_cancellation),
+        cmocka_unit_test(test_request_ids),
+        cmocka_unit_test(test_parameters_wrapper),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_client_logs),

@@ -190,8 +190,122 @@ static void test_leader_followers(void **state)
     pthread_cond_destroy(&F.cv);
 }
 
+/* ------------------------------------------------------------------ shutdown while reading */
+
+/* The reader submits a call, then stays in read_fn (as a reader blocked in read(2) does) until
+ * the test opens the gate: shutdown happens meanwhile. */
+typedef struct gate_fixture {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    executor *e;
+    tool_snapshot *snap;
+    int reads;
+    bool waiting, open;
+    int done;
+    lmcp_outcome outcome;
+} gate_fixture;
+
+static gate_fixture G;
+
+static void gate_done(void *ctx, lmcp_call *call, lmcp_result *res)
+{
+    (void)ctx, (void)call;
+    pthread_mutex_lock(&G.mu);
+    G.done++;
+    G.outcome = res->outcome;
+    pthread_cond_broadcast(&G.cv);
+    pthread_mutex_unlock(&G.mu);
+}
+
+static bool gate_read(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&G.mu);
+    int n = G.reads++;
+    pthread_mutex_unlock(&G.mu);
+    if (n > 0)
+        fail_msg("read_fn was called again after shutdown");
+    lmcp_call *c = call_new(G.snap, &G.snap->tools[0], NULL, 0);
+    assert_int_equal(executor_submit(G.e, c, gate_done, NULL), 0);
+    call_release(c);
+    pthread_mutex_lock(&G.mu);
+    G.waiting = true;
+    pthread_cond_broadcast(&G.cv);
+    while (!G.open)
+        pthread_cond_wait(&G.cv, &G.mu);
+    pthread_mutex_unlock(&G.mu);
+    return true;
+}
+
+static int threads_of_process(void)
+{
+    int n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Shutdown while the reader is inside read_fn with a call it queued: the call is finished (its
+ * done callback runs once, cancelled) by shutdown, and when read_fn returns the thread takes
+ * nothing more, starts no thread and leaves. */
+static void test_shutdown_while_reading(void **state)
+{
+    (void)state;
+    int baseline = threads_of_process();
+    memset(&G, 0, sizeof G);
+    pthread_mutex_init(&G.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines from clock_mono_deadline() */
+    pthread_cond_init(&G.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    G.snap = snapshot_new();
+    tool *t = snapshot_add(G.snap);
+    t->name = strdup("t");
+    t->function_name = strdup("t");
+    snapshot_finish(G.snap);
+    chain *c = chain_new(terminal, NULL);
+    executor_opts o = {.max_inflight = 2, .max_queued = 4};
+    G.e = executor_new(&o, c);
+    executor_start_reading(G.e, gate_read, NULL, NULL);
+    struct timespec until = clock_mono_deadline(5000);
+    pthread_mutex_lock(&G.mu);
+    while (!G.waiting && pthread_cond_timedwait(&G.cv, &G.mu, &until) == 0) {
+    }
+    assert_true(G.waiting);
+    pthread_mutex_unlock(&G.mu);
+
+    executor_shutdown(G.e, 0);
+    pthread_mutex_lock(&G.mu);
+    assert_int_equal(G.done, 1); /* finished by shutdown, not left in the queue */
+    assert_int_equal(G.outcome, LMCP_OUTCOME_CANCELLED);
+    G.open = true;
+    pthread_cond_broadcast(&G.cv);
+    pthread_mutex_unlock(&G.mu);
+
+    /* the detached reader leaves once read_fn returns, having run nothing */
+    int64_t end = clock_mono_us() + 5000000;
+    while (threads_of_process() > baseline && clock_mono_us() < end)
+        clock_sleep_ms(5);
+    assert_int_equal(threads_of_process(), baseline);
+    pthread_mutex_lock(&G.mu);
+    assert_int_equal(G.done, 1);
+    assert_int_equal(G.reads, 1);
+    pthread_mutex_unlock(&G.mu);
+    executor_free(G.e);
+    chain_free(c);
+    snapshot_release(G.snap);
+    pthread_mutex_destroy(&G.mu);
+    pthread_cond_destroy(&G.cv);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers), cmocka_unit_test(test_shutdown_while_reading)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

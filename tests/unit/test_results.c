@@ -13,6 +13,7 @@
 #include "mcp/results.h"
 #include "tools/registry.h"
 #include "tools/schema.h"
+#include "util/jsonparse.h"
 #include "util/str.h"
 
 static json_object *get(json_object *o, const char *key)
@@ -35,7 +36,16 @@ static const char *text_of(json_object *r)
     return json_object_get_string(get(b, "text"));
 }
 
-static char *dump(json_object *o) { return mcp_json_dump(o, NULL); }
+/* The text of the CallToolResult for r (what the model reads), a copy the caller frees. */
+static char *error_text(const lmcp_result *r, const char *function_name)
+{
+    json_object *o = mcp_call_result(r, function_name, "2025-11-25");
+    char *t = xstrdup(text_of(o));
+    json_object_put(o);
+    return t;
+}
+
+static char *dump(json_object *o) { return xstrdup(mcp_json_text(o, NULL)); }
 
 static void assert_json(json_object *o, const char *want)
 {
@@ -129,7 +139,7 @@ static void test_function_error(void **state)
     /* the result's own fields win over the payload's */
     r.error_type = xstrdup("Unhandled");
     r.error_message = xstrdup("from the invoker");
-    char *t = mcp_result_error_text(&r, "my-fn");
+    char *t = error_text(&r, "my-fn");
     assert_true(str_starts_with(t, "Function my-fn failed: Unhandled: from the invoker\n  File"));
     free(t);
     result_clear(&r);
@@ -142,6 +152,37 @@ static void test_function_error(void **state)
     assert_false(has(o, "structuredContent"));
     assert_string_equal(json_object_get_string(get(o, "resultType")), "complete");
     json_object_put(o);
+    result_clear(&r);
+}
+
+/* The payload is parsed once: a parse the invoker made (a function error) is the one the result
+ * uses. */
+static void test_payload_parsed_once(void **state)
+{
+    (void)state;
+    lmcp_result r;
+    result_init(&r);
+    r.outcome = LMCP_OUTCOME_FUNCTION_ERROR;
+    const char *p = "{\"errorType\":\"E\",\"errorMessage\":\"m\",\"stackTrace\":[\"at x\"]}";
+    json_object *parsed = NULL;
+    assert_true(json_parse_strict(p, strlen(p), JSON_MAX_DEPTH, &parsed, NULL));
+    result_set_payload(&r, p, strlen(p), parsed);
+    assert_ptr_equal(r.payload_json, parsed);
+    json_object *o = mcp_call_result(&r, "f", "2026-07-28");
+    assert_ptr_equal(get(o, "structuredContent"), parsed); /* that very object: not parsed again */
+    assert_string_equal(text_of(o), "Function f failed: E: m\nat x");
+    json_object_put(o);
+    /* a copy does not share it (it may go to another thread); setting a new payload drops it */
+    lmcp_result c;
+    result_init(&c);
+    result_copy(&c, &r);
+    assert_null(c.payload_json);
+    o = mcp_call_result(&c, "f", "2026-07-28");
+    assert_json(get(o, "structuredContent"), p);
+    json_object_put(o);
+    result_clear(&c);
+    result_set_ok(&r, "[1]", 3);
+    assert_null(r.payload_json);
     result_clear(&r);
 }
 
@@ -163,21 +204,21 @@ static void test_other_outcomes(void **state)
     result_clear(&r);
 
     result_set_error(&r, LMCP_OUTCOME_INVALID_ARGUMENTS, "InvalidArguments", "x must be a number");
-    char *t = mcp_result_error_text(&r, "fn");
+    char *t = error_text(&r, "fn");
     assert_string_equal(t, "Invalid arguments: x must be a number");
     free(t);
     result_set_error(&r, LMCP_OUTCOME_TIMEOUT, "Timeout", "no answer within 30 s");
-    t = mcp_result_error_text(&r, "fn");
+    t = error_text(&r, "fn");
     assert_string_equal(t, "Timed out: no answer within 30 s");
     free(t);
     result_set_error(&r, LMCP_OUTCOME_REFUSED, "CircuitOpen", "the breaker is open");
     r.retry_after_ms = 2000;
-    t = mcp_result_error_text(&r, "fn");
+    t = error_text(&r, "fn");
     assert_string_equal(t, "Refused (CircuitOpen): the breaker is open (retry after 2000 ms)");
     free(t);
     result_clear(&r);
     result_set_error(&r, LMCP_OUTCOME_AWS_ERROR, "AccessDeniedException", "not allowed");
-    t = mcp_result_error_text(&r, "fn");
+    t = error_text(&r, "fn");
     assert_string_equal(t, "AWS error (AccessDeniedException): not allowed");
     free(t);
     result_clear(&r);
@@ -186,7 +227,7 @@ static void test_other_outcomes(void **state)
 static void check_sanitize(const char *in, size_t n, const char *want)
 {
     buf b = BUF_INIT;
-    mcp_utf8_sanitize(&b, in, n);
+    utf8_sanitize(&b, in, n);
     assert_int_equal(b.len, strlen(want));
     assert_memory_equal(b.data, want, b.len);
     buf_free(&b);
@@ -305,7 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_object_payload), cmocka_unit_test(test_ok_non_object_payload),
         cmocka_unit_test(test_ok_text_and_bad_utf8), cmocka_unit_test(test_function_error),
-        cmocka_unit_test(test_other_outcomes), cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_other_outcomes), cmocka_unit_test(test_utf8), cmocka_unit_test(test_payload_parsed_once),
         cmocka_unit_test(test_strict_json), cmocka_unit_test(test_registry_deep_schema), cmocka_unit_test(test_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

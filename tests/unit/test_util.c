@@ -78,6 +78,108 @@ static void test_base64(void **state)
     assert_null(base64_decode("ab$c", NULL));
 }
 
+/* base64url: the one encoder/decoder behind the tools/list cursors. Strict decoding accepts
+ * exactly one spelling of each byte string. */
+static void test_base64url(void **state)
+{
+    (void)state;
+    const char *in[] = {"", "f", "fo", "foo", "v1:t\xff\xfe", "\xfb\xff"};
+    const char *want[] = {"", "Zg", "Zm8", "Zm9v", "djE6dP_-", "-_8"};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        char *e = base64url_encode(in[i], strlen(in[i]));
+        assert_string_equal(e, want[i]);
+        size_t n = 99;
+        unsigned char *d = base64url_decode(e, &n);
+        assert_non_null(d);
+        assert_int_equal(n, strlen(in[i]));
+        assert_memory_equal(d, in[i], n);
+        free(d);
+        free(e);
+    }
+    /* the standard encoder pads and uses + and / */
+    char *e = base64_encode("\xfb\xff", 2);
+    assert_string_equal(e, "+/8=");
+    free(e);
+    /* strict: no padding, no standard alphabet, no whitespace, no length 1 mod 4, no stray bits */
+    const char *bad[] = {"Zg==", "+/8", "Zm 8", "Z", "Zh", "Zm9", "djE6dA!"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        unsigned char *d = base64url_decode(bad[i], NULL);
+        if (d)
+            fail_msg("accepted %s", bad[i]);
+    }
+    /* ... which the lenient decoder takes */
+    size_t n;
+    unsigned char *d = base64_decode("Zg==", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(d[0], 'f');
+    free(d);
+}
+
+/* UTF-8: one table for the strict parser and the U+FFFD repair. */
+static void test_utf8(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        size_t n, len, bad;
+    } cases[] = {
+        {"a", 1, 1, 0},
+        {"\xc3\xa9", 2, 2, 0},
+        {"\xe2\x82\xac", 3, 3, 0},
+        {"\xf0\x9f\x98\x80", 4, 4, 0},
+        {"\xf4\x8f\xbf\xbf", 4, 4, 0},      /* U+10FFFF */
+        {"\xc0\xaf", 2, 0, 1},              /* overlong */
+        {"\xe0\x80\x80", 3, 0, 1},          /* overlong */
+        {"\xed\xa0\x80", 3, 0, 1},          /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, 0, 1},      /* above U+10FFFF */
+        {"\xe2\x82x", 3, 0, 2},             /* cut short: the valid prefix is one unit */
+        {"\xf0\x9f\x98", 3, 0, 3},          /* cut by the end */
+        {"\x80", 1, 0, 1},
+        {"\xff", 1, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t bad = 0;
+        size_t len = utf8_seq_len((const unsigned char *)cases[i].s, cases[i].n, &bad);
+        if (len != cases[i].len || (!len && bad != cases[i].bad))
+            fail_msg("case %zu: length %zu (want %zu), bad %zu (want %zu)", i, len, cases[i].len, bad, cases[i].bad);
+    }
+    unsigned cps[] = {0x41, 0xe9, 0x20ac, 0x1f600, 0x10ffff};
+    for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
+        char u[4];
+        size_t n = utf8_encode(cps[i], u);
+        assert_int_equal(utf8_seq_len((const unsigned char *)u, n, NULL), n);
+        assert_int_equal(n, i < 4 ? i + 1 : 4);
+    }
+    buf b = BUF_INIT;
+    utf8_sanitize(&b, "ok \xc3\xa9 \xff!", 8);
+    assert_string_equal(b.data, "ok \xc3\xa9 \xef\xbf\xbd!");
+    buf_free(&b);
+    utf8_sanitize(&b, "", 0); /* always a string */
+    assert_non_null(b.data);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
+/* The JSON string escaper (canonical JSON, schema messages). */
+static void test_json_string(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    assert_int_equal(buf_append_json_string(&b, "a\"b\\c\n\r\t\b\f\x01\x1f\x7f/\xc3\xa9\0z", 18), 0);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\x7f/\xc3\xa9\\u0000z\"");
+    buf_free(&b);
+    buf_append_json_string(&b, "", 0);
+    assert_string_equal(b.data, "\"\"");
+    buf_free(&b);
+    /* what json_canonical writes for strings and keys */
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "k\"", json_object_new_string_len("v\0w", 3));
+    char *c = json_canonical(o);
+    assert_string_equal(c, "{\"k\\\"\":\"v\\u0000w\"}");
+    free(c);
+    json_object_put(o);
+}
+
 static void test_hdrs(void **state)
 {
     (void)state;
@@ -374,7 +476,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),       cmocka_unit_test(test_split_trim), cmocka_unit_test(test_uri_encode),
-        cmocka_unit_test(test_base64),    cmocka_unit_test(test_hdrs),       cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_base64),    cmocka_unit_test(test_base64url), cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_json_string), cmocka_unit_test(test_hdrs),       cmocka_unit_test(test_duration),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_uri_decode),
         cmocka_unit_test(test_url_for_log),
