@@ -110,6 +110,7 @@ static void *worker(void *arg)
     executor *e = slot->e;
     lmcp_result res;
     result_init(&res);
+    bool wake_follower = false; /* signal e->work once e->mu is released */
     pthread_mutex_lock(&e->mu);
     for (;;) {
         if (e->head && e->running < e->max_workers) {
@@ -121,19 +122,25 @@ static void *worker(void *arg)
             e->running++;
             slot->call = j->call;
             pthread_mutex_unlock(&e->mu);
+            /* woken while this thread still held e->mu, the follower would block on the mutex
+               at once and need a second wake-up: one more context switch on the call's path */
+            if (wake_follower)
+                pthread_cond_signal(&e->work);
+            wake_follower = false;
 
             run_call(e, j->call, &res);
             j->done(j->ctx, j->call, &res);
             result_clear(&res);
 
+            /* one lock round per call on the way back (a second one here was a second chance to
+               collide with the reader handing its role on) */
             pthread_mutex_lock(&e->mu);
-            slot->call = NULL;
+            slot->call = NULL; /* before the release: shutdown cancels what slots point to */
             e->running--;
-            pthread_cond_broadcast(&e->idle);
-            pthread_mutex_unlock(&e->mu);
+            if (e->stopping)
+                pthread_cond_broadcast(&e->idle); /* only shutdown waits on it */
             call_release(j->call);
             free(j);
-            pthread_mutex_lock(&e->mu);
             continue;
         }
         if (e->reading && !e->reader_busy && !e->stopping) {
@@ -161,7 +168,7 @@ static void *worker(void *arg)
             if (e->head && e->running < e->max_workers) {
                 /* this thread runs what it just read: someone else reads meanwhile */
                 if (e->idle_workers > 0)
-                    pthread_cond_signal(&e->work);
+                    wake_follower = true;
                 else
                     spawn_locked(e);
             }
