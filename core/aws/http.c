@@ -462,7 +462,6 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     struct curl_slist *hl = NULL;
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
-    char *logurl = url_for_log(req->url);
     const char *method = method_or_get(req);
     int64_t t0 = clock_mono_us();
 
@@ -470,7 +469,6 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         slist_free_wiped(hl);
         curl_easy_reset(p.easy);
         pool_put(c, &p);
-        free(logurl);
         http_response_free(resp);
         return HTTP_E_LOCAL; /* nothing went out */
     }
@@ -527,6 +525,11 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
 
     int64_t elapsed_ms = (clock_mono_us() - t0) / 1000;
     bool maybe_sent = request_size > 0 || pretransfer > 0;
+    /* the URL as logs may show it, only when a message or a trace line will */
+    bool trace = log_enabled(LMCP_LOG_TRACE);
+    char *logurl = result != CURLE_OK || x.too_large || x.resend_blocked || x.cancelled || trace
+                       ? url_for_log(req->url)
+                       : NULL;
     http_rc rc;
     if (x.too_large || result == CURLE_FILESIZE_EXCEEDED) {
         rc = HTTP_E_TOO_LARGE;
@@ -562,12 +565,14 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         else
             snprintf(err, errlen, "%s %s: %s", method, logurl, detail);
     }
-    if (rc == HTTP_OK)
-        LOG_TRACE("http", "%s %s -> %ld, %zu bytes, %lld ms, %s connection", method, logurl, status,
-                  resp->body.len, (long long)elapsed_ms, new_conns ? "new" : "reused");
+    if (!trace)
+        ;
+    else if (rc == HTTP_OK)
+        log_msg(LMCP_LOG_TRACE, "http", "%s %s -> %ld, %zu bytes, %lld ms, %s connection", method, logurl, status,
+                resp->body.len, (long long)elapsed_ms, new_conns ? "new" : "reused");
     else
-        LOG_TRACE("http", "%s %s failed after %lld ms (%s): %s", method, logurl, (long long)elapsed_ms,
-                  http_rc_name(rc), err);
+        log_msg(LMCP_LOG_TRACE, "http", "%s %s failed after %lld ms (%s): %s", method, logurl, (long long)elapsed_ms,
+                http_rc_name(rc), err);
     free(logurl);
     if (rc != HTTP_OK)
         http_response_free(resp);

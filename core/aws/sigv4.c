@@ -8,13 +8,20 @@
 #include "config.h"
 #include "aws/sigv4.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#define HAVE_EVP_MAC 1
+#endif
 
 #include "util/buf.h"
 #include "util/str.h"
@@ -24,10 +31,38 @@
 
 /* ------------------------------------------------------------------ hashing */
 
+/* OpenSSL 3 looks an algorithm up by name on every EVP_sha256()-style use and HMAC() call
+   (EVP_Q_mac fetches the MAC and the digest each time): fetched once here instead. Process
+   lifetime; nothing to free before exit. With OpenSSL 1.1 the one-shot calls are used. */
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *md_sha256;
+#if HAVE_EVP_MAC
+static EVP_MAC_CTX *hmac_proto; /* HMAC-SHA256 without a key, copied for each use */
+#endif
+
+static void crypto_init(void)
+{
+#if HAVE_EVP_MAC
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    hmac_proto = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (hmac_proto && !EVP_MAC_CTX_set_params(hmac_proto, params)) {
+        EVP_MAC_CTX_free(hmac_proto);
+        hmac_proto = NULL; /* hmac_sha256 falls back to HMAC() */
+    }
+#endif
+    if (!md_sha256)
+        md_sha256 = EVP_sha256();
+}
+
 static int sha256_raw(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
-    if (EVP_Digest(len ? data : "", len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+    pthread_once(&crypto_once, crypto_init);
+    if (EVP_Digest(len ? data : "", len, out, &n, md_sha256, NULL) != 1 || n != 32)
         return -1;
     return 0;
 }
@@ -45,21 +80,52 @@ static int sha256_hexstr(const void *data, size_t len, char out[65])
 
 static int hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, unsigned char out[32])
 {
-    unsigned int n = 0;
     if (klen > INT32_MAX)
         return -1;
-    if (!HMAC(EVP_sha256(), key, (int)klen, mlen ? msg : (const void *)"", mlen, out, &n) || n != 32)
+    if (!mlen)
+        msg = "";
+    pthread_once(&crypto_once, crypto_init);
+#if HAVE_EVP_MAC
+    if (hmac_proto) {
+        EVP_MAC_CTX *c = EVP_MAC_CTX_dup(hmac_proto);
+        size_t n = 0;
+        int ok = c && EVP_MAC_init(c, key, klen, NULL) && EVP_MAC_update(c, msg, mlen) &&
+                 EVP_MAC_final(c, out, &n, 32) && n == 32;
+        EVP_MAC_CTX_free(c); /* clears the key schedule */
+        return ok ? 0 : -1;
+    }
+#endif
+    unsigned int n = 0;
+    if (!HMAC(md_sha256, key, (int)klen, msg, mlen, out, &n) || n != 32)
         return -1;
     return 0;
 }
 
 /* ------------------------------------------------------------------ small helpers */
 
+static void put_digits(char *o, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        o[i] = (char)('0' + v % 10);
+}
+
 void sigv4_amz_date(time_t when, char out[17])
 {
     struct tm tm;
-    if (!gmtime_r(&when, &tm) || strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+    if (!gmtime_r(&when, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
         memcpy(out, "19700101T000000Z", 17);
+        return;
+    }
+    /* strftime("%Y%m%dT%H%M%SZ") without the locale machinery: signed three times per request */
+    put_digits(out, tm.tm_year + 1900, 4);
+    put_digits(out + 4, tm.tm_mon + 1, 2);
+    put_digits(out + 6, tm.tm_mday, 2);
+    out[8] = 'T';
+    put_digits(out + 9, tm.tm_hour, 2);
+    put_digits(out + 11, tm.tm_min, 2);
+    put_digits(out + 13, tm.tm_sec, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
 }
 
 static bool has_value(const char *s) { return s && *s; }
@@ -367,34 +433,77 @@ char *sigv4_string_to_sign(const sigv4_params *p, const char *canonical_request)
                      p->region ? p->region : "", p->service ? p->service : "", hash);
 }
 
-void sigv4_signature(const sigv4_params *p, const char *string_to_sign, char out[65])
-{
-    char amz_date[17];
-    sigv4_amz_date(p->when, amz_date);
-    const char *secret = p->secret_access_key ? p->secret_access_key : "";
-    const char *region = p->region ? p->region : "";
-    const char *service = p->service ? p->service : "";
+/* The signing key (kSigning) depends only on the secret, the date, the region and the service:
+ * one per day per scope, and the four HMACs that derive it are most of the signing work. Each
+ * thread keeps the last one it derived, with the inputs it came from (compared in full; a
+ * secret or scope too long for the fixed buffers is simply not cached). Thread-local, so no
+ * lock; fixed-size, so nothing to free at thread exit; the copy is wiped when replaced. */
+typedef struct signing_key_cache {
+    bool valid;
+    size_t secret_len;
+    char secret[128];
+    char date[8];
+    char region[64];
+    char service[64];
+    unsigned char key[32];
+} signing_key_cache;
 
-    size_t slen = strlen(secret);
+static _Thread_local signing_key_cache tl_skey;
+
+static int derive_signing_key(const char *secret, const char *date8, const char *region, const char *service,
+                              unsigned char out[32])
+{
+    size_t slen = strlen(secret), rlen = strlen(region), svlen = strlen(service);
+    signing_key_cache *k = &tl_skey;
+    bool cacheable = slen < sizeof k->secret && rlen < sizeof k->region && svlen < sizeof k->service;
+    if (cacheable && k->valid && k->secret_len == slen && CRYPTO_memcmp(k->secret, secret, slen) == 0 &&
+        memcmp(k->date, date8, 8) == 0 && strcmp(k->region, region) == 0 && strcmp(k->service, service) == 0) {
+        memcpy(out, k->key, 32);
+        return 0;
+    }
+
     char *ksecret = xmalloc(slen + 5);
     memcpy(ksecret, "AWS4", 4);
     memcpy(ksecret + 4, secret, slen + 1);
-
-    unsigned char k1[32], k2[32], sig[32];
-    int rc = hmac_sha256(ksecret, slen + 4, amz_date, 8, k1);            /* kDate */
-    rc |= hmac_sha256(k1, 32, region, strlen(region), k2);              /* kRegion */
-    rc |= hmac_sha256(k2, 32, service, strlen(service), k1);            /* kService */
-    rc |= hmac_sha256(k1, 32, SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR), k2); /* kSigning */
-    rc |= hmac_sha256(k2, 32, string_to_sign, strlen(string_to_sign), sig);
-    if (rc == 0)
-        hex_encode(sig, sizeof sig, out);
-    else
-        out[0] = '\0';
-
+    unsigned char k1[32], k2[32];
+    int rc = hmac_sha256(ksecret, slen + 4, date8, 8, k1);                 /* kDate */
+    rc |= hmac_sha256(k1, 32, region, rlen, k2);                            /* kRegion */
+    rc |= hmac_sha256(k2, 32, service, svlen, k1);                          /* kService */
+    rc |= hmac_sha256(k1, 32, SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR), out); /* kSigning */
     secure_zero(ksecret, slen + 4);
     free(ksecret);
     secure_zero(k1, sizeof k1);
     secure_zero(k2, sizeof k2);
+
+    if (cacheable) {
+        secure_zero(k, sizeof *k);
+        if (rc == 0) {
+            memcpy(k->secret, secret, slen);
+            k->secret_len = slen;
+            memcpy(k->date, date8, 8);
+            memcpy(k->region, region, rlen + 1);
+            memcpy(k->service, service, svlen + 1);
+            memcpy(k->key, out, 32);
+            k->valid = true;
+        }
+    }
+    return rc;
+}
+
+void sigv4_signature(const sigv4_params *p, const char *string_to_sign, char out[65])
+{
+    char amz_date[17];
+    sigv4_amz_date(p->when, amz_date);
+    unsigned char key[32], sig[32];
+    int rc = derive_signing_key(p->secret_access_key ? p->secret_access_key : "", amz_date,
+                                p->region ? p->region : "", p->service ? p->service : "", key);
+    if (rc == 0)
+        rc = hmac_sha256(key, 32, string_to_sign, strlen(string_to_sign), sig);
+    if (rc == 0)
+        hex_encode(sig, sizeof sig, out);
+    else
+        out[0] = '\0';
+    secure_zero(key, sizeof key);
     secure_zero(sig, sizeof sig);
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,6 +345,70 @@ static void test_amz_date(void **state)
     char d[17];
     sigv4_amz_date(1440938160, d);
     assert_string_equal(d, "20150830T123600Z");
+    sigv4_amz_date(0, d);
+    assert_string_equal(d, "19700101T000000Z");
+    sigv4_amz_date(951868799, d); /* leap day, last second */
+    assert_string_equal(d, "20000229T235959Z");
+    sigv4_amz_date(253402300799, d);
+    assert_string_equal(d, "99991231T235959Z");
+}
+
+/* The signing key is cached per thread (the last secret/date/region/service it was derived
+ * for): a thread that signs for other inputs in turn must get, every time, what a thread with
+ * no cache gets. */
+typedef struct key_case {
+    const char *secret, *region, *service;
+    time_t when;
+    char sig[65];
+} key_case;
+
+static void *sign_fresh(void *arg)
+{
+    key_case *k = arg;
+    sigv4_params p = {.secret_access_key = k->secret, .region = k->region, .service = k->service, .when = k->when};
+    sigv4_signature(&p, "AWS4-HMAC-SHA256\n20150830T123600Z\n...", k->sig);
+    return NULL;
+}
+
+static void test_signing_key_cache(void **state)
+{
+    (void)state;
+    char long_secret[300];
+    memset(long_secret, 'k', sizeof long_secret - 1);
+    long_secret[sizeof long_secret - 1] = '\0';
+    const time_t day = 1440938160, next_day = day + 86400;
+    key_case cases[] = {
+        {"secretA", "us-east-1", "lambda", day, ""},
+        {"secretB", "us-east-1", "lambda", day, ""},      /* secret */
+        {"secretBx", "us-east-1", "lambda", day, ""},     /* secret, the previous one its prefix */
+        {"secretB", "us-east-1", "lambda", day, ""},      /* secret, a prefix of the previous one */
+        {"secretB", "eu-west-1", "lambda", day, ""},      /* region */
+        {"secretB", "eu-west-1", "sts", day, ""},         /* service */
+        {"secretB", "eu-west-1", "sts", next_day, ""},    /* date */
+        {long_secret, "eu-west-1", "sts", next_day, ""},  /* secret, too long to cache */
+        {"secretA", "us-east-1", "lambda", day + 60, ""}, /* everything; the same key as case 0 */
+        {"secretA", "us-east-1", "lambda", day, ""},
+    };
+    const size_t n = sizeof cases / sizeof *cases;
+    key_case ref[sizeof cases / sizeof *cases];
+    for (size_t i = 0; i < n; i++) {
+        ref[i] = cases[i];
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, sign_fresh, &ref[i]), 0); /* a fresh cache */
+        pthread_join(t, NULL);
+        assert_int_equal(strlen(ref[i].sig), 64);
+    }
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < n; i++) {
+            sign_fresh(&cases[i]); /* this thread: cache hits and misses in turn */
+            assert_string_equal(cases[i].sig, ref[i].sig);
+        }
+    /* each case above differs from the one before it in one input; different inputs, different keys */
+    for (size_t i = 1; i < 9; i++)
+        assert_string_not_equal(ref[i - 1].sig, ref[i].sig);
+    assert_string_equal(ref[1].sig, ref[3].sig);
+    assert_string_equal(ref[0].sig, ref[8].sig);
+    assert_string_equal(ref[0].sig, ref[9].sig);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -397,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_query_rules),
         cmocka_unit_test(test_sign_errors),
         cmocka_unit_test(test_amz_date),
+        cmocka_unit_test(test_signing_key_cache),
     };
     failed += cmocka_run_group_tests_name("sigv4", more, NULL, NULL);
 
