@@ -304,7 +304,7 @@ static void set_current(app *a, generation *g)
  * install: g becomes the current generation when its discovery succeeds (reload). Otherwise a
  * result computed with a generation that a reload replaced meanwhile is dropped, so a refresh
  * that started before a SIGHUP cannot put the old tool set back. */
-static int discover_and_publish(app *a, generation *g, const char *why, bool install)
+static int discover_and_publish(app *a, generation *g, const char *why, bool install, bool notify)
 {
     pthread_mutex_lock(&a->discovery_mu);
     discovery_stats st;
@@ -331,9 +331,21 @@ static int discover_and_publish(app *a, generation *g, const char *why, bool ins
              st.tools == 1 ? "" : "s", st.listed, st.listed == 1 ? "" : "s", st.pages, st.pages == 1 ? "" : "s",
              (long long)st.duration_ms, changed ? "" : "; no change");
     pthread_mutex_unlock(&a->discovery_mu);
-    if (changed && a->mcp)
+    if (changed && notify && a->mcp)
         mcp_server_notify_tools_changed(a->mcp);
     return 0;
+}
+
+/* The first discovery, while the server already answers initialize, server/discover and ping:
+ * the tools/list and tools/call that came meanwhile waited for it and are handled with its
+ * result, so it sends no list_changed. A failed one leaves the (empty) tool set and is retried
+ * by the refresh loop within 30 s, whose success does notify. */
+static void initial_discovery(app *a)
+{
+    generation *g = current_ref(a);
+    discover_and_publish(a, g, "initial", false, false);
+    generation_release(g);
+    mcp_server_tools_ready(a->mcp);
 }
 
 static void reload(app *a);
@@ -341,6 +353,7 @@ static void reload(app *a);
 static void *refresh_main(void *arg)
 {
     app *a = arg;
+    initial_discovery(a);
     pthread_mutex_lock(&a->refresh_mu);
     while (!a->stopping) {
         if (a->reload_requested) {
@@ -370,7 +383,7 @@ static void *refresh_main(void *arg)
             continue;
         pthread_mutex_unlock(&a->refresh_mu);
         g = current_ref(a);
-        discover_and_publish(a, g, "scheduled", false);
+        discover_and_publish(a, g, "scheduled", false, true);
         generation_release(g);
         pthread_mutex_lock(&a->refresh_mu);
     }
@@ -388,7 +401,7 @@ static void reload(app *a)
         return;
     }
     generation *old = current_ref(a);
-    int rc = discover_and_publish(a, g, "reload", true);
+    int rc = discover_and_publish(a, g, "reload", true, true);
     if (rc == 0 && old) {
         /* these are read once, when the server starts serving */
         const lmcp_settings *o = old->cfg.server, *n = g->cfg.server;
@@ -588,6 +601,7 @@ static int serve(app *a, sigset_t *sigs)
         .out = a->out,
         .reg = a->reg,
         .exec = a->exec,
+        .tools_pending = true, /* until initial_discovery() */
     };
     a->mcp = mcp_server_new(&mo);
     int64_t grace = settings_get_duration_ms(srv, "shutdown_grace");
@@ -595,7 +609,6 @@ static int serve(app *a, sigset_t *sigs)
 
     LOG_INFO(COMP, "lambda-mcp %s: region %s (%s), %zu credentials, %zu discovery, %zu wrapper plugin%s", PACKAGE_VERSION,
              g->region, g->region_origin, g->n_credentials, g->n_discovery, g->n_wrappers, g->n_wrappers == 1 ? "" : "s");
-    discover_and_publish(a, g, "initial", false);
     generation_release(g);
 
     pthread_mutex_init(&a->refresh_mu, NULL);
@@ -605,7 +618,12 @@ static int serve(app *a, sigset_t *sigs)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&a->refresh_cv, &ca);
     pthread_condattr_destroy(&ca);
+    /* the refresh thread runs the first discovery while the reader answers the client */
     a->refresh_started = pthread_create(&a->refresh_thread, NULL, refresh_main, a) == 0;
+    if (!a->refresh_started) {
+        LOG_WARN(COMP, "cannot start the discovery thread: discovering once before serving, no refresh");
+        initial_discovery(a);
+    }
 
     reader_ctx rc = {a, frame_reader_new(STDIN_FILENO, max_line), pthread_self()};
     executor_start_reading(a->exec, read_one, end_of_input, &rc);
@@ -623,6 +641,17 @@ static int serve(app *a, sigset_t *sigs)
         }
         if (sig == SIGUSR1) {
             eof = true;
+            /* requests written just before the end of input may wait for the first discovery:
+               they are answered when it ends, but a signal still ends the wait */
+            while (!mcp_server_wait_parked(a->mcp, 100)) {
+                struct timespec now = {0, 0};
+                int s2 = sigtimedwait(sigs, NULL, &now);
+                if (s2 == SIGTERM || s2 == SIGINT) {
+                    LOG_INFO(COMP, "%s: shutting down", s2 == SIGTERM ? "SIGTERM" : "SIGINT");
+                    eof = false;
+                    break;
+                }
+            }
             break;
         }
         LOG_INFO(COMP, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");

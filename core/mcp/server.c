@@ -126,7 +126,37 @@ struct mcp_server {
     pthread_cond_t hb_cv;
     pthread_t hb_thread;
     bool hb_started, hb_stop;
+
+    /* Before the first discovery has finished, tools/list and tools/call wait here (in arrival
+       order, as the lines that carried them) while everything else is answered at once; see
+       mcp_server_tools_ready(). Under mu. */
+    bool tools_ready;
+    struct parked *parked, *parked_tail;
+    size_t n_parked, parked_bytes;
+    pthread_cond_t ready_cv;       /* tools_ready became true */
 };
+
+/* A request line kept until the tools are known. Owner: the server's parked list, then
+ * whoever unlinks it (replay, cancellation, shutdown), which frees it with parked_free(). */
+typedef struct parked {
+    char *line;
+    size_t len;
+    json_object *id;               /* a reference, to find it when the client cancels it */
+    struct parked *next;
+} parked;
+
+#define MAX_PARKED 1024
+#define MAX_PARKED_BYTES ((size_t)64 << 20)
+#define NOT_STARTED_MSG "the server is shutting down: the request was not started"
+
+static void parked_free(parked *p)
+{
+    if (!p)
+        return;
+    free(p->line);
+    json_object_put(p->id);
+    free(p);
+}
 
 /* One request being handled on the reader thread. */
 typedef struct req {
@@ -787,6 +817,21 @@ static void on_cancelled(mcp_server *s, json_object *params)
     pthread_mutex_lock(&s->mu);
     inflight *e = calls_find(s, rid); /* only live calls are in the table */
     subscription **sp = e ? NULL : subs_find(s, rid);
+    parked *gone = NULL;
+    if (!e && !sp) { /* one that waits for the first discovery never starts */
+        for (parked **pp = &s->parked, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+            if (json_object_equal((*pp)->id, rid)) {
+                gone = *pp;
+                *pp = gone->next;
+                if (s->parked_tail == gone)
+                    s->parked_tail = prev;
+                s->n_parked--;
+                s->parked_bytes -= gone->len;
+                what = "cancelled before it started (it was waiting for the first discovery)";
+                break;
+            }
+        }
+    }
     if (e) {
         calls_unlink(s, e); /* from here on nothing is written for it; the done callback frees it */
         victim = call_ref(e->call);
@@ -798,6 +843,7 @@ static void on_cancelled(mcp_server *s, json_object *params)
         what = "subscription closed";
     }
     pthread_mutex_unlock(&s->mu);
+    parked_free(gone);
     if (victim) { /* outside s->mu: a call's own lock never nests inside ours */
         call_cancel(victim);
         call_release(victim);
@@ -937,7 +983,93 @@ static void handle_request(mcp_server *s, req *rq)
                 NULL);
 }
 
-void mcp_server_handle_line(mcp_server *s, const char *line, size_t len)
+/* tools/list and tools/call before the first discovery has finished: keep the line for
+ * mcp_server_tools_ready(). Returns false when the tools are ready (handle it now); true when
+ * the line was kept, or refused with an error because too much is waiting already or the
+ * server is shutting down. */
+static bool park(mcp_server *s, json_object *id, const char *method, const char *line, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->tools_ready) {
+        pthread_mutex_unlock(&s->mu);
+        return false;
+    }
+    bool stopping = s->stopping; /* the shutdown has refused what waited: refuse this too */
+    bool full = !stopping && (s->n_parked >= MAX_PARKED || s->parked_bytes + len > MAX_PARKED_BYTES);
+    if (!full && !stopping) {
+        parked *p = xcalloc(1, sizeof *p);
+        p->line = xmalloc(len ? len : 1);
+        memcpy(p->line, line, len);
+        p->len = len;
+        p->id = json_object_get(id);
+        if (s->parked_tail)
+            s->parked_tail->next = p;
+        else
+            s->parked = p;
+        s->parked_tail = p;
+        s->n_parked++;
+        s->parked_bytes += len;
+    }
+    size_t n = s->n_parked;
+    pthread_mutex_unlock(&s->mu);
+    if (stopping) {
+        send_error(s, id, ERR_INTERNAL, NOT_STARTED_MSG, NULL);
+    } else if (full) {
+        char m[200];
+        snprintf(m, sizeof m, "%s: the server is still discovering its tools and %zu requests are waiting for that already; "
+                              "try again in a moment", method, n);
+        send_error(s, id, ERR_INTERNAL, m, NULL);
+    } else if (log_enabled(LMCP_LOG_DEBUG)) {
+        char idt[80];
+        id_text(id, idt, sizeof idt);
+        LOG_DEBUG(LOGC, "%s id=%s waits for the first discovery (%zu waiting)", method, idt, n);
+    }
+    return true;
+}
+
+static void handle_line(mcp_server *s, const char *line, size_t len, bool replay);
+
+void mcp_server_handle_line(mcp_server *s, const char *line, size_t len) { handle_line(s, line, len, false); }
+
+void mcp_server_tools_ready(mcp_server *s)
+{
+    size_t n = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        parked *p = s->parked;
+        if (!p) { /* lines parked while these were replayed are replayed too, in order */
+            s->parked_tail = NULL;
+            s->tools_ready = true;
+            pthread_cond_broadcast(&s->ready_cv);
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        s->parked = p->next;
+        if (!s->parked)
+            s->parked_tail = NULL;
+        s->n_parked--;
+        s->parked_bytes -= p->len;
+        pthread_mutex_unlock(&s->mu);
+        handle_line(s, p->line, p->len, true);
+        parked_free(p);
+        n++;
+    }
+    if (n)
+        LOG_DEBUG(LOGC, "the tools are known: %zu waiting request%s handled", n, n == 1 ? "" : "s");
+}
+
+bool mcp_server_wait_parked(mcp_server *s, int64_t timeout_ms)
+{
+    struct timespec until = clock_mono_deadline(timeout_ms);
+    pthread_mutex_lock(&s->mu);
+    while (!s->tools_ready && s->parked && pthread_cond_timedwait(&s->ready_cv, &s->mu, &until) == 0)
+        ;
+    bool done = s->tools_ready || !s->parked;
+    pthread_mutex_unlock(&s->mu);
+    return done;
+}
+
+static void handle_line(mcp_server *s, const char *line, size_t len, bool replay)
 {
     int64_t t0 = clock_mono_us();
     json_object *msg = NULL;
@@ -993,6 +1125,9 @@ void mcp_server_handle_line(mcp_server *s, const char *line, size_t len)
                     has_method ? "Invalid Request: method must be a string" : "Invalid Request: method is missing", NULL);
     else if (has_params && !json_object_is_type(params, json_type_object))
         reply_error(&rq, ERR_INVALID_PARAMS, "Invalid params: params must be an object", NULL);
+    else if (!replay && (strcmp(rq.method, "tools/list") == 0 || strcmp(rq.method, "tools/call") == 0) &&
+             park(s, rq.id, rq.method, line, len))
+        ; /* answered when the first discovery has finished */
     else {
         rq.params = has_params ? params : NULL;
         handle_request(s, &rq);
@@ -1061,11 +1196,13 @@ mcp_server *mcp_server_new(const mcp_server_opts *o)
     s->reg = o->reg;
     s->exec = o->exec;
     s->legacy_log_level = -1;
+    s->tools_ready = !o->tools_pending;
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines from clock_mono_deadline() */
     pthread_cond_init(&s->hb_cv, &ca);
+    pthread_cond_init(&s->ready_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (s->progress_interval_ms > 0) {
         pthread_attr_t attr;
@@ -1087,7 +1224,25 @@ void mcp_server_shutdown(mcp_server *s, int64_t grace_ms)
         pthread_mutex_unlock(&s->mu);
         return;
     }
+    /* what still waits for the first discovery (after a signal; at the end of input the caller
+       waited with mcp_server_wait_parked) is refused: it never started */
+    parked *left = s->parked;
+    s->parked = s->parked_tail = NULL;
+    s->n_parked = 0;
+    s->parked_bytes = 0;
     s->stopping = true;
+    pthread_mutex_unlock(&s->mu);
+    size_t n_left = 0;
+    while (left) {
+        parked *p = left;
+        left = p->next;
+        send_error(s, p->id, ERR_INTERNAL, NOT_STARTED_MSG, NULL);
+        parked_free(p);
+        n_left++;
+    }
+    if (n_left)
+        LOG_INFO(LOGC, "shutdown: %zu request(s) that waited for the first discovery were refused", n_left);
+    pthread_mutex_lock(&s->mu);
     /* end every subscription gracefully: its listen request gets its (empty) result */
     size_t nsubs = 0;
     while (s->subs) {
@@ -1139,7 +1294,13 @@ void mcp_server_free(mcp_server *s)
         s->subs = sub->next;
         subscription_free(sub);
     }
+    while (s->parked) { /* none: the shutdown took them and park() refuses after it */
+        parked *p = s->parked;
+        s->parked = p->next;
+        parked_free(p);
+    }
     pthread_cond_destroy(&s->hb_cv);
+    pthread_cond_destroy(&s->ready_cv);
     pthread_mutex_destroy(&s->mu);
     free(s->name);
     free(s->version);

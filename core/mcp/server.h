@@ -11,6 +11,7 @@
  * (legacy), subscriptions/listen (modern; toolsListChanged), notifications/cancelled. */
 #ifndef LMCP_MCP_SERVER_H
 #define LMCP_MCP_SERVER_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "invoke/executor.h"
@@ -28,12 +29,23 @@ typedef struct mcp_server_opts {
     out_writer *out;
     registry *reg;
     executor *exec;
+    bool tools_pending;            /* tools/list and tools/call wait for mcp_server_tools_ready() */
 } mcp_server_opts;
 
 typedef struct mcp_server mcp_server;
 mcp_server *mcp_server_new(const mcp_server_opts *o);
 /* Handle one line from stdin (called on the reader thread). Never blocks on a Lambda call. */
 void mcp_server_handle_line(mcp_server *s, const char *line, size_t len);
+/* The first discovery has finished (whatever its outcome): the tools/list and tools/call that
+ * waited for it (opts.tools_pending) are handled now, on the calling thread, in the order they
+ * arrived, and the ones that come later at once. Everything else is answered at any time, so a
+ * client's initialize or server/discover does not wait for discovery. A waiting request that
+ * the client cancels is dropped; the shutdown answers those still waiting with an error. */
+void mcp_server_tools_ready(mcp_server *s);
+/* Wait up to timeout_ms until no request waits for the first discovery (at the end of input,
+ * before the shutdown: a client may write its requests and close stdin at once). Returns true
+ * when none waits (any more). */
+bool mcp_server_wait_parked(mcp_server *s, int64_t timeout_ms);
 /* The reader skipped a line longer than the limit: answer with an error (id null). */
 void mcp_server_handle_oversized(mcp_server *s);
 /* The tool set changed: notifications/tools/list_changed to an initialized legacy session

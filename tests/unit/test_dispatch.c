@@ -175,6 +175,7 @@ typedef struct fx_opts {
     int64_t progress_ms;
     size_t max_inflight, max_queued;
     tool_snapshot *tools; /* NULL: standard_tools() */
+    bool tools_pending;   /* tools/list and tools/call wait for mcp_server_tools_ready() */
 } fx_opts;
 
 static fx *fx_new(const fx_opts *o)
@@ -203,6 +204,7 @@ static fx *fx_new(const fx_opts *o)
         .out = f->w,
         .reg = f->reg,
         .exec = f->ex,
+        .tools_pending = o && o->tools_pending,
     };
     f->s = mcp_server_new(&so);
     return f;
@@ -989,6 +991,60 @@ static void test_cancellation(void **state)
     fx_free(f);
 }
 
+/* Before the first discovery has finished (mcp_server_tools_ready), tools/list and tools/call
+ * wait while ping is answered; then they are handled in arrival order; a waiting call the client
+ * cancels never runs and is never answered. At most MAX_PARKED (1024) wait; the shutdown refuses
+ * the waiting ones, and one that comes after it, with an error. */
+static void test_requests_wait_for_first_discovery(void **state)
+{
+    (void)state;
+    fx_opts o = {.tools_pending = true};
+    fx *f = fx_new(&o);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"l1\",\"method\":\"tools/list\",\"params\":{" MODERN_META "}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{" MODERN_META
+             ",\"name\":\"echo\",\"arguments\":{\"x\":1}}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c2\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"block\"}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"c2\"}}");
+    expect_ping_ok(f, true); /* answered at once, and nothing was written before it */
+    expect_silence(f, 50);
+    mcp_server_tools_ready(f->s);
+    json_object *l1 = expect_result(f, "\"l1\""); /* handled in order: the list first */
+    json_object *tools = NULL;
+    assert_true(json_object_object_get_ex(json_object_object_get(l1, "result"), "tools", &tools));
+    assert_int_equal(json_object_array_length(tools), 8);
+    json_object_put(l1);
+    json_object *c1 = expect_result(f, "\"c1\"");
+    assert_int_equal(int_at(c1, "result.structuredContent.x"), 1);
+    json_object_put(c1);
+    wait_idle(f);
+    expect_silence(f, 50); /* nothing for c2 */
+    pthread_mutex_lock(&S.mu);
+    int started = S.started;
+    pthread_mutex_unlock(&S.mu);
+    assert_int_equal(started, 0); /* the block tool never ran */
+    /* from now on at once */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"l2\",\"method\":\"tools/list\",\"params\":{" MODERN_META "}}");
+    json_object_put(expect_result(f, "\"l2\""));
+    fx_free(f);
+
+    /* the bound, and the shutdown */
+    f = fx_new(&o);
+    for (int i = 0; i < 1024; i++)
+        sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/list\",\"params\":{" MODERN_META "}}", i);
+    expect_silence(f, 20);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1024,\"method\":\"tools/list\",\"params\":{" MODERN_META "}}");
+    expect_error(f, "1024", -32603, "still discovering its tools and 1024 requests are waiting");
+    mcp_server_shutdown(f->s, 0);
+    for (int i = 0; i < 1024; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        expect_error(f, id, -32603, "shutting down: the request was not started");
+    }
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"late\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
+    expect_error(f, "\"late\"", -32603, "shutting down");
+    fx_free(f);
+}
+
 /* Request ids are compared as JSON values, whole: 1 and "1" are two requests, "a\u0000b" and
  * "a\u0000c" are two requests (not "a" twice), INT64_MAX and INT64_MAX + 1 are two requests; a
  * cancellation reaches the request with exactly its id, and so does a subscription's. */
@@ -1435,6 +1491,7 @@ int main(void)
         cmocka_unit_test(test_subscriptions),
         cmocka_unit_test(test_legacy_list_changed_only_when_ready),
         cmocka_unit_test(test_shutdown_drains),
+        cmocka_unit_test(test_requests_wait_for_first_discovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

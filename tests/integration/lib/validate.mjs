@@ -128,6 +128,7 @@ export function validateRecording(records, schemas, opts = {}) {
     const stats = { in: 0, out: 0, responses: 0, notifications: 0, requests: 0, pid: null, exit: null };
     const pending = new Map(); // idKey -> {method, era}
     const answered = new Set();
+    const cancelled = new Set(); // idKey of requests the client cancelled: no answer is due
     let era = 'legacy';
     let seq = 0;
     let idless = 0;
@@ -153,6 +154,8 @@ export function validateRecording(records, schemas, opts = {}) {
                     break;
                 }
                 if (!m || typeof m !== 'object' || Array.isArray(m) || 'result' in m || 'error' in m) break;
+                if (m.method === 'notifications/cancelled' && !('id' in m) && m.params && isId(m.params.requestId))
+                    cancelled.add(idKey(m.params.requestId));
                 if (!('id' in m) || !isId(m.id)) break; // a notification, or an id the server cannot echo
                 const pv = m.params && typeof m.params === 'object' && m.params._meta && m.params._meta[META_PROTOCOL_VERSION];
                 const reqEra = pv !== undefined ? 'modern' : 'legacy';
@@ -261,6 +264,7 @@ export function validateRecording(records, schemas, opts = {}) {
     }
     // each error without an id may stand for one of the requests left: the server could not
     // read that request's id (it did not parse the line the way JSON.parse does)
+    for (const key of cancelled) pending.delete(key); // MCP: the server sends nothing for a cancelled request
     if (!opts.allowUnanswered && pending.size > idless) {
         const list = [...pending.values()].map((p) => `${p.method} (id ${JSON.stringify(p.id)})`).join(', ');
         problems.push(`requests never answered: ${list}${idless ? ` (${idless} errors without an id may answer some of them)` : ''}`);
