@@ -169,6 +169,9 @@ typedef struct req {
     bool modern;
     int log_threshold;
     int64_t t0_us;
+    const char *line;      /* the line it came in, borrowed (kept by park() until the tools are known) */
+    size_t len;
+    bool replay;           /* handled again after waiting for the first discovery */
 } req;
 
 /* ------------------------------------------------------------------------------ helpers */
@@ -875,6 +878,12 @@ static void handle_notification(mcp_server *s, const char *method, json_object *
 
 /* ------------------------------------------------------------------------------ dispatch */
 
+static bool park(mcp_server *s, json_object *id, const char *method, const char *line, size_t len);
+
+/* tools/list and tools/call, valid so far, before the first discovery has finished: kept to be
+ * handled when it has (true), or refused when too many wait (true, answered) */
+static bool waits_for_tools(req *rq) { return !rq->replay && park(rq->s, rq->id, rq->method, rq->line, rq->len); }
+
 static void dispatch_modern(req *rq)
 {
     const char *m = rq->method;
@@ -882,10 +891,13 @@ static void dispatch_modern(req *rq)
         do_discover(rq);
     else if (strcmp(m, "ping") == 0)
         do_ping(rq);
-    else if (strcmp(m, "tools/list") == 0)
-        do_tools_list(rq);
-    else if (strcmp(m, "tools/call") == 0)
-        do_tools_call(rq);
+    else if (strcmp(m, "tools/list") == 0) {
+        if (!waits_for_tools(rq))
+            do_tools_list(rq);
+    } else if (strcmp(m, "tools/call") == 0) {
+        if (!waits_for_tools(rq))
+            do_tools_call(rq);
+    }
     else if (strcmp(m, "subscriptions/listen") == 0)
         do_listen(rq);
     else
@@ -897,10 +909,13 @@ static void dispatch_legacy(req *rq)
     const char *m = rq->method;
     if (strcmp(m, "ping") == 0)
         do_ping(rq);
-    else if (strcmp(m, "tools/list") == 0)
-        do_tools_list(rq);
-    else if (strcmp(m, "tools/call") == 0)
-        do_tools_call(rq);
+    else if (strcmp(m, "tools/list") == 0) {
+        if (!waits_for_tools(rq))
+            do_tools_list(rq);
+    } else if (strcmp(m, "tools/call") == 0) {
+        if (!waits_for_tools(rq))
+            do_tools_call(rq);
+    }
     else if (strcmp(m, "logging/setLevel") == 0)
         do_set_level(rq);
     else
@@ -1115,7 +1130,7 @@ static void handle_line(mcp_server *s, const char *line, size_t len, bool replay
         return;
     }
     req rq = {.s = s, .id = is_id(id) ? id : NULL, .method = method_ok ? json_object_get_string(jm) : "?",
-              .log_threshold = -1, .t0_us = t0};
+              .log_threshold = -1, .t0_us = t0, .line = line, .len = len, .replay = replay};
     if (has_id && !is_id(id))
         reply_error(&rq, ERR_INVALID_REQUEST, "Invalid Request: id must be a string or an integer", NULL);
     else if (!version_ok)
@@ -1125,9 +1140,6 @@ static void handle_line(mcp_server *s, const char *line, size_t len, bool replay
                     has_method ? "Invalid Request: method must be a string" : "Invalid Request: method is missing", NULL);
     else if (has_params && !json_object_is_type(params, json_type_object))
         reply_error(&rq, ERR_INVALID_PARAMS, "Invalid params: params must be an object", NULL);
-    else if (!replay && (strcmp(rq.method, "tools/list") == 0 || strcmp(rq.method, "tools/call") == 0) &&
-             park(s, rq.id, rq.method, line, len))
-        ; /* answered when the first discovery has finished */
     else {
         rq.params = has_params ? params : NULL;
         handle_request(s, &rq);

@@ -34,6 +34,7 @@ run('pagination', async (t) => {
 
     const before = await emu.stats();
     const legacy = await t.legacyClient({ label: 'legacy-130', emu, conf });
+    await legacy.client.listTools(); /* answered once the first discovery has finished */
 
     await t.test('discovery listed all 130 functions with 3 ListFunctions calls (NextMarker followed, 50 per page)', async () => {
         const s = await emu.stats();

@@ -98,8 +98,8 @@ run('discovery-schema-registry', async (t) => {
     const C = await t.clients();
     const emu = await t.emulator({ account: ACCOUNT });
     const { client, session } = await t.legacyClient({ label: 'legacy', emu, env: ENV });
+    const tools = byName(await listAll(client)); /* answered once the first discovery has finished */
     const stats0 = await counters(emu);
-    const tools = byName(await listAll(client));
     const generic = tools.plain.inputSchema;
     const stderr = () => session.stderrText();
 
