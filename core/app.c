@@ -41,6 +41,7 @@ struct app {
     /* refresh */
     pthread_t refresh_thread;
     bool refresh_started;
+    bool refresh_busy;              /* discovering (not waiting on refresh_cv); under refresh_mu */
     pthread_mutex_t refresh_mu;
     pthread_cond_t refresh_cv;
     bool stopping;
@@ -369,14 +370,17 @@ static void *refresh_main(void *arg)
         if (a->last_discovery_failed && (interval == 0 || interval > 30000))
             interval = 30000;
         generation_release(g);
+        a->refresh_busy = false;
         if (interval == 0) {
             pthread_cond_wait(&a->refresh_cv, &a->refresh_mu);
+            a->refresh_busy = true;
             continue;
         }
         struct timespec until = clock_mono_deadline(interval);
         int rc = 0;
         while (!a->stopping && !a->reload_requested && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&a->refresh_cv, &a->refresh_mu, &until);
+        a->refresh_busy = true;
         if (a->stopping)
             break;
         if (a->reload_requested)
@@ -387,6 +391,7 @@ static void *refresh_main(void *arg)
         generation_release(g);
         pthread_mutex_lock(&a->refresh_mu);
     }
+    a->refresh_busy = false;
     pthread_mutex_unlock(&a->refresh_mu);
     return NULL;
 }
@@ -619,6 +624,7 @@ static int serve(app *a, sigset_t *sigs)
     pthread_cond_init(&a->refresh_cv, &ca);
     pthread_condattr_destroy(&ca);
     /* the refresh thread runs the first discovery while the reader answers the client */
+    a->refresh_busy = true;
     a->refresh_started = pthread_create(&a->refresh_thread, NULL, refresh_main, a) == 0;
     if (!a->refresh_started) {
         LOG_WARN(COMP, "cannot start the discovery thread: discovering once before serving, no refresh");
@@ -660,6 +666,7 @@ static int serve(app *a, sigset_t *sigs)
     pthread_mutex_lock(&a->refresh_mu);
     a->stopping = true;
     pthread_cond_broadcast(&a->refresh_cv);
+    bool discovering = a->refresh_started && a->refresh_busy;
     pthread_mutex_unlock(&a->refresh_mu);
     if (!eof) {
         /* A signal: end promptly. The reader is blocked in read(2) on a pipe the client still
@@ -669,7 +676,14 @@ static int serve(app *a, sigset_t *sigs)
         if (pthread_create(&dog, NULL, shutdown_watchdog, NULL) == 0)
             pthread_detach(dog);
         mcp_server_shutdown(a->mcp, 0);
+        /* a waiting refresh thread leaves at once (its per-thread library state with it); one
+           in the middle of a discovery (often the first, right after start) is not waited for,
+           and then the process must not run exit()'s library destructors under it */
+        if (a->refresh_started && !discovering)
+            pthread_join(a->refresh_thread, NULL);
         fflush(stderr);
+        if (discovering)
+            _exit(0);
         exit(0);
     }
     mcp_server_shutdown(a->mcp, grace);
