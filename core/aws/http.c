@@ -565,12 +565,10 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         else
             snprintf(err, errlen, "%s %s: %s", method, logurl, detail);
     }
-    if (!trace)
-        ;
-    else if (rc == HTTP_OK)
+    if (trace && rc == HTTP_OK)
         log_msg(LMCP_LOG_TRACE, "http", "%s %s -> %ld, %zu bytes, %lld ms, %s connection", method, logurl, status,
                 resp->body.len, (long long)elapsed_ms, new_conns ? "new" : "reused");
-    else
+    else if (trace)
         log_msg(LMCP_LOG_TRACE, "http", "%s %s failed after %lld ms (%s): %s", method, logurl, (long long)elapsed_ms,
                 http_rc_name(rc), err);
     free(logurl);
