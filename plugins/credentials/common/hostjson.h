@@ -1,7 +1,11 @@
-/* Reading the JSON answers of credential endpoints through the host table (plugins reach JSON
- * only through it). Header-only: used by the common library and by the plugins themselves. */
+/* Calling credential endpoints and reading their JSON answers through the host table (plugins
+ * reach AWS and JSON only through it). Header-only: used by the common library and by the
+ * plugins themselves. */
 #ifndef LMCP_CRED_HOSTJSON_H
 #define LMCP_CRED_HOSTJSON_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <lambda-mcp/plugin.h>
 
 /* The string member key of object o, or NULL when o is NULL, the member is absent, not a string,
@@ -11,5 +15,42 @@ static inline const char *cc_jstr(const lmcp_host *h, const lmcp_json *o, const 
     const lmcp_json *v = o ? h->json_get(o, key) : NULL;
     const char *s = v ? h->json_string(v) : NULL;
     return s && *s ? s : NULL;
+}
+
+/* The number member key of object o (a JSON integer, or a float truncated) in *out: true, or
+ * false when o is NULL or the member is absent or not a number. */
+static inline bool cc_jint(const lmcp_host *h, const lmcp_json *o, const char *key, int64_t *out)
+{
+    const lmcp_json *v = o ? h->json_get(o, key) : NULL;
+    lmcp_json_type t = v ? h->json_type(v) : LMCP_JSON_NULL;
+    if (t == LMCP_JSON_INT)
+        *out = h->json_int(v);
+    else if (t == LMCP_JSON_DOUBLE)
+        *out = (int64_t)h->json_double(v);
+    return t == LMCP_JSON_INT || t == LMCP_JSON_DOUBLE;
+}
+
+/* Send rq and accept a 2xx answer: LMCP_OK with *resp (the caller frees it). Otherwise LMCP_ERR,
+ * nothing to free, err = "WHAT failed: <transport error>" or "WHAT failed: HTTP <status> <code>:
+ * <message>", and *status the HTTP status (0 when no answer came). */
+static inline int cc_aws_call(const lmcp_host *h, const lmcp_instance *inst, const lmcp_aws_request *rq,
+                              const char *what, lmcp_aws_response **resp, long *status, char *err, size_t errlen)
+{
+    char herr[512] = "";
+    *resp = NULL;
+    *status = 0;
+    if (h->aws_request(inst, rq, resp, herr, sizeof herr) != LMCP_OK) {
+        snprintf(err, errlen, "%s failed: %s", what, herr);
+        return LMCP_ERR;
+    }
+    *status = h->aws_status(*resp);
+    if (*status >= 200 && *status < 300)
+        return LMCP_OK;
+    const char *code = h->aws_error_code(*resp), *msg = h->aws_error_message(*resp);
+    snprintf(err, errlen, "%s failed: HTTP %ld %s%s%.300s", what, *status, code ? code : "", msg ? ": " : "",
+             msg ? msg : "");
+    h->aws_response_free(*resp);
+    *resp = NULL;
+    return LMCP_ERR;
 }
 #endif

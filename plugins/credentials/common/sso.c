@@ -188,38 +188,27 @@ static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const ss
     rq.body_len = text ? strlen(text) : 0;
     rq.flags = LMCP_AWS_UNSIGNED;
     lmcp_aws_response *resp = NULL;
-    char herr[512] = "";
+    long status;
     int64_t now = h->now_ms();
-    int rc = h->aws_request(inst, &rq, &resp, herr, sizeof herr);
+    int rc = cc_aws_call(h, inst, &rq, "SSO-OIDC CreateToken", &resp, &status, err, errlen);
     if (text) {
         cc_wipe(text, strlen(text));
         h->free(text);
     }
-    if (rc != LMCP_OK) {
-        snprintf(err, errlen, "SSO-OIDC CreateToken failed: %s", herr);
+    if (rc != LMCP_OK)
         return LMCP_ERR;
-    }
-    long status = h->aws_status(resp);
-    if (status != 200) {
-        const char *code = h->aws_error_code(resp), *msg = h->aws_error_message(resp);
-        snprintf(err, errlen, "SSO-OIDC CreateToken failed: HTTP %ld %s%s%.200s", status, code ? code : "",
-                 msg ? ": " : "", msg ? msg : "");
-        h->aws_response_free(resp);
-        return LMCP_ERR;
-    }
     size_t blen;
     const char *b = h->aws_body(resp, &blen);
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
     h->aws_response_free(resp);
-    const char *access = j ? cc_jstr(h, j, "accessToken") : NULL;
-    const lmcp_json *ei = j ? h->json_get(j, "expiresIn") : NULL;
-    if (!access || !ei || (h->json_type(ei) != LMCP_JSON_INT && h->json_type(ei) != LMCP_JSON_DOUBLE)) {
+    const char *access = cc_jstr(h, j, "accessToken");
+    int64_t expires_in;
+    if (!access || !cc_jint(h, j, "expiresIn", &expires_in)) {
         snprintf(err, errlen, "SSO-OIDC CreateToken answered without accessToken/expiresIn");
         if (j)
             h->json_put(j);
         return LMCP_ERR;
     }
-    int64_t expires_in = h->json_type(ei) == LMCP_JSON_INT ? h->json_int(ei) : (int64_t)h->json_double(ei);
     char when[32];
     cc_format_time(now + expires_in * 1000, when);
     h->json_set(tok, "accessToken", h->json_new_string(access));
@@ -252,25 +241,15 @@ static int get_role_credentials(const lmcp_host *h, const lmcp_instance *inst, c
     rq.headers = headers;
     rq.flags = LMCP_AWS_UNSIGNED | LMCP_AWS_IDEMPOTENT;
     lmcp_aws_response *resp = NULL;
-    char herr[512] = "";
-    int rc = h->aws_request(inst, &rq, &resp, herr, sizeof herr);
+    long status;
+    char what[300];
+    snprintf(what, sizeof what, "SSO GetRoleCredentials for role %s in account %s", c->role_name, c->account_id);
+    int rc = cc_aws_call(h, inst, &rq, what, &resp, &status, err, errlen);
     cc_free_secret(auth);
     free(query);
     if (rc != LMCP_OK) {
-        snprintf(err, errlen, "SSO GetRoleCredentials failed: %s", herr);
-        return LMCP_ERR;
-    }
-    long status = h->aws_status(resp);
-    if (status == 401) {
-        h->aws_response_free(resp);
-        expired_msg(c, err, errlen);
-        return LMCP_ERR;
-    }
-    if (status != 200) {
-        const char *code = h->aws_error_code(resp), *msg = h->aws_error_message(resp);
-        snprintf(err, errlen, "SSO GetRoleCredentials for role %s in account %s failed: HTTP %ld %s%s%.200s",
-                 c->role_name, c->account_id, status, code ? code : "", msg ? ": " : "", msg ? msg : "");
-        h->aws_response_free(resp);
+        if (status == 401)
+            expired_msg(c, err, errlen);
         return LMCP_ERR;
     }
     size_t blen;
@@ -278,17 +257,16 @@ static int get_role_credentials(const lmcp_host *h, const lmcp_instance *inst, c
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
     h->aws_response_free(resp);
     const lmcp_json *rc_ = j ? h->json_get(j, "roleCredentials") : NULL;
-    const char *akid = rc_ ? cc_jstr(h, rc_, "accessKeyId") : NULL;
-    const char *sk = rc_ ? cc_jstr(h, rc_, "secretAccessKey") : NULL;
-    const char *st = rc_ ? cc_jstr(h, rc_, "sessionToken") : NULL;
-    const lmcp_json *exp = rc_ ? h->json_get(rc_, "expiration") : NULL;
-    if (!akid || !sk || !exp || (h->json_type(exp) != LMCP_JSON_INT && h->json_type(exp) != LMCP_JSON_DOUBLE)) {
+    const char *akid = cc_jstr(h, rc_, "accessKeyId");
+    const char *sk = cc_jstr(h, rc_, "secretAccessKey");
+    const char *st = cc_jstr(h, rc_, "sessionToken");
+    int64_t exp_ms;
+    if (!akid || !sk || !cc_jint(h, rc_, "expiration", &exp_ms)) {
         snprintf(err, errlen, "SSO GetRoleCredentials answered without roleCredentials");
         if (j)
             h->json_put(j);
         return LMCP_ERR;
     }
-    int64_t exp_ms = h->json_type(exp) == LMCP_JSON_INT ? h->json_int(exp) : (int64_t)h->json_double(exp);
     h->credentials_set(out, akid, sk, st, exp_ms);
     h->credentials_set_account(out, c->account_id);
     h->json_put(j);

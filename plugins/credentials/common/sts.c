@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostjson.h"
 #include "util.h"
 
 #define MAX_TOKEN_FILE (1024u * 1024u)
@@ -266,21 +267,13 @@ static int call_sts(const lmcp_host *h, const lmcp_instance *inst, const char *a
     rq.flags = LMCP_AWS_IDEMPOTENT | (signer ? 0u : LMCP_AWS_UNSIGNED);
     rq.credentials = signer;
     lmcp_aws_response *resp = NULL;
-    char herr[512] = "";
-    int rc = h->aws_request(inst, &rq, &resp, herr, sizeof herr);
+    long status;
+    char what[512];
+    snprintf(what, sizeof what, "STS %s for %s", action, role_arn);
+    int rc = cc_aws_call(h, inst, &rq, what, &resp, &status, err, errlen);
     cc_buf_wipe_free(body);
-    if (rc != LMCP_OK) {
-        snprintf(err, errlen, "STS %s for %s failed: %s", action, role_arn, herr);
+    if (rc != LMCP_OK)
         return LMCP_ERR;
-    }
-    long status = h->aws_status(resp);
-    if (status < 200 || status >= 300) {
-        const char *code = h->aws_error_code(resp), *msg = h->aws_error_message(resp);
-        snprintf(err, errlen, "STS %s for %s failed: HTTP %ld %s%s%.300s", action, role_arn, status,
-                 code ? code : "", msg ? ": " : "", msg ? msg : "");
-        h->aws_response_free(resp);
-        return LMCP_ERR;
-    }
     size_t blen;
     const char *xml = h->aws_body(resp, &blen);
     sts_creds c;
