@@ -519,22 +519,11 @@ static void ere_literal(buf *o, unsigned cp)
     buf_append_char(o, ')');
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_hex(const char *p, int n, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < n; i++) {
-        int h = hexval(p[i]);
+        int h = hex_digit((unsigned char)p[i]);
         if (h < 0)
             return false;
         v = v * 16u + (unsigned)h;

@@ -33,8 +33,7 @@ static int jc_hex4(const char *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        char h = p[i];
-        v = v * 16 + (h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h - 'A' + 10);
+        v = v * 16 + hex_digit((unsigned char)p[i]); /* the caller checked they are hex digits */
     }
     return v;
 }

@@ -160,7 +160,7 @@ char *uri_encode(const char *s, bool encode_slash)
     return out;
 }
 
-static int hexval(int c)
+int hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -176,8 +176,8 @@ char *uri_decode(const char *s, size_t n)
     char *out = xmalloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (h = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (l = hex_digit((unsigned char)s[i + 2])) >= 0) {
             *o++ = (char)(h << 4 | l);
             i += 2;
         } else {

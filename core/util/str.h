@@ -50,6 +50,7 @@ size_t utf8_encode(unsigned cp, char out[4]);
 /* Append s (len bytes) to out as valid UTF-8: each invalid sequence becomes U+FFFD. */
 void utf8_sanitize(buf *out, const char *s, size_t len);
 void hex_encode(const unsigned char *data, size_t len, char *out /* 2*len+1 */);
+int hex_digit(int c); /* the value of a hex digit (either case), or -1 */
 /* Overwrite memory so a secret does not linger (explicit_bzero: not optimised away). The one
  * wipe function of the code base. */
 void secure_zero(void *p, size_t n);
