@@ -880,24 +880,31 @@ static void handle_notification(mcp_server *s, const char *method, json_object *
 
 static bool park(mcp_server *s, json_object *id, const char *method, const char *line, size_t len);
 
-/* tools/list and tools/call, valid so far, before the first discovery has finished: kept to be
- * handled when it has (true), or refused when too many wait (true, answered) */
-static bool waits_for_tools(req *rq) { return !rq->replay && park(rq->s, rq->id, rq->method, rq->line, rq->len); }
+/* tools/list and tools/call, the same in both eras (false for any other method). Before the
+ * first discovery has finished they wait for it (park) unless this is that wait's replay. */
+static bool dispatch_tools(req *rq)
+{
+    bool list = strcmp(rq->method, "tools/list") == 0;
+    if (!list && strcmp(rq->method, "tools/call") != 0)
+        return false;
+    if (!rq->replay && park(rq->s, rq->id, rq->method, rq->line, rq->len))
+        return true; /* kept, or refused because too much waits */
+    if (list)
+        do_tools_list(rq);
+    else
+        do_tools_call(rq);
+    return true;
+}
 
 static void dispatch_modern(req *rq)
 {
     const char *m = rq->method;
+    if (dispatch_tools(rq))
+        return;
     if (strcmp(m, "server/discover") == 0)
         do_discover(rq);
     else if (strcmp(m, "ping") == 0)
         do_ping(rq);
-    else if (strcmp(m, "tools/list") == 0) {
-        if (!waits_for_tools(rq))
-            do_tools_list(rq);
-    } else if (strcmp(m, "tools/call") == 0) {
-        if (!waits_for_tools(rq))
-            do_tools_call(rq);
-    }
     else if (strcmp(m, "subscriptions/listen") == 0)
         do_listen(rq);
     else
@@ -907,15 +914,10 @@ static void dispatch_modern(req *rq)
 static void dispatch_legacy(req *rq)
 {
     const char *m = rq->method;
+    if (dispatch_tools(rq))
+        return;
     if (strcmp(m, "ping") == 0)
         do_ping(rq);
-    else if (strcmp(m, "tools/list") == 0) {
-        if (!waits_for_tools(rq))
-            do_tools_list(rq);
-    } else if (strcmp(m, "tools/call") == 0) {
-        if (!waits_for_tools(rq))
-            do_tools_call(rq);
-    }
     else if (strcmp(m, "logging/setLevel") == 0)
         do_set_level(rq);
     else
