@@ -178,22 +178,16 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
         free(shown);
         return LMCP_ERR;
     }
-    const char *akid = cc_jstr(h, j, "AccessKeyId"), *sk = cc_jstr(h, j, "SecretAccessKey");
-    const char *exp = cc_jstr(h, j, "Expiration");
-    int64_t exp_ms = 0;
-    if (!akid || !sk || (exp && cc_parse_time(exp, &exp_ms) < 0)) {
-        snprintf(err, errlen, "the container credentials endpoint %s sent %s", shown,
-                 !j ? "something that is not JSON" : !akid || !sk ? "no AccessKeyId/SecretAccessKey"
-                                                                  : "an Expiration that is not a time");
+    cc_json_creds c;
+    const char *bad = cc_json_creds_read(h, j, "Token", &c);
+    if (bad) {
+        snprintf(err, errlen, "the container credentials endpoint %s sent %s", shown, bad);
         if (j)
             h->json_put(j);
         free(shown);
         return LMCP_ERR;
     }
-    h->credentials_set(out, akid, sk, cc_jstr(h, j, "Token"), exp_ms);
-    const char *acct = cc_jstr(h, j, "AccountId");
-    if (acct)
-        h->credentials_set_account(out, acct);
+    cc_json_creds_set(h, out, &c);
     h->json_put(j);
     h->log(s->inst, s->logged ? LMCP_LOG_DEBUG : LMCP_LOG_INFO, "credentials from the container endpoint %s", shown);
     s->logged = true;

@@ -304,19 +304,20 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
     }
     lmcp_json *j = h->json_parse(body, strlen(body), NULL, 0);
     cc_free_secret(body);
-    const char *code = j ? cc_jstr(h, j, "Code") : NULL;
-    const char *akid = j ? cc_jstr(h, j, "AccessKeyId") : NULL, *sk = j ? cc_jstr(h, j, "SecretAccessKey") : NULL;
-    const char *exp = j ? cc_jstr(h, j, "Expiration") : NULL;
-    int64_t exp_ms = 0;
-    if (!j || (code && strcmp(code, "Success") != 0) || !akid || !sk || (exp && cc_parse_time(exp, &exp_ms) < 0)) {
-        snprintf(err, errlen, "the metadata service at %s sent unusable credentials for role %s%s%s", s->base, role,
-                 code ? ": Code " : "", code ? code : "");
+    const char *code = cc_jstr(h, j, "Code");
+    cc_json_creds c;
+    const char *bad = cc_json_creds_read(h, j, "Token", &c);
+    if (!bad && code && strcmp(code, "Success") != 0)
+        bad = "a Code other than Success";
+    if (bad) {
+        snprintf(err, errlen, "the metadata service at %s sent unusable credentials for role %s: %s%s%s%s", s->base,
+                 role, bad, code ? " (Code " : "", code ? code : "", code ? ")" : "");
         if (j)
             h->json_put(j);
         free(role);
         return LMCP_ERR;
     }
-    h->credentials_set(out, akid, sk, cc_jstr(h, j, "Token"), exp_ms);
+    cc_json_creds_set(h, out, &c);
     h->json_put(j);
     h->log(s->inst, s->logged ? LMCP_LOG_DEBUG : LMCP_LOG_INFO, "instance role %s from %s (IMDSv%d)", role, s->base,
            s->token ? 2 : 1);

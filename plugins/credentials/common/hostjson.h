@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <lambda-mcp/plugin.h>
 
+#include "util.h"
+
 /* The string member key of object o, or NULL when o is NULL, the member is absent, not a string,
  * or empty (endpoints send "" for "none"). */
 static inline const char *cc_jstr(const lmcp_host *h, const lmcp_json *o, const char *key)
@@ -28,6 +30,43 @@ static inline bool cc_jint(const lmcp_host *h, const lmcp_json *o, const char *k
     else if (t == LMCP_JSON_DOUBLE)
         *out = (int64_t)h->json_double(v);
     return t == LMCP_JSON_INT || t == LMCP_JSON_DOUBLE;
+}
+
+/* Credentials in the JSON shape the container endpoint, IMDS and credential_process share:
+ * AccessKeyId, SecretAccessKey, a token under token_key ("Token", or "SessionToken" for
+ * credential_process), an optional ISO 8601 Expiration and an optional AccountId. The strings
+ * are borrowed from the document. */
+typedef struct cc_json_creds {
+    const char *akid, *secret, *token, *account;
+    const char *expiration; /* as sent; NULL when absent */
+    int64_t expires_ms;     /* 0 when absent */
+} cc_json_creds;
+
+/* Read j into *c: NULL when the credentials are usable, else what is wrong with the document,
+ * to follow "sent"/"printed" in a message. */
+static inline const char *cc_json_creds_read(const lmcp_host *h, const lmcp_json *j, const char *token_key,
+                                             cc_json_creds *c)
+{
+    c->akid = cc_jstr(h, j, "AccessKeyId");
+    c->secret = cc_jstr(h, j, "SecretAccessKey");
+    c->token = cc_jstr(h, j, token_key);
+    c->account = cc_jstr(h, j, "AccountId");
+    c->expiration = cc_jstr(h, j, "Expiration");
+    c->expires_ms = 0;
+    if (!j)
+        return "something that is not JSON";
+    if (!c->akid || !c->secret)
+        return !c->akid ? "no AccessKeyId" : "no SecretAccessKey";
+    if (c->expiration && cc_parse_time(c->expiration, &c->expires_ms) < 0)
+        return "an Expiration that is not an ISO 8601 time";
+    return NULL;
+}
+
+static inline void cc_json_creds_set(const lmcp_host *h, lmcp_credentials *out, const cc_json_creds *c)
+{
+    h->credentials_set(out, c->akid, c->secret, c->token, c->expires_ms);
+    if (c->account)
+        h->credentials_set_account(out, c->account);
 }
 
 /* Send rq and accept a 2xx answer: LMCP_OK with *resp (the caller frees it). Otherwise LMCP_ERR,

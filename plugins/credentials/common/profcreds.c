@@ -133,30 +133,20 @@ int cred_process_run(const lmcp_host *h, const lmcp_instance *inst, const char *
         h->json_put(j);
         goto fail;
     }
-    const char *akid = cc_jstr(h, j, "AccessKeyId"), *sk = cc_jstr(h, j, "SecretAccessKey");
-    if (!akid || !sk) {
-        snprintf(err, errlen, "credential_process of %s (%s) printed no %s", who, prog,
-                 !akid ? "AccessKeyId" : "SecretAccessKey");
+    cc_json_creds c;
+    const char *bad = cc_json_creds_read(h, j, "SessionToken", &c);
+    if (bad) {
+        snprintf(err, errlen, "credential_process of %s (%s) printed %s", who, prog, bad);
         h->json_put(j);
         goto fail;
     }
-    int64_t exp_ms = 0;
-    const char *exp = cc_jstr(h, j, "Expiration");
-    if (exp && cc_parse_time(exp, &exp_ms) < 0) {
-        snprintf(err, errlen, "credential_process of %s (%s): Expiration is not an ISO 8601 time", who, prog);
-        h->json_put(j);
-        goto fail;
-    }
-    if (exp && exp_ms <= h->now_ms()) {
+    if (c.expiration && c.expires_ms <= h->now_ms()) {
         snprintf(err, errlen, "credential_process of %s (%s) returned credentials that expired at %.40s", who, prog,
-                 exp);
+                 c.expiration);
         h->json_put(j);
         goto fail;
     }
-    h->credentials_set(out, akid, sk, cc_jstr(h, j, "SessionToken"), exp_ms);
-    const char *acct = cc_jstr(h, j, "AccountId");
-    if (acct)
-        h->credentials_set_account(out, acct);
+    cc_json_creds_set(h, out, &c);
     h->json_put(j);
     free(prog);
     return LMCP_OK;

@@ -21,6 +21,8 @@ case "\$1" in
   badjson) echo "not json at all: $PROC_SECRET" ;;
   v2)      echo '{"Version": 2, "AccessKeyId": "ASIACREDTESTPROC0004", "SecretAccessKey": "$PROC_SECRET"}' ;;
   expired) echo '{"Version": 1, "AccessKeyId": "ASIACREDTESTPROC0004", "SecretAccessKey": "$PROC_SECRET", "SessionToken": "$PROC_TOKEN", "Expiration": "2001-01-01T00:00:00Z"}' ;;
+  noakid)  echo '{"Version": 1, "SecretAccessKey": "$PROC_SECRET"}' ;;
+  badexp)  echo '{"Version": 1, "AccessKeyId": "ASIACREDTESTPROC0004", "SecretAccessKey": "$PROC_SECRET", "Expiration": "tomorrow"}' ;;
   args)    i=0; for a in "\$@"; do i=\$((i+1)); echo "arg\$i=[\$a]" >&2; done
            printf '{"Version": 1, "AccessKeyId": "ASIACREDTESTPROC0004", "SecretAccessKey": "$PROC_SECRET", "SessionToken": "$PROC_TOKEN"}' ;;
 esac
@@ -45,6 +47,12 @@ credential_process = $HOME_DIR/bin/creds v2
 
 [profile expired]
 credential_process = $HOME_DIR/bin/creds expired
+
+[profile noakid]
+credential_process = $HOME_DIR/bin/creds noakid
+
+[profile badexp]
+credential_process = $HOME_DIR/bin/creds badexp
 
 [profile injection]
 credential_process = $HOME_DIR/bin/creds args \$(touch $PWNED) \`touch $PWNED\` | tee $PWNED && x;touch $PWNED 'a b'
@@ -99,6 +107,10 @@ run_lmcp v2 AWS_PROFILE=v2 -- --check
 expect_check_error v2 'printed Version 2; only Version 1 is supported'
 run_lmcp expired AWS_PROFILE=expired -- --check
 expect_check_error expired 'returned credentials that expired at 2001-01-01T00:00:00Z'
+run_lmcp noakid AWS_PROFILE=noakid -- --check
+expect_check_error noakid "credential_process of profile \"noakid\" ($HOME_DIR/bin/creds) printed no AccessKeyId"
+run_lmcp badexp AWS_PROFILE=badexp -- --check
+expect_check_error badexp 'printed an Expiration that is not an ISO 8601 time'
 run_lmcp missing AWS_PROFILE=missing -- --check
 expect_check_error missing "credential_process of profile \"missing\": cannot run $HOME_DIR/bin/no-such-helper: No such file or directory"
 
