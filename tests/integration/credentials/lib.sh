@@ -137,10 +137,9 @@ build_env() {
   return 0
 }
 
-# run_lmcp NAME [VAR=VALUE ...] -- ARGS...: $T/NAME.out, .err, .rc, .ms
-run_lmcp() {
-  local name=$1
-  shift
+# env_then_args [VAR=VALUE ...] -- ARGS...: build_env with the VAR=VALUE words; ARGS (a global
+# array) gets the words after --
+env_then_args() {
   local -a vars=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
     vars+=("$1")
@@ -148,9 +147,17 @@ run_lmcp() {
   done
   [ $# -gt 0 ] && shift
   build_env "${vars[@]+"${vars[@]}"}"
+  ARGS=("$@")
+}
+
+# run_lmcp NAME [VAR=VALUE ...] -- ARGS...: $T/NAME.out, .err, .rc, .ms
+run_lmcp() {
+  local name=$1
+  shift
+  env_then_args "$@"
   local t0 t1
   t0=$(date +%s%N)
-  env -i "${CLEAN[@]}" "$LMCP_BIN" -p "$LMCP_PLUGIN_DIR" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.err"
+  env -i "${CLEAN[@]}" "$LMCP_BIN" -p "$LMCP_PLUGIN_DIR" "${ARGS[@]+"${ARGS[@]}"}" </dev/null >"$T/$name.out" 2>"$T/$name.err"
   echo $? >"$T/$name.rc"
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000)) >"$T/$name.ms"
@@ -162,15 +169,9 @@ run_lmcp() {
 mcp_script() {
   local name=$1 steps=$2
   shift 2
-  local -a vars=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    vars+=("$1")
-    shift
-  done
-  [ $# -gt 0 ] && shift
-  build_env "${vars[@]+"${vars[@]}"}"
+  env_then_args "$@"
   env -i "${CLEAN[@]}" "$LMCP_PYTHON" "$HELPER" script "$URL" "$steps" "$T" "$name" -- \
-    "$LMCP_BIN" -p "$LMCP_PLUGIN_DIR" "$@" >"$T/$name.report" 2>&1
+    "$LMCP_BIN" -p "$LMCP_PLUGIN_DIR" "${ARGS[@]+"${ARGS[@]}"}" >"$T/$name.report" 2>&1
   echo $? >"$T/$name.rc"
 }
 rc_of() { cat "$T/$1.rc"; }
