@@ -417,3 +417,23 @@ int ts_closed_port(void)
     close(fd); /* bound but never listening: connections are refused */
     return ntohs(a.sin_port);
 }
+
+static void *cancel_main(void *p)
+{
+    ts_canceller *c = p;
+    struct timespec ts = {c->after_ms / 1000, (long)(c->after_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    *c->flag = 1;
+    return NULL;
+}
+
+void ts_cancel_later(ts_canceller *c, volatile int *flag, int after_ms)
+{
+    c->flag = flag;
+    c->after_ms = after_ms;
+    if (pthread_create(&c->thread, NULL, cancel_main, c) != 0)
+        abort();
+}
+
+void ts_cancel_join(ts_canceller *c) { pthread_join(c->thread, NULL); }

@@ -3,6 +3,7 @@
  * (or the default one), and the server counts connections and keeps a copy of every request. */
 #ifndef LMCP_TESTS_HTTP_TEST_SERVER_H
 #define LMCP_TESTS_HTTP_TEST_SERVER_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,4 +39,14 @@ char *ts_request_header(ts_server *s, int i, const char *name);
 void ts_reset(ts_server *s);
 /* A port on 127.0.0.1 where nothing listens. */
 int ts_closed_port(void);
+
+/* A client cancelling mid-request: ts_cancel_later sets *flag to 1 from another thread after
+ * after_ms; ts_cancel_join waits for that thread. */
+typedef struct ts_canceller {
+    pthread_t thread;
+    volatile int *flag;
+    int after_ms;
+} ts_canceller;
+void ts_cancel_later(ts_canceller *c, volatile int *flag, int after_ms);
+void ts_cancel_join(ts_canceller *c);
 #endif

@@ -530,19 +530,6 @@ static void test_retry_after_honoured_and_capped(void **state)
     assert_true(ms >= 240 && ms < 1500);
 }
 
-typedef struct canceller {
-    volatile int *flag;
-    int after_ms;
-} canceller;
-
-static void *cancel_later(void *p)
-{
-    canceller *c = p;
-    clock_sleep_ms(c->after_ms);
-    *c->flag = 1;
-    return NULL;
-}
-
 static void test_cancel_during_backoff(void **state)
 {
     fixture *f = *state;
@@ -555,9 +542,8 @@ static void test_cancel_during_backoff(void **state)
     t.headers = "Retry-After: 10\r\n";
     ts_push(f->srv, &t);
     volatile int flag = 0;
-    canceller c = {&flag, 100};
-    pthread_t th;
-    pthread_create(&th, NULL, cancel_later, &c);
+    ts_canceller c;
+    ts_cancel_later(&c, &flag, 100);
     lmcp_aws_request r = lambda_req("POST", "/x", 0);
     r.cancel = &flag;
     aws_response *resp;
@@ -565,7 +551,7 @@ static void test_cancel_during_backoff(void **state)
     int64_t t0 = clock_mono_us();
     int rc = aws_request(f->aws, &r, &resp, err, sizeof err);
     int64_t ms = (clock_mono_us() - t0) / 1000;
-    pthread_join(th, NULL);
+    ts_cancel_join(&c);
     assert_int_equal(rc, LMCP_CANCELLED);
     assert_null(resp);
     assert_true(ms < 400);
@@ -579,9 +565,8 @@ static void test_cancel_in_flight(void **state)
     slow.delay_ms = 5000;
     ts_push(f->srv, &slow);
     volatile int flag = 0;
-    canceller c = {&flag, 100};
-    pthread_t th;
-    pthread_create(&th, NULL, cancel_later, &c);
+    ts_canceller c;
+    ts_cancel_later(&c, &flag, 100);
     lambda_invoke_opts o = {0};
     o.function = "f";
     o.payload = "{}";
@@ -592,7 +577,7 @@ static void test_cancel_in_flight(void **state)
     int64_t t0 = clock_mono_us();
     int rc = lambda_invoke(f->aws, &o, &resp, err, sizeof err);
     int64_t ms = (clock_mono_us() - t0) / 1000;
-    pthread_join(th, NULL);
+    ts_cancel_join(&c);
     assert_int_equal(rc, LMCP_CANCELLED);
     assert_true(ms < 300);
 }

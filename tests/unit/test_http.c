@@ -208,19 +208,6 @@ static void test_total_timeout(void **state)
     assert_true(ms >= 250 && ms < 1500);
 }
 
-typedef struct canceller {
-    volatile int *flag;
-    int after_ms;
-} canceller;
-
-static void *cancel_later(void *p)
-{
-    canceller *c = p;
-    clock_sleep_ms(c->after_ms);
-    *c->flag = 1;
-    return NULL;
-}
-
 static void test_cancel(void **state)
 {
     fixture *f = *state;
@@ -228,14 +215,13 @@ static void test_cancel(void **state)
     slow.delay_ms = 5000;
     ts_push(f->srv, &slow);
     volatile int flag = 0;
-    canceller c = {&flag, 150};
-    pthread_t t;
-    pthread_create(&t, NULL, cancel_later, &c);
+    ts_canceller c;
+    ts_cancel_later(&c, &flag, 150);
     http_response resp;
     int64_t t0 = clock_mono_us();
     http_rc rc = get(f, "/slow", &resp, 10000, &flag, 0);
     int64_t ms = (clock_mono_us() - t0) / 1000;
-    pthread_join(t, NULL);
+    ts_cancel_join(&c);
     assert_int_equal(rc, HTTP_E_CANCELLED);
     /* aborted within ~100 ms of the flag */
     assert_true(ms >= 140 && ms < 150 + 150);
