@@ -5,6 +5,7 @@
 #include "util/jsonparse.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -189,6 +190,43 @@ static bool jc_value(jcheck *c)
     }
 }
 
+/* json-c allocates (and zeroes) a tokener with a stack of max_depth + 1 levels for each parse,
+ * which was a tenth of the instructions of a tools/call (two parses each). Each thread keeps
+ * one instead, reset after every parse and freed by the key's destructor when the thread ends.
+ * Its depth only has to be enough: the validating pass above enforces max_depth itself. */
+#define TOKENER_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
+#define CACHED_TOKENER_DEPTH JSON_MAX_DEPTH
+
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tok_key;
+static bool tok_key_ok;
+
+static void tokener_destroy(void *p) { json_tokener_free(p); }
+
+static void tok_key_init(void) { tok_key_ok = pthread_key_create(&tok_key, tokener_destroy) == 0; }
+
+/* This thread's tokener, or NULL when max_depth needs a deeper one (the caller makes its own). */
+static json_tokener *thread_tokener(int max_depth)
+{
+    if (max_depth > CACHED_TOKENER_DEPTH)
+        return NULL;
+    pthread_once(&tok_once, tok_key_init);
+    if (!tok_key_ok)
+        return NULL;
+    json_tokener *tok = pthread_getspecific(tok_key);
+    if (tok)
+        return tok;
+    tok = json_tokener_new_ex(CACHED_TOKENER_DEPTH + 1);
+    if (!tok)
+        return NULL;
+    json_tokener_set_flags(tok, TOKENER_FLAGS);
+    if (pthread_setspecific(tok_key, tok) != 0) {
+        json_tokener_free(tok);
+        return NULL;
+    }
+    return tok;
+}
+
 bool json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err)
 {
     *out = NULL;
@@ -216,20 +254,28 @@ bool json_parse_strict(const char *text, size_t len, int max_depth, json_object 
             *err = c.err ? c.err : "unexpected data after the value";
         return false;
     }
-    json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+    bool cached = true;
+    json_tokener *tok = thread_tokener(max_depth);
     if (!tok) {
-        if (err)
-            *err = "out of memory";
-        return false;
+        cached = false;
+        tok = json_tokener_new_ex(max_depth + 1);
+        if (!tok) {
+            if (err)
+                *err = "out of memory";
+            return false;
+        }
+        json_tokener_set_flags(tok, TOKENER_FLAGS);
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error e = json_tokener_get_error(tok);
     if (e == json_tokener_continue) { /* a bare number at the very end: say where input ends */
         o = json_tokener_parse_ex(tok, "", 1);
         e = json_tokener_get_error(tok);
     }
-    json_tokener_free(tok);
+    if (cached)
+        json_tokener_reset(tok); /* drops what a failed parse left on its stack */
+    else
+        json_tokener_free(tok);
     if (e != json_tokener_success) {
         json_object_put(o);
         if (err)

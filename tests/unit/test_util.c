@@ -1,6 +1,7 @@
 /* util: buffers, strings, headers, durations, dates, base64, the strict JSON parser, logging. */
 #include "config.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -370,6 +371,64 @@ static void test_json_parse_strict(void **state)
     assert_true(JSON_MAX_DEPTH >= 64);
 }
 
+/* Each thread parses with its own json-c tokener, reused from one parse to the next: a
+ * failed parse leaves nothing behind for the next one, and threads do not share state. */
+static void *parse_many(void *arg)
+{
+    long k = (long)(intptr_t)arg;
+    for (long i = 0; i < 2000; i++) {
+        char text[96];
+        long v = k * 100000 + i;
+        int n = snprintf(text, sizeof text, "{\"k\":[%ld,{\"s\":\"x%ld\"}],\"t\":true}", v, v);
+        json_object *o = NULL;
+        /* a refused text, and a bare number (json-c ends it on a second call), between documents */
+        if (i % 3 == 0 && json_parse_strict("[[[1]]]", 7, 2, &o, NULL))
+            return (void *)1;
+        if (i % 3 == 1) {
+            if (!json_parse_strict("12", 2, JSON_MAX_DEPTH, &o, NULL) || json_object_get_int64(o) != 12)
+                return (void *)4;
+            json_object_put(o);
+        }
+        if (!json_parse_strict(text, (size_t)n, JSON_MAX_DEPTH, &o, NULL))
+            return (void *)2;
+        json_object *arr, *s;
+        bool ok = json_object_object_get_ex(o, "k", &arr) && json_object_get_int64(json_object_array_get_idx(arr, 0)) == v &&
+                  json_object_object_get_ex(json_object_array_get_idx(arr, 1), "s", &s) &&
+                  atol(json_object_get_string(s) + 1) == v;
+        json_object_put(o);
+        if (!ok)
+            return (void *)3;
+    }
+    return NULL;
+}
+
+static void test_json_parse_threads(void **state)
+{
+    (void)state;
+    pthread_t t[4];
+    for (long k = 0; k < 4; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, parse_many, (void *)(intptr_t)k), 0);
+    for (int k = 0; k < 4; k++) {
+        void *rc = (void *)9;
+        pthread_join(t[k], &rc);
+        assert_null(rc);
+    }
+    /* deeper than the thread's cached tokener: a tokener of its own, then the cached one again */
+    buf deep = BUF_INIT;
+    for (int i = 0; i < 300; i++)
+        buf_append_char(&deep, '[');
+    for (int i = 0; i < 300; i++)
+        buf_append_char(&deep, ']');
+    json_object *o = NULL;
+    assert_true(json_parse_strict(deep.data, deep.len, 300, &o, NULL));
+    json_object_put(o);
+    assert_false(json_parse_strict(deep.data, deep.len, 299, &o, NULL));
+    buf_free(&deep);
+    assert_true(json_parse_strict("[1,2]", 5, JSON_MAX_DEPTH, &o, NULL));
+    assert_int_equal(json_object_array_length(o), 2);
+    json_object_put(o);
+}
+
 static void test_json_get_str(void **state)
 {
     (void)state;
@@ -484,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_hdrs_value_ok),
         cmocka_unit_test(test_secure_zero),
         cmocka_unit_test(test_json_parse_strict),
+        cmocka_unit_test(test_json_parse_threads),
         cmocka_unit_test(test_json_get_str),
         cmocka_unit_test(test_json_parse_text),
         cmocka_unit_test(test_log_level_out_of_range),
