@@ -60,18 +60,26 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+/* One formatting pass into a stack buffer for the common short result: glibc's
+ * vsnprintf(NULL, 0, ...) sizing pass writes through a 64-byte scratch buffer and costs more
+ * than the formatting itself (header lines, paths and the SigV4 strings are made here). */
 char *xasprintf(const char *fmt, ...)
 {
+    char small[512];
     va_list ap, cp;
     va_start(ap, fmt);
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(small, sizeof small, fmt, cp);
     va_end(cp);
     if (n < 0)
         oom();
     char *p = xmalloc((size_t)n + 1);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    if ((size_t)n < sizeof small)
+        memcpy(p, small, (size_t)n + 1);
+    else
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
+    secure_zero(small, (size_t)n < sizeof small ? (size_t)n : sizeof small); /* header lines carry tokens */
     return p;
 }
 

@@ -429,6 +429,28 @@ static void test_json_parse_threads(void **state)
     json_object_put(o);
 }
 
+/* xasprintf formats short results in one pass on the stack and longer ones in a second pass */
+static void test_xasprintf(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 510, 511, 512, 513, 4000};
+    char *src = xmalloc(4001);
+    memset(src, 'a', 4000);
+    src[4000] = '\0';
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        char *s = xasprintf("<%.*s>", (int)lens[i], src);
+        assert_int_equal(strlen(s), lens[i] + 2);
+        assert_int_equal(s[0], '<');
+        assert_int_equal(s[lens[i] + 1], '>');
+        assert_int_equal(strspn(s + 1, "a"), lens[i]);
+        free(s);
+    }
+    free(src);
+    char *s = xasprintf("%s=%d", "n", 42);
+    assert_string_equal(s, "n=42");
+    free(s);
+}
+
 static void test_json_get_str(void **state)
 {
     (void)state;
@@ -544,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_secure_zero),
         cmocka_unit_test(test_json_parse_strict),
         cmocka_unit_test(test_json_parse_threads),
+        cmocka_unit_test(test_xasprintf),
         cmocka_unit_test(test_json_get_str),
         cmocka_unit_test(test_json_parse_text),
         cmocka_unit_test(test_log_level_out_of_range),
