@@ -58,11 +58,76 @@ static void crypto_init(void)
         md_sha256 = EVP_sha256();
 }
 
+/* Per-thread contexts: a digest context and an HMAC context created for every hash were a
+ * third of the signing work (allocation, provider set-up, freeing). Each thread keeps one of
+ * each, re-initialised for every use and freed by the key's destructor when the thread ends.
+ * Between uses the HMAC context holds the state of the last key it was given, which is the
+ * cached signing key (kSigning, see signing_key_cache): no more than that cache keeps. */
+typedef struct thread_crypto {
+    EVP_MD_CTX *md;
+#if HAVE_EVP_MAC
+    EVP_MAC_CTX *mac;
+#endif
+} thread_crypto;
+
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tc_key;
+static bool tc_key_ok;
+
+static void thread_crypto_free(void *p)
+{
+    thread_crypto *tc = p;
+    EVP_MD_CTX_free(tc->md);
+#if HAVE_EVP_MAC
+    EVP_MAC_CTX_free(tc->mac); /* clears the key schedule */
+#endif
+    free(tc);
+}
+
+static void tc_key_init(void) { tc_key_ok = pthread_key_create(&tc_key, thread_crypto_free) == 0; }
+
+/* This thread's contexts (either member may be NULL: the callers fall back to one-shot calls). */
+static thread_crypto *thread_crypto_get(void)
+{
+    pthread_once(&crypto_once, crypto_init);
+    pthread_once(&tc_once, tc_key_init);
+    if (!tc_key_ok)
+        return NULL;
+    thread_crypto *tc = pthread_getspecific(tc_key);
+    if (tc)
+        return tc;
+    tc = calloc(1, sizeof *tc);
+    if (!tc)
+        return NULL;
+    tc->md = EVP_MD_CTX_new();
+#if HAVE_EVP_MAC
+    tc->mac = hmac_proto ? EVP_MAC_CTX_dup(hmac_proto) : NULL;
+#endif
+    if (pthread_setspecific(tc_key, tc) != 0) {
+        thread_crypto_free(tc);
+        return NULL;
+    }
+    return tc;
+}
+
 static int sha256_raw(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
+    thread_crypto *tc = thread_crypto_get();
+    if (!len)
+        data = "";
+    if (tc && tc->md) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+        int ok = EVP_DigestInit_ex2(tc->md, md_sha256, NULL);
+#else
+        int ok = EVP_DigestInit_ex(tc->md, md_sha256, NULL);
+#endif
+        if (ok && EVP_DigestUpdate(tc->md, data, len) && EVP_DigestFinal_ex(tc->md, out, &n) && n == 32)
+            return 0;
+        return -1;
+    }
     pthread_once(&crypto_once, crypto_init);
-    if (EVP_Digest(len ? data : "", len, out, &n, md_sha256, NULL) != 1 || n != 32)
+    if (EVP_Digest(data, len, out, &n, md_sha256, NULL) != 1 || n != 32)
         return -1;
     return 0;
 }
@@ -84,17 +149,18 @@ static int hmac_sha256(const void *key, size_t klen, const void *msg, size_t mle
         return -1;
     if (!mlen)
         msg = "";
-    pthread_once(&crypto_once, crypto_init);
+    thread_crypto *tc = thread_crypto_get();
 #if HAVE_EVP_MAC
-    if (hmac_proto) {
-        EVP_MAC_CTX *c = EVP_MAC_CTX_dup(hmac_proto);
+    if (tc && tc->mac) {
         size_t n = 0;
-        int ok = c && EVP_MAC_init(c, key, klen, NULL) && EVP_MAC_update(c, msg, mlen) &&
-                 EVP_MAC_final(c, out, &n, 32) && n == 32;
-        EVP_MAC_CTX_free(c); /* clears the key schedule */
-        return ok ? 0 : -1;
+        return EVP_MAC_init(tc->mac, key, klen, NULL) && EVP_MAC_update(tc->mac, msg, mlen) &&
+                       EVP_MAC_final(tc->mac, out, &n, 32) && n == 32
+                   ? 0
+                   : -1;
     }
 #endif
+    (void)tc;
+    pthread_once(&crypto_once, crypto_init);
     unsigned int n = 0;
     if (!HMAC(md_sha256, key, (int)klen, msg, mlen, out, &n) || n != 32)
         return -1;
@@ -422,6 +488,17 @@ char *sigv4_canonical_request(const sigv4_params *p, const sigv4_request *r)
     return cr;
 }
 
+/* date8/region/service/aws4_request */
+static void append_scope(buf *b, const char *amz_date, const char *region, const char *service)
+{
+    buf_append(b, amz_date, 8);
+    buf_append_char(b, '/');
+    buf_append_str(b, region ? region : "");
+    buf_append_char(b, '/');
+    buf_append_str(b, service ? service : "");
+    buf_append_str(b, "/" SIGV4_TERMINATOR);
+}
+
 char *sigv4_string_to_sign(const sigv4_params *p, const char *canonical_request)
 {
     char amz_date[17];
@@ -429,8 +506,15 @@ char *sigv4_string_to_sign(const sigv4_params *p, const char *canonical_request)
     sigv4_amz_date(p->when, amz_date);
     if (sha256_hexstr(canonical_request, strlen(canonical_request), hash) < 0)
         return NULL;
-    return xasprintf(SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/" SIGV4_TERMINATOR "\n%s", amz_date, amz_date,
-                     p->region ? p->region : "", p->service ? p->service : "", hash);
+    /* ALGORITHM \n date \n scope \n hash, appended (made once per request) */
+    buf b = BUF_INIT;
+    buf_append_str(&b, SIGV4_ALGORITHM "\n");
+    buf_append(&b, amz_date, 16);
+    buf_append_char(&b, '\n');
+    append_scope(&b, amz_date, p->region, p->service);
+    buf_append_char(&b, '\n');
+    buf_append(&b, hash, 64);
+    return buf_steal(&b);
 }
 
 /* The signing key (kSigning) depends only on the secret, the date, the region and the service:
@@ -566,13 +650,20 @@ int sigv4_sign(const sigv4_params *p, sigv4_request *r, char *err, size_t errlen
     if (has_value(p->session_token))
         hdrs_set(r->headers, "X-Amz-Security-Token", p->session_token);
 
-    char *auth = xasprintf(SIGV4_ALGORITHM " Credential=%s/%.8s/%s/%s/" SIGV4_TERMINATOR
-                                           ", SignedHeaders=%s, Signature=%s",
-                           p->access_key_id, amz_date, p->region, p->service,
-                           signed_headers.data ? signed_headers.data : "", sig);
-    hdrs_add(r->headers, "Authorization", auth);
-    secure_zero(auth, strlen(auth));
-    free(auth);
+    buf auth = BUF_INIT;
+    buf_reserve(&auth, 128 + strlen(p->access_key_id) + strlen(p->region) + strlen(p->service) +
+                           signed_headers.len); /* one block: nothing left behind by a realloc */
+    buf_append_str(&auth, SIGV4_ALGORITHM " Credential=");
+    buf_append_str(&auth, p->access_key_id);
+    buf_append_char(&auth, '/');
+    append_scope(&auth, amz_date, p->region, p->service);
+    buf_append_str(&auth, ", SignedHeaders=");
+    buf_append(&auth, signed_headers.data ? signed_headers.data : "", signed_headers.len);
+    buf_append_str(&auth, ", Signature=");
+    buf_append_str(&auth, sig);
+    hdrs_add(r->headers, "Authorization", auth.data);
+    secure_zero(auth.data, auth.len);
+    buf_free(&auth);
     buf_free(&signed_headers);
     return 0;
 }

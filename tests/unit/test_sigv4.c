@@ -411,6 +411,74 @@ static void test_signing_key_cache(void **state)
     assert_string_equal(ref[0].sig, ref[9].sig);
 }
 
+/* Each thread hashes and signs with its own OpenSSL contexts (and signing-key cache): threads
+ * signing different requests at the same time get what one thread alone gets. */
+typedef struct full_case {
+    const char *secret, *region, *body;
+    time_t when;
+    char auth[512];
+} full_case;
+
+static void sign_full(full_case *c)
+{
+    hdrs h = HDRS_INIT;
+    hdrs_add(&h, "Host", "lambda.example.com");
+    hdrs_add(&h, "Content-Type", "application/json");
+    sigv4_params p = {.access_key_id = "AKIDEXAMPLE", .secret_access_key = c->secret, .session_token = "tok",
+                      .region = c->region, .service = "lambda", .when = c->when};
+    sigv4_request r = {"POST", "/2015-03-31/functions/f/invocations", NULL, &h, c->body, strlen(c->body)};
+    char err[128];
+    assert_int_equal(sigv4_sign(&p, &r, err, sizeof err), 0);
+    const char *a = hdrs_get(&h, "Authorization");
+    assert_non_null(a);
+    snprintf(c->auth, sizeof c->auth, "%s", a);
+    hdrs_free(&h);
+}
+
+#define N_FULL 4
+
+static void *sign_many(void *arg)
+{
+    full_case *mine = arg; /* N_FULL cases, a copy per thread, checked by the caller */
+    for (int round = 0; round < 50; round++)
+        for (int i = 0; i < N_FULL; i++) {
+            char before[512];
+            memcpy(before, mine[i].auth, sizeof before);
+            sign_full(&mine[i]);
+            if (strcmp(before, mine[i].auth) != 0)
+                return (void *)1;
+        }
+    return NULL;
+}
+
+static void test_concurrent_signing(void **state)
+{
+    (void)state;
+    const full_case base[N_FULL] = {
+        {"secretA", "us-east-1", "{\"a\":1}", 1440938160, ""},
+        {"secretB", "us-east-1", "{\"a\":1}", 1440938160, ""},
+        {"secretA", "eu-west-1", "{}", 1440938160 + 86400, ""},
+        {"secretA", "us-east-1", "{\"a\":2}", 1440938160, ""},
+    };
+    full_case ref[N_FULL];
+    memcpy(ref, base, sizeof ref);
+    for (int i = 0; i < N_FULL; i++)
+        sign_full(&ref[i]);
+    for (int i = 1; i < N_FULL; i++)
+        assert_string_not_equal(ref[i - 1].auth, ref[i].auth);
+    full_case per[4][N_FULL];
+    pthread_t t[4];
+    for (int k = 0; k < 4; k++) {
+        memcpy(per[k], ref, sizeof ref); /* each thread checks every signature against ref */
+        assert_int_equal(pthread_create(&t[k], NULL, sign_many, per[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        void *bad = (void *)1;
+        pthread_join(t[k], &bad);
+        assert_null(bad);
+    }
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int cmp_case(const void *a, const void *b)
@@ -463,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_sign_errors),
         cmocka_unit_test(test_amz_date),
         cmocka_unit_test(test_signing_key_cache),
+        cmocka_unit_test(test_concurrent_signing),
     };
     failed += cmocka_run_group_tests_name("sigv4", more, NULL, NULL);
 
