@@ -346,9 +346,18 @@ static int setup(http_client *c, CURL *e, const http_request *req, xfer *x, stru
             }
             if (str_ieq(name, "Content-Type"))
                 has_ct = true;
-            char *line = *value ? xasprintf("%s: %s", name, value) : xasprintf("%s;", name);
+            /* "Name: value", or "Name;" (libcurl's way to send an empty value) */
+            size_t nl = strlen(name), vl = strlen(value);
+            char *line = xmalloc(nl + vl + 3);
+            memcpy(line, name, nl);
+            if (vl) {
+                memcpy(line + nl, ": ", 2);
+                memcpy(line + nl + 2, value, vl + 1);
+            } else {
+                memcpy(line + nl, ";", 2);
+            }
             bool ok = slist_add(hl, line);
-            secure_zero(line, strlen(line));
+            secure_zero(line, nl + vl + 2);
             free(line);
             if (!ok) {
                 snprintf(err, errlen, "out of memory");
