@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "aws/sigv4.h"
 #include "credentials/credentials.h"
 #include "discovery/pipeline.h"
 #include "invoke/call.h"
@@ -153,13 +154,10 @@ static void h_res_copy(lmcp_result *d, const lmcp_result *s) { result_copy(d, s)
 static lmcp_result *h_res_new(void) { return result_new(); }
 static void h_res_free(lmcp_result *r) { result_free(r); }
 
-#include <openssl/evp.h>
 static void h_sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char d[32];
-    unsigned n = 0;
-    EVP_Digest(data, len, d, &n, EVP_sha256(), NULL);
-    hex_encode(d, 32, out);
+    if (sigv4_sha256_hex(data, len, out) < 0)
+        out[0] = '\0';
 }
 
 /* Memoised in the call: compute, then publish with a compare-and-swap; a thread that loses the

@@ -143,6 +143,8 @@ static int sha256_hexstr(const void *data, size_t len, char out[65])
     return 0;
 }
 
+int sigv4_sha256_hex(const void *data, size_t len, char out[65]) { return sha256_hexstr(data, len, out); }
+
 static int hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, unsigned char out[32])
 {
     if (klen > INT32_MAX)

@@ -38,4 +38,8 @@ char *sigv4_canonical_request(const sigv4_params *p, const sigv4_request *r);
 char *sigv4_string_to_sign(const sigv4_params *p, const char *canonical_request);
 void sigv4_signature(const sigv4_params *p, const char *string_to_sign, char out[65]);
 void sigv4_amz_date(time_t when, char out[17]);   /* YYYYMMDDTHHMMSSZ */
+
+/* SHA-256 of data as 64 lowercase hex digits, with this thread's digest context (the one the
+ * signer uses). Returns 0, or -1 with out empty when libcrypto fails. */
+int sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 #endif
