@@ -1,14 +1,17 @@
 /* The strict JSON parser (see jsonparse.h). A validating pass over the text first (json-c's
- * own strict mode still lets some invalid UTF-8, lone surrogate escapes and its end-of-input
- * quirks through), then json-c builds the tree. */
+ * own strict mode lets some invalid UTF-8, lone surrogate escapes and its end-of-input quirks
+ * through), then a second pass builds the json-c objects (not json-c's tokener: see below). */
 #include "config.h"
 #include "util/jsonparse.h"
 
 #include <ctype.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/str.h"
 
 typedef struct jcheck {
@@ -190,41 +193,221 @@ static bool jc_value(jcheck *c)
     }
 }
 
-/* json-c allocates (and zeroes) a tokener with a stack of max_depth + 1 levels for each parse,
- * which was a tenth of the instructions of a tools/call (two parses each). Each thread keeps
- * one instead, reset after every parse and freed by the key's destructor when the thread ends.
- * Its depth only has to be enough: the validating pass above enforces max_depth itself. */
-#define TOKENER_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
-#define CACHED_TOKENER_DEPTH JSON_MAX_DEPTH
+/* ------------------------------------------------------------------ building the tree */
 
-static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
-static pthread_key_t tok_key;
-static bool tok_key_ok;
+/* The second pass, over text the first pass accepted, builds the json-c objects itself.
+ * json-c's tokener cost more than everything else a tools/call does with JSON (a tokener with
+ * its depth stack allocated and zeroed per parse, a locale switch per call), and it clamps
+ * integers beyond 64 bits to the int64/uint64 range: a client's 99999999999999999999999 reached
+ * the function as 18446744073709551615. Here an integer is an int64, else a uint64, else a
+ * double that serialises as the original digits (json_object_new_double_s), so nothing a
+ * client or a function sends is changed on its way through; other numbers keep their text the
+ * same way (as json-c's tokener does). Duplicate member names: the last one wins (json-c's
+ * rule too). Allocation failures give NULL with oom set. */
+typedef struct jbuild {
+    const char *p, *end;
+    buf scratch; /* strings with escapes, long member names, long numbers */
+    bool oom;
+} jbuild;
 
-static void tokener_destroy(void *p) { json_tokener_free(p); }
-
-static void tok_key_init(void) { tok_key_ok = pthread_key_create(&tok_key, tokener_destroy) == 0; }
-
-/* This thread's tokener, or NULL when max_depth needs a deeper one (the caller makes its own). */
-static json_tokener *thread_tokener(int max_depth)
+static void jb_ws(jbuild *b)
 {
-    if (max_depth > CACHED_TOKENER_DEPTH)
-        return NULL;
-    pthread_once(&tok_once, tok_key_init);
-    if (!tok_key_ok)
-        return NULL;
-    json_tokener *tok = pthread_getspecific(tok_key);
-    if (tok)
-        return tok;
-    tok = json_tokener_new_ex(CACHED_TOKENER_DEPTH + 1);
-    if (!tok)
-        return NULL;
-    json_tokener_set_flags(tok, TOKENER_FLAGS);
-    if (pthread_setspecific(tok_key, tok) != 0) {
-        json_tokener_free(tok);
+    while (b->p < b->end && (*b->p == ' ' || *b->p == '\t' || *b->p == '\n' || *b->p == '\r'))
+        b->p++;
+}
+
+/* The string at b->p (its opening quote), decoded into *s / *n (pointing into the text when it
+ * has no escape, else into b->scratch); b->p ends after the closing quote. */
+static void jb_string(jbuild *b, const char **s, size_t *n)
+{
+    const char *start = ++b->p;
+    while (b->p < b->end && *b->p != '"' && *b->p != '\\')
+        b->p++;
+    if (b->p >= b->end || *b->p == '"') {
+        *s = start;
+        *n = (size_t)(b->p - start);
+        b->p++;
+        return;
+    }
+    buf_reset(&b->scratch);
+    buf_append(&b->scratch, start, (size_t)(b->p - start));
+    while (b->p < b->end && *b->p != '"') {
+        const char *run = b->p;
+        while (b->p < b->end && *b->p != '"' && *b->p != '\\')
+            b->p++;
+        buf_append(&b->scratch, run, (size_t)(b->p - run));
+        if (b->p >= b->end || *b->p == '"')
+            break;
+        char e = b->p[1];
+        b->p += 2;
+        char ch;
+        switch (e) {
+        case 'b': ch = '\b'; break;
+        case 'f': ch = '\f'; break;
+        case 'n': ch = '\n'; break;
+        case 'r': ch = '\r'; break;
+        case 't': ch = '\t'; break;
+        case 'u': {
+            unsigned u = (unsigned)jc_hex4(b->p);
+            b->p += 4;
+            if (u >= 0xD800 && u <= 0xDBFF) { /* the first pass checked that its low half follows */
+                unsigned lo = (unsigned)jc_hex4(b->p + 2);
+                b->p += 6;
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            char utf8[4];
+            buf_append(&b->scratch, utf8, utf8_encode(u, utf8));
+            continue;
+        }
+        default: ch = e; break; /* '"', '\\', '/' */
+        }
+        buf_append_char(&b->scratch, ch);
+    }
+    b->p++;
+    *s = b->scratch.data ? b->scratch.data : "";
+    *n = b->scratch.len;
+}
+
+static locale_t c_numeric;
+static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
+static void c_numeric_init(void) { c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+/* strtod in the C locale, whatever the process's (a plugin may call setlocale) */
+static double strtod_c(const char *t)
+{
+    pthread_once(&c_numeric_once, c_numeric_init);
+    if (!c_numeric)
+        return strtod(t, NULL);
+    locale_t old = uselocale(c_numeric);
+    double d = strtod(t, NULL);
+    uselocale(old);
+    return d;
+}
+
+static json_object *jb_number(jbuild *b)
+{
+    const char *s = b->p;
+    bool neg = *b->p == '-', integral = true;
+    if (neg)
+        b->p++;
+    uint64_t v = 0;
+    bool over = false;
+    for (; b->p < b->end && *b->p >= '0' && *b->p <= '9'; b->p++) {
+        unsigned d = (unsigned)(*b->p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            over = true;
+        else
+            v = v * 10 + d;
+    }
+    while (b->p < b->end && (*b->p == '.' || *b->p == 'e' || *b->p == 'E' || *b->p == '+' || *b->p == '-' ||
+                             (*b->p >= '0' && *b->p <= '9'))) {
+        integral = false; /* a fraction or an exponent: the first pass checked its shape */
+        b->p++;
+    }
+    if (integral && !over) {
+        if (!neg)
+            return v <= (uint64_t)INT64_MAX ? json_object_new_int64((int64_t)v) : json_object_new_uint64(v);
+        if (v <= (uint64_t)INT64_MAX)
+            return json_object_new_int64(-(int64_t)v);
+        if (v == (uint64_t)INT64_MAX + 1)
+            return json_object_new_int64(INT64_MIN);
+    }
+    size_t n = (size_t)(b->p - s);
+    char small[64];
+    char *t = n < sizeof small ? small : xmalloc(n + 1);
+    memcpy(t, s, n);
+    t[n] = '\0';
+    json_object *o = json_object_new_double_s(strtod_c(t), t); /* keeps the text for output */
+    if (t != small)
+        free(t);
+    return o;
+}
+
+static json_object *jb_value(jbuild *b);
+
+static json_object *jb_container(jbuild *b)
+{
+    bool is_obj = *b->p == '{';
+    char close = is_obj ? '}' : ']';
+    json_object *o = is_obj ? json_object_new_object() : json_object_new_array();
+    if (!o) {
+        b->oom = true;
         return NULL;
     }
-    return tok;
+    b->p++;
+    jb_ws(b);
+    if (b->p < b->end && *b->p == close) {
+        b->p++;
+        return o;
+    }
+    for (;;) {
+        jb_ws(b);
+        char keybuf[128];
+        char *key = NULL;
+        if (is_obj) {
+            const char *k;
+            size_t kn;
+            jb_string(b, &k, &kn);
+            /* a C string for json-c (which copies it; a NUL escape ends it there, as with json-c) */
+            key = kn < sizeof keybuf ? keybuf : xmalloc(kn + 1);
+            memcpy(key, k, kn);
+            key[kn] = '\0';
+            jb_ws(b);
+            b->p++; /* ':' */
+        }
+        json_object *v = jb_value(b);
+        int rc = b->oom ? -1 : is_obj ? json_object_object_add(o, key, v) : json_object_array_add(o, v);
+        if (key != keybuf)
+            free(key);
+        if (rc != 0) {
+            json_object_put(v);
+            json_object_put(o);
+            b->oom = true;
+            return NULL;
+        }
+        jb_ws(b);
+        if (b->p < b->end && *b->p == ',') {
+            b->p++;
+            continue;
+        }
+        b->p++; /* the closing bracket */
+        return o;
+    }
+}
+
+static json_object *jb_value(jbuild *b)
+{
+    jb_ws(b);
+    json_object *o;
+    switch (*b->p) {
+    case '{':
+    case '[':
+        return jb_container(b);
+    case '"': {
+        const char *s;
+        size_t n;
+        jb_string(b, &s, &n);
+        o = json_object_new_string_len(s, (int)n);
+        break;
+    }
+    case 't':
+        b->p += 4;
+        o = json_object_new_boolean(1);
+        break;
+    case 'f':
+        b->p += 5;
+        o = json_object_new_boolean(0);
+        break;
+    case 'n':
+        b->p += 4;
+        return NULL; /* json-c's null */
+    default:
+        o = jb_number(b);
+        break;
+    }
+    if (!o)
+        b->oom = true;
+    return o;
 }
 
 bool json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err)
@@ -254,32 +437,13 @@ bool json_parse_strict(const char *text, size_t len, int max_depth, json_object 
             *err = c.err ? c.err : "unexpected data after the value";
         return false;
     }
-    bool cached = true;
-    json_tokener *tok = thread_tokener(max_depth);
-    if (!tok) {
-        cached = false;
-        tok = json_tokener_new_ex(max_depth + 1);
-        if (!tok) {
-            if (err)
-                *err = "out of memory";
-            return false;
-        }
-        json_tokener_set_flags(tok, TOKENER_FLAGS);
-    }
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    if (e == json_tokener_continue) { /* a bare number at the very end: say where input ends */
-        o = json_tokener_parse_ex(tok, "", 1);
-        e = json_tokener_get_error(tok);
-    }
-    if (cached)
-        json_tokener_reset(tok); /* drops what a failed parse left on its stack */
-    else
-        json_tokener_free(tok);
-    if (e != json_tokener_success) {
+    jbuild b = {text, text + len, BUF_INIT, false};
+    json_object *o = jb_value(&b);
+    buf_free(&b.scratch);
+    if (b.oom) {
         json_object_put(o);
         if (err)
-            *err = e == json_tokener_error_parse_utf8_string ? "invalid UTF-8" : json_tokener_error_desc(e);
+            *err = "out of memory";
         return false;
     }
     *out = o;

@@ -1,8 +1,10 @@
 /* The one JSON parser of the core: RFC 8259 strictly (no NaN, no single quotes, no comments,
  * no trailing commas or bytes), strict UTF-8 (RFC 3629: no overlong forms, no surrogates, as
- * raw bytes or as lone \u escapes), a nesting limit; then json-c builds the tree. Every path
- * that reads JSON text (MCP messages, AWS responses, plugin JSON, stored schemas, payloads)
- * goes through json_parse_strict(), so they all agree on what JSON is. */
+ * raw bytes or as lone \u escapes), a nesting limit; then it builds json-c objects, keeping
+ * every number as sent (an integer beyond 64 bits is a double that prints its digits: json-c's
+ * own tokener clamps it to the int64/uint64 range). Every path that reads JSON text (MCP
+ * messages, AWS responses, plugin JSON, stored schemas, payloads) goes through
+ * json_parse_strict(), so they all agree on what JSON is. */
 #ifndef LMCP_UTIL_JSONPARSE_H
 #define LMCP_UTIL_JSONPARSE_H
 #include <stdbool.h>

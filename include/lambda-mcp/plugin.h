@@ -264,7 +264,8 @@ typedef struct lmcp_host {
     /* JSON. json_parse: one complete JSON text, strictly (RFC 8259, strict UTF-8, nesting at most
        128 deep); the value, owned by the caller (json_put). NULL with a message in err when the
        text is not JSON, and NULL with err set to "" for the literal null (the null value is the
-       NULL pointer). */
+       NULL pointer). Numbers keep their text: json_to_string prints them as they were sent (an
+       integer beyond 64 bits is a LMCP_JSON_DOUBLE holding its nearest value). */
     lmcp_json *(*json_parse)(const char *text, size_t len, char *err, size_t errlen);
     char *(*json_to_string)(const lmcp_json *j, unsigned flags);
     void (*json_put)(lmcp_json *j);

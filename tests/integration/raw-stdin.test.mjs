@@ -163,6 +163,30 @@ run('raw-stdin', async (t) => {
         assert.deepEqual(c.msg.result.structuredContent, { greeting: 'Hello, raw!' });
     });
 
+    await t.test('integers beyond 64 bits reach the function and come back digit for digit', async () => {
+        // JSON.stringify cannot write these: the request is raw text. The emulator's echo (Python)
+        // keeps integers exact and returns its input, so what comes back is what the server sent.
+        const from = srv.mark();
+        const ints = {
+            big: '99999999999999999999999',
+            neg: '-9223372036854775809',
+            u64: '18446744073709551615',
+            min: '-9223372036854775808',
+            max: '9223372036854775807',
+        };
+        const members = Object.entries(ints).map(([k, v]) => `"${k}":${v}`).join(',');
+        await srv.write(
+            `{"jsonrpc":"2.0","id":"digits","method":"tools/call","params":{"name":"echo","arguments":` +
+                `{"message":"\\u00e9\\ud83d\\ude00","esc":"a\\u0000b\\/\\n",${members}}}}\n`,
+        );
+        const m = await srv.waitFor((x) => x.msg && x.msg.id === 'digits', ms(20000), 'the answer to the call', from);
+        assert.equal(m.msg.result.isError, false, m.text.slice(0, 400));
+        const sc = m.text.slice(m.text.indexOf('"structuredContent"'));
+        for (const [k, v] of Object.entries(ints)) assert.ok(sc.includes(`"${k}":${v}`), `"${k}":${v} not in ${sc.slice(0, 400)}`);
+        assert.equal(m.msg.result.structuredContent.message, '\u00e9\u{1f600}');
+        assert.equal(m.msg.result.structuredContent.esc, 'a\u0000b/\n');
+    });
+
     await t.test(`error responses to requests whose id could not be read omit "id" (MCP schema: id?: RequestId, never null)`, () => {
         const withNull = unreadableIdErrors.filter((e) => /"id"\s*:\s*null/.test(e.text));
         assert.ok(unreadableIdErrors.length > 0);

@@ -371,15 +371,81 @@ static void test_json_parse_strict(void **state)
     assert_true(JSON_MAX_DEPTH >= 64);
 }
 
-/* Each thread parses with its own json-c tokener, reused from one parse to the next: a
- * failed parse leaves nothing behind for the next one, and threads do not share state. */
+/* The tree json_parse_strict builds: every value as sent, integers beyond 64 bits included */
+static const char *round_trip(const char *text, json_object **o)
+{
+    assert_true(json_parse_strict(text, strlen(text), JSON_MAX_DEPTH, o, NULL));
+    return json_object_to_json_string_ext(*o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void test_json_parse_values(void **state)
+{
+    (void)state;
+    json_object *o;
+    /* numbers come out as they went in */
+    static const char *const same[] = {
+        "[0,1,-1,9223372036854775807,-9223372036854775808,18446744073709551615]",
+        "[9223372036854775808,18446744073709551616,-9223372036854775809,99999999999999999999999]",
+        "[1.10,-0.0,1E2,1e-7,2.5e+3,1e400,0.1e-400]",
+        "{\"a\":[],\"b\":{},\"c\":[null,true,false,{}],\"d\":null}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        assert_string_equal(round_trip(same[i], &o), same[i]);
+        json_object_put(o);
+    }
+    assert_string_equal(round_trip("[-0, 1 , 2\n]", &o), "[0,1,2]");
+    json_object_put(o);
+
+    /* the types: int64, uint64, and a double holding the value of what no 64-bit integer holds */
+    round_trip("[9223372036854775807,18446744073709551615,18446744073709551616,-9223372036854775809,1.5]", &o);
+    assert_true(json_object_is_type(json_object_array_get_idx(o, 0), json_type_int));
+    assert_int_equal(json_object_get_int64(json_object_array_get_idx(o, 0)), INT64_MAX);
+    assert_true(json_object_is_type(json_object_array_get_idx(o, 1), json_type_int));
+    assert_true(json_object_get_uint64(json_object_array_get_idx(o, 1)) == UINT64_MAX);
+    assert_true(json_object_is_type(json_object_array_get_idx(o, 2), json_type_double));
+    assert_true(json_object_get_double(json_object_array_get_idx(o, 2)) == 18446744073709551616.0);
+    assert_true(json_object_get_double(json_object_array_get_idx(o, 3)) == -9223372036854775809.0);
+    assert_true(json_object_get_double(json_object_array_get_idx(o, 4)) == 1.5);
+    json_object_put(o);
+
+    /* strings: every escape decoded, a NUL kept (length), a surrogate pair, raw UTF-8 */
+    round_trip("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"a\\u0000b\",\"\\ud83d\\ude00\\u00e9\",\"\xc3\xa9x\",\"plain\"]", &o);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 0)), "\"\\/\b\f\n\r\t");
+    assert_int_equal(json_object_get_string_len(json_object_array_get_idx(o, 1)), 3);
+    assert_memory_equal(json_object_get_string(json_object_array_get_idx(o, 1)), "a\0b", 3);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 2)), "\xf0\x9f\x98\x80\xc3\xa9");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 3)), "\xc3\xa9x");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(o, 4)), "plain");
+    json_object_put(o);
+
+    /* member names: escapes decoded, a long one, a repeated one (the last wins, as with json-c) */
+    char longkey[300];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    char *text = xasprintf("{\"a\\u0062\":1,\"%s\":2,\"d\":3,\"d\":4}", longkey);
+    round_trip(text, &o);
+    free(text);
+    assert_int_equal(json_object_object_length(o), 3);
+    assert_null(json_get_str(o, "ab")); /* not a string */
+    json_object *v;
+    assert_true(json_object_object_get_ex(o, "ab", &v));
+    assert_int_equal(json_object_get_int(v), 1);
+    assert_true(json_object_object_get_ex(o, longkey, &v));
+    assert_int_equal(json_object_get_int(v), 2);
+    assert_true(json_object_object_get_ex(o, "d", &v));
+    assert_int_equal(json_object_get_int(v), 4);
+    json_object_put(o);
+}
+
+/* Threads parse at the same time: nothing of one parse is shared with another (the C locale
+ * numbers are read in is made once, for all), and a refused text leaves nothing behind. */
 static void *parse_many(void *arg)
 {
     long k = (long)(intptr_t)arg;
     for (long i = 0; i < 2000; i++) {
         char text[96];
         long v = k * 100000 + i;
-        int n = snprintf(text, sizeof text, "{\"k\":[%ld,{\"s\":\"x%ld\"}],\"t\":true}", v, v);
+        int n = snprintf(text, sizeof text, "{\"k\":[%ld,{\"s\":\"x%ld\"}],\"t\":true,\"d\":%ld.5}", v, v, v);
         json_object *o = NULL;
         /* a refused text, and a bare number (json-c ends it on a second call), between documents */
         if (i % 3 == 0 && json_parse_strict("[[[1]]]", 7, 2, &o, NULL))
@@ -394,7 +460,8 @@ static void *parse_many(void *arg)
         json_object *arr, *s;
         bool ok = json_object_object_get_ex(o, "k", &arr) && json_object_get_int64(json_object_array_get_idx(arr, 0)) == v &&
                   json_object_object_get_ex(json_object_array_get_idx(arr, 1), "s", &s) &&
-                  atol(json_object_get_string(s) + 1) == v;
+                  atol(json_object_get_string(s) + 1) == v && json_object_object_get_ex(o, "d", &s) &&
+                  json_object_get_double(s) == (double)v + 0.5;
         json_object_put(o);
         if (!ok)
             return (void *)3;
@@ -565,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_hdrs_value_ok),
         cmocka_unit_test(test_secure_zero),
         cmocka_unit_test(test_json_parse_strict),
+        cmocka_unit_test(test_json_parse_values),
         cmocka_unit_test(test_json_parse_threads),
         cmocka_unit_test(test_xasprintf),
         cmocka_unit_test(test_json_get_str),
