@@ -204,24 +204,43 @@ static void other_error_text(buf *b, const lmcp_result *r)
         buf_append_char(b, ')');
 }
 
-static json_object *text_content(const char *s, size_t len)
+/* A JSON string from arbitrary bytes: invalid UTF-8 replaced with U+FFFD first (as
+ * mcp_json_string_utf8), then escaped. */
+static void append_text_string(buf *b, const char *s, size_t len)
 {
-    json_object *arr = json_object_new_array();
-    json_object *c = json_object_new_object();
-    json_object_object_add(c, "type", json_object_new_string("text"));
-    json_object_object_add(c, "text", mcp_json_string_utf8(s, len));
-    json_object_array_add(arr, c);
-    return arr;
+    bool valid = true;
+    for (size_t i = 0; i < len && valid;) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq_len((const unsigned char *)s + i, len - i, NULL);
+        if (k)
+            i += k;
+        else
+            valid = false;
+    }
+    if (valid) {
+        buf_append_json_string(b, s, len);
+        return;
+    }
+    buf clean = BUF_INIT;
+    utf8_sanitize(&clean, s, len);
+    buf_append_json_string(b, clean.data ? clean.data : "", clean.len);
+    buf_free(&clean);
 }
 
-/* Whether the payload can become structuredContent for version v: any JSON value (modern), an
- * object (2025-06-18, 2025-11-25: the payload must at least start like one), never (older). */
-static bool structured_possible(const lmcp_result *r, const char *v)
+/* "content":[{"type":"text","text":...}] */
+static void append_text_content(buf *b, const char *s, size_t len)
 {
-    if (mcp_version_structured_any(v))
-        return true;
-    if (!mcp_version_structured_object(v))
-        return false;
+    buf_append_str(b, "\"content\":[{\"type\":\"text\",\"text\":");
+    append_text_string(b, s, len);
+    buf_append_str(b, "}]");
+}
+
+/* Whether the payload starts like a JSON object (its first byte that is not blank is '{'). */
+static bool starts_object(const lmcp_result *r)
+{
     for (size_t i = 0; i < r->payload.len; i++) {
         char c = r->payload.data[i];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -230,53 +249,76 @@ static bool structured_possible(const lmcp_result *r, const char *v)
     return false;
 }
 
-/* Attach the parsed payload as structuredContent where the version allows that shape. */
-static void add_structured(json_object *out, json_object *parsed, const char *v)
+/* Whether the payload can become structuredContent for version v: any JSON value (modern), an
+ * object (2025-06-18, 2025-11-25: the payload must at least start like one), never (older). */
+static bool structured_possible(const lmcp_result *r, const char *v)
 {
-    bool ok = mcp_version_structured_any(v) ||
-              (mcp_version_structured_object(v) && json_object_is_type(parsed, json_type_object));
-    if (ok)
-        json_object_object_add(out, "structuredContent", json_object_get(parsed));
+    if (mcp_version_structured_any(v))
+        return true;
+    return mcp_version_structured_object(v) && starts_object(r);
+}
+
+/* The result is written as text, straight from the payload: the payload is checked, and parsed
+   only for a function error's text (errorType, errorMessage, stackTrace); structuredContent is
+   the payload's own text without its insignificant whitespace, every value as the function
+   wrote it. */
+void mcp_call_result_text(buf *b, const lmcp_result *r, const char *function_name, const char *v, const char *meta)
+{
+    bool ok = r->outcome == LMCP_OUTCOME_OK;
+    bool ferr = r->outcome == LMCP_OUTCOME_FUNCTION_ERROR;
+    const char *payload = r->payload.data ? r->payload.data : "";
+    size_t plen = r->payload.len;
+    json_object *parsed = NULL; /* a function error's payload */
+    bool payload_json = false;  /* the payload is one JSON value */
+    if ((ok || ferr) && plen > 0) {
+        if (r->payload_json) {
+            payload_json = true;
+            parsed = ferr ? json_object_get(r->payload_json) : NULL;
+        } else if (ferr) {
+            payload_json = json_parse_strict(payload, plen, JSON_MAX_DEPTH, &parsed, NULL);
+        } else if (structured_possible(r, v)) {
+            payload_json = json_check_strict(payload, plen, JSON_MAX_DEPTH, NULL);
+        }
+    }
+    /* an object, or (modern) any value; a function error's payload only when it is an object */
+    bool is_object = payload_json && starts_object(r);
+    bool structured = payload_json && (ok ? mcp_version_structured_any(v) || (mcp_version_structured_object(v) && is_object)
+                                          : ferr && is_object && mcp_version_structured_object(v));
+
+    buf_append_char(b, '{');
+    if (ok) {
+        append_text_content(b, payload, plen);
+    } else {
+        buf text = BUF_INIT;
+        if (ferr)
+            function_error_text(&text, r, function_name, payload_json ? parsed : NULL);
+        else
+            other_error_text(&text, r);
+        append_text_content(b, text.data ? text.data : "", text.len);
+        buf_free(&text);
+    }
+    if (structured) {
+        buf_append_str(b, ",\"structuredContent\":");
+        json_append_compact(b, payload, plen);
+    }
+    buf_append_str(b, ok ? ",\"isError\":false" : ",\"isError\":true");
+    if (mcp_version_is_modern(v))
+        buf_append_str(b, ",\"resultType\":\"complete\"");
+    if (meta) {
+        buf_append_str(b, ",\"_meta\":");
+        buf_append_str(b, meta);
+    }
+    buf_append_char(b, '}');
+    json_object_put(parsed);
 }
 
 json_object *mcp_call_result(const lmcp_result *r, const char *function_name, const char *v)
 {
-    json_object *out = json_object_new_object();
-    bool ok = r->outcome == LMCP_OUTCOME_OK;
-    bool ferr = r->outcome == LMCP_OUTCOME_FUNCTION_ERROR;
-    /* The payload is parsed once, and only when something uses it: a function error's text
-       (errorType, errorMessage, stackTrace) and structuredContent where v can carry it. When the
-       invoker already parsed it (a function error), that parse is used. */
-    json_object *parsed = NULL;
-    bool parsed_ok = false;
-    if ((ok || ferr) && r->payload.len > 0) {
-        if (r->payload_json) {
-            parsed = json_object_get(r->payload_json);
-            parsed_ok = true;
-        } else if (ferr || structured_possible(r, v)) {
-            parsed_ok = json_parse_strict(r->payload.data, r->payload.len, JSON_MAX_DEPTH, &parsed, NULL);
-        }
-    }
-
-    if (ok) {
-        json_object_object_add(out, "content", text_content(r->payload.data ? r->payload.data : "", r->payload.len));
-        if (parsed_ok)
-            add_structured(out, parsed, v);
-        json_object_object_add(out, "isError", json_object_new_boolean(0));
-    } else {
-        buf b = BUF_INIT;
-        if (ferr)
-            function_error_text(&b, r, function_name, parsed_ok ? parsed : NULL);
-        else
-            other_error_text(&b, r);
-        json_object_object_add(out, "content", text_content(b.data ? b.data : "", b.len));
-        buf_free(&b);
-        if (ferr && parsed_ok && json_object_is_type(parsed, json_type_object))
-            add_structured(out, parsed, v);
-        json_object_object_add(out, "isError", json_object_new_boolean(1));
-    }
-    json_object_put(parsed);
-    if (mcp_version_is_modern(v))
-        json_object_object_add(out, "resultType", json_object_new_string("complete"));
+    buf b = BUF_INIT;
+    mcp_call_result_text(&b, r, function_name, v, NULL);
+    json_object *out = NULL;
+    if (!json_parse_strict(b.data, b.len, JSON_MAX_DEPTH + 8, &out, NULL)) /* cannot happen: we wrote it */
+        out = json_object_new_object();
+    buf_free(&b);
     return out;
 }

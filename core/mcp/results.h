@@ -31,6 +31,10 @@ bool mcp_version_structured_object(const char *v);
  * function_name names the function in error texts. */
 json_object *mcp_call_result(const lmcp_result *r, const char *function_name, const char *v);
 
+/* The same CallToolResult as JSON text, one line, appended to b (what the server writes; no
+ * json-c objects are made for it); meta, when not NULL, is the JSON object text of its _meta. */
+void mcp_call_result_text(buf *b, const lmcp_result *r, const char *function_name, const char *v, const char *meta);
+
 /* A json string from arbitrary bytes: invalid UTF-8 is replaced with U+FFFD (utf8_sanitize). */
 json_object *mcp_json_string_utf8(const char *s, size_t len);
 

@@ -106,6 +106,7 @@ typedef struct subscription {
 
 struct mcp_server {
     char *name, *version, *instructions;
+    char *meta_text; /* {"io.modelcontextprotocol/serverInfo":{...}}: the _meta of a modern CallToolResult */
     int64_t tools_ttl_ms;
     size_t page_size;
     int64_t progress_interval_ms;
@@ -435,17 +436,37 @@ static void call_log(void *ctx, lmcp_log_level level, const char *logger, const 
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A request id (a string or an integer: is_id) as JSON text, without serialising the object
+ * itself (json-c keeps that text in the object: another thread may be reading the id). */
+static void append_id(buf *b, json_object *id)
+{
+    if (id && json_object_is_type(id, json_type_string)) {
+        buf_append_json_string(b, json_object_get_string(id), (size_t)json_object_get_string_len(id));
+        return;
+    }
+    char num[32];
+    int64_t i = id ? json_object_get_int64(id) : 0;
+    if (!id)
+        snprintf(num, sizeof num, "null");
+    else if (i == INT64_MAX) /* or above: a uint64 */
+        snprintf(num, sizeof num, "%" PRIu64, json_object_get_uint64(id));
+    else
+        snprintf(num, sizeof num, "%" PRId64, i);
+    buf_append_str(b, num);
+}
+
 /* Executor callback, on a worker thread: the call has finished. */
 static void call_done(void *ctx, lmcp_call *call, lmcp_result *res)
 {
     inflight *e = ctx;
     mcp_server *s = e->s;
-    json_object *result = mcp_call_result(res, function_of(call), e->version);
-    if (e->modern)
-        add_server_info(s, result);
-    json_object *m = response_new(e->id, result);
-    size_t n;
-    const char *text = mcp_json_text(m, &n); /* owned by m */
+    /* written as text: {"jsonrpc":"2.0","id":...,"result":CallToolResult} */
+    buf line = BUF_INIT;
+    buf_append_str(&line, "{\"jsonrpc\":\"2.0\",\"id\":");
+    append_id(&line, e->id);
+    buf_append_str(&line, ",\"result\":");
+    mcp_call_result_text(&line, res, function_of(call), e->version, e->modern ? s->meta_text : NULL);
+    buf_append_char(&line, '}');
 
     pthread_mutex_lock(&s->mu);
     bool by_client = !calls_live(s, e); /* only a cancellation unlinks a call before its response */
@@ -458,8 +479,8 @@ static void call_done(void *ctx, lmcp_call *call, lmcp_result *res)
 
     /* unlinked under s->mu: no heartbeat or log for this call can follow the response */
     if (!by_client && !by_shutdown)
-        out_write_line(s->out, text, n);
-    json_object_put(m);
+        out_write_line(s->out, line.data, line.len);
+    buf_free(&line);
 
     if (log_enabled(LMCP_LOG_DEBUG)) {
         char idt[80];
@@ -1134,7 +1155,7 @@ static void handle_line(mcp_server *s, const char *line, size_t len, bool replay
     req rq = {.s = s, .id = is_id(id) ? id : NULL, .method = method_ok ? json_object_get_string(jm) : "?",
               .log_threshold = -1, .t0_us = t0, .line = line, .len = len, .replay = replay};
     if (has_id && !is_id(id))
-        reply_error(&rq, ERR_INVALID_REQUEST, "Invalid Request: id must be a string or an integer", NULL);
+        reply_error(&rq, ERR_INVALID_REQUEST, "Invalid Request: id must be a string or an integer (of at most 64 bits)", NULL);
     else if (!version_ok)
         reply_error(&rq, ERR_INVALID_REQUEST, "Invalid Request: jsonrpc must be \"2.0\"", NULL);
     else if (!method_ok)
@@ -1202,6 +1223,10 @@ mcp_server *mcp_server_new(const mcp_server_opts *o)
     s->name = xstrdup(o->name ? o->name : "lambda-mcp");
     s->version = xstrdup(o->version ? o->version : PACKAGE_VERSION);
     s->instructions = xstrdup(o->instructions);
+    json_object *meta = json_object_new_object();
+    json_object_object_add(meta, META_SERVER_INFO, server_info(s));
+    s->meta_text = xstrdup(mcp_json_text(meta, NULL));
+    json_object_put(meta);
     s->tools_ttl_ms = o->tools_ttl_ms;
     s->page_size = o->page_size ? o->page_size : 100;
     s->progress_interval_ms = o->progress_interval_ms;
@@ -1318,6 +1343,7 @@ void mcp_server_free(mcp_server *s)
     pthread_mutex_destroy(&s->mu);
     free(s->name);
     free(s->version);
+    free(s->meta_text);
     free(s->instructions);
     free(s);
 }

@@ -193,6 +193,42 @@ static bool jc_value(jcheck *c)
     }
 }
 
+bool json_check_strict(const char *text, size_t len, int max_depth, const char **err)
+{
+    if (err)
+        *err = NULL;
+    if (!text)
+        text = "";
+    jcheck c = {text, text + len, 0, max_depth < 1 ? 1 : max_depth, NULL};
+    if (!jc_value(&c) || (jc_ws(&c), c.p != c.end)) {
+        if (err)
+            *err = c.err ? c.err : "unexpected data after the value";
+        return false;
+    }
+    return true;
+}
+
+void json_append_compact(buf *out, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len, *run = text;
+    bool in_string = false;
+    for (; p < end; p++) {
+        char ch = *p;
+        if (in_string) {
+            if (ch == '\\')
+                p++; /* the escaped character cannot end the string */
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            buf_append(out, run, (size_t)(p - run));
+            run = p + 1;
+        }
+    }
+    buf_append(out, run, (size_t)(end - run));
+}
+
 /* ------------------------------------------------------------------ building the tree */
 
 /* The second pass, over text the first pass accepted, builds the json-c objects itself.

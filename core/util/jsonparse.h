@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "util/buf.h"
+
 /* Nesting limit (objects and arrays) for documents: AWS responses, plugin JSON, input schemas
  * (discovery accepts them through json_parse_text, the registry reads them back), payloads.
  * MCP messages have their own, smaller limit (core/mcp/server.c). */
@@ -21,6 +23,13 @@
  * false when it is not JSON, with *out NULL and *err (if err is not NULL) a short static
  * description. */
 bool json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err);
+
+/* json_parse_strict's checks without building anything: whether text is one JSON value. */
+bool json_check_strict(const char *text, size_t len, int max_depth, const char **err);
+
+/* Append JSON text that json_check_strict accepted without its insignificant whitespace: one
+ * line, every value (numbers, escapes) as written. */
+void json_append_compact(buf *out, const char *text, size_t len);
 
 /* The string member `key` of a JSON object, or NULL (o not an object, no such member, or not a
  * string). The pointer is owned by o. */

@@ -82,6 +82,8 @@ run('raw-stdin', async (t) => {
     await probe('no jsonrpc member', J({ id: 11, method: 'ping' }), { code: -32600, id: 11 });
     await probe('id null', J({ jsonrpc: '2.0', id: null, method: 'ping' }), { code: -32600 });
     await probe('id 1.5', '{"jsonrpc":"2.0","id":1.5,"method":"ping"}\n', { code: -32600 });
+    // an id the server could only answer under another value (json-c used to clamp it to 2^64-1)
+    await probe('id beyond 64 bits', '{"jsonrpc":"2.0","id":99999999999999999999999,"method":"ping"}\n', { code: -32600 });
     await probe('id {}', J({ jsonrpc: '2.0', id: {}, method: 'ping' }), { code: -32600 });
     await probe('id []', J({ jsonrpc: '2.0', id: [], method: 'ping' }), { code: -32600 });
     await probe('id true', J({ jsonrpc: '2.0', id: true, method: 'ping' }), { code: -32600 });
@@ -185,6 +187,11 @@ run('raw-stdin', async (t) => {
         for (const [k, v] of Object.entries(ints)) assert.ok(sc.includes(`"${k}":${v}`), `"${k}":${v} not in ${sc.slice(0, 400)}`);
         assert.equal(m.msg.result.structuredContent.message, '\u00e9\u{1f600}');
         assert.equal(m.msg.result.structuredContent.esc, 'a\u0000b/\n');
+        // the largest id that is still an integer of 64 bits comes back as it was sent
+        const from2 = srv.mark();
+        await srv.write('{"jsonrpc":"2.0","id":18446744073709551615,"method":"tools/call","params":{"name":"echo","arguments":{"message":"id"}}}\n');
+        const a = await srv.waitFor((x) => x.text.startsWith('{"jsonrpc":"2.0","id":18446744073709551615,"result":'), ms(20000), 'the answer to id 2^64-1', from2);
+        assert.equal(a.msg.result.isError, false);
     });
 
     await t.test(`error responses to requests whose id could not be read omit "id" (MCP schema: id?: RequestId, never null)`, () => {

@@ -155,8 +155,9 @@ static void test_function_error(void **state)
     result_clear(&r);
 }
 
-/* The payload is parsed once: a parse the invoker made (a function error) is the one the result
- * uses. */
+/* The payload is parsed at most once: a parse the invoker made (a function error) is the one the
+ * error text comes from, and structuredContent is the payload's own text (not a re-serialised
+ * tree). The test gives the result a parse that differs from its text to tell them apart. */
 static void test_payload_parsed_once(void **state)
 {
     (void)state;
@@ -164,25 +165,66 @@ static void test_payload_parsed_once(void **state)
     result_init(&r);
     r.outcome = LMCP_OUTCOME_FUNCTION_ERROR;
     const char *p = "{\"errorType\":\"E\",\"errorMessage\":\"m\",\"stackTrace\":[\"at x\"]}";
+    const char *other = "{\"errorType\":\"FromTheParse\",\"errorMessage\":\"m2\"}";
     json_object *parsed = NULL;
-    assert_true(json_parse_strict(p, strlen(p), JSON_MAX_DEPTH, &parsed, NULL));
+    assert_true(json_parse_strict(other, strlen(other), JSON_MAX_DEPTH, &parsed, NULL));
     result_set_payload(&r, p, strlen(p), parsed);
     assert_ptr_equal(r.payload_json, parsed);
     json_object *o = mcp_call_result(&r, "f", "2026-07-28");
-    assert_ptr_equal(get(o, "structuredContent"), parsed); /* that very object: not parsed again */
-    assert_string_equal(text_of(o), "Function f failed: E: m\nat x");
+    assert_string_equal(text_of(o), "Function f failed: FromTheParse: m2"); /* the invoker's parse, used */
+    assert_json(get(o, "structuredContent"), p);                           /* the payload's text */
     json_object_put(o);
-    /* a copy does not share it (it may go to another thread); setting a new payload drops it */
+    /* a copy does not share it (it may go to another thread): its payload is parsed here */
     lmcp_result c;
     result_init(&c);
     result_copy(&c, &r);
     assert_null(c.payload_json);
     o = mcp_call_result(&c, "f", "2026-07-28");
+    assert_string_equal(text_of(o), "Function f failed: E: m\nat x");
     assert_json(get(o, "structuredContent"), p);
     json_object_put(o);
     result_clear(&c);
+    /* setting a new payload drops the parse */
     result_set_ok(&r, "[1]", 3);
     assert_null(r.payload_json);
+    result_clear(&r);
+}
+
+/* structuredContent is the payload as the function wrote it, on one line: its blanks between
+ * tokens dropped (never inside strings), every number and escape kept as written; the text
+ * block and the whole result stay one line of JSON. */
+static void test_structured_is_payload_text(void **state)
+{
+    (void)state;
+    lmcp_result r;
+    result_init(&r);
+    const char *p = "{ \"n\" : 99999999999999999999999,\n\t\"f\": 1.10, \"s\": \"a b\\n\\u00e9 \\\" }\"\r\n, \"e\":1E2 }\n";
+    result_set_ok(&r, p, strlen(p));
+    buf b = BUF_INIT;
+    mcp_call_result_text(&b, &r, "f", "2025-11-25", "{\"k\":1}");
+    assert_null(memchr(b.data, '\n', b.len));
+    const char *want_sc = "\"structuredContent\":{\"n\":99999999999999999999999,\"f\":1.10,\"s\":\"a b\\n\\u00e9 \\\" }\",\"e\":1E2}";
+    assert_non_null(strstr(b.data, want_sc));
+    assert_non_null(strstr(b.data, ",\"isError\":false,\"_meta\":{\"k\":1}}"));
+    json_object *o = NULL;
+    assert_true(json_parse_strict(b.data, b.len, JSON_MAX_DEPTH, &o, NULL));
+    assert_string_equal(text_of(o), p); /* the text block: the payload, byte for byte */
+    json_object_put(o);
+    buf_free(&b);
+    /* a string that ends in an escaped backslash ends there: the blanks after it go */
+    const char *bs = "{\"x\\\\\" : [ \"\\\\\" , 1 ] }";
+    result_set_ok(&r, bs, strlen(bs));
+    mcp_call_result_text(&b, &r, "f", "2025-11-25", NULL);
+    assert_non_null(strstr(b.data, "\"structuredContent\":{\"x\\\\\":[\"\\\\\",1]}"));
+    buf_free(&b);
+    /* not JSON: no structuredContent, the text still there */
+    result_set_ok(&r, "{\"a\":", 5);
+    mcp_call_result_text(&b, &r, "f", "2026-07-28", NULL);
+    assert_null(strstr(b.data, "structuredContent"));
+    assert_true(json_parse_strict(b.data, b.len, JSON_MAX_DEPTH, &o, NULL));
+    assert_string_equal(text_of(o), "{\"a\":");
+    json_object_put(o);
+    buf_free(&b);
     result_clear(&r);
 }
 
@@ -347,7 +389,8 @@ int main(void)
         cmocka_unit_test(test_ok_object_payload), cmocka_unit_test(test_ok_non_object_payload),
         cmocka_unit_test(test_ok_text_and_bad_utf8), cmocka_unit_test(test_function_error),
         cmocka_unit_test(test_other_outcomes), cmocka_unit_test(test_utf8), cmocka_unit_test(test_payload_parsed_once),
-        cmocka_unit_test(test_strict_json), cmocka_unit_test(test_registry_deep_schema), cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_structured_is_payload_text), cmocka_unit_test(test_strict_json),
+        cmocka_unit_test(test_registry_deep_schema), cmocka_unit_test(test_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
