@@ -437,6 +437,110 @@ static void test_json_parse_values(void **state)
     json_object_put(o);
 }
 
+/* A random JSON document (fixed seed): every kind of value, escapes, raw UTF-8, numbers
+ * within 64 bits (json-c's tokener clamps the others, which is what the parser must not do). */
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 16) % n;
+}
+
+static void rnd_string(buf *b)
+{
+    static const char *const pieces[] = {"a", "Z", " ", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
+                                         "\\u0000", "\\u00e9", "\\u20ac", "\\ud83d\\ude00", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80", "{", "]", ":", ","};
+    buf_append_char(b, '"');
+    for (unsigned i = rnd(6); i > 0; i--)
+        buf_append_str(b, pieces[rnd(sizeof pieces / sizeof *pieces)]);
+    buf_append_char(b, '"');
+}
+
+static void rnd_value(buf *b, int depth)
+{
+    static const char *const ws[] = {"", "", " ", "\n", "\t ", "\r\n"};
+    buf_append_str(b, ws[rnd(6)]);
+    switch (depth > 4 ? 3 + rnd(5) : rnd(8)) {
+    case 0:
+    case 1: {
+        buf_append_char(b, '{');
+        for (unsigned i = 0, n = rnd(4); i < n; i++) {
+            if (i)
+                buf_append_char(b, ',');
+            buf_append_str(b, ws[rnd(6)]);
+            rnd_string(b);
+            buf_append_str(b, ws[rnd(6)]);
+            buf_append_char(b, ':');
+            rnd_value(b, depth + 1);
+        }
+        buf_append_char(b, '}');
+        break;
+    }
+    case 2: {
+        buf_append_char(b, '[');
+        for (unsigned i = 0, n = rnd(4); i < n; i++) {
+            if (i)
+                buf_append_char(b, ',');
+            rnd_value(b, depth + 1);
+        }
+        buf_append_char(b, ']');
+        break;
+    }
+    case 3: rnd_string(b); break;
+    case 4: {
+        static const char *const nums[] = {"0", "-0", "7", "-12", "9223372036854775807", "-9223372036854775808",
+                                           "18446744073709551615", "1.5", "-0.25", "1e3", "2E-2", "6.02e+23", "0.0"};
+        buf_append_str(b, nums[rnd(sizeof nums / sizeof *nums)]);
+        break;
+    }
+    case 5: buf_append_str(b, "true"); break;
+    case 6: buf_append_str(b, "false"); break;
+    default: buf_append_str(b, "null"); break;
+    }
+    buf_append_str(b, ws[rnd(6)]);
+}
+
+/* The parser's own tree builder and json-c's tokener agree on 3,000 random documents (as
+ * json_object_equal sees them, and as serialised), and compact text parses to the same tree. */
+static void test_json_parse_random(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3000; i++) {
+        buf b = BUF_INIT;
+        rnd_value(&b, 0);
+        json_object *ours = NULL, *theirs = NULL;
+        if (!json_parse_strict(b.data, b.len, JSON_MAX_DEPTH, &ours, NULL))
+            fail_msg("refused: %s", b.data);
+        json_tokener *tok = json_tokener_new();
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        theirs = json_tokener_parse_ex(tok, b.data, (int)b.len);
+        if (json_tokener_get_error(tok) == json_tokener_continue)
+            theirs = json_tokener_parse_ex(tok, "", 1);
+        assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+        json_tokener_free(tok);
+        if (!json_object_equal(ours, theirs))
+            fail_msg("differs from json-c: %s", b.data);
+        const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        char *a = xstrdup(json_object_to_json_string_ext(ours, fl));
+        if (strcmp(a, json_object_to_json_string_ext(theirs, fl)) != 0)
+            fail_msg("serialised differently: %s", b.data);
+        buf compact = BUF_INIT;
+        json_append_compact(&compact, b.data, b.len);
+        json_object *again = NULL;
+        assert_true(json_check_strict(compact.data ? compact.data : "", compact.len, JSON_MAX_DEPTH, NULL));
+        assert_true(json_parse_strict(compact.data ? compact.data : "", compact.len, JSON_MAX_DEPTH, &again, NULL));
+        assert_true(json_object_equal(ours, again));
+        assert_null(memchr(compact.data ? compact.data : "", '\n', compact.len));
+        json_object_put(again);
+        buf_free(&compact);
+        free(a);
+        json_object_put(ours);
+        json_object_put(theirs);
+        buf_free(&b);
+    }
+}
+
 /* Threads parse at the same time: nothing of one parse is shared with another (the C locale
  * numbers are read in is made once, for all), and a refused text leaves nothing behind. */
 static void *parse_many(void *arg)
@@ -633,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_secure_zero),
         cmocka_unit_test(test_json_parse_strict),
         cmocka_unit_test(test_json_parse_values),
+        cmocka_unit_test(test_json_parse_random),
         cmocka_unit_test(test_json_parse_threads),
         cmocka_unit_test(test_xasprintf),
         cmocka_unit_test(test_json_get_str),
