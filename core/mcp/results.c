@@ -40,6 +40,8 @@ bool mcp_version_structured_object(const char *v)
 
 json_object *mcp_json_string_utf8(const char *s, size_t len)
 {
+    if (s && utf8_valid(s, len))
+        return json_object_new_string_len(s, (int)len);
     buf b = BUF_INIT;
     utf8_sanitize(&b, s ? s : "", s ? len : 0);
     json_object *o = json_object_new_string_len(b.data ? b.data : "", (int)b.len);
@@ -208,19 +210,7 @@ static void other_error_text(buf *b, const lmcp_result *r)
  * mcp_json_string_utf8), then escaped. */
 static void append_text_string(buf *b, const char *s, size_t len)
 {
-    bool valid = true;
-    for (size_t i = 0; i < len && valid;) {
-        if ((unsigned char)s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq_len((const unsigned char *)s + i, len - i, NULL);
-        if (k)
-            i += k;
-        else
-            valid = false;
-    }
-    if (valid) {
+    if (utf8_valid(s, len)) {
         buf_append_json_string(b, s, len);
         return;
     }
@@ -282,8 +272,9 @@ void mcp_call_result_text(buf *b, const lmcp_result *r, const char *function_nam
     }
     /* an object, or (modern) any value; a function error's payload only when it is an object */
     bool is_object = payload_json && starts_object(r);
-    bool structured = payload_json && (ok ? mcp_version_structured_any(v) || (mcp_version_structured_object(v) && is_object)
-                                          : ferr && is_object && mcp_version_structured_object(v));
+    bool structured = payload_json && (ok ? mcp_version_structured_any(v) ||
+                                                (mcp_version_structured_object(v) && is_object)
+                                          : is_object && mcp_version_structured_object(v));
 
     buf_append_char(b, '{');
     if (ok) {

@@ -197,15 +197,22 @@ bool json_check_strict(const char *text, size_t len, int max_depth, const char *
 {
     if (err)
         *err = NULL;
-    if (!text)
-        text = "";
-    jcheck c = {text, text + len, 0, max_depth < 1 ? 1 : max_depth, NULL};
-    if (!jc_value(&c) || (jc_ws(&c), c.p != c.end)) {
-        if (err)
-            *err = c.err ? c.err : "unexpected data after the value";
-        return false;
+    const char *e = NULL;
+    if (!text && len)
+        e = "no text";
+    else if (len > (size_t)INT32_MAX - 1) /* json-c's string lengths are ints */
+        e = "too long";
+    if (!e) {
+        if (!text)
+            text = "";
+        jcheck c = {text, text + len, 0, max_depth < 1 ? 1 : max_depth > 100000 ? 100000 : max_depth, NULL};
+        if (jc_value(&c) && (jc_ws(&c), c.p == c.end))
+            return true;
+        e = c.err ? c.err : "unexpected data after the value";
     }
-    return true;
+    if (err)
+        *err = e;
+    return false;
 }
 
 void json_append_compact(buf *out, const char *text, size_t len)
@@ -449,30 +456,10 @@ static json_object *jb_value(jbuild *b)
 bool json_parse_strict(const char *text, size_t len, int max_depth, json_object **out, const char **err)
 {
     *out = NULL;
-    if (err)
-        *err = NULL;
-    if (!text && len) {
-        if (err)
-            *err = "no text";
+    if (!json_check_strict(text, len, max_depth, err))
         return false;
-    }
     if (!text)
         text = "";
-    if (len > (size_t)INT32_MAX - 1) {
-        if (err)
-            *err = "too long";
-        return false;
-    }
-    if (max_depth < 1)
-        max_depth = 1;
-    if (max_depth > 100000)
-        max_depth = 100000;
-    jcheck c = {text, text + len, 0, max_depth, NULL};
-    if (!jc_value(&c) || (jc_ws(&c), c.p != c.end)) {
-        if (err)
-            *err = c.err ? c.err : "unexpected data after the value";
-        return false;
-    }
     jbuild b = {text, text + len, BUF_INIT, false};
     json_object *o = jb_value(&b);
     buf_free(&b.scratch);

@@ -371,6 +371,18 @@ size_t utf8_encode(unsigned cp, char out[4])
     return 4;
 }
 
+bool utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len;) {
+        size_t k = s[i] < 0x80 ? 1 : utf8_seq_len(s + i, len - i, NULL);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
 void utf8_sanitize(buf *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -47,6 +47,8 @@ unsigned char *base64url_decode(const char *s, size_t *out_len);
 size_t utf8_seq_len(const unsigned char *s, size_t n, size_t *bad);
 /* The UTF-8 encoding of code point cp (at most U+10FFFF) in out; returns its length, 1..4. */
 size_t utf8_encode(unsigned cp, char out[4]);
+/* Whether s (len bytes) is valid UTF-8 as utf8_seq_len defines it. */
+bool utf8_valid(const char *s, size_t len);
 /* Append s (len bytes) to out as valid UTF-8: each invalid sequence becomes U+FFFD. */
 void utf8_sanitize(buf *out, const char *s, size_t len);
 void hex_encode(const unsigned char *data, size_t len, char *out /* 2*len+1 */);

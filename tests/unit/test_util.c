@@ -143,7 +143,15 @@ static void test_utf8(void **state)
         size_t len = utf8_seq_len((const unsigned char *)cases[i].s, cases[i].n, &bad);
         if (len != cases[i].len || (!len && bad != cases[i].bad))
             fail_msg("case %zu: length %zu (want %zu), bad %zu (want %zu)", i, len, cases[i].len, bad, cases[i].bad);
+        /* the whole text, with ASCII around it */
+        char text[16];
+        memcpy(text, "x", 1);
+        memcpy(text + 1, cases[i].s, cases[i].n);
+        memcpy(text + 1 + cases[i].n, "y", 1);
+        assert_int_equal(utf8_valid(text, cases[i].n + 2), cases[i].len == cases[i].n);
     }
+    assert_true(utf8_valid("", 0));
+    assert_true(utf8_valid("a\0b", 3));
     unsigned cps[] = {0x41, 0xe9, 0x20ac, 0x1f600, 0x10ffff};
     for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
         char u[4];
