@@ -37,6 +37,9 @@ typedef struct generation {
     aws_client *aws;
     chain *chain;
     size_t discovery_concurrency;
+    /* when a discovery of this generation was refused GetFunction (AccessDeniedException), by
+       clock_mono_us; 0: not refused (core/discovery/pipeline.c) */
+    _Atomic int64_t getfunction_denied_us;
 } generation;
 
 generation *generation_ref(generation *g);

@@ -82,6 +82,8 @@ typedef struct run_state {
     bool tag_thread_started;
     bool listtags_fallback_logged;
     /* the account listing used when GetFunction is not permitted (run_fetch fallback) */
+    bool getfunction_denied;   /* an earlier run was refused GetFunction: not tried in this one */
+    bool acct_by_listing;      /* list_account (the matchers' listing) fills acct for the fallback */
     int acct_state;            /* 0 not listed, 1 listing, 2 listed, -1 failed */
     lmcp_function **acct;
     size_t n_acct;
@@ -94,6 +96,9 @@ struct lmcp_discovery_run {
     batch *b;
     const char *plugin;        /* instance name of the hook being run */
 };
+
+/* a GetFunction refusal is remembered this long; then GetFunction is tried again */
+#define GETFUNCTION_RETRY_US (3600LL * 1000000LL)
 
 static atomic_size_t g_default_concurrency = 16;
 
@@ -494,9 +499,12 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
 
 int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
 {
+    generation *g = run->rs->g;
+    if (run->rs->getfunction_denied)
+        return account_lookup(run->rs, name_or_arn, out, err, errlen);
     json_object *resp = NULL;
     lambda_status st;
-    int rc = lambda_get_function(run->rs->g->aws, name_or_arn, NULL, &resp, &st, err, errlen);
+    int rc = lambda_get_function(g->aws, name_or_arn, NULL, &resp, &st, err, errlen);
     /* lambda_get_function fails on every non-200 answer: the two that have a meaning here are
      * looked at before the failure is passed on. Only a refused permission is worked around; a
      * 403 for bad or expired credentials (UnrecognizedClient, InvalidSignature, ExpiredToken)
@@ -505,10 +513,16 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
         snprintf(err, errlen, "function %s does not exist", name_or_arn);
         return LMCP_NOT_FOUND;
     }
-    if (st.http == 403 && strcmp(st.code, "AccessDeniedException") == 0)
+    if (st.http == 403 && strcmp(st.code, "AccessDeniedException") == 0) {
+        /* remembered: the next runs look names up in the account listing without asking */
+        int64_t now = clock_mono_us();
+        atomic_store(&g->getfunction_denied_us, now > 0 ? now : 1);
         return account_lookup(run->rs, name_or_arn, out, err, errlen);
+    }
     if (rc != LMCP_OK)
         return rc;
+    if (atomic_load(&g->getfunction_denied_us)) /* permitted again */
+        atomic_store(&g->getfunction_denied_us, 0);
     json_object *cfg = NULL, *tags = NULL;
     json_object_object_get_ex(resp, "Configuration", &cfg);
     lmcp_function *f = cfg ? fn_from_config(run->rs, cfg) : NULL;
@@ -907,16 +921,28 @@ static void *selector_thread(void *arg)
     return NULL;
 }
 
-/* List the account, page by page, handing each page's selected functions to the batch worker. */
+/* List the account, page by page, handing each page's selected functions to the batch worker.
+ * With rs->acct_by_listing it also keeps every function of the account (a copy of the selected
+ * ones: a function object belongs to one batch) as the GetFunction fallback's listing, so the
+ * account is not listed twice in the run. */
 static void list_account(run_state *rs, plugin_instance **matchers, size_t n_matchers, bool select_all)
 {
     generation *g = rs->g;
+    bool keep = rs->acct_by_listing;
+    lmcp_function **acct = NULL;
+    size_t n_acct = 0, cap_acct = 0;
+    char *acct_err = NULL;
     char *marker = NULL;
-    for (size_t page_no = 1; !has_failed(rs); page_no++) {
+    for (size_t page_no = 1;; page_no++) {
+        if (has_failed(rs)) {
+            acct_err = xstrdup("discovery failed");
+            break;
+        }
         json_object *page = NULL;
         char err[1024];
         if (lambda_list_functions_page(g->aws, marker, 50, &page, err, sizeof err) != LMCP_OK) {
             fail(rs, "ListFunctions page %zu: %s", page_no, err);
+            acct_err = xstrdup(err);
             break;
         }
         json_object *fns = NULL;
@@ -930,15 +956,24 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
         snprintf(src, sizeof src, "ListFunctions page %zu", page_no);
         batch *b = batch_new(src);
         for (size_t i = 0; i < n; i++) {
-            lmcp_function *f = fn_from_config(rs, json_object_array_get_idx(fns, i));
+            json_object *cfg = json_object_array_get_idx(fns, i);
+            lmcp_function *f = fn_from_config(rs, cfg);
             if (!f)
                 continue;
             bool take = select_all;
             for (size_t m = 0; !take && m < n_matchers; m++)
                 take = matchers[m]->def->discovery->match(matchers[m]->state, f);
+            lmcp_function *kept = !keep ? NULL : take ? fn_from_config(rs, cfg) : f;
+            if (kept) {
+                if (n_acct == cap_acct) {
+                    cap_acct = cap_acct ? cap_acct * 2 : 64;
+                    acct = xrealloc(acct, cap_acct * sizeof *acct);
+                }
+                acct[n_acct++] = kept;
+            }
             if (take)
                 batch_add(b, f);
-            else
+            else if (!keep)
                 fn_drop_data(f);
         }
         free(marker);
@@ -949,6 +984,18 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
             break;
     }
     free(marker);
+    if (keep) {
+        pthread_mutex_lock(&rs->mu);
+        rs->acct = acct;
+        rs->n_acct = n_acct;
+        rs->acct_state = acct_err ? -1 : 2;
+        rs->acct_err = acct_err;
+        pthread_cond_broadcast(&rs->cv);
+        pthread_mutex_unlock(&rs->mu);
+    } else {
+        free(acct);
+        free(acct_err);
+    }
 }
 
 /* ------------------------------------------------------------------ building the snapshot */
@@ -1130,6 +1177,18 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
     bool listing = n_matchers > 0 || !any_active;
     if (!any_active)
         LOG_DEBUG(COMP, "no selector is active: every function of the account is a candidate");
+    /* GetFunction refused in an earlier run: the names are looked up in the account listing
+       straight away, in the matchers' listing when there is one (the account is listed once) */
+    int64_t denied_us = atomic_load(&g->getfunction_denied_us);
+    if (denied_us && clock_mono_us() - denied_us < GETFUNCTION_RETRY_US && n_jobs > 0) {
+        rs.getfunction_denied = true;
+        rs.acct_by_listing = listing;
+        if (listing)
+            rs.acct_state = 1; /* before any selector starts: its lookups wait for list_account */
+        LOG_DEBUG(COMP, "GetFunction was not permitted in an earlier discovery: the listed functions are looked up in "
+                        "the account listing%s (GetFunction is asked again an hour after the refusal)",
+                  listing ? " the matchers make" : "");
+    }
     const char *from = settings_get_string(g->cfg.discovery, "tags_from");
     if (listing && need_tags && strcmp(from, "list-tags") != 0) {
         pthread_mutex_lock(&rs.mu);

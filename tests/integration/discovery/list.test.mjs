@@ -3,8 +3,9 @@
 // a name that does not exist is skipped with a warning; when GetFunction is not permitted (a role
 // made for the upstream server, which only needs ListFunctions) the account is listed once per
 // run instead and the same tools come out (only for AccessDeniedException: a 403 for bad
-// credentials is an error like any other).
-import { assert, run } from '../lib/harness.mjs';
+// credentials is an error like any other); the refusal is remembered, so later runs do not ask
+// again and share the listing a prefix or tag selector makes.
+import { assert, ms, run, until } from '../lib/harness.mjs';
 import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.mjs';
 
 const FUNCTIONS = [
@@ -79,6 +80,29 @@ run('discovery-list', async (t) => {
         const r = await discover('denied-with-tags', { FUNCTION_LIST: 'svc-a,svc-b', FUNCTION_TAG_KEY: 'expose', FUNCTION_TAG_VALUE: 'true' }, { faults: [DENY_GETFUNCTION] });
         assert.deepEqual(names(r.tools), ['svc_a']);
         assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction', 'ListTags', 'GetResources'), { ListFunctions: 2, GetFunction: 2, ListTags: 2, GetResources: 0 });
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction denied with a prefix matcher too: the refusal is remembered, a scheduled refresh asks no GetFunction and lists the account once', async () => {
+        const confText = conf({ discovery: 'refresh_interval = "1s";', plugins: ['{ plugin = "prefix"; }', '{ plugin = "list"; }'] });
+        const r = await discover('denied-remembered', { FUNCTION_PREFIX: 'svc-b', FUNCTION_LIST: 'svc-a,svc-c' }, { faults: [DENY_GETFUNCTION], confText });
+        assert.deepEqual(names(r.tools), ['svc_a', 'svc_b', 'svc_c']);
+        // the first run learns of the refusal while the prefix's listing is already under way:
+        // both list the account (two pages each)
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 4, GetFunction: 2 });
+        // exactly one scheduled discovery between these two readings (the next one is 1 s later)
+        const scheduled = /info +discovery: scheduled discovery: /g;
+        await until(() => (r.stderr().match(scheduled) || []).length >= 1, ms(10000), 'the first scheduled discovery');
+        const c2 = await counters(emu);
+        const delta = (op) => (c2.ops[op] || 0) - (r.c.ops[op] || 0);
+        t.note(`the scheduled discovery: ListFunctions ${delta('ListFunctions')}, GetFunction ${delta('GetFunction')}`);
+        assert.equal((r.stderr().match(scheduled) || []).length, 1, 'read within the second');
+        assert.equal(delta('GetFunction'), 0, 'the refusal is remembered');
+        assert.equal(delta('ListFunctions'), 2, 'one listing (two pages) serves the prefix and the list');
+        assert.match(r.stderr(), /info +discovery: scheduled discovery: .*; no change/);
+        assert.deepEqual(names(await listAll(r.s.client)), ['svc_a', 'svc_b', 'svc_c']);
+        const call = await r.s.client.callTool({ name: 'svc_c', arguments: { name: 'Lin' } });
+        assert.equal(call.isError, false, JSON.stringify(call));
         await r.s.session.close();
     });
 
