@@ -423,8 +423,15 @@ void hex_encode(const unsigned char *data, size_t len, char *out)
 
 void secure_zero(void *p, size_t n)
 {
-    if (p && n)
-        explicit_bzero(p, n);
+    if (!p || !n)
+        return;
+#if HAVE_EXPLICIT_BZERO
+    explicit_bzero(p, n);
+#else
+    volatile unsigned char *v = p; /* every store is kept: the compiler cannot drop the wipe */
+    while (n--)
+        *v++ = 0;
+#endif
 }
 
 bool parse_duration_ms(const char *s, int64_t *out)
