@@ -549,6 +549,56 @@ static void test_json_parse_random(void **state)
     }
 }
 
+/* Mutated documents (fixed seed): the parser accepts or refuses each without a memory error (the
+ * suite also runs under valgrind and ASan), and every accepted one survives the compact copy
+ * (structuredContent's) as the same tree. */
+static void test_json_parse_mutations(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "{\"a\":[1,2.5e3,-0,\"x\\u00e9\\ud83d\\ude00\"],\"b\":{\"c\":null,\"d\":true}}",
+        "[99999999999999999999999,-9223372036854775809,18446744073709551615,1E400]",
+        "\"a\\\\b\\\"c\\/\\n\"", "{\"k\\u0000\":\"v\"}", "[[[[[[]]]]]]", "  {\"x\" : [ 1 , 2 ] }  ",
+    };
+    static const char alpha[] = "{}[]\",:\\/0123456789.eE+-tfnulrsa \n\t\xc3\xa9\xff\x80u";
+    rnd_state = 4242;
+    size_t accepted = 0;
+    for (int i = 0; i < 50000; i++) {
+        const char *seed = seeds[rnd(sizeof seeds / sizeof *seeds)];
+        size_t n = strlen(seed);
+        char text[256];
+        memcpy(text, seed, n);
+        for (unsigned m = rnd(4) + 1; m; m--) {
+            unsigned op = rnd(3), pos = n ? rnd((unsigned)n) : 0;
+            char ch = alpha[rnd(sizeof alpha - 1)];
+            if (op == 0 && n) {
+                text[pos] = ch;
+            } else if (op == 1 && n < sizeof text - 1) {
+                memmove(text + pos + 1, text + pos, n - pos);
+                text[pos] = ch;
+                n++;
+            } else if (op == 2 && n) {
+                memmove(text + pos, text + pos + 1, n - pos - 1);
+                n--;
+            }
+        }
+        json_object *o = NULL;
+        if (!json_parse_strict(text, n, 8, &o, NULL))
+            continue;
+        accepted++;
+        buf compact = BUF_INIT;
+        json_append_compact(&compact, text, n);
+        json_object *again = NULL;
+        if (!json_parse_strict(compact.data ? compact.data : "", compact.len, 8, &again, NULL) ||
+            !json_object_equal(o, again))
+            fail_msg("the compact copy differs: %.*s", (int)n, text);
+        json_object_put(again);
+        json_object_put(o);
+        buf_free(&compact);
+    }
+    assert_true(accepted > 1000); /* the mutations leave plenty of valid documents */
+}
+
 /* Threads parse at the same time: nothing of one parse is shared with another (the C locale
  * numbers are read in is made once, for all), and a refused text leaves nothing behind. */
 static void *parse_many(void *arg)
@@ -746,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_json_parse_strict),
         cmocka_unit_test(test_json_parse_values),
         cmocka_unit_test(test_json_parse_random),
+        cmocka_unit_test(test_json_parse_mutations),
         cmocka_unit_test(test_json_parse_threads),
         cmocka_unit_test(test_xasprintf),
         cmocka_unit_test(test_json_get_str),
