@@ -276,7 +276,7 @@ typedef struct lmcp_host {
     lmcp_json *(*json_index)(const lmcp_json *arr, size_t i); /* borrowed */
     const char *(*json_object_key)(const lmcp_json *obj, size_t i); /* i-th key, borrowed */
     const char *(*json_string)(const lmcp_json *j);  /* NULL if not a string */
-    int64_t (*json_int)(const lmcp_json *j);
+    int64_t (*json_int)(const lmcp_json *j);      /* a double truncated; clamped to the int64 range */
     double (*json_double)(const lmcp_json *j);
     bool (*json_bool)(const lmcp_json *j);
     lmcp_json *(*json_new_object)(void);

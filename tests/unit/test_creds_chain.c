@@ -21,6 +21,8 @@
 #include "plugin.h"
 #include "util/clock.h"
 
+#include "../../plugins/credentials/common/hostjson.h"
+
 typedef struct src {
     const char *name;
     int rc;              /* what resolve answers */
@@ -208,12 +210,42 @@ static void test_refresh_ahead(void **state)
     free_insts(v, 1);
 }
 
+/* cc_jint (plugins/credentials/common/hostjson.h) through the real host: integers, floats
+ * truncated, anything beyond the int64 range clamped (the parser keeps such numbers as doubles;
+ * casting one to int64_t would be undefined), non-numbers refused. */
+static void test_cc_jint(void **state)
+{
+    (void)state;
+    const lmcp_host *h = host_table();
+    const char *text = "{\"i\":28800,\"f\":1.9,\"big\":99999999999999999999999,"
+                       "\"neg\":-99999999999999999999999,\"u\":18446744073709551615,\"s\":\"7\"}";
+    char err[100];
+    lmcp_json *j = h->json_parse(text, strlen(text), err, sizeof err);
+    assert_non_null(j);
+    int64_t v = 0;
+    assert_true(cc_jint(h, j, "i", &v));
+    assert_int_equal(v, 28800);
+    assert_true(cc_jint(h, j, "f", &v));
+    assert_int_equal(v, 1);
+    assert_true(cc_jint(h, j, "big", &v));
+    assert_true(v == INT64_MAX);
+    assert_true(cc_jint(h, j, "neg", &v));
+    assert_true(v == INT64_MIN);
+    assert_true(cc_jint(h, j, "u", &v));
+    assert_true(v == INT64_MAX);
+    assert_false(cc_jint(h, j, "s", &v));
+    assert_false(cc_jint(h, j, "absent", &v));
+    assert_false(cc_jint(h, NULL, "i", &v));
+    h->json_put(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_negative_cache),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_refresh_ahead),
+        cmocka_unit_test(test_cc_jint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,17 +19,17 @@ static inline const char *cc_jstr(const lmcp_host *h, const lmcp_json *o, const 
     return s && *s ? s : NULL;
 }
 
-/* The number member key of object o (a JSON integer, or a float truncated) in *out: true, or
- * false when o is NULL or the member is absent or not a number. */
+/* The number member key of object o in *out (a float truncated, anything beyond the int64 range
+ * clamped to it: the host's json_int does both, where a cast of the double would be undefined):
+ * true, or false when o is NULL or the member is absent or not a number. */
 static inline bool cc_jint(const lmcp_host *h, const lmcp_json *o, const char *key, int64_t *out)
 {
     const lmcp_json *v = o ? h->json_get(o, key) : NULL;
     lmcp_json_type t = v ? h->json_type(v) : LMCP_JSON_NULL;
-    if (t == LMCP_JSON_INT)
-        *out = h->json_int(v);
-    else if (t == LMCP_JSON_DOUBLE)
-        *out = (int64_t)h->json_double(v);
-    return t == LMCP_JSON_INT || t == LMCP_JSON_DOUBLE;
+    if (t != LMCP_JSON_INT && t != LMCP_JSON_DOUBLE)
+        return false;
+    *out = h->json_int(v);
+    return true;
 }
 
 /* Credentials in the JSON shape the container endpoint, IMDS and credential_process share:

@@ -203,8 +203,9 @@ static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const ss
     h->aws_response_free(resp);
     const char *access = cc_jstr(h, j, "accessToken");
     int64_t expires_in;
-    if (!access || !cc_jint(h, j, "expiresIn", &expires_in)) {
-        snprintf(err, errlen, "SSO-OIDC CreateToken answered without accessToken/expiresIn");
+    /* seconds; a year at most keeps now + expires_in * 1000 well inside int64 */
+    if (!access || !cc_jint(h, j, "expiresIn", &expires_in) || expires_in < 0 || expires_in > 366LL * 86400) {
+        snprintf(err, errlen, "SSO-OIDC CreateToken answered without accessToken/expiresIn (seconds, at most a year)");
         if (j)
             h->json_put(j);
         return LMCP_ERR;
