@@ -159,6 +159,18 @@ static void parked_free(parked *p)
     free(p);
 }
 
+/* Take *pp (prev: the entry before it, NULL at the head) out of s's parked list. Under s->mu. */
+static parked *parked_unlink(mcp_server *s, parked **pp, parked *prev)
+{
+    parked *p = *pp;
+    *pp = p->next;
+    if (s->parked_tail == p)
+        s->parked_tail = prev;
+    s->n_parked--;
+    s->parked_bytes -= p->len;
+    return p;
+}
+
 /* One request being handled on the reader thread. */
 typedef struct req {
     mcp_server *s;
@@ -845,12 +857,7 @@ static void on_cancelled(mcp_server *s, json_object *params)
     if (!e && !sp) { /* one that waits for the first discovery never starts */
         for (parked **pp = &s->parked, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
             if (json_object_equal((*pp)->id, rid)) {
-                gone = *pp;
-                *pp = gone->next;
-                if (s->parked_tail == gone)
-                    s->parked_tail = prev;
-                s->n_parked--;
-                s->parked_bytes -= gone->len;
+                gone = parked_unlink(s, pp, prev);
                 what = "cancelled before it started (it was waiting for the first discovery)";
                 break;
             }
@@ -1074,19 +1081,13 @@ void mcp_server_tools_ready(mcp_server *s)
     size_t n = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        parked *p = s->parked;
-        if (!p) { /* lines parked while these were replayed are replayed too, in order */
-            s->parked_tail = NULL;
+        if (!s->parked) { /* lines parked while these were replayed are replayed too, in order */
             s->tools_ready = true;
             pthread_cond_broadcast(&s->ready_cv);
             pthread_mutex_unlock(&s->mu);
             break;
         }
-        s->parked = p->next;
-        if (!s->parked)
-            s->parked_tail = NULL;
-        s->n_parked--;
-        s->parked_bytes -= p->len;
+        parked *p = parked_unlink(s, &s->parked, NULL);
         pthread_mutex_unlock(&s->mu);
         handle_line(s, p->line, p->len, true);
         parked_free(p);
