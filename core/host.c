@@ -156,8 +156,7 @@ static void h_res_free(lmcp_result *r) { result_free(r); }
 
 static void h_sha256_hex(const void *data, size_t len, char out[65])
 {
-    if (sigv4_sha256_hex(data, len, out) < 0)
-        out[0] = '\0';
+    sigv4_sha256_hex(data, len, out); /* out is "" when libcrypto fails */
 }
 
 /* Memoised in the call: compute, then publish with a compare-and-swap; a thread that loses the

@@ -86,7 +86,8 @@ static void thread_crypto_free(void *p)
 
 static void tc_key_init(void) { tc_key_ok = pthread_key_create(&tc_key, thread_crypto_free) == 0; }
 
-/* This thread's contexts (either member may be NULL: the callers fall back to one-shot calls). */
+/* This thread's contexts (either member may be NULL: the callers fall back to one-shot calls).
+ * Runs crypto_init first, so md_sha256 and hmac_proto are set however it returns. */
 static thread_crypto *thread_crypto_get(void)
 {
     pthread_once(&crypto_once, crypto_init);
@@ -126,7 +127,6 @@ static int sha256_raw(const void *data, size_t len, unsigned char out[32])
             return 0;
         return -1;
     }
-    pthread_once(&crypto_once, crypto_init);
     if (EVP_Digest(data, len, out, &n, md_sha256, NULL) != 1 || n != 32)
         return -1;
     return 0;
@@ -161,8 +161,7 @@ static int hmac_sha256(const void *key, size_t klen, const void *msg, size_t mle
                    : -1;
     }
 #endif
-    (void)tc;
-    pthread_once(&crypto_once, crypto_init);
+    (void)tc; /* OpenSSL 1.1, or no per-thread context */
     unsigned int n = 0;
     if (!HMAC(md_sha256, key, (int)klen, msg, mlen, out, &n) || n != 32)
         return -1;
