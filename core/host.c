@@ -290,6 +290,7 @@ static const lmcp_host g_host = {
     .result_new = h_res_new,
     .result_free = h_res_free,
     .call_arguments_sha256 = h_call_args_sha256,
+    .run_serial = run_serial,
 };
 
 const lmcp_host *host_table(void) { return &g_host; }

@@ -60,6 +60,7 @@ typedef struct tag_entry {
 
 typedef struct run_state {
     generation *g;
+    uint64_t serial;           /* run_serial: 1, 2, ... in the order runs start */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* every function allocated by the run (ownership) */
@@ -101,6 +102,7 @@ struct lmcp_discovery_run {
 #define GETFUNCTION_RETRY_US (3600LL * 1000000LL)
 
 static atomic_size_t g_default_concurrency = 16;
+static atomic_uint_fast64_t g_run_serial; /* the last run's serial */
 
 void discovery_set_default_concurrency(size_t n) { atomic_store(&g_default_concurrency, n ? n : 16); }
 
@@ -553,6 +555,8 @@ void run_select(lmcp_discovery_run *run, lmcp_function *fn)
 }
 
 size_t run_count(const lmcp_discovery_run *run) { return run->b ? run->b->n : 0; }
+
+uint64_t run_serial(const lmcp_discovery_run *run) { return run->rs->serial; }
 
 lmcp_function *run_candidate(const lmcp_discovery_run *run, size_t i)
 {
@@ -1149,6 +1153,7 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
     run_state rs;
     memset(&rs, 0, sizeof rs);
     rs.g = g;
+    rs.serial = (uint64_t)atomic_fetch_add(&g_run_serial, 1) + 1;
     pthread_mutex_init(&rs.mu, NULL);
     pthread_cond_init(&rs.cv, NULL);
     int64_t t0 = clock_mono_us();

@@ -36,6 +36,7 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
 lmcp_function *run_new_function(lmcp_discovery_run *run, const char *name, const char *arn);
 void run_select(lmcp_discovery_run *run, lmcp_function *fn);
 size_t run_count(const lmcp_discovery_run *run);
+uint64_t run_serial(const lmcp_discovery_run *run);
 lmcp_function *run_candidate(const lmcp_discovery_run *run, size_t i);
 void run_reject(lmcp_discovery_run *run, lmcp_function *fn, const char *reason);
 int run_load_tags(lmcp_discovery_run *run);

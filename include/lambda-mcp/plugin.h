@@ -419,6 +419,12 @@ typedef struct lmcp_host {
        memoised: every wrapper of the chain gets the same string (thread-safe). Borrowed: valid
        for the lifetime of the call. */
     const char *(*call_arguments_sha256)(const lmcp_call *call);
+
+    /* A number identifying the discovery run (pass) that `run` belongs to: the same for every
+       hook call of one run, whatever batch it is given, and larger for every later run of the
+       server (also across conf reloads). Lets an enricher share work between the batches of a
+       run (one DescribeSchema per schema and run, not per batch) and tell runs apart. */
+    uint64_t (*run_serial)(const lmcp_discovery_run *run);
 } lmcp_host;
 
 /* Whether the host table has a field appended within ABI v1 (see the end of lmcp_host). */

@@ -10,19 +10,42 @@
  *   `nullable: true` becomes a "null" type.
  *
  * A missing, unreadable or unusable schema leaves the tool with the generic schema and logs why;
- * it never removes the tool. Schemas are fetched concurrently, once per (ARN, version) per batch
- * (a page of the account listing, or a selector's functions). */
+ * it never removes the tool.
+ *
+ * Schemas are fetched concurrently, once per (ARN, version) and discovery run: the batches of a
+ * run (the pages of the account listing, each selector's functions) share what was fetched for
+ * the earlier ones, failures included. A later run (a refresh) fetches the latest versions again,
+ * since they may have changed, but not a version pinned by the version tag that it fetched
+ * successfully in the run before: a schema version's content never changes once created
+ * (UpdateSchema makes a new version). Hosts without run_serial (older ABI v1 servers): once per
+ * batch. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lambda-mcp/plugin.h>
 
+/* What DescribeSchema gave for one (ARN, version), kept for the rest of the run and, for a pinned
+   version fetched successfully, for the next run. */
+typedef struct kept_schema {
+    char *arn;
+    char *version;   /* NULL: the latest */
+    char *text;      /* the converted schema, compact JSON (host memory); NULL: see problem */
+    char *problem;
+    uint64_t serial; /* the last run that used it */
+} kept_schema;
+
 typedef struct sr_state {
     const lmcp_host *host;
     const lmcp_instance *inst;
     const char *tag_key;
     const char *version_tag;
+    pthread_mutex_t mu;   /* guards the fields below */
+    kept_schema *kept;
+    size_t n_kept, cap_kept;
+    uint64_t serial;      /* the newest run seen */
 } sr_state;
 
 static const lmcp_setting_def sr_settings[] = {
@@ -39,6 +62,10 @@ static int sr_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
     sr_state *s = calloc(1, sizeof *s);
     if (!s)
         return LMCP_ERR;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return LMCP_ERR;
+    }
     s->host = ctx->host;
     s->inst = ctx->instance;
     s->tag_key = ctx->host->setting_string(ctx->settings, "tag_key");
@@ -47,7 +74,25 @@ static int sr_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
     return LMCP_OK;
 }
 
-static void sr_destroy(void *state) { free(state); }
+static void kept_clear(const lmcp_host *h, kept_schema *k)
+{
+    free(k->arn);
+    free(k->version);
+    if (k->text)
+        h->free(k->text);
+    free(k->problem);
+    memset(k, 0, sizeof *k);
+}
+
+static void sr_destroy(void *state)
+{
+    sr_state *s = state;
+    for (size_t i = 0; i < s->n_kept; i++)
+        kept_clear(s->host, &s->kept[i]);
+    free(s->kept);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
 
 static bool sr_needs_tags(void *state)
 {
@@ -226,6 +271,7 @@ static lmcp_json *from_openapi(const lmcp_host *h, const lmcp_json *doc, char *w
 typedef struct fetch_ctx {
     sr_state *s;
     schema_ref *refs;
+    const size_t *todo; /* the refs to fetch */
 } fetch_ctx;
 
 static char *xdup(const char *s)
@@ -251,7 +297,7 @@ static int fetch_one(void *arg, size_t i)
 {
     fetch_ctx *c = arg;
     const lmcp_host *h = c->s->host;
-    schema_ref *r = &c->refs[i];
+    schema_ref *r = &c->refs[c->todo[i]];
     char *reg = h->uri_encode(r->registry, true), *name = h->uri_encode(r->name, true);
     char path[2048];
     snprintf(path, sizeof path, "/v1/registries/name/%s/schemas/name/%s", reg, name);
@@ -319,6 +365,88 @@ static int fetch_one(void *arg, size_t i)
     return LMCP_OK;
 }
 
+/* ------------------------------------------------------------------ what earlier batches fetched */
+
+static bool same_ref(const char *arn, const char *ver, const kept_schema *k)
+{
+    return strcmp(arn, k->arn) == 0 && ((!ver && !k->version) || (ver && k->version && strcmp(ver, k->version) == 0));
+}
+
+/* The first batch of a newer run: keep only what it may reuse, the pinned versions the previous
+   run had successfully. With s->mu held. */
+static void kept_new_run(sr_state *s, uint64_t serial)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_kept; i++) {
+        kept_schema *k = &s->kept[i];
+        if (k->version && k->text && k->serial == s->serial)
+            s->kept[w++] = *k;
+        else
+            kept_clear(s->host, k);
+    }
+    s->n_kept = w;
+    s->serial = serial;
+}
+
+/* Fill r from what an earlier batch of this run fetched (outcome whatever it was), or from a
+   pinned version fetched successfully before. With s->mu held. */
+static bool kept_take(sr_state *s, schema_ref *r, uint64_t serial)
+{
+    const lmcp_host *h = s->host;
+    for (size_t i = 0; i < s->n_kept; i++) {
+        kept_schema *k = &s->kept[i];
+        if (!same_ref(r->arn, r->version, k))
+            continue;
+        if (k->serial != serial && !(k->version && k->text))
+            return false;
+        if (k->text) {
+            char perr[200];
+            r->schema = h->json_parse(k->text, strlen(k->text), perr, sizeof perr);
+            if (!r->schema)
+                return false; /* cannot happen (our own output); fetch it again */
+        } else {
+            r->problem = xdup(k->problem);
+        }
+        if (k->serial < serial)
+            k->serial = serial;
+        return true;
+    }
+    return false;
+}
+
+/* Remember what a fetch gave (after it was tried as an input schema). With s->mu held. */
+static void kept_store(sr_state *s, const schema_ref *r, uint64_t serial)
+{
+    const lmcp_host *h = s->host;
+    kept_schema k = {xdup(r->arn), xdup(r->version), NULL, NULL, serial};
+    if (r->schema)
+        k.text = h->json_to_string(r->schema, LMCP_JSON_COMPACT);
+    else
+        k.problem = xdup(r->problem ? r->problem : "unavailable");
+    if (!k.arn || (r->version && !k.version) || (!k.text && !k.problem)) {
+        kept_clear(h, &k); /* out of memory: not kept, fetched again if needed */
+        return;
+    }
+    for (size_t i = 0; i < s->n_kept; i++) {
+        if (same_ref(r->arn, r->version, &s->kept[i])) {
+            kept_clear(h, &s->kept[i]);
+            s->kept[i] = k;
+            return;
+        }
+    }
+    if (s->n_kept == s->cap_kept) {
+        size_t cap = s->cap_kept ? 2 * s->cap_kept : 16;
+        kept_schema *grown = realloc(s->kept, cap * sizeof *grown);
+        if (!grown) {
+            kept_clear(h, &k);
+            return;
+        }
+        s->kept = grown;
+        s->cap_kept = cap;
+    }
+    s->kept[s->n_kept++] = k;
+}
+
 /* ------------------------------------------------------------------ the enricher */
 
 static int sr_enrich(void *state, lmcp_discovery_run *run)
@@ -367,8 +495,36 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
         }
         of[i] = k;
     }
-    fetch_ctx c = {s, refs};
-    h->parallel_for(nr, 0, fetch_one, &c);
+    /* what this run fetched already, or a pinned version the previous one had */
+    uint64_t serial = LMCP_HOST_HAS(h, run_serial) ? h->run_serial(run) : 0;
+    size_t *todo = calloc(nr ? nr : 1, sizeof *todo);
+    if (!todo) {
+        for (size_t k = 0; k < nr; k++) {
+            free(refs[k].arn);
+            free(refs[k].version);
+        }
+        free(refs);
+        free(of);
+        return LMCP_ERR;
+    }
+    size_t nt = 0;
+    if (serial) {
+        pthread_mutex_lock(&s->mu);
+        if (serial > s->serial)
+            kept_new_run(s, serial);
+        for (size_t k = 0; k < nr; k++)
+            if (!kept_take(s, &refs[k], serial))
+                todo[nt++] = k;
+        pthread_mutex_unlock(&s->mu);
+    } else {
+        for (size_t k = 0; k < nr; k++)
+            todo[nt++] = k;
+    }
+    if (h->log_enabled(LMCP_LOG_DEBUG) && nr)
+        h->log(s->inst, LMCP_LOG_DEBUG, "%zu distinct schema%s in this batch: %zu fetched, %zu known from an earlier "
+               "batch of this run or (pinned versions) from the previous run", nr, nr == 1 ? "" : "s", nt, nr - nt);
+    fetch_ctx c = {s, refs, todo};
+    h->parallel_for(nt, 0, fetch_one, &c);
     for (size_t i = 0; i < n; i++) {
         if (of[i] == (size_t)-1)
             continue;
@@ -392,6 +548,12 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
             h->log(s->inst, LMCP_LOG_DEBUG, "function %s: input schema from %s", h->fn_name(fn), r->arn);
         }
     }
+    if (serial && nt) {
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < nt; i++)
+            kept_store(s, &refs[todo[i]], serial);
+        pthread_mutex_unlock(&s->mu);
+    }
     for (size_t k = 0; k < nr; k++) {
         free(refs[k].arn);
         free(refs[k].version);
@@ -399,6 +561,7 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
         if (refs[k].schema)
             h->json_put(refs[k].schema);
     }
+    free(todo);
     free(refs);
     free(of);
     return LMCP_OK;

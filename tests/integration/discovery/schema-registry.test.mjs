@@ -6,7 +6,7 @@
 // violation and its JSON path, and no Invoke reaches Lambda. A missing, unreadable or unusable
 // schema, or a malformed ARN, leaves the tool with the generic schema and says why on stderr:
 // the tool is never removed.
-import { assert, run } from '../lib/harness.mjs';
+import { assert, ms, run, until } from '../lib/harness.mjs';
 import { account, byName, counters, listAll, names, opsOf, resultText, schemaArn } from './common.mjs';
 
 const D4 = 'http://json-schema.org/draft-04/schema#';
@@ -235,6 +235,60 @@ run('discovery-schema-registry', async (t) => {
         await emu.clearFaults();
     });
 
+    await t.test('schemas shared by functions on several pages: one DescribeSchema per (ARN, version) and run, failures too; '
+        + 'a refresh fetches the latest version and the missing schema again but not the pinned version', async () => {
+        // 130 functions on 3 ListFunctions pages, 25 ms per AWS request so that the pages reach the
+        // enricher as separate batches (checked below: otherwise this proves nothing)
+        const N = 130;
+        const functions = [];
+        for (let i = 0; i < N; i++) {
+            const tags = i % 10 === 9 ? { [TAG]: schemaArn(REG, 'no-such-schema') }
+                : i % 2 ? { [TAG]: schemaArn(REG, 'orders-input'), [VERSION_TAG]: '1' } : { [TAG]: schemaArn(REG, 'orders-input') };
+            functions.push({ name: `shared-${String(i).padStart(3, '0')}`, handler: 'echo', tags });
+        }
+        const pe = await t.emulator({ label: 'emulator-pages', account: account({ latency_ms: 25, functions, schemas: ACCOUNT.schemas }) });
+        const conf = `credentials = ( { plugin = "env"; } );
+discovery = {
+    refresh_interval = "250ms";
+    plugins = ( { plugin = "prefix"; prefix = "shared-"; strip = false; },
+                { plugin = "schema-registry"; tag_key = "${TAG}"; } );
+};
+`;
+        const p = await t.legacyClient({ label: 'pages', emu: pe, conf, logLevel: 'debug' });
+        const pt = byName(await listAll(p.client));
+        const first = await counters(pe);
+        const log = () => p.session.stderrText().split('\n');
+        const batchLines = log().filter((l) => /schema-registry: \d+ distinct schemas? in this batch: \d+ fetched/.test(l));
+        t.note(batchLines.join('\n'));
+        assert.equal(Object.keys(pt).length, N);
+        assert.ok(batchLines.length >= 2, `the pages reached the enricher as ${batchLines.length} batch(es): the test needs at least 2`);
+        for (let i = 0; i < N; i++) {
+            const want = i % 10 === 9 ? generic : i % 2 ? ORDER_V1 : ORDER_V2;
+            assert.deepEqual(pt[`shared_${String(i).padStart(3, '0')}`].inputSchema, want, String(i));
+        }
+        assert.equal(opsOf(first, 'DescribeSchema').DescribeSchema, 3, 'latest, version 1, the missing schema: once each in the first run');
+
+        // refreshes: wait for two scheduled runs that start after this point and end
+        await pe.reset();
+        const from = log().length;
+        const done = () => log().slice(from).filter((l) => /info +discovery: scheduled discovery: .*no change$/.test(l)).length;
+        await until(() => done() >= 2, ms(10000), 'two scheduled discoveries');
+        const recent = (await pe.control('GET', '/__emu/stats?recent=1000')).recent.filter((e) => e.operation === 'DescribeSchema');
+        const pinned = recent.filter((e) => /(^|&)schemaVersion=/.test(e.query));
+        const latest = recent.filter((e) => !e.query && /schemas\/name\/orders-input$/.test(e.path));
+        const missing = recent.filter((e) => /schemas\/name\/no-such-schema$/.test(e.path));
+        t.note(`after reset: ${done()} scheduled runs done; DescribeSchema latest ${latest.length}, pinned ${pinned.length}, missing ${missing.length}`);
+        assert.equal(pinned.length, 0, 'the pinned version was fetched again by a refresh');
+        assert.ok(latest.length >= 2, `the latest version is fetched again by every run (${latest.length} for ${done()} runs)`);
+        assert.ok(missing.length >= 2, `a failed schema is asked again by every run (${missing.length})`);
+        assert.equal(latest.length + pinned.length + missing.length, recent.length);
+        assert.ok(latest.length <= done() + 1 && missing.length <= done() + 1, 'more than one DescribeSchema per schema and run');
+        // and the tools are unchanged
+        const again = byName(await listAll(p.client));
+        for (const n of Object.keys(pt)) assert.deepEqual(again[n].inputSchema, pt[n].inputSchema, n);
+        await p.session.close();
+    });
+
     await t.test('2026-07-28 client: the same schemas, and the same refusal (isError, no Invoke)', async () => {
         const m = await t.modernClient({ label: 'modern', emu, env: ENV });
         const mt = byName(await listAll(m.client, { modern: true }));
@@ -247,4 +301,4 @@ run('discovery-schema-registry', async (t) => {
         assert.equal((await counters(emu)).ops.Invoke || 0, 0);
         await m.session.close();
     });
-}, { timeoutSec: 60 });
+}, { timeoutSec: 90 });
