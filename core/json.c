@@ -1,6 +1,7 @@
 #include "config.h"
 #include "json.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,15 @@ static void canon(buf *b, const json_object *o)
     switch (json_object_get_type(o)) {
     case json_type_null: buf_append_str(b, "null"); break;
     case json_type_boolean: buf_append_str(b, json_object_get_boolean(o) ? "true" : "false"); break;
-    case json_type_int: buf_appendf(b, "%lld", (long long)json_object_get_int64(o)); break;
+    case json_type_int: {
+        /* json-c keeps an integer above INT64_MAX as uint64; get_int64 would clamp it */
+        int64_t v = json_object_get_int64(o);
+        if (v == INT64_MAX)
+            buf_appendf(b, "%llu", (unsigned long long)json_object_get_uint64(o));
+        else
+            buf_appendf(b, "%lld", (long long)v);
+        break;
+    }
     case json_type_double: buf_append_str(b, json_object_to_json_string_ext((json_object *)o, JSON_C_TO_STRING_PLAIN)); break;
     case json_type_string: buf_append_json_string(b, json_object_get_string((json_object *)o), (size_t)json_object_get_string_len(o)); break;
     case json_type_array: {

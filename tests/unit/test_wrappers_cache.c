@@ -53,6 +53,36 @@ static void test_key_order_does_not_matter(void **state)
     fx_free(f);
 }
 
+/* Integers at and beyond the 64-bit edges are different arguments: json-c keeps those above
+   INT64_MAX as uint64, and the canonical JSON of the key once printed them clamped to INT64_MAX
+   (three different calls, one key, the first one's answer for all three). */
+static void test_big_integers_are_different_keys(void **state)
+{
+    (void)state;
+    fx *f = cache_fx(NULL);
+    const char *args[] = {
+        "{\"id\":9223372036854775807}",  "{\"id\":9223372036854775808}",   "{\"id\":18446744073709551615}",
+        "{\"id\":18446744073709551616}", "{\"id\":18446744073709551617}",  "{\"id\":-9223372036854775808}",
+        "{\"id\":-9223372036854775809}", "{\"id\":-9223372036854775810}",
+    };
+    size_t n = sizeof args / sizeof *args;
+    for (size_t i = 0; i < n; i++) {
+        lmcp_result *r = fx_call(f, "c_one", args[i]);
+        assert_int_equal(r->outcome, LMCP_OUTCOME_OK);
+        if (r->from_cache)
+            fail_msg("%s answered from the cache", args[i]);
+        result_free(r);
+    }
+    assert_int_equal(fx_calls(), (int)n);
+    for (size_t i = 0; i < n; i++) { /* and each one is its own hit */
+        lmcp_result *r = fx_call(f, "c_one", args[i]);
+        assert_true(r->from_cache);
+        result_free(r);
+    }
+    assert_int_equal(fx_calls(), (int)n);
+    fx_free(f);
+}
+
 static void test_only_cacheable_tools(void **state)
 {
     (void)state;
@@ -539,6 +569,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_order_does_not_matter),
+        cmocka_unit_test(test_big_integers_are_different_keys),
         cmocka_unit_test(test_only_cacheable_tools),
         cmocka_unit_test(test_ttl_expiry),
         cmocka_unit_test(test_lru_eviction),
