@@ -533,7 +533,9 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     pool_put(c, &p);
 
     int64_t elapsed_ms = (clock_mono_us() - t0) / 1000;
-    bool maybe_sent = request_size > 0 || pretransfer > 0;
+    /* x.sends: the request went out at least once, even when libcurl's own second attempt on a
+       new connection then failed to connect and that is the error it reports */
+    bool maybe_sent = x.sends > 0 || request_size > 0 || pretransfer > 0;
     /* the URL as logs may show it, only when a message or a trace line will */
     bool trace = log_enabled(LMCP_LOG_TRACE);
     char *logurl = result != CURLE_OK || x.too_large || x.resend_blocked || x.cancelled || trace
@@ -555,11 +557,14 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         resp->status = status;
     } else {
         const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(result);
+        bool reconnect_failed = false;
         switch (result) {
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_RESOLVE_PROXY:
         case CURLE_COULDNT_CONNECT:
-            rc = HTTP_E_NOT_SENT;
+            /* after a first send on a reused connection: libcurl's second attempt failed */
+            rc = maybe_sent ? HTTP_E_TRANSPORT : HTTP_E_NOT_SENT;
+            reconnect_failed = maybe_sent;
             break;
         case CURLE_OPERATION_TIMEDOUT:
             /* before anything was sent it is a connect-phase (TCP or TLS) timeout */
@@ -571,6 +576,8 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         }
         if (rc == HTTP_E_NOT_SENT && result == CURLE_OPERATION_TIMEDOUT)
             snprintf(err, errlen, "%s %s: connect timeout: %s", method, logurl, detail);
+        else if (reconnect_failed)
+            snprintf(err, errlen, "%s %s: the connection closed without a response, then: %s", method, logurl, detail);
         else
             snprintf(err, errlen, "%s %s: %s", method, logurl, detail);
     }

@@ -38,6 +38,7 @@ struct ts_server {
     int wake[2];
     pthread_t accept_thread;
     atomic_int stopping;
+    atomic_int unlistened; /* the listening socket was shut down (ts_action.unlisten) */
 
     pthread_mutex_t mu;
     owned_action queue[MAX_QUEUE];
@@ -197,6 +198,11 @@ static void *conn_main(void *arg)
         if (act.a.delay_ms)
             wait_or_peer_gone(s, c->fd, act.a.delay_ms);
         if (act.a.drop) {
+            if (act.a.unlisten) {
+                /* Linux: a listening socket shut down refuses new connections (RST) */
+                atomic_store(&s->unlistened, 1);
+                shutdown(s->listen_fd, SHUT_RDWR);
+            }
             owned_free(&act);
             break;
         }
@@ -237,15 +243,16 @@ static void *accept_main(void *arg)
 {
     ts_server *s = arg;
     for (;;) {
-        struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
-        if (poll(p, 2, -1) < 0) {
+        struct pollfd p[2] = {{s->wake[0], POLLIN, 0}, {s->listen_fd, POLLIN, 0}};
+        /* after unlisten only the stop wakes it up (the shut-down socket polls readable) */
+        if (poll(p, atomic_load(&s->unlistened) ? 1 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (p[1].revents || atomic_load(&s->stopping))
+        if (p[0].revents || atomic_load(&s->stopping))
             break;
-        if (!(p[0].revents & POLLIN))
+        if (atomic_load(&s->unlistened) || !(p[1].revents & POLLIN))
             continue;
         int fd = accept(s->listen_fd, NULL, NULL);
         if (fd < 0)
@@ -274,7 +281,7 @@ ts_server *ts_start(void)
 {
     ts_server *s = calloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
-    ts_action d = {200, "Content-Type: application/json\r\n", "{}", 0, 0, false, false, false, false};
+    ts_action d = {.status = 200, .headers = "Content-Type: application/json\r\n", .body = "{}"};
     owned_set(&s->dflt, &d);
     s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;

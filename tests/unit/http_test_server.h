@@ -14,6 +14,7 @@ typedef struct ts_action {
     size_t body_size;      /* with body NULL: send this many 'x' */
     int delay_ms;          /* wait before answering (cut short when the client goes away) */
     bool drop;             /* read the request, then close without answering */
+    bool unlisten;         /* with drop: stop listening first, so that a new connection is refused */
     bool close_after;      /* answer with Connection: close and close */
     bool no_length;        /* no Content-Length: the body ends when the connection closes */
     bool interim_100;      /* send "100 Continue" (with a header) before the answer */

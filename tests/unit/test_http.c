@@ -387,6 +387,34 @@ static void test_no_silent_resend_on_reused_connection(void **state)
     assert_int_equal(ts_requests(f->srv), 3);
 }
 
+/* The same, when libcurl's own second attempt cannot even connect: the first one went out on
+ * the reused connection, so the request may have arrived. It was reported as never sent
+ * (HTTP_E_NOT_SENT, "couldn't connect"), and the AWS layer re-sent a Lambda Invoke. */
+static void test_resend_blocked_even_when_reconnect_fails(void **state)
+{
+    fixture *f = *state;
+    http_response resp;
+    assert_int_equal(get(f, "/warm", &resp, 0, NULL, 0), HTTP_OK);
+    http_response_free(&resp);
+    ts_action drop = {0};
+    drop.drop = true;
+    drop.unlisten = true;
+    ts_push(f->srv, &drop);
+    char url[256];
+    snprintf(url, sizeof url, "%s/invoke", f->url);
+    http_request r = {0};
+    r.method = "POST";
+    r.url = url;
+    r.body = "{}";
+    r.body_len = 2;
+    char err[256];
+    http_rc rc = http_perform(f->http, &r, &resp, err, sizeof err);
+    if (rc != HTTP_E_TRANSPORT)
+        fail_msg("%s: %s", http_rc_name(rc), err);
+    assert_non_null(strstr(err, "without a response"));
+    assert_int_equal(ts_requests(f->srv), 2);
+}
+
 /* Refused before anything goes out (a header that would inject a line, no URL): a local
  * failure, not a transport error the AWS layer could retry; the pooled handle stays usable. */
 static void test_refused_locally(void **state)
@@ -482,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_redirects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropped_is_transport, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_silent_resend_on_reused_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resend_blocked_even_when_reconnect_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_locally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_by_content_length, setup, teardown),
         cmocka_unit_test(test_rc_names),
