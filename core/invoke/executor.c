@@ -34,7 +34,8 @@ struct executor {
     size_t max_workers, max_queued;
     job *head, *tail;
     size_t queued;
-    size_t idle_workers;
+    size_t idle_workers;      /* threads in pthread_cond_wait(work) */
+    size_t wakes_pending;     /* signals sent to work that no waiter has returned from yet */
     size_t running;           /* jobs being run: slots whose call is set */
     worker_slot *slots;       /* max_threads of them; the first n_threads started */
     size_t n_threads;
@@ -69,6 +70,22 @@ static void spawn_locked(executor *e)
     else if (e->n_threads == 0)
         LOG_ERROR("executor", "cannot start a worker thread");
     pthread_attr_destroy(&attr);
+}
+
+/* Make sure one more thread comes to look at the queue and the reader role: claim a waiting
+ * thread that no earlier signal has claimed yet (true: signal e->work after the unlock), else
+ * start one. Counting the signals in flight matters: a thread already signalled but not yet
+ * back from pthread_cond_wait still counts as idle, and a second signal meant for "another
+ * thread" would wake nobody (a reader role handed to a thread that instead takes a queued call,
+ * and nobody reads). Caller holds e->mu. */
+static bool want_thread_locked(executor *e)
+{
+    if (e->idle_workers > e->wakes_pending) {
+        e->wakes_pending++;
+        return true;
+    }
+    spawn_locked(e);
+    return false;
 }
 
 /* Run one call on this thread: argument validation, then the wrapper chain. */
@@ -165,13 +182,8 @@ static void *worker(void *arg)
                 pthread_mutex_lock(&e->mu);
                 continue;
             }
-            if (e->head && e->running < e->max_workers) {
-                /* this thread runs what it just read: someone else reads meanwhile */
-                if (e->idle_workers > 0)
-                    wake_follower = true;
-                else
-                    spawn_locked(e);
-            }
+            if (e->head && e->running < e->max_workers) /* this thread runs what it just read: */
+                wake_follower = want_thread_locked(e);   /* someone else reads meanwhile */
             continue;
         }
         if (e->stopping && !e->head)
@@ -179,6 +191,8 @@ static void *worker(void *arg)
         e->idle_workers++;
         pthread_cond_wait(&e->work, &e->mu);
         e->idle_workers--;
+        if (e->wakes_pending) /* (a spurious wake-up may take another's: then one signal too many) */
+            e->wakes_pending--;
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -224,13 +238,12 @@ int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
         pthread_mutex_unlock(&e->mu);
         return 0;
     }
-    /* a worker waiting for work is woken after the unlock: woken while we still held e->mu, it
+    /* A worker waiting for work is woken after the unlock: woken while we still held e->mu, it
        would block on the mutex at once and need a second wake-up (one more context switch per
-       call). One that is not waiting yet checks the queue under e->mu before it waits. */
-    bool wake = e->idle_workers > 0;
-    /* grow the pool when every worker is busy */
-    if (e->idle_workers < e->queued && e->n_threads < e->max_workers)
-        spawn_locked(e);
+       call). One that is not waiting yet checks the queue under e->mu before it waits. With no
+       unclaimed waiter, one more thread is started (up to max_workers plus the reader: the
+       reader, blocked in read(2), runs nothing until its input moves). */
+    bool wake = want_thread_locked(e);
     pthread_mutex_unlock(&e->mu);
     if (wake)
         pthread_cond_signal(&e->work);
@@ -244,11 +257,10 @@ void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_
     e->eof_fn = eof_fn;
     e->read_ctx = ctx;
     e->reading = true;
-    if (e->idle_workers > 0)
-        pthread_cond_signal(&e->work);
-    else
-        spawn_locked(e);
+    bool wake = want_thread_locked(e);
     pthread_mutex_unlock(&e->mu);
+    if (wake)
+        pthread_cond_signal(&e->work);
 }
 
 size_t executor_inflight(executor *e)

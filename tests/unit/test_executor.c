@@ -190,6 +190,66 @@ static void test_leader_followers(void **state)
     pthread_cond_destroy(&F.cv);
 }
 
+/* A call submitted by a thread that is not the reader (the server replays requests parked before
+ * the first discovery from the discovery thread) runs at once even with max_inflight = 1 while
+ * the reader is blocked in read(2). It waited for the next input line: the pool counted the
+ * reader as one of the max_inflight workers, so no thread was started for the call. */
+static void test_submit_from_another_thread(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    pthread_mutex_init(&F.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&F.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    F.in = fdopen(p[0], "r");
+    setvbuf(F.in, NULL, _IONBF, 0);
+    F.snap = snapshot_new();
+    tool *t = snapshot_add(F.snap);
+    t->name = strdup("t");
+    t->function_name = strdup("t");
+    snapshot_finish(F.snap);
+    F.c = chain_new(terminal, NULL);
+    executor_opts o = {.max_inflight = 1, .max_queued = 16};
+    F.e = executor_new(&o, F.c);
+    executor_start_reading(F.e, read_fn, eof_fn, NULL);
+    clock_sleep_ms(50); /* the reader is blocked on the empty pipe */
+
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "i", json_object_new_int(0));
+    lmcp_call *c = call_new(F.snap, &F.snap->tools[0], args, 0);
+    json_object_put(args);
+    F.calls[0] = c;
+    assert_int_equal(executor_submit(F.e, c, done, NULL), 0);
+    wait_for(&F.started, 1); /* no input line needed */
+    /* and reading goes on: a cancel written now reaches the running call */
+    dprintf(p[1], "cancel 0\n");
+    wait_for(&F.finished, 1);
+    assert_int_equal(F.cancelled_seen, 1);
+
+    /* the end of input reached before shutdown: no reader left blocked (detached) to outlive
+       this test and change the next one's thread count */
+    close(p[1]);
+    struct timespec until = clock_mono_deadline(5000);
+    pthread_mutex_lock(&F.mu);
+    while (atomic_load(&F.eofs) == 0 && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&F.mu);
+    assert_int_equal(atomic_load(&F.eofs), 1);
+    executor_shutdown(F.e, 1000);
+    executor_free(F.e);
+    call_release(F.calls[0]);
+    chain_free(F.c);
+    snapshot_release(F.snap);
+    fclose(F.in);
+    pthread_mutex_destroy(&F.mu);
+    pthread_cond_destroy(&F.cv);
+}
+
 /* ------------------------------------------------------------------ shutdown while reading */
 
 /* The reader submits a call, then stays in read_fn (as a reader blocked in read(2) does) until
@@ -306,6 +366,7 @@ static void test_shutdown_while_reading(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers), cmocka_unit_test(test_shutdown_while_reading)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers), cmocka_unit_test(test_submit_from_another_thread),
+                                       cmocka_unit_test(test_shutdown_while_reading)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
