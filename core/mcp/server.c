@@ -132,6 +132,7 @@ struct mcp_server {
        order, as the lines that carried them) while everything else is answered at once; see
        mcp_server_tools_ready(). Under mu. */
     bool tools_ready;
+    bool replaying;                /* mcp_server_tools_ready is handling parked lines */
     struct parked *parked, *parked_tail;
     size_t n_parked, parked_bytes;
     pthread_cond_t ready_cv;       /* tools_ready became true */
@@ -483,8 +484,9 @@ static void call_done(void *ctx, lmcp_call *call, lmcp_result *res)
     pthread_mutex_lock(&s->mu);
     bool by_client = !calls_live(s, e); /* only a cancellation unlinks a call before its response */
     /* shutdown cancels every call still active, even one whose answer is already here (its
-       done callback racing the grace period): only an aborted call goes unanswered */
-    bool answered = res->outcome == LMCP_OUTCOME_OK || res->outcome == LMCP_OUTCOME_FUNCTION_ERROR;
+       done callback racing the grace period): only a call the cancellation aborted goes
+       unanswered; any other outcome (an answer, a throttling, a timeout) is sent */
+    bool answered = res->outcome != LMCP_OUTCOME_CANCELLED;
     bool by_shutdown = !by_client && s->stopping && call_is_cancelled(call) && !answered;
     calls_unlink(s, e);
     pthread_mutex_unlock(&s->mu);
@@ -1046,7 +1048,8 @@ static bool park(mcp_server *s, json_object *id, const char *method, const char 
         p->line = xmalloc(len ? len : 1);
         memcpy(p->line, line, len);
         p->len = len;
-        p->id = json_object_get(id);
+        p->id = copy_json(id); /* not a reference: id belongs to the reader's message, and
+                                  json-c's reference counts are not atomic */
         if (s->parked_tail)
             s->parked_tail->next = p;
         else
@@ -1083,11 +1086,13 @@ void mcp_server_tools_ready(mcp_server *s)
         pthread_mutex_lock(&s->mu);
         if (!s->parked) { /* lines parked while these were replayed are replayed too, in order */
             s->tools_ready = true;
+            s->replaying = false;
             pthread_cond_broadcast(&s->ready_cv);
             pthread_mutex_unlock(&s->mu);
             break;
         }
         parked *p = parked_unlink(s, &s->parked, NULL);
+        s->replaying = true; /* the parked list is empty while its last line is handled */
         pthread_mutex_unlock(&s->mu);
         handle_line(s, p->line, p->len, true);
         parked_free(p);
@@ -1101,9 +1106,10 @@ bool mcp_server_wait_parked(mcp_server *s, int64_t timeout_ms)
 {
     struct timespec until = clock_mono_deadline(timeout_ms);
     pthread_mutex_lock(&s->mu);
-    while (!s->tools_ready && s->parked && pthread_cond_timedwait(&s->ready_cv, &s->mu, &until) == 0)
+    while (!s->tools_ready && (s->parked || s->replaying) &&
+           pthread_cond_timedwait(&s->ready_cv, &s->mu, &until) == 0)
         ;
-    bool done = s->tools_ready || !s->parked;
+    bool done = s->tools_ready || (!s->parked && !s->replaying);
     pthread_mutex_unlock(&s->mu);
     return done;
 }
