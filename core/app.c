@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,6 +584,22 @@ static void *shutdown_watchdog(void *arg)
     return NULL;
 }
 
+/* The drain at the end of input, on its own thread (see serve). */
+typedef struct drain_ctx {
+    mcp_server *mcp;
+    int64_t grace_ms;
+    atomic_int done;
+    bool hurried; /* main thread only */
+} drain_ctx;
+
+static void *drain_main(void *arg)
+{
+    drain_ctx *d = arg;
+    mcp_server_shutdown(d->mcp, d->grace_ms);
+    atomic_store(&d->done, 1);
+    return NULL;
+}
+
 static int serve(app *a, sigset_t *sigs)
 {
     generation *g = current_ref(a);
@@ -686,7 +703,47 @@ static int serve(app *a, sigset_t *sigs)
             _exit(0);
         exit(0);
     }
-    mcp_server_shutdown(a->mcp, grace);
+    /* The end of input: calls in flight get up to server.shutdown_grace to finish and answer.
+       The drain runs on its own thread so that this one keeps handling signals (a client
+       closes stdin, then sends SIGTERM when the server does not exit soon enough, then
+       SIGKILL): a SIGTERM or SIGINT ends the grace period at once, and a drain that does not
+       end (writers blocked on a client that stopped reading stdout) is abandoned. */
+    drain_ctx dc = {.mcp = a->mcp, .grace_ms = grace};
+    pthread_t drainer;
+    if (pthread_create(&drainer, NULL, drain_main, &dc) != 0) {
+        drain_main(&dc);
+    } else {
+        int64_t limit = clock_mono_us() + (grace > 0 ? grace : 0) * 1000 + 3000000;
+        while (!atomic_load(&dc.done)) {
+            struct timespec slice = {0, 50 * 1000000L};
+            int sig = sigtimedwait(sigs, NULL, &slice);
+            if ((sig == SIGTERM || sig == SIGINT) && !dc.hurried) {
+                LOG_INFO(COMP, "%s during the shutdown: calls still running are cancelled", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                dc.hurried = true;
+                executor_hurry(a->exec);
+                int64_t soon = clock_mono_us() + 2000000;
+                if (soon < limit)
+                    limit = soon;
+            }
+            if (!atomic_load(&dc.done) && clock_mono_us() > limit) {
+                LOG_WARN(COMP, "shutdown did not finish in time (a client that stopped reading stdout?): exiting");
+                fflush(stderr);
+                _exit(0);
+            }
+        }
+        pthread_join(drainer, NULL);
+    }
+    /* a refresh thread in the middle of a discovery is not waited for (at the end of input
+       during the first discovery, e.g. a client's short-lived probe, it could take as long as
+       the account listing): as on a signal, the process leaves without exit()'s destructors */
+    pthread_mutex_lock(&a->refresh_mu);
+    discovering = a->refresh_started && a->refresh_busy;
+    pthread_mutex_unlock(&a->refresh_mu);
+    if (discovering) {
+        LOG_DEBUG(COMP, "a discovery is under way: not waiting for it");
+        fflush(stderr);
+        _exit(0);
+    }
     if (a->refresh_started)
         pthread_join(a->refresh_thread, NULL);
     mcp_server_free(a->mcp);

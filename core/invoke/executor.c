@@ -41,6 +41,7 @@ struct executor {
     size_t n_threads;
     size_t max_threads;       /* max_workers, plus one for the reader role */
     bool stopping;
+    bool hurry;               /* executor_hurry: the grace period is over */
     /* leader/followers reading */
     executor_read_fn read_fn;
     executor_eof_fn eof_fn;
@@ -279,7 +280,7 @@ void executor_shutdown(executor *e, int64_t grace_ms)
     e->stopping = true;
     pthread_cond_broadcast(&e->work);
     struct timespec until = clock_mono_deadline(grace_ms > 0 ? grace_ms : 0);
-    while ((e->running || e->queued) && grace_ms > 0) {
+    while ((e->running || e->queued) && grace_ms > 0 && !e->hurry) {
         if (pthread_cond_timedwait(&e->idle, &e->mu, &until) != 0)
             break;
     }
@@ -321,6 +322,14 @@ void executor_shutdown(executor *e, int64_t grace_ms)
         free(j);
         pthread_mutex_lock(&e->mu);
     }
+    pthread_mutex_unlock(&e->mu);
+}
+
+void executor_hurry(executor *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->hurry = true;
+    pthread_cond_broadcast(&e->idle);
     pthread_mutex_unlock(&e->mu);
 }
 

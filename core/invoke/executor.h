@@ -43,5 +43,8 @@ void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_
  * A thread still blocked in read_fn is left alone (detached): the process is about to exit.
  * When that read_fn returns, the thread takes no more calls and leaves. */
 void executor_shutdown(executor *e, int64_t grace_ms);
+/* End the grace period of an executor_shutdown() running on another thread now (a SIGTERM
+   during the drain at the end of input): its calls are cancelled at once. */
+void executor_hurry(executor *e);
 void executor_free(executor *e);
 #endif

@@ -2,7 +2,9 @@
 # Signals and reloads: a SIGHUP with a conf that does not load changes nothing (not even the log
 # level); a reload names the server settings that only take effect at the next start; SIGTERM
 # right after a SIGHUP does not wait for the reload's discovery; SIGTERM ends the server although
-# the client stopped reading its stdout (writers blocked in write(2)).
+# the client stopped reading its stdout (writers blocked in write(2)); at the end of input the
+# server does not wait for a discovery under way, and a SIGTERM ends the grace period for calls in
+# flight, also when the client stopped reading.
 : "${LMCP_BIN:?}" "${LMCP_PLUGIN_DIR:?}" "${LMCP_SRCDIR:?}" "${LMCP_PYTHON:?}"
 exec "$LMCP_PYTHON" - <<'PY'
 import json, os, signal, subprocess, sys, tempfile, time, urllib.request
@@ -113,6 +115,72 @@ try:
         rc = "still running"
     took = time.time() - t0
     check(rc == 0 and took < 5, "SIGTERM ends a server whose client stopped reading", "rc %s after %.1f s" % (rc, took))
+
+    # The end of input (the stdio shutdown: close stdin, then SIGTERM if the server does not exit,
+    # then SIGKILL). 5. during the first discovery (a client's short-lived probe) the server does
+    # not wait for the discovery to end
+    control("POST", "/__emu/latency", {"operations": {"ListFunctions": 6000}})
+    p = start()
+    check(wait_for(lambda: "lambda-mcp 0" in stderr_text() or "region" in stderr_text()), "the server starts a fourth time")
+    p.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    p.stdin.flush()
+    time.sleep(0.5)
+    t0 = time.time()
+    p.stdin.close()
+    try:
+        rc = p.wait(15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "still running"
+    took = time.time() - t0
+    check(rc == 0 and took < 3, "end of input during the first discovery: the server exits without waiting for it",
+          "rc %s after %.1f s" % (rc, took))
+    control("POST", "/__emu/reset", {})
+
+    # 6. a call in flight at the end of input gets shutdown_grace (30 s here), but a SIGTERM ends
+    # the grace period at once
+    write_conf('server = { log_level = "info"; shutdown_grace = "30s"; };\ncredentials = ( { plugin = "env"; } );\n')
+    control("POST", "/__emu/functions", {"put": [{"name": "slow-long", "handler": "slow", "timeout": 60}]})
+    p = start(stdout=subprocess.PIPE)
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a fifth time")
+    m = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+         "params": {"name": "slow_long", "arguments": {"seconds": 20}, "_meta": meta}}
+    p.stdin.write((json.dumps(m) + "\n").encode())
+    p.stdin.close()
+    time.sleep(1.0)
+    check(p.poll() is None and control("GET", "/__emu/stats").get("invocations_in_progress", {}).get("slow-long") == 1,
+          "end of input: the server waits for the call in flight (grace 30 s)")
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "still running"
+    took = time.time() - t0
+    check(rc == 0 and took < 3, "SIGTERM during the grace period ends it at once", "rc %s after %.1f s" % (rc, took))
+    check("SIGTERM during the shutdown" in stderr_text(), "and says so", stderr_text()[-500:])
+
+    # 7. end of input, then the client stops reading stdout with answers pending: SIGTERM ends it
+    write_conf('server = { log_level = "info"; };\ncredentials = ( { plugin = "env"; } );\n')
+    p = start(stdout=subprocess.PIPE)
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a sixth time")
+    for i in range(12):
+        m = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
+             "params": {"name": "echo", "arguments": {"x": "y" * 30000}, "_meta": meta}}
+        p.stdin.write((json.dumps(m) + "\n").encode())
+    p.stdin.close()
+    time.sleep(1.5)  # the answers fill the stdout pipe, which nobody reads
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "still running"
+    took = time.time() - t0
+    check(rc == 0 and took < 5, "end of input, then SIGTERM, ends a server whose client stopped reading",
+          "rc %s after %.1f s" % (rc, took))
 finally:
     emu.terminate()
     emu.wait(10)
