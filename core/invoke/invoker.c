@@ -29,7 +29,7 @@ static void map_function_error(lmcp_result *res, const tool *t, const aws_respon
     if (msg)
         res->error_message = xstrdup(msg);
     else if (r->body.len && !o)
-        res->error_message = xstrndup(r->body.data, r->body.len > 4096 ? 4096 : r->body.len);
+        res->error_message = xstrndup(r->body.data, utf8_cut(r->body.data, r->body.len, 4096));
     else
         res->error_message = xasprintf("function %s failed (%s) without an error message", t->function_name, header);
     /* the parse goes with the payload: the CallToolResult mapping (results.c) uses it */

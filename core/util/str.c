@@ -371,6 +371,17 @@ size_t utf8_encode(unsigned cp, char out[4])
     return 4;
 }
 
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    /* back over continuation bytes to the start of the sequence the cut would split (at most 3) */
+    size_t n = max;
+    for (int k = 0; k < 3 && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; k++)
+        n--;
+    return ((unsigned char)s[n] & 0xC0) == 0x80 ? max : n; /* not UTF-8 there anyway: as asked */
+}
+
 bool utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -49,6 +49,8 @@ size_t utf8_seq_len(const unsigned char *s, size_t n, size_t *bad);
 size_t utf8_encode(unsigned cp, char out[4]);
 /* Whether s (len bytes) is valid UTF-8 as utf8_seq_len defines it. */
 bool utf8_valid(const char *s, size_t len);
+/* The length of s (len bytes) cut to at most max bytes without splitting a UTF-8 sequence. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
 /* Append s (len bytes) to out as valid UTF-8: each invalid sequence becomes U+FFFD. */
 void utf8_sanitize(buf *out, const char *s, size_t len);
 void hex_encode(const unsigned char *data, size_t len, char *out /* 2*len+1 */);

@@ -152,6 +152,16 @@ static void test_utf8(void **state)
     }
     assert_true(utf8_valid("", 0));
     assert_true(utf8_valid("a\0b", 3));
+    /* utf8_cut: never inside a sequence ("a" then U+1F600, 4 bytes, then "b") */
+    const char *emoji = "a\xf0\x9f\x98\x80" "b";
+    size_t want_cut[] = {0, 1, 1, 1, 1, 5, 6, 6};
+    for (size_t max = 0; max < 8; max++) {
+        size_t n = utf8_cut(emoji, 6, max);
+        if (n != want_cut[max])
+            fail_msg("utf8_cut max %zu: %zu, want %zu", max, n, want_cut[max]);
+        assert_true(utf8_valid(emoji, n));
+    }
+    assert_int_equal(utf8_cut("\x80\x80\x80\x80\x80", 5, 4), 4); /* not UTF-8: cut where asked */
     unsigned cps[] = {0x41, 0xe9, 0x20ac, 0x1f600, 0x10ffff};
     for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
         char u[4];
