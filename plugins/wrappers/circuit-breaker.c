@@ -5,7 +5,10 @@
  *   closed     calls go through; outcomes are counted. The breaker opens after
  *              `failure_threshold` consecutive failures, or when at least `min_calls` calls
  *              finished within the last `window` and the share of failures among them reached
- *              `failure_ratio`.
+ *              `failure_ratio`. Only calls that started in the current closed period count: every
+ *              state change starts a new epoch, and a call that started in an earlier one (say it
+ *              hung through an outage, the breaker opened and a trial closed it again) is ignored
+ *              when it ends.
  *   open       calls are refused at once (outcome REFUSED, no Lambda call) with the time until
  *              the next trial, for `cooldown`.
  *   half-open  after the cooldown exactly one call (the trial) goes through; the others are
@@ -68,6 +71,8 @@ typedef struct breaker {
     int64_t open_until_us;
     bool trial_in_flight;
     uint64_t trial_id;         /* which call is the trial */
+    uint64_t epoch;            /* bumped on every state change: a call's outcome counts only if
+                                  the epoch it started in is still the current one */
     uint32_t consecutive;
     int64_t slot_us;           /* width of a slot when the ring was filled */
     slot ring[SLOTS];
@@ -222,6 +227,7 @@ static void set_open(cb *c, breaker *b, int64_t now, int64_t cooldown_ms, const 
 {
     cb_state from = b->state;
     b->state = CB_OPEN;
+    b->epoch++;
     b->open_until_us = now + cooldown_ms * 1000;
     b->trial_in_flight = false;
     b->consecutive = 0;
@@ -255,6 +261,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     bool trial = false;
     if (b->state == CB_OPEN && now >= b->open_until_us) {
         b->state = CB_HALF_OPEN;
+        b->epoch++;
         b->trial_in_flight = false;
         wu_log_add(&q, h, LMCP_LOG_INFO,
                    "function %s: circuit open -> half-open: the cooldown of %" PRId64
@@ -289,6 +296,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         h->result_set_retry_after_ms(res, retry_ms);
         return LMCP_OK;
     }
+    uint64_t epoch = b->epoch;
     pthread_mutex_unlock(&c->mu);
     wu_log_flush(&q, h, c->inst);
 
@@ -306,6 +314,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     if (trial && b->state == CB_HALF_OPEN && b->trial_id == id) {
         if (v == V_SUCCESS) {
             b->state = CB_CLOSED;
+            b->epoch++;
             b->trial_in_flight = false;
             b->consecutive = 0;
             window_reset(b);
@@ -320,7 +329,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
             wu_log_add(&q, h, LMCP_LOG_DEBUG, "function %s: the trial call ended without a verdict (%s)", b->node.key,
                        lmcp_outcome_name(o));
         }
-    } else if (b->state == CB_CLOSED && v != V_NEUTRAL) {
+    } else if (b->state == CB_CLOSED && b->epoch == epoch && v != V_NEUTRAL) {
         int64_t window_ms = h->setting_duration_ms(s, "window");
         window_add(b, now, window_ms * 1000, v == V_FAILURE);
         if (v == V_SUCCESS) {
@@ -345,8 +354,10 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
             }
         }
     }
-    /* else: a call that started before the breaker opened (or while another call was the
-       trial) finished; the state it finds is already decided by others */
+    /* else: a call that started in another state than the breaker is in now — before it opened
+       (even if a trial has closed it again since), or while another call was the trial —
+       finished; the state it finds was decided by calls that saw the function after it did, so
+       its outcome is not counted */
     pthread_mutex_unlock(&c->mu);
     wu_log_flush(&q, h, c->inst);
     return rc;

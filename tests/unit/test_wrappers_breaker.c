@@ -353,6 +353,57 @@ static void test_bad_ratio_override_ignored(void **state)
     }
 }
 
+/* Review finding: an outcome was counted whenever the breaker was closed when the call ended, so
+ * calls that started before it opened (hanging during the outage) and failed after a trial had
+ * closed it again re-opened it against a healthy function. A call's outcome now counts only when
+ * the breaker has not changed state since the call started. */
+static void test_stale_failures_do_not_reopen(void **state)
+{
+    (void)state;
+    fx *f = cb_fx("failure_threshold = 2; failure_ratio = 0; cooldown = \"200ms\";");
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_INFO);
+    /* two calls start while the breaker is closed and hang in Lambda until the gate opens */
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_SERVICE_ERROR, .gate = true});
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_SERVICE_ERROR, .gate = true});
+    fx_async *hung[2] = {fx_start(f, "x", "{}", 0), fx_start(f, "x_too", "{}", 0)};
+    int64_t until = fx_now_ms() + (int64_t)(5000 * fx_scale());
+    while (fx_calls() < 2 && fx_now_ms() < until)
+        fx_sleep_ms(5);
+    assert_int_equal(fx_calls(), 2); /* both in flight, holding the two gated steps */
+    fx_stderr_begin();
+    /* the outage: two failures open the breaker */
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    /* after the cooldown the trial succeeds: closed again */
+    fx_sleep_ms(400);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    char *text = fx_stderr_end();
+    assert_int_equal(fx_count_lines(text, " warn ", "fn-x", "closed -> open", "2 consecutive failures", NULL), 1);
+    assert_int_equal(fx_count_lines(text, " info ", "fn-x", "half-open -> closed", NULL), 1);
+    free(text);
+    /* the hung calls now fail: they started before the breaker opened, so they do not count */
+    fx_stderr_begin();
+    fx_gate_open();
+    for (int i = 0; i < 2; i++) {
+        fx_join(hung[i]);
+        assert_int_equal(hung[i]->res->outcome, LMCP_OUTCOME_SERVICE_ERROR);
+        fx_async_free(hung[i]);
+    }
+    text = fx_stderr_end();
+    log_set_level(old);
+    assert_int_equal(fx_count_lines(text, "-> open", NULL), 0);
+    free(text);
+    int before = fx_calls();
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK); /* the function is healthy */
+    assert_int_equal(fx_calls(), before + 1);
+    /* and failures of calls started after the trial still count: two more open it */
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_bad_settings),
         cmocka_unit_test(test_logs_written_outside_the_lock),
         cmocka_unit_test(test_bad_ratio_override_ignored),
+        cmocka_unit_test(test_stale_failures_do_not_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  *
  * The terminal answers by a script: a queue of steps (consumed in order by any thread), then
  * the default step. A step says the outcome, an optional delay (a cancellable call_sleep, as
- * a transfer would be), a log tail. An OK payload is {"n":<terminal call number>,"args":<the
+ * a transfer would be), a log tail, and whether it is held until the test opens the gate
+ * (fx_gate_open: a call kept in flight for exactly as long as the test needs, no timing). An OK payload is {"n":<terminal call number>,"args":<the
  * event>} so a test can tell a replayed answer from a fresh one. */
 #include "config.h"
 
@@ -72,7 +73,49 @@ typedef struct fx_step {
     const char *log_tail;
     int64_t retry_after_ms;
     int fail_every;          /* > 0: terminal calls number k*fail_every answer SERVICE_ERROR */
+    bool gate;               /* hold the call until fx_gate_open() (a cancel ends it: CANCELLED) */
 } fx_step;
+
+/* The gate of gated steps: closed by fx_new, opened by the test. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+} fx_gate = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static FX_UNUSED void fx_gate_open(void)
+{
+    pthread_mutex_lock(&fx_gate.mu);
+    fx_gate.open = true;
+    pthread_cond_broadcast(&fx_gate.cv);
+    pthread_mutex_unlock(&fx_gate.mu);
+}
+
+static void fx_gate_close(void)
+{
+    pthread_mutex_lock(&fx_gate.mu);
+    fx_gate.open = false;
+    pthread_mutex_unlock(&fx_gate.mu);
+}
+
+/* Wait for the gate; false when the call was cancelled first. */
+static bool fx_gate_wait(lmcp_call *call)
+{
+    pthread_mutex_lock(&fx_gate.mu);
+    while (!fx_gate.open && !call_is_cancelled(call)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L; /* re-check the cancel flag every 20 ms */
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&fx_gate.cv, &fx_gate.mu, &ts);
+    }
+    bool open = fx_gate.open;
+    pthread_mutex_unlock(&fx_gate.mu);
+    return open;
+}
 
 static struct {
     pthread_mutex_t mu;
@@ -100,6 +143,7 @@ static FX_UNUSED void fx_term_reset(void)
     memset(fx_term.per_fn_calls, 0, sizeof fx_term.per_fn_calls);
     fx_term.last_function[0] = '\0';
     pthread_mutex_unlock(&fx_term.mu);
+    fx_gate_close();
 }
 
 static FX_UNUSED void fx_term_default(fx_step s)
@@ -173,6 +217,11 @@ static int fx_terminal(void *ctx, lmcp_call *call, lmcp_result *res)
     pthread_mutex_unlock(&fx_term.mu);
 
     int rc = LMCP_OK;
+    if (s.gate && !fx_gate_wait(call)) {
+        result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "cancelled while held at the gate");
+        atomic_fetch_sub(&fx_term.inflight, 1);
+        return LMCP_CANCELLED;
+    }
     if (s.sleep_ms > 0) {
         int src = call_sleep(call, s.sleep_ms);
         if (src == LMCP_CANCELLED) {
