@@ -15,10 +15,13 @@
  *
  * rate 0 means "no limit" for that bucket. Settings are resolved per tool by the host; the
  * global bucket uses the instance's own values (global_* in an overrides block are ignored).
- * The instance's rate is checked at start; a tool's own rate (an overrides block or the tag) is
- * checked once, when the tool's bucket first sees it (the verdict is kept with the bucket, so
- * a call costs no validation): a negative one is ignored with one warning and the instance's
- * rate applies. Log lines are formatted under the lock and written after it is released. */
+ * The instance's rates are checked at start (0 or a positive, finite number: a conf float may be
+ * inf); a tool's own rate (an overrides block or the tag) is checked once, when the tool's bucket
+ * first sees it (the verdict is kept with the bucket, so a call costs no validation): a negative
+ * or infinite one is ignored with one warning and the instance's rate applies. Log lines are
+ * formatted under the lock and written after it is released. The wait is computed in double and
+ * compared with max_wait before it is converted: a tiny rate (1e-14 per second) is a huge wait —
+ * refused, the retry hint clamped to a day — not an int64 overflow. */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -30,6 +33,8 @@
 
 #include "common/keytable.h"
 #include "common/wutil.h"
+
+#define RETRY_MAX_MS 86400000LL /* a retry hint never says more than a day */
 
 static const lmcp_setting_def rl_settings[] = {
     {"global_rate", LMCP_SETTING_DOUBLE, "0", NULL, NULL, 0, 0,
@@ -102,13 +107,16 @@ static void bucket_refill(bucket *b, int64_t now)
     }
 }
 
-/* Microseconds until one more token is available (0: now). */
-static int64_t bucket_wait_us(const bucket *b)
+/* Microseconds until one more token is available (0: now). A double: for a tiny rate it is
+   huge (1e-14 per second: 1e20 us), and it is compared with max_wait before any conversion. */
+static double bucket_wait_us(const bucket *b)
 {
     if (b->rate <= 0 || b->tokens >= 1.0)
         return 0;
-    return (int64_t)ceil((1.0 - b->tokens) * 1e6 / b->rate);
+    return ceil((1.0 - b->tokens) * 1e6 / b->rate);
 }
+
+static bool same_rate(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
 /* The tool's bucket (created on first use; under mu), configured from the tool's settings when
    they are first seen or differ from the ones it was configured from (a rediscovery changed a
@@ -119,12 +127,12 @@ static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t bur
     tool_bucket *tb = (tool_bucket *)wk_get(&r->tools, tool, sizeof(tool_bucket), NULL);
     if (!tb)
         return NULL;
-    if (!tb->seen || tb->seen_rate != rate || tb->seen_burst != burst) {
+    if (!tb->seen || !same_rate(tb->seen_rate, rate) || tb->seen_burst != burst) {
         tb->seen = true;
         tb->seen_rate = rate;
         tb->seen_burst = burst;
         double use = rate;
-        if (rate < 0) { /* the host only accepts finite numbers, but an override or a tag may be < 0 */
+        if (!(rate >= 0) || !isfinite(rate)) { /* an override or a tag may be < 0, a conf float inf */
             use = r->base_rate;
             wu_log_add(q, r->host, LMCP_LOG_WARN,
                        "tool %s: rate %g is not a rate (calls per second, 0: no limit): ignored, the plugin's rate "
@@ -141,8 +149,9 @@ static int rl_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
     const lmcp_host *h = ctx->host;
     double grate = h->setting_double(ctx->settings, "global_rate");
     double rate = h->setting_double(ctx->settings, "rate");
-    if (!(grate >= 0) || !(rate >= 0)) {
-        snprintf(err, errlen, "global_rate and rate must be 0 (no limit) or a positive number of calls per second");
+    if (!(grate >= 0) || !(rate >= 0) || !isfinite(grate) || !isfinite(rate)) {
+        snprintf(err, errlen,
+                 "global_rate and rate must be 0 (no limit) or a positive, finite number of calls per second");
         return LMCP_ERR;
     }
     rl *r = calloc(1, sizeof *r);
@@ -205,7 +214,7 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     pthread_mutex_lock(&r->mu);
     bucket *g = r->global.rate > 0 ? &r->global : NULL;
     bucket *t = rate != 0 ? tool_bucket_for(r, tool, rate, burst, now, &q) : NULL;
-    int64_t wg = 0, wt = 0;
+    double wg = 0, wt = 0;
     if (g) {
         bucket_refill(g, now);
         wg = bucket_wait_us(g);
@@ -214,10 +223,10 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         bucket_refill(t, now);
         wt = bucket_wait_us(t);
     }
-    int64_t wait_us = wg > wt ? wg : wt;
-    int64_t limit_us = max_wait_ms * 1000;
+    double wait_us = wg > wt ? wg : wt;
+    double limit_us = (double)max_wait_ms * 1000.0;
     int64_t dl = h->call_deadline_us(call);
-    bool past_deadline = dl && now + wait_us >= dl;
+    bool past_deadline = dl && (double)now + wait_us >= (double)dl;
     if (wait_us > 0 && (wait_us > limit_us || past_deadline)) {
         bool by_tool = wt >= wg;
         const bucket *b = by_tool ? t : g;
@@ -225,7 +234,8 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         r->refused++;
         pthread_mutex_unlock(&r->mu);
         wu_log_flush(&q, h, r->inst);
-        int64_t retry_ms = (wait_us + 999) / 1000;
+        double retry = ceil(wait_us / 1000.0);
+        int64_t retry_ms = retry >= (double)RETRY_MAX_MS ? RETRY_MAX_MS : retry < 1 ? 1 : (int64_t)retry;
         h->result_set_error(res, LMCP_OUTCOME_REFUSED, "RateLimited",
                             "rate limit: %s %s allows %g call%s per second (burst %g); %s; retry in %" PRId64 " ms",
                             by_tool ? "tool" : "the server", by_tool ? tool : "(all tools)", b_rate,
@@ -251,7 +261,7 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     wu_log_flush(&q, h, r->inst);
 
     if (wait_us > 0) {
-        int64_t ms = (wait_us + 999) / 1000;
+        int64_t ms = (int64_t)ceil(wait_us / 1000.0); /* <= max_wait: fits */
         if (h->log_enabled(LMCP_LOG_DEBUG))
             h->log(r->inst, LMCP_LOG_DEBUG, "tool %s delayed %" PRId64 " ms by the rate limit", tool, ms);
         int rc = h->call_sleep_ms(call, ms);

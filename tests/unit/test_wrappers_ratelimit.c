@@ -6,6 +6,8 @@ static const fx_tool TOOLS[] = {
     {.name = "b"},
     {.name = "tagged", .tags = {"lambda-mcp:rate-limit", "5", "lambda-mcp:rate-burst", "2", NULL}},
     {.name = "neg", .tags = {"lambda-mcp:rate-limit", "-1", NULL}}, /* not a rate: ignored */
+    {.name = "slow"},
+    {.name = "tiny", .tags = {"lambda-mcp:rate-limit", "1e-14", NULL}}, /* one call in 3 million years */
 };
 #define NTOOLS (sizeof TOOLS / sizeof *TOOLS)
 
@@ -391,6 +393,70 @@ static void test_logs_written_outside_the_lock(void **state)
     fx_free(f);
 }
 
+/* Review finding: the wait was converted to int64 before it was compared with max_wait; for a
+ * tiny rate (the tag "1e-14") that overflowed (on x86: INT64_MIN) and every call was admitted.
+ * Now the first call takes the bucket's one token and the others are refused with a retry hint
+ * clamped to a day. */
+static void test_tiny_rate_refuses(void **state)
+{
+    (void)state;
+    static const char *const confs[] = {
+        "max_wait = \"1s\";",                                                  /* the tag 1e-14 */
+        "max_wait = \"1s\"; overrides = ( { tools = \"tiny\"; rate = 1e-300; burst = 1000000; } );",
+        "max_wait = \"1s\"; global_rate = 1e-300; global_burst = 1;",
+    };
+    static const char *const tool_of[] = {"tiny", "tiny", "a"};
+    for (size_t k = 0; k < sizeof confs / sizeof *confs; k++) {
+        fx *f = rl_fx(confs[k]);
+        lmcp_outcome o;
+        int64_t retry = 0;
+        int ok = 0, refused = 0;
+        for (int i = 0; i < 5; i++) {
+            timed(f, tool_of[k], &o, &retry);
+            if (o == LMCP_OUTCOME_OK) {
+                ok++;
+                continue;
+            }
+            assert_int_equal(o, LMCP_OUTCOME_REFUSED);
+            assert_int_equal(retry, 86400000); /* clamped: a day */
+            refused++;
+        }
+        /* the burst of 1000000 lets them all through at once; otherwise one token only */
+        assert_int_equal(ok, k == 1 ? 5 : 1);
+        assert_int_equal(refused, 5 - ok);
+        fx_free(f);
+    }
+}
+
+/* A rate that is not a finite number (a conf float out of range) is refused at start, and
+ * ignored with a warning when a tool's override carries it. */
+static void test_non_finite_rates(void **state)
+{
+    (void)state;
+    fx *f = fx_new("wrappers = ( { plugin = \"rate-limit\"; global_rate = 1e999; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    assert_non_null(strstr(f->err, "rate"));
+    fx_free(f);
+    f = fx_new("wrappers = ( { plugin = \"rate-limit\"; rate = 1e999; } );\n", TOOLS, NTOOLS);
+    assert_null(f->snap);
+    fx_free(f);
+    f = rl_fx("rate = 1; burst = 1; max_wait = 0; overrides = ( { tools = \"slow\"; rate = 1e999; } );");
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_INFO);
+    fx_stderr_begin();
+    lmcp_outcome o[3];
+    for (int i = 0; i < 3; i++)
+        timed(f, "slow", &o[i], NULL);
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    assert_int_equal(o[0], LMCP_OUTCOME_OK);
+    assert_int_equal(o[1], LMCP_OUTCOME_REFUSED); /* the instance's 1/s applies */
+    assert_int_equal(o[2], LMCP_OUTCOME_REFUSED);
+    assert_int_equal(fx_count_lines(text, " warn ", "tool slow", "is not a rate", "rate 1 applies", NULL), 1);
+    free(text);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +473,8 @@ int main(void)
         cmocka_unit_test(test_bad_settings),
         cmocka_unit_test(test_bad_tool_rate_ignored_once),
         cmocka_unit_test(test_logs_written_outside_the_lock),
+        cmocka_unit_test(test_tiny_rate_refuses),
+        cmocka_unit_test(test_non_finite_rates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
