@@ -2,26 +2,35 @@
  * (global_rate, global_burst) and one per tool (rate, burst: per tool through an overrides
  * block or the function tags lambda-mcp:rate-limit and lambda-mcp:rate-burst).
  *
- * A bucket holds at most `burst` tokens and gains `rate` tokens per second; a call takes one
- * token from each bucket that applies. When a bucket is empty the call reserves its token
- * anyway (the bucket goes below zero) and sleeps until the token it reserved has been earned —
- * through host->call_sleep_ms, so a cancellation or the call's deadline ends the wait. The
- * reservations are made under one mutex in arrival order, so waiting callers are served first
- * come, first served, and nobody polls: each sleeps once, exactly as long as its own reservation
- * needs. A call that would have to wait longer than `max_wait` (or past its own deadline)
- * reserves nothing and is refused at once (outcome REFUSED) with the time after which a retry
- * would be admitted, both as result_set_retry_after_ms and in the message. A cancelled or
- * timed-out waiter gives its tokens back.
+ * A bucket of `burst` tokens refilling at `rate` per second, kept as a schedule (GCRA, the
+ * virtual-scheduling form of a token bucket): the times at which admitted calls fire. A call is
+ * given the earliest time, not before now, at which firing keeps every bucket that applies within
+ * its limit — with the calls already booked for later counted at the times they will fire, so a
+ * call held back by its tool's bucket holds its global slot for when it fires, not from the moment
+ * it was admitted, and does not block the global bucket before then (another tool's call fits in
+ * between when there is room). The call books that time in each bucket and sleeps until then,
+ * once, through host->call_sleep_ms, so a cancellation or the call's deadline ends the wait;
+ * nobody polls. Bookings are made under one mutex, so calls of one tool are admitted first come,
+ * first served (but see cancellations below). A call that would have to wait longer than `max_wait` (or past its own deadline)
+ * books nothing and is refused at once (outcome REFUSED) with the time after which a retry would
+ * be admitted (at most a day), both as result_set_retry_after_ms and in the message. A cancelled
+ * or timed-out waiter's bookings are removed: its slot goes to whoever fits there next (possibly
+ * a newcomer: calls already waiting keep their times), and no two calls ever share one.
+ *
+ * Why a schedule and not a token count: a count cannot say *when* a reserved token is spent, so
+ * a token taken early for a call that fires late was counted as spent while the bucket refilled,
+ * and a token given back "now" was a slot that a later waiter had already been promised.
+ * The arithmetic is in double microseconds, compared with max_wait before anything is converted,
+ * and the interval between two calls is capped (T_MAX_US): a tiny rate (1e-14 per second) stays a
+ * finite, huge wait — refused — instead of overflowing into "no wait at all".
  *
  * rate 0 means "no limit" for that bucket. Settings are resolved per tool by the host; the
  * global bucket uses the instance's own values (global_* in an overrides block are ignored).
- * The instance's rates are checked at start (0 or a positive, finite number: a conf float may be
- * inf); a tool's own rate (an overrides block or the tag) is checked once, when the tool's bucket
- * first sees it (the verdict is kept with the bucket, so a call costs no validation): a negative
- * or infinite one is ignored with one warning and the instance's rate applies. Log lines are
- * formatted under the lock and written after it is released. The wait is computed in double and
- * compared with max_wait before it is converted: a tiny rate (1e-14 per second) is a huge wait —
- * refused, the retry hint clamped to a day — not an int64 overflow. */
+ * The instance's rates are checked at start (0 or a positive, finite number); a tool's own rate
+ * (an overrides block or the tag) is checked once, when the tool's bucket first sees it (the
+ * verdict is kept with the bucket, so a call costs no validation): a negative or infinite one is
+ * ignored with one warning and the instance's rate applies. Log lines are formatted under the
+ * lock and written after it is released. */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -34,7 +43,9 @@
 #include "common/keytable.h"
 #include "common/wutil.h"
 
-#define RETRY_MAX_MS 86400000LL /* a retry hint never says more than a day */
+#define T_MAX_US 1e15            /* longest interval between two calls of a bucket: ~31.7 years */
+#define EPS_US 1.0               /* slack of the schedule's comparisons: rounding, not a limit */
+#define RETRY_MAX_MS 86400000LL  /* a retry hint never says more than a day */
 
 static const lmcp_setting_def rl_settings[] = {
     {"global_rate", LMCP_SETTING_DOUBLE, "0", NULL, NULL, 0, 0,
@@ -50,11 +61,20 @@ static const lmcp_setting_def rl_settings[] = {
     LMCP_SETTINGS_END,
 };
 
+/* A token bucket as a schedule (GCRA). With T = 1/rate and tau = (burst - 1) * T, a sequence of
+ * calls keeps within the bucket when each call, taken in order, fires at f >= tat - tau, after
+ * which tat = max(tat, f) + T (tat: the "theoretical arrival time"). Calls that fired (their time
+ * is past) are folded into tat; calls booked for later stay in `at`, sorted, so a new call can be
+ * placed before them where there is room, and a cancelled one can be taken out again. */
 typedef struct bucket {
-    double rate;      /* tokens per second; <= 0: unlimited */
+    double rate;      /* calls per second; <= 0: unlimited */
     double burst;     /* capacity */
-    double tokens;    /* may be negative: tokens reserved ahead of time */
-    int64_t last_us;  /* monotonic time of the last refill */
+    double t_us;      /* T: 1e6 / rate, at most T_MAX_US */
+    double tau_us;    /* (burst - 1) * T */
+    double tat;       /* after the folded calls; 0 (monotonic time 0, long past): full */
+    double *at;       /* the booked fire times after the folded ones, ascending */
+    double *m;        /* scratch for bucket_earliest (same capacity) */
+    size_t n, cap;
 } bucket;
 
 typedef struct tool_bucket {
@@ -82,38 +102,126 @@ static double burst_of(double rate, int64_t burst)
     return rate >= 1.0 ? floor(rate) : 1.0;
 }
 
-static void bucket_config(bucket *b, double rate, int64_t burst, int64_t now)
+/* (Re)configure; the schedule is kept (a new bucket is full: tat 0). */
+static void bucket_config(bucket *b, double rate, int64_t burst)
 {
-    double nb = burst_of(rate, burst);
-    if (b->last_us == 0) {          /* new: full */
-        b->tokens = nb;
-        b->last_us = now;
-    }
     b->rate = rate;
-    b->burst = nb;
-    if (b->tokens > nb)
-        b->tokens = nb;
+    b->burst = burst_of(rate, burst);
+    b->t_us = rate > 0 ? 1e6 / rate : 0;
+    if (b->t_us > T_MAX_US)
+        b->t_us = T_MAX_US;
+    b->tau_us = (b->burst - 1.0) * b->t_us;
 }
 
-static void bucket_refill(bucket *b, int64_t now)
+static void bucket_free(bucket *b)
 {
-    if (b->rate <= 0)
-        return;
-    if (now > b->last_us) {
-        b->tokens += (double)(now - b->last_us) * b->rate / 1e6;
-        if (b->tokens > b->burst)
-            b->tokens = b->burst;
-        b->last_us = now;
+    free(b->at);
+    free(b->m);
+}
+
+static double dmax(double a, double b) { return a > b ? a : b; }
+
+/* Fold the calls whose time has come into tat (in order: the schedule stays exact). */
+static void bucket_fold(bucket *b, double now)
+{
+    size_t k = 0;
+    while (k < b->n && b->at[k] <= now) {
+        b->tat = dmax(b->tat, b->at[k]) + b->t_us;
+        k++;
+    }
+    if (k) {
+        memmove(b->at, b->at + k, (b->n - k) * sizeof *b->at);
+        b->n -= k;
     }
 }
 
-/* Microseconds until one more token is available (0: now). A double: for a tiny rate it is
-   huge (1e-14 per second: 1e20 us), and it is compared with max_wait before any conversion. */
-static double bucket_wait_us(const bucket *b)
+/* The earliest time >= lb at which one more call fits the bucket, the calls booked for later
+ * staying where they are. m[k] is the largest tat with which the booked calls at[k..] still all
+ * fit (backwards: the call at[k] needs tat <= at[k] + tau, and leaves max(tat, at[k]) + T, which
+ * must be <= m[k + 1]). Then, gap by gap from the earliest, the first time that fits. O(n). */
+static double bucket_earliest(bucket *b, double lb)
 {
-    if (b->rate <= 0 || b->tokens >= 1.0)
-        return 0;
-    return ceil((1.0 - b->tokens) * 1e6 / b->rate);
+    const double T = b->t_us, tau = b->tau_us;
+    double *m = b->m;
+    double next = INFINITY; /* m[n] */
+    for (size_t k = b->n; k-- > 0;) {
+        double a = b->at[k];
+        m[k] = a + T <= next ? fmin(a + tau + EPS_US, next - T) : -INFINITY;
+        next = m[k];
+    }
+    double tat = b->tat;
+    for (size_t k = 0;; k++) {
+        double lo = k ? b->at[k - 1] : -INFINITY;
+        double hi = k < b->n ? b->at[k] : INFINITY;
+        double mk = k < b->n ? m[k] : INFINITY;
+        double c = dmax(dmax(lb, lo), tat - tau);
+        if (c <= hi && dmax(tat, c) + T <= mk)
+            return c;
+        tat = dmax(tat, b->at[k]) + T; /* k < n: the last gap (k == n) always fits */
+    }
+}
+
+/* Book a call at time t (>= every folded call). A call firing now is folded at once; a later
+   one is kept in order (so it can be taken back). Out of memory: folded at once as well — still
+   within the limit (a GCRA taken in any order never admits more than the bucket allows), it can
+   only not be given back. */
+static void bucket_book(bucket *b, double t, double now)
+{
+    if (t > now && b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 8;
+        double *at = realloc(b->at, cap * sizeof *at);
+        if (at)
+            b->at = at;
+        double *m = at ? realloc(b->m, cap * sizeof *m) : NULL;
+        if (m) {
+            b->m = m;
+            b->cap = cap;
+        }
+    }
+    if (t <= now || b->n == b->cap) {
+        b->tat = dmax(b->tat, t) + b->t_us;
+        return;
+    }
+    size_t k = b->n;
+    while (k > 0 && b->at[k - 1] > t)
+        k--;
+    memmove(b->at + k + 1, b->at + k, (b->n - k) * sizeof *b->at);
+    b->at[k] = t;
+    b->n++;
+}
+
+/* Take back a booking not used (a cancelled or timed-out waiter). Nothing if it was folded
+   already (its time has passed). */
+static void bucket_unbook(bucket *b, double t)
+{
+    for (size_t k = 0; k < b->n; k++)
+        if (b->at[k] == t) {
+            memmove(b->at + k, b->at + k + 1, (b->n - k - 1) * sizeof *b->at);
+            b->n--;
+            return;
+        }
+}
+
+/* The earliest time >= now that fits both buckets (either may be NULL). Each round moves t to the
+   next time one of them admits; a time both admit ends it. The rounds are bounded by the gaps of
+   the two schedules; the cap is only a guard — past every booking both admit any later time. */
+static double earliest_both(bucket *g, bucket *t, double now)
+{
+    double at = now;
+    size_t rounds = (g ? g->n : 0) + (t ? t->n : 0) + 4;
+    for (size_t i = 0; i < rounds; i++) {
+        double a = g ? bucket_earliest(g, at) : at;
+        double c = t ? bucket_earliest(t, a) : a;
+        if (c == a)
+            return c;
+        at = c;
+    }
+    double last = at;
+    if (g && g->n)
+        last = dmax(last, g->at[g->n - 1]);
+    if (t && t->n)
+        last = dmax(last, t->at[t->n - 1]);
+    return dmax(g ? bucket_earliest(g, last) : last, t ? bucket_earliest(t, last) : last);
 }
 
 static bool same_rate(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
@@ -122,7 +230,7 @@ static bool same_rate(double a, double b) { return a == b || (isnan(a) && isnan(
    they are first seen or differ from the ones it was configured from (a rediscovery changed a
    tag): that is when they are checked, so the verdict costs nothing per call. NULL: the tool
    has no limit of its own (or out of memory). */
-static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t burst, int64_t now, wu_logq *q)
+static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t burst, wu_logq *q)
 {
     tool_bucket *tb = (tool_bucket *)wk_get(&r->tools, tool, sizeof(tool_bucket), NULL);
     if (!tb)
@@ -139,7 +247,7 @@ static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t bur
                        "%g applies",
                        tool, rate, use);
         }
-        bucket_config(&tb->b, use, burst, now);
+        bucket_config(&tb->b, use, burst);
     }
     return tb->b.rate > 0 ? &tb->b : NULL;
 }
@@ -167,10 +275,17 @@ static int rl_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t e
         snprintf(err, errlen, "out of memory");
         return LMCP_ERR;
     }
-    bucket_config(&r->global, grate, h->setting_int(ctx->settings, "global_burst"), h->monotonic_us());
+    bucket_config(&r->global, grate, h->setting_int(ctx->settings, "global_burst"));
     pthread_mutex_init(&r->mu, NULL);
     *state = r;
     return LMCP_OK;
+}
+
+static void free_tool_bucket(wk_node *node, void *ctx)
+{
+    (void)ctx;
+    bucket_free(&((tool_bucket *)node)->b);
+    free(node);
 }
 
 static void rl_destroy(void *state)
@@ -183,18 +298,10 @@ static void rl_destroy(void *state)
                      "rate-limit statistics: %" PRIu64 " admitted (%" PRIu64 " after a wait), %" PRIu64
                      " refused, %" PRIu64 " cancelled while waiting",
                      r->admitted, r->delayed, r->refused, r->cancelled);
-    wk_destroy(&r->tools, NULL, NULL); /* tool_buckets are single allocations (wk_get) */
+    wk_destroy(&r->tools, free_tool_bucket, NULL);
+    bucket_free(&r->global);
     pthread_mutex_destroy(&r->mu);
     free(r);
-}
-
-static void give_back(bucket *b)
-{
-    if (b && b->rate > 0) {
-        b->tokens += 1.0;
-        if (b->tokens > b->burst)
-            b->tokens = b->burst;
-    }
 }
 
 static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_result *res, const lmcp_next *next)
@@ -210,25 +317,34 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
 
     wu_logq q; /* written after the lock is released */
     q.n = 0;   /* (only n: the lines are not zeroed, a call pays nothing for them) */
-    int64_t now = h->monotonic_us();
+    int64_t now_us = h->monotonic_us();
+    double now = (double)now_us;
     pthread_mutex_lock(&r->mu);
     bucket *g = r->global.rate > 0 ? &r->global : NULL;
-    bucket *t = rate != 0 ? tool_bucket_for(r, tool, rate, burst, now, &q) : NULL;
-    double wg = 0, wt = 0;
-    if (g) {
-        bucket_refill(g, now);
-        wg = bucket_wait_us(g);
+    bucket *t = rate != 0 ? tool_bucket_for(r, tool, rate, burst, &q) : NULL;
+    if (g)
+        bucket_fold(g, now);
+    if (t)
+        bucket_fold(t, now);
+    double fire = earliest_both(g, t, now);
+    double wait_us = fire - now; /* >= 0, possibly huge: compared before any conversion */
+    if (wait_us < EPS_US) {
+        wait_us = 0;
+        fire = now;
     }
-    if (t) {
-        bucket_refill(t, now);
-        wt = bucket_wait_us(t);
+    int64_t ms = 0; /* the sleep, whole milliseconds (call_sleep_ms) */
+    bool too_long = wait_us > (double)max_wait_ms * 1000.0;
+    bool past_deadline = false;
+    if (!too_long && wait_us > 0) {
+        ms = (int64_t)ceil(wait_us / 1000.0);
+        int64_t dl = h->call_deadline_us(call);
+        past_deadline = dl && now_us + ms * 1000 >= dl;
     }
-    double wait_us = wg > wt ? wg : wt;
-    double limit_us = (double)max_wait_ms * 1000.0;
-    int64_t dl = h->call_deadline_us(call);
-    bool past_deadline = dl && (double)now + wait_us >= (double)dl;
-    if (wait_us > 0 && (wait_us > limit_us || past_deadline)) {
-        bool by_tool = wt >= wg;
+    if (too_long || past_deadline) {
+        /* which bucket holds it back: the one that alone would make it wait longer */
+        double tw = t ? bucket_earliest(t, now) : now;
+        double gw = g ? bucket_earliest(g, now) : now;
+        bool by_tool = t && (!g || tw >= gw);
         const bucket *b = by_tool ? t : g;
         double b_rate = b->rate, b_burst = b->burst; /* read under the lock */
         r->refused++;
@@ -240,8 +356,8 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
                             "rate limit: %s %s allows %g call%s per second (burst %g); %s; retry in %" PRId64 " ms",
                             by_tool ? "tool" : "the server", by_tool ? tool : "(all tools)", b_rate,
                             b_rate == 1.0 ? "" : "s", b_burst,
-                            past_deadline && wait_us <= limit_us ? "waiting for a slot would exceed the call's timeout"
-                                                                 : "too many calls are waiting",
+                            past_deadline ? "waiting for a slot would exceed the call's timeout"
+                                          : "too many calls are waiting",
                             retry_ms);
         h->result_set_retry_after_ms(res, retry_ms);
         if (h->log_enabled(LMCP_LOG_DEBUG))
@@ -249,11 +365,11 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
                    tool, retry_ms, max_wait_ms);
         return LMCP_OK;
     }
-    /* reserve: one token from each bucket, possibly ahead of time */
+    /* book the slot in each bucket, for the time the call fires */
     if (g)
-        g->tokens -= 1.0;
+        bucket_book(g, fire, now);
     if (t)
-        t->tokens -= 1.0;
+        bucket_book(t, fire, now);
     r->admitted++;
     if (wait_us > 0)
         r->delayed++;
@@ -261,16 +377,18 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     wu_log_flush(&q, h, r->inst);
 
     if (wait_us > 0) {
-        int64_t ms = (int64_t)ceil(wait_us / 1000.0); /* <= max_wait: fits */
         if (h->log_enabled(LMCP_LOG_DEBUG))
             h->log(r->inst, LMCP_LOG_DEBUG, "tool %s delayed %" PRId64 " ms by the rate limit", tool, ms);
         int rc = h->call_sleep_ms(call, ms);
         if (rc != LMCP_OK) {
-            /* the tokens were not used: give them back. A per-tool bucket is found again by
-               name (the pointer stays valid: buckets are never freed before destroy). */
+            /* the slot was not used: take the bookings back, so the next call that fits there
+               gets it (the tool's bucket pointer stays valid: buckets are never freed before
+               destroy) */
             pthread_mutex_lock(&r->mu);
-            give_back(g);
-            give_back(t);
+            if (g)
+                bucket_unbook(g, fire);
+            if (t)
+                bucket_unbook(t, fire);
             r->cancelled++;
             pthread_mutex_unlock(&r->mu);
             if (rc == LMCP_CANCELLED) {

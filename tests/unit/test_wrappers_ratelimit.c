@@ -393,6 +393,67 @@ static void test_logs_written_outside_the_lock(void **state)
     fx_free(f);
 }
 
+/* Review finding: a call delayed by its tool's bucket took its global token when it was admitted,
+ * not when it fired; the global bucket refilled meanwhile and another tool's call used it, so
+ * both reached Lambda at once with global_burst = 1. Now the global slot is reserved for the time
+ * the call fires. global 1/s burst 1, "slow" 0.5/s: slow#1 fires at 0, slow#2 waits for its tool
+ * (2 s); a call to "a" at 0.5 s used to fire with slow#2 at 2 s. Now it fires at 1 s — between
+ * the two, not after slow#2: a slot booked for later does not block the global bucket before it. */
+static void test_global_limit_holds_when_calls_fire(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("global_rate = 1; global_burst = 1; max_wait = \"5s\";"
+                  " overrides = ( { tools = \"slow\"; rate = 0.5; burst = 1; } );");
+    fx_term_default((fx_step){.sleep_ms = 250}); /* calls less than 250 ms apart overlap in Lambda */
+    lmcp_outcome o;
+    timed(f, "slow", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    fx_async *slow2 = fx_start(f, "slow", "{}", 0);
+    fx_sleep_ms(250);
+    fx_async *other = fx_start(f, "a", "{}", 0);
+    fx_join(slow2);
+    fx_join(other);
+    assert_int_equal(slow2->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(other->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), 3);
+    assert_int_equal(atomic_load(&fx_term.max_inflight), 1); /* never two in Lambda at once */
+    assert_true(other->ended_ms < slow2->ended_ms);           /* "a" went first (1 s vs 2 s) */
+    fx_async_free(slow2);
+    fx_async_free(other);
+    fx_free(f);
+}
+
+/* Review finding: a cancelled waiter's token was given back "at now", so a newcomer got a slot a
+ * later waiter had already booked. 1/s burst 1: A fires at 0, B and C queue (1 s, 2 s), B is
+ * cancelled, D arrives: C and D both fired at 2 s. Now D takes B's slot (1 s). */
+static void test_cancelled_slot_not_shared(void **state)
+{
+    (void)state;
+    fx *f = rl_fx("rate = 1; burst = 1; max_wait = \"5s\";");
+    fx_term_default((fx_step){.sleep_ms = 250});
+    lmcp_outcome o;
+    timed(f, "a", &o, NULL);
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    fx_async *b = fx_start(f, "a", "{}", 0);
+    fx_sleep_ms(20);
+    fx_async *c = fx_start(f, "a", "{}", 0);
+    fx_sleep_ms(80);
+    call_cancel(b->call);
+    fx_join(b);
+    assert_int_equal(b->res->outcome, LMCP_OUTCOME_CANCELLED);
+    fx_async *d = fx_start(f, "a", "{}", 0);
+    fx_join(c);
+    fx_join(d);
+    assert_int_equal(c->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(d->res->outcome, LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), 3);
+    assert_int_equal(atomic_load(&fx_term.max_inflight), 1); /* 1 s apart, not together */
+    fx_async_free(b);
+    fx_async_free(c);
+    fx_async_free(d);
+    fx_free(f);
+}
+
 /* Review finding: the wait was converted to int64 before it was compared with max_wait; for a
  * tiny rate (the tag "1e-14") that overflowed (on x86: INT64_MIN) and every call was admitted.
  * Now the first call takes the bucket's one token and the others are refused with a retry hint
@@ -473,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_bad_settings),
         cmocka_unit_test(test_bad_tool_rate_ignored_once),
         cmocka_unit_test(test_logs_written_outside_the_lock),
+        cmocka_unit_test(test_global_limit_holds_when_calls_fire),
+        cmocka_unit_test(test_cancelled_slot_not_shared),
         cmocka_unit_test(test_tiny_rate_refuses),
         cmocka_unit_test(test_non_finite_rates),
     };
