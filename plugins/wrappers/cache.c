@@ -5,7 +5,9 @@
  * name, the function (ARN or name), the qualifier and the SHA-256 of the canonical JSON of the
  * arguments (keys sorted at every level, no whitespace — the digest the host computes once per
  * call, host->call_arguments_sha256, shared with the audit wrapper), so the order of keys in
- * the client's arguments does not matter. Only OK outcomes are stored — a function error,
+ * the client's arguments does not matter. When the host's SHA-256 fails (it gives "" then, not 64
+ * hex characters) there is no key to tell calls apart: the call is not cached — it goes to
+ * Lambda — and a warning says so once. Only OK outcomes are stored — a function error,
  * throttling, a timeout, a refusal never is. A hit answers without calling the rest of the
  * chain and is marked from_cache.
  *
@@ -29,6 +31,7 @@
  * waiter holds a reference to its flight, whose result never changes once it is done. */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +95,7 @@ typedef struct cache {
     flight *flights;
 
     uint64_t hits, misses, coalesced, stores, evictions, expirations, uncacheable;
+    atomic_bool warned_digest;    /* the host's SHA-256 failed: said once */
 } cache;
 
 /* ------------------------------------------------------------------ entries */
@@ -199,13 +203,37 @@ static void cache_destroy(void *state)
 
 /* ------------------------------------------------------------------ the call */
 
+/* A digest as the host gives it: 64 lowercase hex characters. The host's SHA-256 gives "" when
+   libcrypto fails; such a "digest" would be the same for every call. */
+static bool is_digest(const char *d)
+{
+    for (int i = 0; i < 64; i++)
+        if (!((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
+            return false; /* also at a '\0' before the 64th */
+    return d[64] == '\0';
+}
+
+/* The call is not cached: no key to tell it from other calls. Said once per instance. */
+static void digest_failed(cache *c, const char *tool)
+{
+    if (!atomic_exchange(&c->warned_digest, true))
+        c->host->log(c->inst, LMCP_LOG_WARN,
+                     "the host's SHA-256 failed (tool %s): calls are not cached while it does, they go to Lambda",
+                     tool ? tool : "?");
+}
+
 /* The key: sha256 over tool \0 function \0 qualifier \0 the arguments' digest (the hex SHA-256
-   of their canonical JSON, computed once per call by the host and shared with audit). */
+   of their canonical JSON, computed once per call by the host and shared with audit). false: no
+   key (out of memory, or the host's SHA-256 failed): the call is not cached. */
 static bool make_key(cache *c, const lmcp_call *call, char out[65])
 {
     const lmcp_host *h = c->host;
     char dbuf[65];
     const char *digest = wu_arguments_sha256(h, call, dbuf);
+    if (!digest || !is_digest(digest)) {
+        digest_failed(c, h->call_tool(call));
+        return false;
+    }
     const char *tool = h->call_tool(call);
     const char *fn = h->call_arn(call) ? h->call_arn(call) : h->call_function(call);
     const char *q = h->call_qualifier(call);
@@ -225,9 +253,14 @@ static bool make_key(cache *c, const lmcp_call *call, char out[65])
         off += lens[i];
         buf[off++] = '\0';
     }
+    out[0] = '\0';
     h->sha256_hex(buf, total - 1, out);
     if (buf != small)
         free(buf);
+    if (!is_digest(out)) {
+        digest_failed(c, tool);
+        return false;
+    }
     return true;
 }
 

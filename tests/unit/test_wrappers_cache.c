@@ -565,6 +565,58 @@ static void test_waiters_copy_outside_the_lock(void **state)
     fx_free(f);
 }
 
+/* A host whose SHA-256 fails (libcrypto refusing): the digest functions give "" as the real
+ * host's do then. */
+static lmcp_host failing_host;
+static void failing_sha256_hex(const void *data, size_t len, char out[65])
+{
+    (void)data, (void)len;
+    out[0] = '\0';
+}
+static const char *failing_args_sha256(const lmcp_call *call)
+{
+    (void)call;
+    return "";
+}
+
+/* Review finding: when the host's SHA-256 failed, make_key used the empty digest and every
+ * cacheable call got the same key — the first call's answer for all arguments. Now such a call
+ * is not cached (it calls through), with one warning. Either digest may fail: the arguments' one
+ * (call_arguments_sha256) or the key's own (sha256_hex). */
+static void test_failed_digest_not_cached(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        failing_host = *host_table();
+        if (k != 1)
+            failing_host.sha256_hex = failing_sha256_hex;
+        if (k != 2)
+            failing_host.call_arguments_sha256 = failing_args_sha256;
+        fx_host = &failing_host;
+        fx *f = cache_fx(NULL);
+        fx_host = NULL;
+        lmcp_log_level old = log_get_level();
+        log_set_level(LMCP_LOG_INFO);
+        fx_stderr_begin();
+        lmcp_result *a = fx_call(f, "c_one", "{\"a\":1}");
+        lmcp_result *b = fx_call(f, "c_one", "{\"a\":2}");
+        lmcp_result *c = fx_call(f, "c_one", "{\"a\":1}");
+        char *text = fx_stderr_end();
+        log_set_level(old);
+        assert_int_equal(a->outcome, LMCP_OUTCOME_OK);
+        assert_int_equal(b->outcome, LMCP_OUTCOME_OK);
+        assert_int_equal(c->outcome, LMCP_OUTCOME_OK);
+        assert_false(b->from_cache); /* not the answer to {"a":1} */
+        assert_non_null(strstr(b->payload.data, "\"args\":{\"a\":2}"));
+        assert_false(c->from_cache); /* nothing is cached without a key */
+        assert_int_equal(fx_calls(), 3);
+        assert_int_equal(fx_count_lines(text, " warn ", "cache", "SHA-256", "not cached", NULL), 1); /* once */
+        free(text);
+        result_free(a), result_free(b), result_free(c);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_failed_leader_one_retry),
         cmocka_unit_test(test_single_flight_big_payloads),
         cmocka_unit_test(test_waiters_copy_outside_the_lock),
+        cmocka_unit_test(test_failed_digest_not_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
