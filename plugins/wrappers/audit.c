@@ -31,7 +31,9 @@
  * whole next to other writers of the file). Before each write the path is stat()ed: when the
  * file was renamed or removed (log rotation) or replaced, it is reopened, so rotation needs no
  * signal. A SIGHUP reload builds a new instance, which opens the file afresh.
- * Write errors are logged (at most once a minute) and never fail the call. */
+ * Write errors are logged (at most once a minute) and never fail the call. The server's log lines
+ * (rotation, write errors) are formatted under the mutex and written after it is released, so a
+ * stalled stderr never holds up the audit lines of the other calls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -188,8 +190,9 @@ static int open_file(audit *a, char *err, size_t errlen)
     return 0;
 }
 
-/* Under mu: make sure a->fd is the file at a->path now (log rotation). */
-static void check_rotation(audit *a)
+/* Under mu: make sure a->fd is the file at a->path now (log rotation). Log lines go to q, written
+   once mu is released. */
+static void check_rotation(audit *a, wu_logq *q)
 {
     if (a->fd >= 0) {
         struct stat st;
@@ -197,24 +200,28 @@ static void check_rotation(audit *a)
             return;
         close(a->fd); /* renamed away, removed or replaced: start a new file */
         a->fd = -1;
-        a->host->log(a->inst, LMCP_LOG_INFO, "the audit file %s was rotated: reopening it", a->path);
+        wu_log_add(q, a->host, LMCP_LOG_INFO, "the audit file %s was rotated: reopening it", a->path);
     }
     char err[512];
     if (open_file(a, err, sizeof err) < 0) {
         int64_t now = a->host->now_ms();
         if (now - a->last_error_ms >= 60000) {
             a->last_error_ms = now;
-            a->host->log(a->inst, LMCP_LOG_ERROR, "%s; audit lines are being lost", err);
+            wu_log_add(q, a->host, LMCP_LOG_ERROR, "%s; audit lines are being lost", err);
         }
     }
 }
 
+/* Write one line under mu; what there is to log about it is written after mu is released, so a
+   stalled stderr never holds up the other calls' audit lines. */
 static void emit(audit *a, const char *data, size_t len)
 {
+    wu_logq q;
+    q.n = 0; /* (only n: the lines are not zeroed, a call pays nothing for them) */
     pthread_mutex_lock(&a->mu);
     int fd = 2;
     if (a->path) {
-        check_rotation(a);
+        check_rotation(a, &q);
         fd = a->fd;
     }
     int e = 0;
@@ -238,13 +245,14 @@ static void emit(audit *a, const char *data, size_t len)
         int64_t now = a->host->now_ms();
         if (now - a->last_error_ms >= 60000) {
             a->last_error_ms = now;
-            a->host->log(a->inst, LMCP_LOG_ERROR, "cannot write an audit line to %s: %s", a->path ? a->path : "stderr",
-                         strerror(e));
+            wu_log_add(&q, a->host, LMCP_LOG_ERROR, "cannot write an audit line to %s: %s",
+                       a->path ? a->path : "stderr", strerror(e));
         }
     } else {
         a->lines++;
     }
     pthread_mutex_unlock(&a->mu);
+    wu_log_flush(&q, a->host, a->inst);
 }
 
 /* ------------------------------------------------------------------ life cycle */

@@ -552,6 +552,59 @@ static void test_every_outcome_named(void **state)
     fx_free(f);
 }
 
+/* Review finding: the audit wrapper logged to the server's log (stderr) while it held its lock —
+ * "the audit file was rotated: reopening it" and "cannot write an audit line" — so with the audit
+ * going to a file, a stalled stderr stalled every call at the audit wrapper. The lines are now
+ * written after the lock is released. Two ways to get such a line: a rotation, and a write error
+ * (/dev/full: ENOSPC; logged once a minute, so the second call only needs the lock). */
+static void test_logs_written_outside_the_lock(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        char rotated[160];
+        snprintf(rotated, sizeof rotated, "%s.1", path);
+        fx *f;
+        if (k == 0) {
+            f = audit_fx("", NULL);
+            result_free(fx_call(f, "greet", "{\"n\":1}"));
+            assert_int_equal(rename(path, rotated), 0);
+        } else {
+            f = fx_new("wrappers = ( { plugin = \"audit\"; file = \"/dev/full\"; } );\n", TOOLS, NTOOLS);
+            if (!f->snap)
+                fail_msg("%s", f->err);
+        }
+        lmcp_log_level old = log_get_level();
+        log_set_level(LMCP_LOG_INFO);
+        fx_stderr_block();
+        fx_async *logger = fx_start(f, "greet", "{\"n\":2}", 0); /* its log line blocks in write(2) */
+        fx_sleep_ms((int64_t)(200 * fx_scale()));
+        bool logger_blocked = !atomic_load(&logger->done);
+        fx_async *other = fx_start(f, "greet_live", "{\"n\":3}", 0); /* needs only the audit lock */
+        bool other_done = fx_wait_done(other, (int64_t)(1000 * fx_scale()));
+        char *text = fx_stderr_unblock();
+        fx_join(logger);
+        fx_join(other);
+        log_set_level(old);
+        assert_true(logger_blocked);
+        assert_true(other_done);
+        assert_int_equal(logger->res->outcome, LMCP_OUTCOME_OK);
+        assert_int_equal(other->res->outcome, LMCP_OUTCOME_OK);
+        if (k == 0) {
+            assert_int_equal(fx_count_lines(text, " info ", "audit: the audit file", "rotated: reopening", NULL), 1);
+            char *cur = slurp(path);
+            assert_int_equal(count_lines(cur), 2); /* both calls' lines, in the new file */
+            free(cur);
+            unlink(rotated);
+        } else {
+            assert_int_equal(fx_count_lines(text, " error ", "cannot write an audit line to /dev/full", NULL), 1);
+        }
+        free(text);
+        fx_async_free(logger);
+        fx_async_free(other);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_arguments_digest_computed_once),
         cmocka_unit_test(test_arguments_digest_concurrent),
         cmocka_unit_test(test_every_outcome_named),
+        cmocka_unit_test(test_logs_written_outside_the_lock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
