@@ -362,6 +362,10 @@ static bool parse_conf(const lmcp_setting_def *d, const config_setting_t *cs, se
             v->d = (double)config_setting_get_int64(cs);
         else
             break;
+        if (!isfinite(v->d)) { /* libconfig reads 1e999 as infinity */
+            snprintf(why, whylen, "must be a finite number");
+            return false;
+        }
         return true;
     case LMCP_SETTING_STRING_LIST:
         if (t == CONFIG_TYPE_STRING)
