@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -173,6 +174,258 @@ static void test_empty_and_edge(void **state)
     ini_free(&d);
 }
 
+/* Indentation, as configparser (botocore, the AWS CLI) reads it: a line continues the current key
+ * only when it is indented more than the line that started the key. Found in review: any
+ * indented line after a key was joined to it, so a file written from an indented heredoc lost
+ * every key after the first ("has aws_access_key_id but no aws_secret_access_key"). */
+static void test_indentation_levels(void **state)
+{
+    (void)state;
+    /* the keys indented under an unindented header (an indented heredoc) */
+    ini_doc d = parse("[default]\n"
+                      "    aws_access_key_id = AKIAINDENTED0001\n"
+                      "    aws_secret_access_key = indentedSecret\n"
+                      "    aws_session_token = indentedToken\n");
+    const ini_section *s = ini_section_find(&d, "default");
+    assert_non_null(s);
+    assert_int_equal(s->n, 3);
+    assert_string_equal(ini_get(s, "aws_access_key_id"), "AKIAINDENTED0001");
+    assert_string_equal(ini_get(s, "aws_secret_access_key"), "indentedSecret");
+    assert_string_equal(ini_get(s, "aws_session_token"), "indentedToken");
+    ini_free(&d);
+
+    /* the whole file indented, headers too, with a nested value and continuations */
+    d = parse("  [profile dev]\n"
+              "  region = eu-west-1\n"
+              "  s3 =\n"
+              "      max_concurrency = 10\n"
+              "\n"
+              "    addressing_style = path\n"
+              "  note = a\n"
+              "    b\n"
+              "\n"
+              "\n"
+              "        c\n"
+              "   d\n"
+              "  output = json\n"
+              "  [profile other]\n"
+              "  region = us-west-2\n");
+    s = ini_section_find(&d, "profile dev");
+    assert_non_null(s);
+    assert_int_equal(s->n, 4);
+    assert_string_equal(ini_get(s, "region"), "eu-west-1");
+    assert_int_equal(ini_pair_find(s, "s3")->nsub, 2);
+    assert_string_equal(ini_sub_get(s, "s3", "max_concurrency"), "10");
+    assert_string_equal(ini_sub_get(s, "s3", "addressing_style"), "path");
+    /* deeper or shallower, a continuation is one line of the value; blank lines inside stay */
+    assert_string_equal(ini_get(s, "note"), "a\nb\n\n\nc\nd");
+    assert_string_equal(ini_get(s, "output"), "json");
+    assert_string_equal(ini_get(ini_section_find(&d, "profile other"), "region"), "us-west-2");
+    assert_int_equal(d.nwarn, 0);
+    ini_free(&d);
+
+    /* only MORE indented lines continue: the level is the key line's, not the section's */
+    d = parse("[p]\n"
+              "    a = 1\n"
+              "  b = 2\n"
+              "    c = 3\n"        /* deeper than b: part of b's value (configparser) */
+              "\tt = tab\n"        /* a tab is one character: less than b's two spaces */
+              "k = v\n"
+              "  [not a header]\n" /* deeper than k: a continuation, not a section */
+              "# a comment changes nothing\n"
+              "  more\n"
+              "[q]\n"
+              "  x = 1\n"
+              "   y = 2\n");
+    s = ini_section_find(&d, "p");
+    assert_string_equal(ini_get(s, "a"), "1");
+    assert_string_equal(ini_get(s, "b"), "2\nc = 3");
+    assert_null(ini_get(s, "c"));
+    assert_string_equal(ini_get(s, "t"), "tab");
+    assert_string_equal(ini_get(s, "k"), "v\n[not a header]\nmore");
+    assert_null(ini_section_find(&d, "not a header"));
+    assert_string_equal(ini_get(ini_section_find(&d, "q"), "x"), "1\ny = 2");
+    assert_int_equal(d.n, 2);
+    ini_free(&d);
+
+    /* Python's universal newlines: a lone CR ends a line too */
+    d = parse("[cr]\rk = v\r  more\rj = w\r\n[next]\r\nz = 1");
+    s = ini_section_find(&d, "cr");
+    assert_non_null(s);
+    assert_string_equal(ini_get(s, "k"), "v\nmore");
+    assert_string_equal(ini_get(s, "j"), "w");
+    assert_string_equal(ini_get(ini_section_find(&d, "next"), "z"), "1");
+    ini_free(&d);
+    d = parse("[cr]\r\rbad line\r");
+    assert_int_equal(d.nwarn, 1);
+    assert_true(strncmp(d.warnings[0], "line 3:", 7) == 0);
+    ini_free(&d);
+}
+
+/* The same files read by botocore itself (raw_config_parse, the AWS CLI's reader) and by ini.c:
+ * the same sections, keys, values and nested values. Only files within the shared dialect (no
+ * inline comments, repeated sections or keys, or lines configparser refuses: the departures
+ * ini.h lists). Nested keys are compared lower-case (ini.c lower-cases them, botocore not).
+ * Skipped when Debian's python3 with botocore is not there. */
+static const char *BOTOCORE_PY =
+    "import sys\n"
+    "try:\n"
+    "    from botocore.configloader import raw_config_parse\n"
+    "except ImportError:\n"
+    "    sys.exit(77)\n"
+    "def esc(s):\n"
+    "    return s.replace('\\\\', '\\\\\\\\').replace('\\n', '\\\\n')\n"
+    "cfg = raw_config_parse(sys.argv[1])\n"
+    "for sec, kv in cfg.items():\n"
+    "    print('[%s]' % esc(sec))\n"
+    "    for k, v in kv.items():\n"
+    "        if isinstance(v, dict):\n"
+    "            print('%s =' % esc(k))\n"
+    "            for sk, sv in v.items():\n"
+    "                print('  %s = %s' % (esc(sk.lower()), esc(sv)))\n"
+    "        else:\n"
+    "            print('%s = %s' % (esc(k), esc(v)))\n";
+
+static const char *const BOTOCORE_CORPUS[] = {
+    "[default]\n"
+    "    aws_access_key_id = AKIAEXAMPLE00001\n"
+    "    aws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n",
+    "  [default]\n"
+    "  region = us-east-1\n"
+    "  s3 =\n"
+    "      max_concurrency = 10\n"
+    "\n"
+    "    Addressing_Style = path\n"
+    "  api_versions =\n"
+    "  \tec2 = 2015-03-01\n"
+    "  output: json\n"
+    "\n"
+    "  [profile dev]\n"
+    "  role_arn = arn:aws:iam::123456789012:role/dev\n"
+    "  source_profile = default\n",
+    "[p]\n"
+    "note = a\n"
+    "  b\n"
+    "\n"
+    "\n"
+    "      c\n"
+    " d\n"
+    "# comment\n"
+    "  ; indented comment\n"
+    "  e\n"
+    "\n"
+    "after = x\n",
+    "[p]\n"
+    "    a = 1\n"
+    "  b = 2\n"
+    "    c = 3\n"
+    "\tt = tab\n"
+    "k = v\n"
+    "  [not a header]\n"
+    "  j = w\n"
+    "[q]\n"
+    "  x = 1\n"
+    "   y = 2\n",
+    "[default]\n"
+    "aws_access_key_id = AKIAEXAMPLE00002\n"
+    "  aws_secret_access_key = swallowedSecret\n"
+    "empty =\n"
+    "s3 =\n"
+    "\n"
+    "  a = 1\n"
+    "blank_then_key =\n"
+    "\n"
+    "z = last\n",
+    "[crlf]\r\n  k = v\r\n    more\r\n  j = w\r\n[cr]\rk = 1\r  2\rj = 3\r",
+};
+
+static char *dump_doc(const ini_doc *d)
+{
+    size_t cap = 1, len = 0;
+    char *out = cc_xmalloc(cap);
+    out[0] = '\0';
+#define APPEND(...)                                                                                            \
+    do {                                                                                                       \
+        char *piece = cc_asprintf(__VA_ARGS__);                                                                \
+        size_t pl = strlen(piece);                                                                             \
+        out = cc_xrealloc(out, cap = len + pl + 1);                                                            \
+        memcpy(out + len, piece, pl + 1);                                                                      \
+        len += pl;                                                                                             \
+        free(piece);                                                                                           \
+    } while (0)
+    for (size_t i = 0; i < d->n; i++) {
+        const ini_section *s = &d->sections[i];
+        APPEND("[%s]\n", s->name);
+        for (size_t k = 0; k < s->n; k++) {
+            const ini_pair *p = &s->pairs[k];
+            if (p->nsub) {
+                APPEND("%s =\n", p->key);
+                for (size_t j = 0; j < p->nsub; j++)
+                    APPEND("  %s = %s\n", p->sub[j].key, p->sub[j].value);
+            } else {
+                APPEND("%s = ", p->key);
+                for (const char *c = p->value; *c; c++)
+                    APPEND("%s", *c == '\n' ? "\\n" : *c == '\\' ? "\\\\" : (char[]){*c, '\0'});
+                APPEND("\n");
+            }
+        }
+    }
+#undef APPEND
+    return out;
+}
+
+static void test_same_as_botocore(void **state)
+{
+    (void)state;
+    const char *py = getenv("LMCP_PYTHON");
+    if (!py || !*py || strcmp(py, "no") == 0)
+        py = "/usr/bin/python3";
+    if (access(py, X_OK) != 0)
+        skip();
+    char dir[] = "/tmp/lmcp-test-boto.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *script = cc_asprintf("%s/dump.py", dir), *ini = cc_asprintf("%s/config", dir);
+    FILE *fp = fopen(script, "w");
+    assert_non_null(fp);
+    fputs(BOTOCORE_PY, fp);
+    fclose(fp);
+    bool skipped = false;
+    for (size_t i = 0; i < sizeof BOTOCORE_CORPUS / sizeof *BOTOCORE_CORPUS; i++) {
+        fp = fopen(ini, "w");
+        assert_non_null(fp);
+        fputs(BOTOCORE_CORPUS[i], fp);
+        fclose(fp);
+        char *cmd = cc_asprintf("'%s' -I '%s' '%s'", py, script, ini);
+        FILE *pp = popen(cmd, "r");
+        free(cmd);
+        assert_non_null(pp);
+        char theirs[8192];
+        size_t n = fread(theirs, 1, sizeof theirs - 1, pp);
+        theirs[n] = '\0';
+        int st = pclose(pp);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+            skipped = true;
+            break;
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("file %zu: botocore could not read it (status %d)", i, st);
+        ini_doc d = parse(BOTOCORE_CORPUS[i]);
+        char *ours = dump_doc(&d);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("file %zu read differently:\n--- botocore\n%s--- ini.c\n%s", i, theirs, ours);
+        assert_int_equal(d.nwarn, 0);
+        free(ours);
+        ini_free(&d);
+    }
+    unlink(ini);
+    unlink(script);
+    rmdir(dir);
+    free(ini);
+    free(script);
+    if (skipped)
+        skip();
+}
+
 /* ------------------------------------------------------------------ the two files together */
 
 static void test_profile_sections(void **state)
@@ -329,6 +582,8 @@ int main(void)
         cmocka_unit_test(test_subsections),
         cmocka_unit_test(test_duplicates_and_bad_lines),
         cmocka_unit_test(test_empty_and_edge),
+        cmocka_unit_test(test_indentation_levels),
+        cmocka_unit_test(test_same_as_botocore),
         cmocka_unit_test(test_profile_sections),
         cmocka_unit_test(test_default_vs_profile_default),
         cmocka_unit_test(test_credentials_file_precedence),

@@ -118,6 +118,30 @@ static bool split_kv(const char *b, const char *e, bool colon_too, const char **
     return true;
 }
 
+/* The next line of [p, end): Python reads the files with universal newlines, so "\n", "\r\n"
+ * and a lone "\r" all end a line. Returns the start of the following line. */
+static const char *next_line(const char *p, const char *end, const char **le)
+{
+    const char *q = p;
+    while (q < end && *q != '\n' && *q != '\r')
+        q++;
+    *le = q;
+    if (q < end && *q == '\r' && q + 1 < end && q[1] == '\n')
+        return q + 2;
+    return q < end ? q + 1 : end;
+}
+
+/* The line structure is configparser's (Python's RawConfigParser, which botocore uses):
+ *  - a line is a continuation of the current key only when it is indented MORE than the line
+ *    that started that key (configparser's indent_level); a [section] header or a
+ *    'key = value' line indented like (or less than) that line starts a new section or key,
+ *    so a file written from an indented heredoc reads as if it were not indented;
+ *  - the indentation counts characters (a tab is one, like configparser);
+ *  - blank lines and comment lines change nothing: a blank line inside a continued value
+ *    stays in it (as an empty line), trailing ones are dropped;
+ *  - no line continues a section header.
+ * What botocore then does with a value whose first line is empty ("s3 =" followed by indented
+ * 'k = v' lines) is its nested values: here the sub-section of that key. */
 void ini_parse(const char *text, size_t len, ini_doc *doc)
 {
     memset(doc, 0, sizeof *doc);
@@ -125,24 +149,28 @@ void ini_parse(const char *text, size_t len, ini_doc *doc)
     if (len >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3;
     ini_section *cur = NULL;
-    size_t cur_pair = (size_t)-1; /* index of the last key in cur, for continuations */
+    size_t cur_pair = (size_t)-1; /* index of the current key in cur, for continuations */
     bool cur_is_sub = false;      /* that key opened a sub-section */
+    size_t indent_level = 0;      /* indentation of the line that started the current key */
+    size_t blanks = 0;            /* blank lines since the last line of the current key's value */
     int line = 0;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *lb = p;
-        p = nl ? nl + 1 : end;
+        const char *lb = p, *le;
+        p = next_line(p, end, &le);
         line++;
-        bool indented = lb < le && is_blank(*lb);
         const char *b = lb, *e = le;
         trim_range(&b, &e);
-        if (b == e)
-            continue; /* blank lines do not end a sub-section (botocore skips them) */
+        if (b == e) {
+            blanks++;
+            continue;
+        }
         if (*b == '#' || *b == ';')
             continue;
-        if (indented && cur && cur_pair != (size_t)-1) {
+        size_t indent = (size_t)(b - lb);
+        if (cur && cur_pair != (size_t)-1 && indent > indent_level) {
             ini_pair *owner = &cur->pairs[cur_pair];
+            size_t nl = blanks + 1;
+            blanks = 0;
             if (cur_is_sub) {
                 const char *kb, *ke, *vb, *ve;
                 if (!split_kv(b, e, false, &kb, &ke, &vb, &ve)) {
@@ -152,12 +180,20 @@ void ini_parse(const char *text, size_t len, ini_doc *doc)
                 pairs_set(&owner->sub, &owner->nsub, lower_dup(kb, ke), cc_strndup(vb, (size_t)(ve - vb)), line);
             } else {
                 cut_comment(b, &e);
-                char *joined = cc_asprintf("%s\n%.*s", owner->value, (int)(e - b), b);
+                /* the value, then one '\n' per line ended (the blank ones kept as empty lines) */
+                size_t ov = strlen(owner->value), n = (size_t)(e - b);
+                char *joined = cc_xmalloc(ov + nl + n + 1);
+                memcpy(joined, owner->value, ov);
+                memset(joined + ov, '\n', nl);
+                memcpy(joined + ov + nl, b, n);
+                joined[ov + nl + n] = '\0';
                 cc_free_secret(owner->value);
                 owner->value = joined;
             }
             continue;
         }
+        blanks = 0;
+        indent_level = indent;
         if (*b == '[') {
             const char *close = memchr(b, ']', (size_t)(e - b));
             if (!close) {

@@ -8,9 +8,14 @@
  *                           are trimmed
  *   # comment, ; comment    full-line comments, indented or not
  *   key = value  # comment  an inline comment starts at a '#' or ';' preceded by whitespace
- *   s3 =                    a key with an empty value followed by indented "k = v" lines is a
- *     max_concurrency = 10  sub-section (botocore's nested values); indented lines after a
- *                           non-empty value are continuation lines (joined with '\n')
+ *   s3 =                    a key with an empty value followed by more indented "k = v" lines
+ *     max_concurrency = 10  is a sub-section (botocore's nested values); more indented lines
+ *                           after a non-empty value are continuation lines (joined with '\n')
+ *
+ * Indentation is configparser's: a line continues the current key only when it is indented
+ * more than the line that started the key. Lines indented alike are separate keys (or
+ * sections), so a whole file may be indented, as when written from an indented heredoc.
+ * "\n", "\r\n" and a lone "\r" end a line (Python's universal newlines).
  *
  * Departures from configparser, chosen to be lenient where configparser would refuse the
  * whole file (and the AWS CLI with it): a repeated section is merged (later keys win), a
