@@ -288,6 +288,45 @@ static void test_mfa_refused(void **state)
     check("mfa-deep", (expect){LMCP_ERR, 0, NULL, NULL, NULL, "profile \"mfa\" sets mfa_serial"});
 }
 
+/* A static key that took in a more indented line after it (configparser's continuation): refused,
+ * naming the key and its line, and nothing of the value is shown, not even its last characters
+ * (those of the swallowed line: here a session token). Found in review: the masked access key
+ * showed "****" and the last four characters of whatever line had been joined to it. */
+static void test_multiline_static_keys(void **state)
+{
+    (void)state;
+    aws_files f;
+    aws_files_from_text(&f,
+                        "[profile cfg]\n"
+                        "aws_access_key_id = AKIACFGKEY0001\n"
+                        "aws_secret_access_key = cfgSecretValue\n"
+                        "    region = eu-west-1\n"
+                        "[profile heredoc]\n" /* indented alike: separate keys */
+                        "    aws_access_key_id = AKIAHEREDOC002\n"
+                        "    aws_secret_access_key = heredocSecret\n",
+                        "[swallowed]\n"
+                        "aws_secret_access_key = realSecretValue\n"
+                        "aws_access_key_id = AKIASWALLOWED3\n"
+                        "  aws_session_token = tokenTailXY98\n");
+    cred_plan p;
+    char err[512] = "";
+    assert_int_equal(cred_plan_build(&f, "swallowed", &p, err, sizeof err), LMCP_ERR);
+    assert_non_null(strstr(err, "profile \"swallowed\" in credentials: the value of aws_access_key_id (line 3) "
+                                "goes on over the next line(s)"));
+    assert_null(strstr(err, "XY98"));
+    assert_null(strstr(err, "AKIA"));
+    assert_null(strstr(err, "Secret"));
+    err[0] = '\0';
+    assert_int_equal(cred_plan_build(&f, "cfg", &p, err, sizeof err), LMCP_ERR);
+    assert_non_null(strstr(err, "in config: the value of aws_secret_access_key (line 3)"));
+    assert_null(strstr(err, "eu-west-1"));
+    assert_null(strstr(err, "cfgSecret"));
+    assert_int_equal(cred_plan_build(&f, "heredoc", &p, err, sizeof err), LMCP_OK);
+    assert_int_equal(p.base, PLAN_STATIC_CONFIG_FILE);
+    cred_plan_free(&p);
+    aws_files_free(&f);
+}
+
 static void test_describe(void **state)
 {
     (void)state;
@@ -339,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_loops),
         cmocka_unit_test(test_credential_source),
         cmocka_unit_test(test_mfa_refused),
+        cmocka_unit_test(test_multiline_static_keys),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_sso_conf),
     };

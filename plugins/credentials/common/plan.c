@@ -57,6 +57,27 @@ static void push_hop(cred_plan *plan, const char *name)
     plan->hops[plan->nhops++] = cc_strdup(name);
 }
 
+/* A static key whose value runs over several lines took in the lines after it that were indented
+ * more than its own (configparser's continuation lines: in a section indented unevenly, the next
+ * key ends up inside this one's value, as in the AWS CLI). Such a value is never usable, and it is
+ * never shown, not even masked: its last characters may be those of a swallowed secret. */
+static bool static_keys_single_line(const ini_section *s, const char *name, const char *path, char *err,
+                                    size_t errlen)
+{
+    static const char *const keys[] = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+                                       "aws_security_token"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const ini_pair *pr = ini_pair_find(s, keys[i]);
+        if (pr && strchr(pr->value, '\n')) {
+            snprintf(err, errlen, "profile \"%s\" in %s: the value of %s (line %d) goes on over the next line(s): "
+                     "a line indented more than the key's line continues its value; indent the keys of the "
+                     "section alike", name, path, keys[i], pr->line);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* steps 2-6 of the provider order for one profile */
 static int profile_providers(const aws_files *f, const char *name, cred_plan *plan, char *err, size_t errlen)
 {
@@ -87,6 +108,8 @@ static int profile_providers(const aws_files *f, const char *name, cred_plan *pl
         return LMCP_OK;
     }
     if (aws_section_value(p.credentials, "aws_access_key_id")) {
+        if (!static_keys_single_line(p.credentials, name, f->credentials_path, err, errlen))
+            return LMCP_ERR;
         if (!aws_section_value(p.credentials, "aws_secret_access_key")) {
             snprintf(err, errlen, "profile \"%s\" in %s has aws_access_key_id but no aws_secret_access_key", name,
                      f->credentials_path);
@@ -100,6 +123,8 @@ static int profile_providers(const aws_files *f, const char *name, cred_plan *pl
         return LMCP_OK;
     }
     if (aws_section_value(p.config, "aws_access_key_id")) {
+        if (!static_keys_single_line(p.config, name, f->config_path, err, errlen))
+            return LMCP_ERR;
         if (!aws_section_value(p.config, "aws_secret_access_key")) {
             snprintf(err, errlen, "profile \"%s\" in %s has aws_access_key_id but no aws_secret_access_key", name,
                      f->config_path);

@@ -119,4 +119,41 @@ INI
 run_lmcp half AWS_PROFILE=half -- --check
 expect_check_error half 'profile "half" in '"$HOME_DIR/.aws/credentials"' has aws_access_key_id but no aws_secret_access_key'
 
+# A file written from an indented heredoc: lines indented alike are separate keys (and headers),
+# as configparser reads them; only a line indented MORE than its key's continues the value.
+# (Found in review: every indented line after a key was joined to it.)
+write_file "$HOME_DIR/.aws/credentials" <<'INI'
+[indented]
+    aws_access_key_id = AKIACREDTESTPROF0006
+    aws_secret_access_key = credTestProfileSecret/0000000000000000006
+  [indented-header]
+  aws_access_key_id = AKIACREDTESTDFLT0005
+  aws_secret_access_key = credTestDefaultSecret/0000000000000000005
+[swallowed]
+aws_secret_access_key = credTestProfileSecret/0000000000000000006
+aws_access_key_id = AKIACREDTESTPROF0006
+    aws_session_token = credTestSwallowedToken/0000000000000zQ7x
+INI
+secret credTestSwallowedToken/0000000000000zQ7x
+run_lmcp indented AWS_PROFILE=indented -- --check
+expect_source indented profile 0006
+list_and_expect indented-list AKIACREDTESTPROF0006 AWS_PROFILE=indented
+run_lmcp indented-header AWS_PROFILE=indented-header -- --check
+expect_source indented-header profile 0005
+# botocore (the AWS CLI) reads the same file the same way
+check "botocore finds the same keys in the indented file" env -i HOME="$HOME_DIR" AWS_EC2_METADATA_DISABLED=true \
+  "$LMCP_PYTHON" -c '
+import botocore.session
+for p, k, s in (("indented", "AKIACREDTESTPROF0006", "credTestProfileSecret/0000000000000000006"),
+                ("indented-header", "AKIACREDTESTDFLT0005", "credTestDefaultSecret/0000000000000000005")):
+    c = botocore.session.Session(profile=p).get_credentials()
+    assert c is not None and (c.access_key, c.secret_key) == (k, s), p
+'
+# a key that took in a more indented line: refused, and nothing of that line is shown, not even
+# as the last four characters of a "masked" access key
+run_lmcp swallowed AWS_PROFILE=swallowed -- --check --log-level trace
+expect_check_error swallowed 'profile "swallowed" in '"$HOME_DIR/.aws/credentials"': the value of aws_access_key_id (line 9) goes on over the next line(s)'
+check "swallowed: nothing of the swallowed line reached the output" \
+  bash -c "! grep -q 'zQ7x' '$T/swallowed.out' '$T/swallowed.err'"
+
 finish
