@@ -44,14 +44,15 @@ run_lmcp profile-list AWS_PROFILE=web -- --list-tools
 expect_signed profile-list "$seq" ListFunctions "$(issued_key cred-test-web-profile/from-profile)"
 
 # the token file is read again when the credentials are refreshed: rotate it, and make STS accept
-# only the new token; the refreshed credentials still come
+# only the new token; the refreshed credentials still come (the second call starts the refresh,
+# in the background; the third comes after it)
 emu POST /__emu/sts '{"max_lifetime_seconds": 4}' >/dev/null
 seq=$(emu_seq)
 steps=$(printf '[{"call": "echo"}, {"write": ["%s", "%s"]},
   {"ctl": ["POST", "/__emu/sts", {"put_role": {"arn": "arn:aws:iam::123456789012:role/cred-test-web", "web_identity_tokens": ["%s"]}}]},
-  {"sleep": 2.5}, {"call": "echo"}]' "$T/token" "$ROTATED" "$ROTATED")
+  {"sleep": 2.5}, {"call": "echo"}, {"sleep": 0.5}, {"call": "echo"}]' "$T/token" "$ROTATED" "$ROTATED")
 mcp_script rotate "$steps" "${WEB[@]}" -- --log-level trace
-check "rotate: both calls succeeded" bash -c "[ \$(grep -c '^call [0-9] ok' '$T/rotate.report') = 2 ]" || cat "$T/rotate.report"
+check "rotate: the three calls succeeded" bash -c "[ \$(grep -c '^call [0-9] ok' '$T/rotate.report') = 3 ]" || cat "$T/rotate.report"
 check "rotate: the refresh used the rotated token (two AssumeRoleWithWebIdentity, both accepted)" \
   test "$(emu_ops "$seq" | awk '$1 == "AssumeRoleWithWebIdentity" {print $4}' | tr '\n' ' ')" = "200 200 "
 emu POST /__emu/sts '{"max_lifetime_seconds": null}' >/dev/null
