@@ -89,9 +89,10 @@ void generation_release(generation *g)
 {
     if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
         return;
+    /* first: a refresh still running on the chain's thread uses the plugins and the AWS client */
+    creds_chain_free(g->creds);
     chain_free(g->chain);
     aws_client_free(g->aws);
-    creds_chain_free(g->creds);
     free_instances(g->wrappers, g->n_wrappers);
     free_instances(g->discovery, g->n_discovery);
     free_instances(g->credentials, g->n_credentials);
@@ -230,7 +231,7 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     g->awscfg.max_attempts = (int)settings_get_int(aws, "max_attempts");
     g->awscfg.retry_base_ms = settings_get_duration_ms(aws, "retry_base");
     g->awscfg.retry_max_backoff_ms = settings_get_duration_ms(aws, "retry_max_backoff");
-    g->awscfg.creds = creds_chain_get;
+    g->awscfg.creds = creds_chain_get_until;
     g->awscfg.creds_ctx = g->creds;
 
     g->region = configured_region(g, &g->region_origin);
@@ -698,8 +699,12 @@ static int serve(app *a, sigset_t *sigs)
            and then the process must not run exit()'s library destructors under it */
         if (a->refresh_started && !discovering)
             pthread_join(a->refresh_thread, NULL);
+        /* nor is a credentials refresh on the chain's own thread (the calls are done by now) */
+        generation *cg = current_ref(a);
+        bool resolving = cg && creds_chain_busy(cg->creds);
+        generation_release(cg);
         fflush(stderr);
-        if (discovering)
+        if (discovering || resolving)
             _exit(0);
         exit(0);
     }

@@ -723,7 +723,9 @@ int aws_http(aws_client *c, const lmcp_http_request *req, aws_response **out, ch
     return LMCP_OK;
 }
 
-static int get_credentials(aws_client *c, const lmcp_aws_request *req, lmcp_credentials **owned,
+/* The request's own credentials, or the client's source's: a wait for them ends by the deadline
+ * (LMCP_TIMEOUT) or the request's cancellation (LMCP_CANCELLED). */
+static int get_credentials(aws_client *c, const lmcp_aws_request *req, int64_t deadline_us, lmcp_credentials **owned,
                            const lmcp_credentials **use, char *err, size_t errlen)
 {
     *owned = NULL;
@@ -734,7 +736,7 @@ static int get_credentials(aws_client *c, const lmcp_aws_request *req, lmcp_cred
             return LMCP_ERR;
         }
         char cerr[2048] = "";
-        int rc = c->creds(c->creds_ctx, owned, cerr, sizeof cerr);
+        int rc = c->creds(c->creds_ctx, deadline_us, req->cancel, owned, cerr, sizeof cerr);
         if (rc != LMCP_OK || !*owned) {
             credentials_free(*owned);
             *owned = NULL;
@@ -827,11 +829,14 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         if (!unsigned_req) {
             lmcp_credentials *owned;
             const lmcp_credentials *cr;
-            int crc = get_credentials(c, req, &owned, &cr, err, errlen);
+            int crc = get_credentials(c, req, deadline_us, &owned, &cr, err, errlen);
             if (crc != LMCP_OK) {
                 hdrs_free(&h);
                 result = crc;
-                fail = crc == LMCP_CANCELLED ? AWS_FAIL_CANCELLED : AWS_FAIL_CREDENTIALS;
+                /* a wait for credentials that reached the deadline: nothing was sent */
+                fail = crc == LMCP_CANCELLED ? AWS_FAIL_CANCELLED
+                       : crc == LMCP_TIMEOUT ? AWS_FAIL_DEADLINE
+                                             : AWS_FAIL_CREDENTIALS;
                 goto done;
             }
             sigv4_params sp = {0};

@@ -34,8 +34,11 @@ struct lmcp_aws_response {
 typedef struct lmcp_aws_response aws_response;
 
 /* Where credentials come from when a request does not bring its own. Returns LMCP_OK and a
- * copy the caller frees with credentials_free(), or LMCP_ERR with err set. */
-typedef int (*aws_creds_fn)(void *ctx, lmcp_credentials **out, char *err, size_t errlen);
+ * copy the caller frees with credentials_free(), or LMCP_ERR with err set; when it has to wait,
+ * LMCP_TIMEOUT once deadline_us (clock_mono_us(), 0: none) is reached and LMCP_CANCELLED once
+ * *cancel (may be NULL) is nonzero. */
+typedef int (*aws_creds_fn)(void *ctx, int64_t deadline_us, const volatile int *cancel, lmcp_credentials **out,
+                            char *err, size_t errlen);
 
 /* The values come resolved from the settings layer (core/conf.c aws_settings, which holds the
  * defaults and reads AWS_CA_BUNDLE and AWS_MAX_ATTEMPTS); a 0 / NULL here only gets a fallback. */

@@ -4,6 +4,7 @@
 # Only these: make check-credentials (one: make check TESTS=tests/integration/credentials/sso.sh)
 CREDENTIALS_TESTS = \
 	tests/integration/credentials/refresh.sh \
+	tests/integration/credentials/slow-refresh.sh \
 	tests/integration/credentials/env.sh \
 	tests/integration/credentials/profile.sh \
 	tests/integration/credentials/assume-role.sh \

@@ -32,12 +32,22 @@ typedef struct creds_src {
     int calls;
     bool fail;
     bool no_token;
+    int rc;                      /* nonzero: answer this (LMCP_TIMEOUT, LMCP_CANCELLED) */
+    int64_t deadline_us;         /* what the last call was given */
+    const volatile int *cancel;
 } creds_src;
 
-static int creds_fn(void *ctx, lmcp_credentials **out, char *err, size_t errlen)
+static int creds_fn(void *ctx, int64_t deadline_us, const volatile int *cancel, lmcp_credentials **out, char *err,
+                    size_t errlen)
 {
     creds_src *s = ctx;
     s->calls++;
+    s->deadline_us = deadline_us;
+    s->cancel = cancel;
+    if (s->rc) {
+        snprintf(err, errlen, "timed out after waiting 5 ms: the credentials plugins have not answered yet");
+        return s->rc;
+    }
     if (s->fail) {
         snprintf(err, errlen, "no credentials here");
         return LMCP_ERR;
@@ -725,6 +735,25 @@ static void test_failure_kinds(void **state)
     assert_int_equal(ctl.fail, AWS_FAIL_CREDENTIALS);
     assert_non_null(strstr(err, "no credentials here"));
     f->creds.fail = false;
+
+    /* the source gets the request's deadline and cancel flag; a wait for credentials that
+       reached the deadline is the deadline's failure, and nothing is sent (found in review: the
+       deadline was looked at only after signing, so a call waited for a refresh without limit) */
+    int cancel_flag = 0;
+    r.cancel = &cancel_flag;
+    ctl.deadline_us = clock_mono_us() + 60 * 1000000LL;
+    f->creds.rc = LMCP_TIMEOUT;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
+    assert_int_equal(ctl.fail, AWS_FAIL_DEADLINE);
+    assert_true(f->creds.deadline_us == ctl.deadline_us);
+    assert_ptr_equal(f->creds.cancel, &cancel_flag);
+    assert_non_null(strstr(err, "AWS credentials: timed out after waiting"));
+    f->creds.rc = LMCP_CANCELLED;
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_CANCELLED);
+    assert_int_equal(ctl.fail, AWS_FAIL_CANCELLED);
+    f->creds.rc = 0;
+    ctl.deadline_us = 0;
+    r.cancel = NULL;
 
     /* credentials the signer refuses */
     lmcp_credentials *bad = credentials_new();

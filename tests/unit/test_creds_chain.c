@@ -1,7 +1,9 @@
-/* The credentials chain: first success wins, NOT_FOUND moves on, refresh ahead of expiry by one
- * caller while the others keep the valid credentials, a failed refresh keeps serving until real
- * expiry, "nothing found" is remembered for a few seconds, a plugin asking for the server's own
- * credentials from inside resolve() gets an error instead of a deadlock. */
+/* The credentials chain: first success wins, NOT_FOUND moves on, refresh ahead of expiry in the
+ * background while every caller keeps the valid credentials, a failed refresh keeps serving until
+ * real expiry, callers without credentials wait only until their deadline or cancellation,
+ * "nothing found" (or credentials expired when fetched) is remembered for a few seconds, a plugin
+ * asking for the server's own credentials from inside resolve() gets an error instead of a
+ * deadlock. */
 #include "config.h"
 
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "credentials/chain.h"
@@ -151,31 +154,39 @@ typedef struct getter {
     creds_chain *c;
     char akid[64];
     int64_t took_ms;
+    int64_t deadline_us;
+    const volatile int *cancel;
+    int rc;
+    char err[512];
 } getter;
 
 static void *get_thread(void *arg)
 {
     getter *g = arg;
-    char err[256];
+    lmcp_credentials *cr = NULL;
     int64_t t0 = clock_mono_us();
-    const char *a = get_akid(g->c, err, sizeof err);
+    g->rc = creds_chain_get_until(g->c, g->deadline_us, g->cancel, &cr, g->err, sizeof g->err);
     g->took_ms = (clock_mono_us() - t0) / 1000;
-    snprintf(g->akid, sizeof g->akid, "%s", a ? a : "NONE");
+    snprintf(g->akid, sizeof g->akid, "%s", g->rc == LMCP_OK ? cr->access_key_id : "NONE");
+    credentials_free(cr);
     return NULL;
 }
 
-static void test_refresh_ahead(void **state)
+/* Found in review: the first caller in the refresh window refreshed the credentials itself, with
+ * no deadline, while they were still valid (a 15 s credential_process made a 3 s call take 15 s).
+ * Now every caller gets the valid credentials at once and one background walk refreshes them. */
+static void test_refresh_in_background(void **state)
 {
     (void)state;
-    /* 4 s credentials: refreshed after half their life, by one caller, while others keep them;
-       they stop being handed out 1 s before they expire */
-    src s = {.name = "s", .rc = LMCP_OK, .life_ms = 4000};
+    /* 6 s credentials: due for a refresh after half their life, no longer handed out in their
+       last second */
+    src s = {.name = "s", .rc = LMCP_OK, .life_ms = 6000};
     plugin_instance *v[1] = {inst_of(&s)};
     creds_chain *c = creds_chain_new(v, 1);
     char err[256];
     assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTs0001");
-    clock_sleep_ms(2100); /* inside the refresh window, not expired */
-    s.delay_ms = 400;     /* the refresh is slow */
+    clock_sleep_ms(3100); /* inside the refresh window, 1.9 s before they stop being handed out */
+    s.delay_ms = 1500;    /* the refresh is slow */
     getter g[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -183,31 +194,176 @@ static void test_refresh_ahead(void **state)
         pthread_create(&th[i], NULL, get_thread, &g[i]);
         clock_sleep_ms(20);
     }
-    int fresh = 0, fast = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
-        if (strcmp(g[i].akid, "AKIDTESTs0002") == 0)
-            fresh++;
-        else
-            assert_string_equal(g[i].akid, "AKIDTESTs0001");
-        if (g[i].took_ms < 200)
-            fast++;
+        assert_int_equal(g[i].rc, LMCP_OK);
+        assert_string_equal(g[i].akid, "AKIDTESTs0001"); /* the valid ones, */
+        if (g[i].took_ms >= 750)                           /* at once: nobody waited for the refresh */
+            fail_msg("caller %d waited %lld ms for a refresh while it had valid credentials", i,
+                     (long long)g[i].took_ms);
     }
-    assert_int_equal(s.calls, 2);       /* one refresh, not four */
-    assert_true(fresh >= 1);
-    assert_int_equal(fast, 3);          /* the others did not wait for it */
-    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTs0002");
+    /* the refresh went on in the background, once; its result is what comes next */
+    const char *a = NULL;
+    for (int i = 0; i < 200; i++) {
+        a = get_akid(c, err, sizeof err);
+        if (a && strcmp(a, "AKIDTESTs0002") == 0)
+            break;
+        clock_sleep_ms(50);
+    }
+    assert_non_null(a);
+    assert_string_equal(a, "AKIDTESTs0002");
+    assert_int_equal(s.calls, 2);
+    creds_chain_free(c);
+    free_insts(v, 1);
+}
 
+static void test_failed_refresh_keeps_serving(void **state)
+{
+    (void)state;
     /* a failed refresh keeps serving the current credentials until they really expire */
-    clock_sleep_ms(2100);
+    src s = {.name = "s", .rc = LMCP_OK, .life_ms = 4000};
+    plugin_instance *v[1] = {inst_of(&s)};
+    creds_chain *c = creds_chain_new(v, 1);
+    char err[1024];
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTs0001");
+    clock_sleep_ms(2100); /* due for a refresh, 0.9 s before they stop being handed out */
     s.rc = LMCP_ERR;
-    s.delay_ms = 0;
-    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTs0002");
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTs0001");
     clock_sleep_ms(1000); /* now within the last second: no longer handed out */
     assert_null(get_akid(c, err, sizeof err));
     assert_non_null(strstr(err, "could not be refreshed"));
+    assert_non_null(strstr(err, "s says no"));
+    assert_int_equal(s.calls, 3); /* the first fetch, the background refresh, the last walk */
+    assert_null(get_akid(c, err, sizeof err)); /* remembered for a few seconds */
+    assert_int_equal(s.calls, 3);
     creds_chain_free(c);
     free_insts(v, 1);
+}
+
+/* Found in review: callers without valid credentials waited for the walk with no limit. They wait
+ * until their deadline or their cancellation; the walk goes on and later callers get its result. */
+static void test_wait_bounded(void **state)
+{
+    (void)state;
+    src s = {.name = "slow", .rc = LMCP_OK, .delay_ms = 3000};
+    plugin_instance *v[1] = {inst_of(&s)};
+    creds_chain *c = creds_chain_new(v, 1);
+
+    getter g = {.c = c, .deadline_us = clock_mono_us() + 300 * 1000};
+    get_thread(&g);
+    assert_int_equal(g.rc, LMCP_TIMEOUT);
+    assert_true(g.took_ms < 2500);
+    assert_non_null(strstr(g.err, "timed out after waiting"));
+    assert_non_null(strstr(g.err, "no credentials were fetched yet"));
+
+    int cancel = 0;
+    getter gc = {.c = c, .cancel = &cancel};
+    pthread_t th;
+    pthread_create(&th, NULL, get_thread, &gc);
+    clock_sleep_ms(200);
+    __atomic_store_n(&cancel, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    assert_int_equal(gc.rc, LMCP_CANCELLED);
+    assert_true(gc.took_ms < 2000);
+    assert_non_null(strstr(gc.err, "cancelled after waiting"));
+
+    /* a deadline already past: no wait at all */
+    getter gp = {.c = c, .deadline_us = clock_mono_us() - 1};
+    get_thread(&gp);
+    assert_int_equal(gp.rc, LMCP_TIMEOUT);
+
+    /* no limit: waits for the same walk, which the others did not restart */
+    char err[256];
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTslow0001");
+    assert_int_equal(s.calls, 1);
+    creds_chain_free(c);
+    free_insts(v, 1);
+}
+
+/* stderr to a file, for the log */
+static int capture_begin(char *path)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = mkstemp(path);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+static int capture_end(int saved, const char *path, const char *needle)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, fp))
+        if (strstr(line, needle))
+            n++;
+    fclose(fp);
+    unlink(path);
+    return n;
+}
+
+/* Found in review: credentials that had already expired (or expire within the last second) when
+ * they were fetched were handed out, never cached, so every call walked the whole chain again
+ * and then got ExpiredToken from AWS. Now: a failed walk with a clear error, remembered like
+ * "nothing found" (no walk for a few seconds), warned about once. */
+static void test_expired_when_fetched(void **state)
+{
+    (void)state;
+    src s = {.name = "old", .rc = LMCP_OK, .life_ms = -60000};
+    plugin_instance *v[1] = {inst_of(&s)};
+    creds_chain *c = creds_chain_new(v, 1);
+    char err[1024];
+    char path[] = "/tmp/lmcp-test-chain-log.XXXXXX";
+    int saved = capture_begin(path);
+    assert_null(get_akid(c, err, sizeof err));
+    assert_non_null(strstr(err, "old returned credentials that had already expired at "));
+    assert_non_null(strstr(err, "clock"));
+    assert_null(get_akid(c, err, sizeof err)); /* not walked again at once */
+    assert_int_equal(s.calls, 1);
+    clock_sleep_ms(5100); /* after the back-off: walked again, the same answer, no second warning */
+    assert_null(get_akid(c, err, sizeof err));
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(capture_end(saved, path, "treated as no credentials"), 1);
+    creds_chain_free(c);
+    free_insts(v, 1);
+
+    /* expiring within the second: the same */
+    src t = {.name = "brief", .rc = LMCP_OK, .life_ms = 500};
+    plugin_instance *w[1] = {inst_of(&t)};
+    c = creds_chain_new(w, 1);
+    char path2[] = "/tmp/lmcp-test-chain-log.XXXXXX";
+    saved = capture_begin(path2);
+    assert_null(get_akid(c, err, sizeof err));
+    assert_int_equal(capture_end(saved, path2, "treated as no credentials"), 1);
+    assert_non_null(strstr(err, "brief returned credentials that expire at "));
+    creds_chain_free(c);
+    free_insts(w, 1);
+
+    /* as the result of a refresh while the current ones are valid: the current ones stay */
+    src u = {.name = "u", .rc = LMCP_OK, .life_ms = 4000};
+    plugin_instance *x[1] = {inst_of(&u)};
+    c = creds_chain_new(x, 1);
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTu0001");
+    clock_sleep_ms(2100);
+    u.life_ms = -1000;
+    char path3[] = "/tmp/lmcp-test-chain-log.XXXXXX";
+    saved = capture_begin(path3);
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTu0001");
+    for (int i = 0; i < 100 && atomic_load(&u.calls) < 2; i++)
+        clock_sleep_ms(20);
+    clock_sleep_ms(100);
+    assert_string_equal(get_akid(c, err, sizeof err), "AKIDTESTu0001");
+    assert_int_equal(capture_end(saved, path3, "refresh failed, still using the current credentials"), 1);
+    assert_int_equal(u.calls, 2);
+    creds_chain_free(c);
+    free_insts(x, 1);
 }
 
 /* cc_jint (plugins/credentials/common/hostjson.h) through the real host: integers, floats
@@ -244,7 +400,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_negative_cache),
         cmocka_unit_test(test_loop_guard),
-        cmocka_unit_test(test_refresh_ahead),
+        cmocka_unit_test(test_refresh_in_background),
+        cmocka_unit_test(test_failed_refresh_keeps_serving),
+        cmocka_unit_test(test_wait_bounded),
+        cmocka_unit_test(test_expired_when_fetched),
         cmocka_unit_test(test_cc_jint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

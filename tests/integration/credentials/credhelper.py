@@ -225,13 +225,16 @@ def cmd_refresh(url, lifetime, outdir, argv):
 
 def cmd_script(url, steps, outdir, name, argv):
     """Run lambda-mcp in MCP mode and play steps (a JSON list) against it:
-    {"call": TOOL, "args": {...}}  tools/call; prints "call N ok|error TEXT"
+    {"call": TOOL, "args": {...}}  tools/call; prints "call N ok|error TEXT", then "took N SECONDS"
     {"sleep": SECONDS}
+    {"mark": true}                  remember this moment (the session's start until then)
+    {"until": SECONDS}              sleep until SECONDS after the mark
     {"write": [PATH, CONTENT]}      replace a file (atomically)
     {"ctl": [METHOD, PATH, BODY]}   emulator control call
     Exit status 0 when the session worked (calls may still have failed: the caller checks)."""
     srv = Server(argv, os.path.join(outdir, name + ".err"))
     rc = 0
+    mark = time.time()
     try:
         init = srv.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                           "clientInfo": {"name": "credhelper", "version": "1"}})
@@ -242,12 +245,19 @@ def cmd_script(url, steps, outdir, name, argv):
         for st in steps:
             if "call" in st:
                 n += 1
+                t0 = time.time()
                 resp = srv.request("tools/call", {"name": st["call"], "arguments": st.get("args", {})}, timeout=60)
+                took = time.time() - t0
                 is_err = "error" in resp or (resp.get("result") or {}).get("isError", False)
                 print("call %d %s %s" % (n, "error" if is_err else "ok", call_text(resp)[:500].replace("\n", " ")),
                       flush=True)
+                print("took %d %.3f" % (n, took), flush=True)
             elif "sleep" in st:
                 time.sleep(st["sleep"])
+            elif "mark" in st:
+                mark = time.time()
+            elif "until" in st:
+                time.sleep(max(0.0, mark + st["until"] - time.time()))
             elif "write" in st:
                 path, content = st["write"]
                 tmp = path + ".tmp"
