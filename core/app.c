@@ -744,8 +744,12 @@ static int serve(app *a, sigset_t *sigs)
     pthread_mutex_lock(&a->refresh_mu);
     discovering = a->refresh_started && a->refresh_busy;
     pthread_mutex_unlock(&a->refresh_mu);
-    if (discovering) {
-        LOG_DEBUG(COMP, "a discovery is under way: not waiting for it");
+    /* nor a credentials refresh on the chain's own thread (a credential_process may take a minute) */
+    generation *cg = current_ref(a);
+    bool resolving = cg && creds_chain_busy(cg->creds);
+    generation_release(cg);
+    if (discovering || resolving) {
+        LOG_DEBUG(COMP, "a %s is under way: not waiting for it", discovering ? "discovery" : "credentials refresh");
         fflush(stderr);
         _exit(0);
     }

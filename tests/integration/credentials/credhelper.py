@@ -231,6 +231,7 @@ def cmd_script(url, steps, outdir, name, argv):
     {"until": SECONDS}              sleep until SECONDS after the mark
     {"write": [PATH, CONTENT]}      replace a file (atomically)
     {"ctl": [METHOD, PATH, BODY]}   emulator control call
+    Then closes stdin and prints "closed SECONDS" (until the server exited; killed after 10 s).
     Exit status 0 when the session worked (calls may still have failed: the caller checks)."""
     srv = Server(argv, os.path.join(outdir, name + ".err"))
     rc = 0
@@ -269,7 +270,9 @@ def cmd_script(url, steps, outdir, name, argv):
     except Exception as e:  # noqa: BLE001 - report and fail
         print("session error: %s" % e, flush=True)
         rc = 1
+    t_close = time.time()
     code = srv.close()
+    print("closed %.3f" % (time.time() - t_close), flush=True)  # from closing stdin to the exit
     with open(os.path.join(outdir, name + ".out"), "w") as f:
         f.write("\n".join(srv.stdout_log) + "\n")
     if code != 0:

@@ -55,4 +55,15 @@ check "the process ran twice: the first fetch and one refresh ($(wc -l <"$T/runs
   test "$(wc -l <"$T/runs")" = 2
 expect_log slow 'refreshed credentials from profile'
 
+# The end of input while the refresh runs (its process sleeps 20 s): the server exits at once
+# instead of waiting for the credentials thread.
+rm -f "$T/ran" "$T/runs"
+mcp_script slow-eof '[{"call": "echo", "args": {"n": 1}}, {"mark": true}, {"until": 11}, {"call": "echo", "args": {"n": 2}}, {"sleep": 0.5}]' \
+  AWS_PROFILE=slow -- -c "$T/lambda-mcp.conf" --log-level debug
+sed 's/^/# /' "$T/slow-eof.report"
+closed=$(awk '$1 == "closed" { print $2 }' "$T/slow-eof.report")
+check "end of input during a credentials refresh: the session ended cleanly" test "$(rc_of slow-eof)" = 0
+check "and the server exited without waiting for the refresh (${closed} s)" below "$closed" 3
+expect_log slow-eof 'a credentials refresh is under way: not waiting for it'
+
 finish
