@@ -59,6 +59,31 @@ def wait_for(pred, secs=10):
         time.sleep(0.05)
     return False
 
+def ended(p, how, secs):
+    """End p by `how` (a signal, or "eof": close stdin); (exit status or "still running", seconds)."""
+    t0 = time.time()
+    if how == "eof":
+        p.stdin.close()
+    else:
+        p.send_signal(how)
+    try:
+        rc = p.wait(secs)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        rc = "still running"
+    return rc, time.time() - t0
+
+META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+
+def big_calls(p, n=12):
+    """n calls whose answers (30 KB each) fill a stdout pipe nobody reads."""
+    for i in range(n):
+        m = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
+             "params": {"name": "echo", "arguments": {"x": "y" * 30000}, "_meta": META}}
+        p.stdin.write((json.dumps(m) + "\n").encode())
+    p.stdin.flush()
+
 try:
     # 1. a reload that fails changes nothing; 2. a changed restart-only setting is named
     write_conf('server = { log_level = "info"; page_size = 100; };\ncredentials = ( { plugin = "env"; } );\n')
@@ -89,31 +114,16 @@ try:
     control("POST", "/__emu/latency", {"operations": {"ListFunctions": 5000}})
     p.send_signal(signal.SIGHUP)
     time.sleep(0.5)
-    t0 = time.time()
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(15)
-    took = time.time() - t0
+    rc, took = ended(p, signal.SIGTERM, 15)
     check(rc == 0 and took < 3, "SIGTERM during a reload's discovery exits promptly", "rc %s after %.1f s" % (rc, took))
     control("POST", "/__emu/reset", {})
 
     # 4. SIGTERM with the client no longer reading stdout: writers are blocked in write(2)
     p = start(stdout=subprocess.PIPE)
     check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a third time")
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    for i in range(12):
-        m = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
-             "params": {"name": "echo", "arguments": {"x": "y" * 30000}, "_meta": meta}}
-        p.stdin.write((json.dumps(m) + "\n").encode())
-        p.stdin.flush()
+    big_calls(p)
     time.sleep(1.5)  # the answers fill the stdout pipe, which nobody reads
-    t0 = time.time()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "still running"
-    took = time.time() - t0
+    rc, took = ended(p, signal.SIGTERM, 10)
     check(rc == 0 and took < 5, "SIGTERM ends a server whose client stopped reading", "rc %s after %.1f s" % (rc, took))
 
     # The end of input (the stdio shutdown: close stdin, then SIGTERM if the server does not exit,
@@ -125,14 +135,7 @@ try:
     p.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
     p.stdin.flush()
     time.sleep(0.5)
-    t0 = time.time()
-    p.stdin.close()
-    try:
-        rc = p.wait(15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "still running"
-    took = time.time() - t0
+    rc, took = ended(p, "eof", 15)
     check(rc == 0 and took < 3, "end of input during the first discovery: the server exits without waiting for it",
           "rc %s after %.1f s" % (rc, took))
     control("POST", "/__emu/reset", {})
@@ -144,20 +147,13 @@ try:
     p = start(stdout=subprocess.PIPE)
     check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a fifth time")
     m = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-         "params": {"name": "slow_long", "arguments": {"seconds": 20}, "_meta": meta}}
+         "params": {"name": "slow_long", "arguments": {"seconds": 20}, "_meta": META}}
     p.stdin.write((json.dumps(m) + "\n").encode())
     p.stdin.close()
     time.sleep(1.0)
     check(p.poll() is None and control("GET", "/__emu/stats").get("invocations_in_progress", {}).get("slow-long") == 1,
           "end of input: the server waits for the call in flight (grace 30 s)")
-    t0 = time.time()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "still running"
-    took = time.time() - t0
+    rc, took = ended(p, signal.SIGTERM, 15)
     check(rc == 0 and took < 3, "SIGTERM during the grace period ends it at once", "rc %s after %.1f s" % (rc, took))
     check("SIGTERM during the shutdown" in stderr_text(), "and says so", stderr_text()[-500:])
 
@@ -165,20 +161,10 @@ try:
     write_conf('server = { log_level = "info"; };\ncredentials = ( { plugin = "env"; } );\n')
     p = start(stdout=subprocess.PIPE)
     check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a sixth time")
-    for i in range(12):
-        m = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
-             "params": {"name": "echo", "arguments": {"x": "y" * 30000}, "_meta": meta}}
-        p.stdin.write((json.dumps(m) + "\n").encode())
+    big_calls(p)
     p.stdin.close()
     time.sleep(1.5)  # the answers fill the stdout pipe, which nobody reads
-    t0 = time.time()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "still running"
-    took = time.time() - t0
+    rc, took = ended(p, signal.SIGTERM, 10)
     check(rc == 0 and took < 5, "end of input, then SIGTERM, ends a server whose client stopped reading",
           "rc %s after %.1f s" % (rc, took))
 finally:

@@ -120,9 +120,9 @@ static void wait_for(int *counter, int n)
     assert_int_equal(got, n);
 }
 
-static void test_leader_followers(void **state)
+/* The fixture F with an executor reading the pipe whose write end is returned. */
+static int f_start(size_t max_inflight)
 {
-    (void)state;
     memset(&F, 0, sizeof F);
     pthread_mutex_init(&F.mu, NULL);
     pthread_condattr_t ca;
@@ -140,36 +140,16 @@ static void test_leader_followers(void **state)
     t->function_name = strdup("t");
     snapshot_finish(F.snap);
     F.c = chain_new(terminal, NULL);
-    executor_opts o = {.max_inflight = 3, .max_queued = 16};
+    executor_opts o = {.max_inflight = max_inflight, .max_queued = 16};
     F.e = executor_new(&o, F.c);
     executor_start_reading(F.e, read_fn, eof_fn, NULL);
+    return p[1];
+}
 
-    /* a call runs on the thread that read it */
-    dprintf(p[1], "call 0\n");
-    wait_for(&F.started, 1);
-    assert_true(pthread_equal(F.read_by[0], F.run_by[0]));
-    /* while it runs, another thread reads: its cancel arrives and ends it */
-    dprintf(p[1], "cancel 0\n");
-    wait_for(&F.finished, 1);
-    assert_int_equal(F.cancelled_seen, 1);
-
-    /* max_inflight (3) calls at once, and reading goes on: the 4th waits, a cancel still arrives */
-    dprintf(p[1], "call 1\ncall 2\ncall 3\ncall 4\n");
-    wait_for(&F.started, 4); /* calls 1-3 */
-    clock_sleep_ms(100);
-    pthread_mutex_lock(&F.mu);
-    int started = F.started, maxc = F.max_concurrent;
-    pthread_mutex_unlock(&F.mu);
-    assert_int_equal(started, 4);
-    assert_int_equal(maxc, 3);
-    dprintf(p[1], "cancel 1\n");
-    wait_for(&F.started, 5);   /* call 4 took the freed slot */
-    dprintf(p[1], "cancel 2\ncancel 3\ncancel 4\n");
-    wait_for(&F.finished, 5);
-    assert_int_equal(F.cancelled_seen, 5);
-
-    /* the end of input is reported once */
-    close(p[1]);
+/* Close the input, wait for the end of input to be reported (once), shut down, free. */
+static void f_finish(int wfd)
+{
+    close(wfd);
     struct timespec until = clock_mono_deadline(5000);
     pthread_mutex_lock(&F.mu);
     while (atomic_load(&F.eofs) == 0 && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
@@ -177,7 +157,6 @@ static void test_leader_followers(void **state)
     pthread_mutex_unlock(&F.mu);
     clock_sleep_ms(50);
     assert_int_equal(atomic_load(&F.eofs), 1);
-
     executor_shutdown(F.e, 1000);
     executor_free(F.e);
     for (int i = 0; i < MAX_CALLS; i++)
@@ -190,6 +169,39 @@ static void test_leader_followers(void **state)
     pthread_cond_destroy(&F.cv);
 }
 
+static void test_leader_followers(void **state)
+{
+    (void)state;
+    int w = f_start(3);
+
+    /* a call runs on the thread that read it */
+    dprintf(w, "call 0\n");
+    wait_for(&F.started, 1);
+    assert_true(pthread_equal(F.read_by[0], F.run_by[0]));
+    /* while it runs, another thread reads: its cancel arrives and ends it */
+    dprintf(w, "cancel 0\n");
+    wait_for(&F.finished, 1);
+    assert_int_equal(F.cancelled_seen, 1);
+
+    /* max_inflight (3) calls at once, and reading goes on: the 4th waits, a cancel still arrives */
+    dprintf(w, "call 1\ncall 2\ncall 3\ncall 4\n");
+    wait_for(&F.started, 4); /* calls 1-3 */
+    clock_sleep_ms(100);
+    pthread_mutex_lock(&F.mu);
+    int started = F.started, maxc = F.max_concurrent;
+    pthread_mutex_unlock(&F.mu);
+    assert_int_equal(started, 4);
+    assert_int_equal(maxc, 3);
+    dprintf(w, "cancel 1\n");
+    wait_for(&F.started, 5);   /* call 4 took the freed slot */
+    dprintf(w, "cancel 2\ncancel 3\ncancel 4\n");
+    wait_for(&F.finished, 5);
+    assert_int_equal(F.cancelled_seen, 5);
+
+    /* the end of input is reported once */
+    f_finish(w);
+}
+
 /* A call submitted by a thread that is not the reader (the server replays requests parked before
  * the first discovery from the discovery thread) runs at once even with max_inflight = 1 while
  * the reader is blocked in read(2). It waited for the next input line: the pool counted the
@@ -197,26 +209,7 @@ static void test_leader_followers(void **state)
 static void test_submit_from_another_thread(void **state)
 {
     (void)state;
-    memset(&F, 0, sizeof F);
-    pthread_mutex_init(&F.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&F.cv, &ca);
-    pthread_condattr_destroy(&ca);
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    F.in = fdopen(p[0], "r");
-    setvbuf(F.in, NULL, _IONBF, 0);
-    F.snap = snapshot_new();
-    tool *t = snapshot_add(F.snap);
-    t->name = strdup("t");
-    t->function_name = strdup("t");
-    snapshot_finish(F.snap);
-    F.c = chain_new(terminal, NULL);
-    executor_opts o = {.max_inflight = 1, .max_queued = 16};
-    F.e = executor_new(&o, F.c);
-    executor_start_reading(F.e, read_fn, eof_fn, NULL);
+    int w = f_start(1);
     clock_sleep_ms(50); /* the reader is blocked on the empty pipe */
 
     json_object *args = json_object_new_object();
@@ -227,27 +220,13 @@ static void test_submit_from_another_thread(void **state)
     assert_int_equal(executor_submit(F.e, c, done, NULL), 0);
     wait_for(&F.started, 1); /* no input line needed */
     /* and reading goes on: a cancel written now reaches the running call */
-    dprintf(p[1], "cancel 0\n");
+    dprintf(w, "cancel 0\n");
     wait_for(&F.finished, 1);
     assert_int_equal(F.cancelled_seen, 1);
 
     /* the end of input reached before shutdown: no reader left blocked (detached) to outlive
        this test and change the next one's thread count */
-    close(p[1]);
-    struct timespec until = clock_mono_deadline(5000);
-    pthread_mutex_lock(&F.mu);
-    while (atomic_load(&F.eofs) == 0 && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
-    }
-    pthread_mutex_unlock(&F.mu);
-    assert_int_equal(atomic_load(&F.eofs), 1);
-    executor_shutdown(F.e, 1000);
-    executor_free(F.e);
-    call_release(F.calls[0]);
-    chain_free(F.c);
-    snapshot_release(F.snap);
-    fclose(F.in);
-    pthread_mutex_destroy(&F.mu);
-    pthread_cond_destroy(&F.cv);
+    f_finish(w);
 }
 
 /* ------------------------------------------------------------------ shutdown while reading */

@@ -359,16 +359,15 @@ static void test_dropped_is_transport(void **state)
     assert_int_equal(ts_requests(f->srv), 1);
 }
 
-/* libcurl re-sends a request by itself when a reused connection dies before any answer; we
- * refuse that (the AWS layer decides what may be sent twice). */
-static void test_no_silent_resend_on_reused_connection(void **state)
+/* A warm-up GET leaves a keep-alive connection; then a POST to /invoke on it, which the server
+ * reads and drops without an answer (and, with unlisten, then refuses new connections). */
+static http_rc post_dropped(fixture *f, bool unlisten, http_response *resp, char *err, size_t errlen)
 {
-    fixture *f = *state;
-    http_response resp;
-    assert_int_equal(get(f, "/warm", &resp, 0, NULL, 0), HTTP_OK);
-    http_response_free(&resp);
+    assert_int_equal(get(f, "/warm", resp, 0, NULL, 0), HTTP_OK);
+    http_response_free(resp);
     ts_action drop = {0};
     drop.drop = true;
+    drop.unlisten = unlisten;
     ts_push(f->srv, &drop);
     char url[256];
     snprintf(url, sizeof url, "%s/invoke", f->url);
@@ -377,8 +376,17 @@ static void test_no_silent_resend_on_reused_connection(void **state)
     r.url = url;
     r.body = "{}";
     r.body_len = 2;
+    return http_perform(f->http, &r, resp, err, errlen);
+}
+
+/* libcurl re-sends a request by itself when a reused connection dies before any answer; we
+ * refuse that (the AWS layer decides what may be sent twice). */
+static void test_no_silent_resend_on_reused_connection(void **state)
+{
+    fixture *f = *state;
+    http_response resp;
     char err[256];
-    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TRANSPORT);
+    assert_int_equal(post_dropped(f, false, &resp, err, sizeof err), HTTP_E_TRANSPORT);
     assert_non_null(strstr(err, "without a response"));
     assert_int_equal(ts_requests(f->srv), 2); /* the warm-up and the dropped one: no re-send */
     /* the client is still usable */
@@ -394,21 +402,8 @@ static void test_resend_blocked_even_when_reconnect_fails(void **state)
 {
     fixture *f = *state;
     http_response resp;
-    assert_int_equal(get(f, "/warm", &resp, 0, NULL, 0), HTTP_OK);
-    http_response_free(&resp);
-    ts_action drop = {0};
-    drop.drop = true;
-    drop.unlisten = true;
-    ts_push(f->srv, &drop);
-    char url[256];
-    snprintf(url, sizeof url, "%s/invoke", f->url);
-    http_request r = {0};
-    r.method = "POST";
-    r.url = url;
-    r.body = "{}";
-    r.body_len = 2;
     char err[256];
-    http_rc rc = http_perform(f->http, &r, &resp, err, sizeof err);
+    http_rc rc = post_dropped(f, true, &resp, err, sizeof err);
     if (rc != HTTP_E_TRANSPORT)
         fail_msg("%s: %s", http_rc_name(rc), err);
     assert_non_null(strstr(err, "without a response"));
