@@ -11,8 +11,11 @@
 #include "util/str.h"
 
 const char *const mcp_modern_versions[] = {MCP_MODERN_VERSION, NULL};
-const char *const mcp_legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL};
-const char *const mcp_all_versions[] = {MCP_MODERN_VERSION, "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
+/* 2025-03-26 is not offered: it requires servers to accept JSON-RPC batches, which lambda-mcp
+   does not implement (later versions removed them); initialize asking for it is answered with the
+   latest version, as negotiation prescribes. */
+const char *const mcp_legacy_versions[] = {"2025-11-25", "2025-06-18", "2024-11-05", NULL};
+const char *const mcp_all_versions[] = {MCP_MODERN_VERSION, "2025-11-25", "2025-06-18", "2024-11-05",
                                         NULL};
 
 static const char *find_version(const char *const *list, const char *v)

@@ -21,7 +21,7 @@ const char *mcp_modern_version(const char *v);
 const char *mcp_legacy_version(const char *v);
 bool mcp_version_is_modern(const char *v);
 /* structuredContent: any JSON value (modern), objects only (2025-06-18, 2025-11-25), never
- * (2024-11-05, 2025-03-26). */
+ * (2024-11-05). */
 bool mcp_version_structured_any(const char *v);
 bool mcp_version_structured_object(const char *v);
 

@@ -678,13 +678,27 @@ static void do_tools_list(req *rq)
         free(next);
     }
     if (rq->modern) {
-        json_object_object_add(r, "ttlMs", json_object_new_int64(s->tools_ttl_ms > 0 ? s->tools_ttl_ms : 0));
+        /* before any discovery succeeded the (empty) list is no answer to keep: not fresh at all */
+        int64_t ttl = s->tools_ttl_ms > 0 && registry_has_published(s->reg) ? s->tools_ttl_ms : 0;
+        json_object_object_add(r, "ttlMs", json_object_new_int64(ttl));
         json_object_object_add(r, "cacheScope", json_object_new_string("private"));
     }
     /* serialized while the snapshot (whose annotations the tool objects share) is held */
     reply_result(rq, r);
     snapshot_release(snap);
     free(after);
+}
+
+/* A request whose id is that of a request still in flight (a client bug: ids must not be reused
+ * while in flight). Any answer would carry that id and so read as the answer to the first one (or
+ * as the end of a live subscription): it gets none, and the log says why. */
+static void duplicate_id(req *rq)
+{
+    char idt[80];
+    id_text(rq->id, idt, sizeof idt);
+    LOG_WARN(LOGC, "%s id=%s ignored: a request with this id is still in flight (ids must not be reused until "
+                   "answered)",
+             rq->method, idt);
 }
 
 static void reply_refused(req *rq, const tool *t, const char *type, const char *msg)
@@ -759,7 +773,7 @@ static void do_tools_call(req *rq)
     if (calls_find(s, e->id) || subs_find(s, e->id)) {
         pthread_mutex_unlock(&s->mu);
         inflight_free(e);
-        reply_error(rq, ERR_INVALID_REQUEST, "Invalid Request: a request with this id is still in flight", NULL);
+        duplicate_id(rq);
         return;
     }
     if (s->stopping) {
@@ -805,7 +819,7 @@ static void do_listen(req *rq)
     if (calls_find(s, sub->id) || subs_find(s, sub->id)) {
         pthread_mutex_unlock(&s->mu);
         subscription_free(sub);
-        reply_error(rq, ERR_INVALID_REQUEST, "Invalid Request: a request with this id is still in flight", NULL);
+        duplicate_id(rq);
         return;
     }
     json_object *ack = json_object_new_object();
@@ -978,11 +992,14 @@ static void handle_request(mcp_server *s, req *rq)
             reply_error(rq, ERR_UNSUPPORTED_VERSION, "Unsupported protocol version", data);
             return;
         }
-        /* required by the spec, but accepted when absent (treated as {}); a wrong type is not */
+        /* required: "a request missing any required field is malformed" (-32602) */
         json_object *cc = member(meta, META_CLIENT_CAPABILITIES);
-        if (cc && !json_object_is_type(cc, json_type_object)) {
+        if (!cc || !json_object_is_type(cc, json_type_object)) {
             reply_error(rq, ERR_INVALID_PARAMS,
-                        "Invalid params: _meta[\"" META_CLIENT_CAPABILITIES "\"] must be an object", NULL);
+                        cc ? "Invalid params: _meta[\"" META_CLIENT_CAPABILITIES "\"] must be an object"
+                           : "Invalid params: _meta[\"" META_CLIENT_CAPABILITIES "\"] is required with "
+                             "_meta[\"" META_PROTOCOL_VERSION "\"] (an object, {} when the client has none)",
+                        NULL);
             return;
         }
         json_object *ll = member(meta, META_LOG_LEVEL);
@@ -1022,6 +1039,12 @@ static void handle_request(mcp_server *s, req *rq)
     }
     if (strcmp(rq->method, "ping") == 0) {
         do_ping(rq);
+        return;
+    }
+    if (member(meta, META_CLIENT_CAPABILITIES)) { /* a 2026-07-28 request without its version */
+        reply_error(rq, ERR_INVALID_PARAMS,
+                    "Invalid params: _meta[\"" META_PROTOCOL_VERSION "\"] is required (MCP " MCP_MODERN_VERSION ")",
+                    NULL);
         return;
     }
     reply_error(rq, ERR_INVALID_REQUEST,

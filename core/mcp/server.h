@@ -3,8 +3,8 @@
  * Era by request: a request whose params._meta carries "io.modelcontextprotocol/protocolVersion"
  * is served statelessly as the modern revision it names (2026-07-28; another version gets
  * -32022 with the supported list). `initialize` opens a legacy session (2025-11-25, 2025-06-18,
- * 2025-03-26, 2024-11-05) scoped to the process. A request with neither gets -32600 naming
- * both ways in.
+ * 2024-11-05; 2025-03-26, whose servers must accept JSON-RPC batches, is answered with 2025-11-25)
+ * scoped to the process. A request with neither gets -32600 naming both ways in.
  *
  * Methods: server/discover, initialize, notifications/initialized, ping, tools/list (cursor
  * pagination in name order), tools/call (runs on the executor; many in flight), logging/setLevel

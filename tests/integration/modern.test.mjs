@@ -131,7 +131,7 @@ run('modern', async (t) => {
 
     // ---- the same through raw JSON-RPC on the official 2.x transport: exact wire shapes
     const rpc = await t.rpcSession({ label: 'raw-2026', flavor: 'modern', emu, conf: BASE_CONF });
-    const meta = (extra = {}) => ({ _meta: { [PV]: MODERN, ...extra } });
+    const meta = (extra = {}) => ({ _meta: { [PV]: MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, ...extra } });
 
     await t.test('raw: -32022 for an unknown version names it and lists what is supported', async () => {
         for (const [method, params] of [
@@ -172,6 +172,12 @@ run('modern', async (t) => {
             ...meta(),
         });
         assert.equal(r.error?.code, -32601, JSON.stringify(r));
+    });
+
+    await t.test('raw: a 2026-07-28 request without clientCapabilities is malformed (-32602), as the spec requires', async () => {
+        const r = await rpc.request('tools/list', { _meta: { [PV]: MODERN } });
+        assert.equal(r.error?.code, -32602, JSON.stringify(r));
+        assert.match(r.error.message, /clientCapabilities.*is required/);
     });
 
     await t.test('raw: an unknown method in the modern era -> -32601', async () => {

@@ -176,6 +176,7 @@ typedef struct fx_opts {
     size_t max_inflight, max_queued;
     tool_snapshot *tools; /* NULL: standard_tools() */
     bool tools_pending;   /* tools/list and tools/call wait for mcp_server_tools_ready() */
+    bool unpublished;     /* no tool set published (every discovery failed so far) */
 } fx_opts;
 
 static fx *fx_new(const fx_opts *o)
@@ -188,7 +189,8 @@ static fx *fx_new(const fx_opts *o)
     f->wfd = p[1];
     fcntl(f->wfd, F_SETPIPE_SZ, 1024 * 1024);
     f->reg = registry_new();
-    registry_publish(f->reg, o && o->tools ? o->tools : standard_tools());
+    if (!o || !o->unpublished)
+        registry_publish(f->reg, o && o->tools ? o->tools : standard_tools());
     f->ch = chain_new(terminal, NULL);
     executor_opts eo = {o && o->max_inflight ? o->max_inflight : 16, o && o->max_queued ? o->max_queued : 64};
     f->ex = executor_new(&eo, f->ch);
@@ -543,7 +545,7 @@ static void test_legacy_versions(void **state)
         const char *asked, *got;
         bool structured;
     } cases[] = {{"2024-11-05", "2024-11-05", false},
-                 {"2025-03-26", "2025-03-26", false},
+                 {"2025-03-26", "2025-11-25", true}, /* not offered: it needs JSON-RPC batches */
                  {"2025-11-25", "2025-11-25", true},
                  {"1999-01-01", "2025-11-25", true},
                  {"2026-07-28", "2025-11-25", true}};
@@ -585,7 +587,7 @@ static void test_modern_end_to_end(void **state)
     fx *f = fx_new(NULL);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"d\",\"method\":\"server/discover\",\"params\":{" MODERN_META "}}");
     json_object *o = expect_result(f, "\"d\"");
-    assert_json_at(o, "result.supportedVersions", "[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\",\"2024-11-05\"]");
+    assert_json_at(o, "result.supportedVersions", "[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2024-11-05\"]");
     assert_json_at(o, "result.capabilities", "{\"tools\":{\"listChanged\":true},\"logging\":{}}");
     assert_string_equal(str_at(o, "result.instructions"), "Each tool calls one AWS Lambda function.");
     assert_true(int_at(o, "result.ttlMs") >= 0);
@@ -660,7 +662,7 @@ static void test_unsupported_version(void **state)
     assert_int_equal(int_at(o, "error.code"), -32022);
     assert_string_equal(str_at(o, "error.message"), "Unsupported protocol version");
     assert_json_at(o, "error.data",
-                   "{\"supported\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\",\"2024-11-05\"],"
+                   "{\"supported\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2024-11-05\"],"
                    "\"requested\":\"2030-01-01\"}");
     json_object_put(o);
     /* a legacy version is not a modern one */
@@ -673,12 +675,36 @@ static void test_unsupported_version(void **state)
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"server/discover\",\"params\":{\"_meta\":"
              "{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":[]}}}");
     expect_error(f, "12", -32602, "clientCapabilities");
-    /* clientCapabilities absent: accepted */
+    /* clientCapabilities absent: a malformed request (-32602), as the 2026-07-28 spec requires */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"server/discover\",\"params\":{\"_meta\":"
              "{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}");
-    json_object *d = expect_result(f, "13");
-    json_object_put(d);
+    expect_error(f, "13", -32602, "clientCapabilities\"] is required");
+    /* and a request that looks modern but has no protocol version: -32602 as well */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":14,\"method\":\"server/discover\",\"params\":{\"_meta\":"
+             "{\"io.modelcontextprotocol/clientCapabilities\":{}}}}");
+    expect_error(f, "14", -32602, "protocolVersion\"] is required");
     expect_ping_ok(f, true);
+    fx_free(f);
+}
+
+/* Before any discovery succeeded, the (empty) tool list is not to be kept: ttlMs 0, not the
+ * configured 60 s (a client would otherwise cache "no tools" that long). Once a tool set is
+ * published, the configured ttl. */
+static void test_ttl_before_first_discovery(void **state)
+{
+    (void)state;
+    fx_opts fo = {.unpublished = true};
+    fx *f = fx_new(&fo);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{" MODERN_META "}}");
+    json_object *o = expect_result(f, "1");
+    assert_json_at(o, "result.tools", "[]");
+    assert_int_equal(int_at(o, "result.ttlMs"), 0);
+    json_object_put(o);
+    assert_true(registry_publish(f->reg, standard_tools()));
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{" MODERN_META "}}");
+    o = expect_result(f, "2");
+    assert_int_equal(int_at(o, "result.ttlMs"), 60000);
+    json_object_put(o);
     fx_free(f);
 }
 
@@ -797,7 +823,7 @@ static void test_tool_errors(void **state)
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"foo/bar\",\"params\":{" MODERN_META "}}");
     expect_error(f, "5", -32601, "Method not found: foo/bar");
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\",\"params\":{\"_meta\":{"
-             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/logLevel\":\"loud\"}}}");
+             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{},\"io.modelcontextprotocol/logLevel\":\"loud\"}}}");
     expect_error(f, "6", -32602, "logLevel");
     initialize(f, "2025-11-25");
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}");
@@ -959,9 +985,10 @@ static void test_cancellation(void **state)
     fx *f = fx_new(NULL);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"block\"}}");
     wait_started(1);
-    /* another request with the same id while it is in flight */
+    /* another request with the same id while it is in flight: no answer (any would carry "c1" and
+       read as the answer to the first call), the next message is the ping's */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
-    expect_error(f, "\"c1\"", -32600, "in flight");
+    expect_ping_ok(f, true);
     /* an id of another type is another id */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
     json_object *o = expect_result(f, "1");
@@ -1066,9 +1093,9 @@ static void test_request_ids(void **state)
     o = expect_result(f, "\"a\\u0000c\"");
     assert_json_at(o, "result.structuredContent", "{\"k\":2}");
     json_object_put(o);
-    /* the same id (NUL and all) while it is in flight is refused */
+    /* the same id (NUL and all) while it is in flight is not answered */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}");
-    expect_error(f, "\"a\\u0000b\"", -32600, "in flight");
+    expect_ping_ok(f, false);
 
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":9223372036854775807,\"method\":\"tools/call\",\"params\":{\"name\":\"block\"}}");
     wait_started(3);
@@ -1112,7 +1139,7 @@ static void test_request_ids(void **state)
     assert_json_at(o, "result.structuredContent", "{\"k\":4}");
     json_object_put(o);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0000x\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
-    expect_error(f, "\"s\\u0000x\"", -32600, "in flight");
+    expect_ping_ok(f, true);
     fx_free(f);
 }
 
@@ -1219,7 +1246,7 @@ static void test_progress(void **state)
     fx_opts fo = {.progress_ms = 50};
     fx *f = fx_new(&fo);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"_meta\":{"
-             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"progressToken\":\"tok\"},"
+             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{},\"progressToken\":\"tok\"},"
              "\"name\":\"slow\",\"arguments\":{\"ms\":330}}}");
     int progress = 0;
     double last = -1;
@@ -1328,7 +1355,7 @@ static void test_client_logs(void **state)
     collect_logs(f, "10", &got);
     assert_int_equal(got.len, 0);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"_meta\":{"
-             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/logLevel\":\"info\"},"
+             "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{},\"io.modelcontextprotocol/logLevel\":\"info\"},"
              "\"name\":\"log\"}}");
     collect_logs(f, "11", &got);
     assert_string_equal(got.data, "error=test/an error;warning=test/a warning;info=test/some info;");
@@ -1365,7 +1392,7 @@ static void test_subscriptions(void **state)
     expect_ping_ok(f, true);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"sub1\",\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META
              ",\"notifications\":{}}}");
-    expect_error(f, "\"sub1\"", -32600, "in flight");
+    expect_ping_ok(f, true); /* not answered: an answer under "sub1" would end the live subscription */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META ",\"notifications\":5}}");
     expect_error(f, "4", -32602, "notifications");
 
@@ -1478,6 +1505,7 @@ int main(void)
         cmocka_unit_test(test_modern_end_to_end),
         cmocka_unit_test(test_dual_era),
         cmocka_unit_test(test_unsupported_version),
+        cmocka_unit_test(test_ttl_before_first_discovery),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_tool_errors),
         cmocka_unit_test(test_pagination),

@@ -115,7 +115,7 @@ run('discovery-refresh', async (t) => {
     await t.test('control sessions: a legacy initialize without notifications/initialized; a listen stream without toolsListChanged', async () => {
         const init = await quietLegacy.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'quiet', version: '1' } });
         assert.ok(init.result, JSON.stringify(init));
-        await quietModern.send({ jsonrpc: '2.0', id: 'quiet-listen', method: 'subscriptions/listen', params: { notifications: {}, _meta: { [PV]: '2026-07-28' } } });
+        await quietModern.send({ jsonrpc: '2.0', id: 'quiet-listen', method: 'subscriptions/listen', params: { notifications: {}, _meta: { [PV]: '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } });
         const ack = await quietModern.waitFor((m) => m.method === 'notifications/subscriptions/acknowledged', ms(10000), 'the acknowledgement');
         assert.deepEqual(ack.params.notifications, {}, 'nothing granted');
         // initialize and listen are answered while the first discovery runs: let it end before
