@@ -1,6 +1,6 @@
 /* The strict JSON parser (see jsonparse.h). A validating pass over the text first (json-c's
- * own strict mode lets some invalid UTF-8, lone surrogate escapes and its end-of-input quirks
- * through), then a second pass builds the json-c objects (not json-c's tokener: see below). */
+ * own strict mode lets some invalid UTF-8 and its end-of-input quirks through), then a second
+ * pass builds the json-c objects (not json-c's tokener: see below). */
 #include "config.h"
 #include "util/jsonparse.h"
 
@@ -67,21 +67,11 @@ static bool jc_string(jcheck *c)
                     if (c->p + i >= c->end || !isxdigit((unsigned char)c->p[i]))
                         return jc_fail(c, "bad \\u escape");
                 }
-                int u = jc_hex4(c->p);
+                /* an escaped surrogate without its other half is valid JSON grammar (RFC 8259
+                   section 8.2: what it means is up to the receiver); the tree gets U+FFFD for it
+                   (see jb_string), as Go's decoder does: refusing it would leave a request
+                   unanswered (a parse error carries no id) */
                 c->p += 4;
-                if (u >= 0xDC00 && u <= 0xDFFF)
-                    return jc_fail(c, "a lone low surrogate escape");
-                if (u >= 0xD800 && u <= 0xDBFF) { /* must be followed by its low half */
-                    if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u')
-                        return jc_fail(c, "a lone high surrogate escape");
-                    for (int i = 2; i < 6; i++)
-                        if (!isxdigit((unsigned char)c->p[i]))
-                            return jc_fail(c, "bad \\u escape");
-                    int low = jc_hex4(c->p + 2);
-                    if (low < 0xDC00 || low > 0xDFFF)
-                        return jc_fail(c, "a lone high surrogate escape");
-                    c->p += 6;
-                }
             } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
                 return jc_fail(c, "bad escape in a string");
             }
@@ -293,11 +283,15 @@ static void jb_string(jbuild *b, const char **s, size_t *n)
         case 'u': {
             unsigned u = (unsigned)jc_hex4(b->p);
             b->p += 4;
-            if (u >= 0xD800 && u <= 0xDBFF) { /* the first pass checked that its low half follows */
-                unsigned lo = (unsigned)jc_hex4(b->p + 2);
-                b->p += 6;
-                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            if (u >= 0xD800 && u <= 0xDBFF && b->end - b->p >= 6 && b->p[0] == '\\' && b->p[1] == 'u') {
+                int lo = jc_hex4(b->p + 2); /* four hex digits: the first pass checked every escape */
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    b->p += 6;
+                    u = 0x10000 + ((u - 0xD800) << 10) + ((unsigned)lo - 0xDC00);
+                }
             }
+            if (u >= 0xD800 && u <= 0xDFFF) /* a lone half: no character, U+FFFD */
+                u = 0xFFFD;
             char utf8[4];
             buf_append(&b->scratch, utf8, utf8_encode(u, utf8));
             continue;

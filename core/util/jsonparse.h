@@ -1,6 +1,7 @@
 /* The one JSON parser of the core: RFC 8259 strictly (no NaN, no single quotes, no comments,
- * no trailing commas or bytes), strict UTF-8 (RFC 3629: no overlong forms, no surrogates, as
- * raw bytes or as lone \u escapes), a nesting limit; then it builds json-c objects, keeping
+ * no trailing commas or bytes), strict UTF-8 (RFC 3629: no overlong forms, no surrogates as raw
+ * bytes; a lone surrogate \u escape, which the grammar allows, becomes U+FFFD in the tree), a
+ * nesting limit; then it builds json-c objects, keeping
  * every number as sent (an integer beyond 64 bits is a double that prints its digits: json-c's
  * own tokener clamps it to the int64/uint64 range). Every path that reads JSON text (MCP
  * messages, AWS responses, plugin JSON, stored schemas, payloads) goes through

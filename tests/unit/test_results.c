@@ -306,7 +306,9 @@ static void test_strict_json(void **state)
     json_object *o = NULL;
     assert_false(mcp_json_parse_strict("{\"a\":1}\0x", 9, 64, &o, NULL)); /* an embedded NUL */
     assert_false(mcp_json_parse_strict("\"\xff\"", 3, 64, &o, NULL));
-    assert_false(mcp_json_parse_strict("\"\\ud800\"", 8, 64, &o, NULL));     /* a lone surrogate escape */
+    assert_true(mcp_json_parse_strict("\"\\ud800\"", 8, 64, &o, NULL));      /* a lone surrogate escape: U+FFFD */
+    assert_string_equal(json_object_get_string(o), "\xef\xbf\xbd");
+    json_object_put(o);
     assert_false(mcp_json_parse_strict("\"\xed\xa0\x80\"", 5, 64, &o, NULL)); /* ... and as UTF-8 bytes */
     assert_true(json_parse_strict("1", 1, JSON_MAX_DEPTH, &o, NULL));          /* the same parser */
     assert_int_equal(json_object_get_int(o), 1);

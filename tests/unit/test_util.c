@@ -354,9 +354,27 @@ static void test_json_parse_strict(void **state)
     assert_true(parses("[1]garbage", 3, JSON_MAX_DEPTH, &o));
     json_object_put(o);
 
-    /* lone surrogates, as escapes and as raw bytes */
+    /* lone surrogates as escapes: valid grammar, U+FFFD in the tree (a pair stays one character) */
+    static const struct {
+        const char *text, *want;
+    } lone[] = {
+        {"\"\\ud800\"", "\xef\xbf\xbd"},
+        {"\"\\udc00\"", "\xef\xbf\xbd"},
+        {"\"\\ud800x\"", "\xef\xbf\xbdx"},
+        {"\"\\ud800\\u0041\"", "\xef\xbf\xbd" "A"},
+        {"\"\\ud800\\ud800\\udc00\"", "\xef\xbf\xbd\xf0\x90\x80\x80"},
+        {"\"\\udc00\\ud800\"", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\"a\\ud83d\"", "a\xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < sizeof lone / sizeof *lone; i++) {
+        if (!parses(lone[i].text, strlen(lone[i].text), JSON_MAX_DEPTH, &o))
+            fail_msg("refused: %s", lone[i].text);
+        assert_string_equal(json_object_get_string(o), lone[i].want);
+        json_object_put(o);
+    }
+    /* surrogates as raw bytes, and the rest */
     static const char *const bad_text[] = {
-        "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800x\"", "\"\\ud800\\u0041\"", "\"\xed\xa0\x80\"",
+        "\"\xed\xa0\x80\"", "\"\\ud80\"", "\"\\ud800\\u12\"",
         "\"\xc0\xaf\"",     /* overlong */
         "\"\xff\"", "\"\xe2\x82\"", "\"\xf4\x90\x80\x80\"",
         /* trailing garbage, several values, not JSON */
@@ -722,7 +740,7 @@ static void test_json_parse_text(void **state)
     strcpy(err, "unset");
     assert_null(json_parse_text("null", 4, err, sizeof err));
     assert_string_equal(err, ""); /* not an error: the JSON null */
-    assert_null(json_parse_text("\"\\ud800\"", 8, err, sizeof err));
+    assert_null(json_parse_text("\"\\ud80\"", 7, err, sizeof err)); /* a short \u escape */
     assert_true(err[0] != '\0');
     assert_null(json_parse_text("{} x", 4, err, sizeof err));
     assert_true(err[0] != '\0');
