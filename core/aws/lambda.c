@@ -112,16 +112,18 @@ int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qual
     return rc;
 }
 
-int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *err, size_t errlen)
+int lambda_list_tags(aws_client *c, const char *arn, json_object **out, lambda_status *st, char *err, size_t errlen)
 {
     *out = NULL;
+    if (st)
+        *st = (lambda_status){0};
     if (!arn || !*arn) {
         snprintf(err, errlen, "ListTags: no ARN");
         return LMCP_ERR;
     }
     char *enc = uri_encode(arn, true);
     char *path = xasprintf("/2017-03-31/tags/%s", enc);
-    int rc = get_json(c, "ListTags", path, NULL, out, NULL, err, errlen);
+    int rc = get_json(c, "ListTags", path, NULL, out, st, err, errlen);
     free(enc);
     free(path);
     return rc;

@@ -21,8 +21,9 @@ typedef struct lambda_status {
 int lambda_get_function(aws_client *c, const char *name_or_arn, const char *qualifier,
                         json_object **out, lambda_status *st, char *err, size_t errlen);
 
-/* ListTags on a function ARN: {"Tags":{...}} */
-int lambda_list_tags(aws_client *c, const char *arn, json_object **out, char *err, size_t errlen);
+/* ListTags on a function ARN: {"Tags":{...}}; st (may be NULL): the HTTP status and error code of
+ * a failure */
+int lambda_list_tags(aws_client *c, const char *arn, json_object **out, lambda_status *st, char *err, size_t errlen);
 
 typedef struct lambda_invoke_opts {
     const char *function;        /* name or ARN */

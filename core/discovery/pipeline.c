@@ -82,6 +82,7 @@ typedef struct run_state {
     pthread_t tag_thread;
     bool tag_thread_started;
     bool listtags_fallback_logged;
+    bool listtags_denied;      /* ListTags refused in this run: the tagging API for the next batches */
     /* the account listing used when GetFunction is not permitted (run_fetch fallback) */
     bool getfunction_denied;   /* an earlier run was refused GetFunction: not tried in this one */
     bool acct_by_listing;      /* list_account (the matchers' listing) fills acct for the fallback */
@@ -97,6 +98,63 @@ struct lmcp_discovery_run {
     batch *b;
     const char *plugin;        /* instance name of the hook being run */
 };
+
+/* ------------------------------------------------------------------ pagination guard */
+
+/* A paginated listing ends when the service stops sending a marker. One that sends a marker it
+ * sent before (a service bug, a proxy replaying answers) would never end, and would fill memory
+ * with the same page: every marker seen is remembered (a 64-bit hash of it), and a listing of
+ * more than MAX_PAGES pages is refused as well. */
+#define MAX_PAGES 100000
+
+typedef struct page_guard {
+    uint64_t *slot; /* open addressing; 0: empty */
+    size_t cap, n, pages;
+} page_guard;
+
+static uint64_t marker_hash(const char *m)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)m; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* Count a page and its next marker (NULL or "": the last page). NULL when the listing may go on;
+ * otherwise why it must stop (a static string). */
+static const char *page_guard_next(page_guard *g, const char *marker)
+{
+    if (++g->pages > MAX_PAGES)
+        return "more than 100000 pages: the listing would not end";
+    if (!marker || !*marker)
+        return NULL;
+    if (2 * (g->n + 1) > g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        uint64_t *slot = xcalloc(cap, sizeof *slot);
+        for (size_t i = 0; i < g->cap; i++)
+            if (g->slot[i])
+                for (size_t k = g->slot[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+                    if (!slot[k]) {
+                        slot[k] = g->slot[i];
+                        break;
+                    }
+        free(g->slot);
+        g->slot = slot;
+        g->cap = cap;
+    }
+    uint64_t h = marker_hash(marker);
+    for (size_t k = h & (g->cap - 1);; k = (k + 1) & (g->cap - 1)) {
+        if (g->slot[k] == h)
+            return "the service sent the marker of an earlier page again: the listing would not end";
+        if (!g->slot[k]) {
+            g->slot[k] = h;
+            g->n++;
+            return NULL;
+        }
+    }
+}
+
+static void page_guard_free(page_guard *g) { free(g->slot); }
 
 /* a GetFunction refusal is remembered this long; then GetFunction is tried again */
 #define GETFUNCTION_RETRY_US (3600LL * 1000000LL)
@@ -443,6 +501,7 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
         char *marker = NULL;
         char lerr[1024] = "";
         int state = 2;
+        page_guard pg = {0};
         for (;;) {
             json_object *page = NULL;
             if (lambda_list_functions_page(rs->g->aws, marker, 50, &page, lerr, sizeof lerr) != LMCP_OK) {
@@ -469,10 +528,17 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
             free(marker);
             marker = xstrdup(json_get_str(page, "NextMarker"));
             json_object_put(page);
+            const char *stop = page_guard_next(&pg, marker);
+            if (stop) {
+                snprintf(lerr, sizeof lerr, "ListFunctions: %s", stop);
+                state = -1;
+                break;
+            }
             if (!marker || !*marker)
                 break;
         }
         free(marker);
+        page_guard_free(&pg);
         pthread_mutex_lock(&rs->mu);
         rs->acct = v;
         rs->n_acct = n;
@@ -533,8 +599,15 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
         snprintf(err, errlen, "GetFunction %s: the answer has no Configuration", name_or_arn);
         return LMCP_ERR;
     }
-    json_object_object_get_ex(resp, "Tags", &tags);
-    tags_from_object(f, tags);
+    /* GetFunction leaves Tags out for an untagged function, and for a caller not allowed
+       lambda:ListTags, which gets a TagsError instead: then the tags are unknown and read later
+       (the tag index, or ListTags) when a plugin needs them. */
+    json_object *tags_error = NULL;
+    json_object_object_get_ex(resp, "TagsError", &tags_error);
+    if (!tags_error) {
+        json_object_object_get_ex(resp, "Tags", &tags);
+        tags_from_object(f, tags);
+    }
     json_object_put(resp);
     *out = f;
     return LMCP_OK;
@@ -599,6 +672,7 @@ static void *tag_index_thread(void *arg)
     size_t n = 0, cap = 0;
     int state = 2;
     size_t pages = 0;
+    page_guard pg = {0};
     int64_t t0 = clock_mono_us();
     for (;;) {
         if (has_failed(rs)) { /* nobody will read the index: stop paging */
@@ -674,10 +748,17 @@ static void *tag_index_thread(void *arg)
         free(token);
         token = xstrdup(json_get_str(page, "PaginationToken"));
         json_object_put(page);
+        const char *stop = page_guard_next(&pg, token);
+        if (stop) {
+            LOG_WARN(COMP, "tagging API GetResources: %s", stop);
+            state = -1;
+            break;
+        }
         if (!token || !*token)
             break;
     }
     free(token);
+    page_guard_free(&pg);
     if (state == 2) {
         qsort(idx, n, sizeof *idx, cmp_tag_entry);
         LOG_DEBUG(COMP, "tag index: %zu tagged functions in %zu page(s), %.0f ms", n, pages,
@@ -716,6 +797,7 @@ static void start_tag_index_locked(run_state *rs)
 typedef struct listtags_ctx {
     run_state *rs;
     lmcp_function **fns;
+    atomic_bool denied; /* ListTags not permitted (AccessDeniedException) */
 } listtags_ctx;
 
 static int listtags_one(void *arg, size_t i)
@@ -724,7 +806,17 @@ static int listtags_one(void *arg, size_t i)
     lmcp_function *f = c->fns[i];
     json_object *resp = NULL;
     char err[512];
-    if (lambda_list_tags(c->rs->g->aws, f->arn, &resp, err, sizeof err) != LMCP_OK) {
+    lambda_status st;
+    if (lambda_list_tags(c->rs->g->aws, f->arn, &resp, &st, err, sizeof err) != LMCP_OK) {
+        if (st.http == 404) { /* deleted since it was listed: not a tool, the others go on */
+            f->rejected = true;
+            LOG_INFO(COMP, "function %s no longer exists (ListTags: %s): skipped", f->name, err);
+            return LMCP_OK;
+        }
+        if (st.http == 403 && strcmp(st.code, "AccessDeniedException") == 0) {
+            atomic_store(&c->denied, true); /* the tagging API is tried instead */
+            return LMCP_OK;
+        }
         LOG_WARN(COMP, "ListTags %s: %s", f->name, err);
         return LMCP_ERR;
     }
@@ -762,7 +854,7 @@ int run_load_tags(lmcp_discovery_run *run)
     size_t threshold = (size_t)settings_get_int(g->cfg.discovery, "list_tags_threshold");
     pthread_mutex_lock(&rs->mu);
     bool use_index = strcmp(from, "tagging-api") == 0 ||
-                     (strcmp(from, "auto") == 0 && (rs->tags_state != 0 || np > threshold));
+                     (strcmp(from, "auto") == 0 && (rs->tags_state != 0 || np > threshold || rs->listtags_denied));
     if (use_index && rs->tags_state == 0)
         start_tag_index_locked(rs);
     while (use_index && rs->tags_state == 1)
@@ -771,6 +863,34 @@ int run_load_tags(lmcp_discovery_run *run)
     pthread_mutex_unlock(&rs->mu);
 
     int rc = LMCP_OK;
+    if (!use_index) {
+        /* a few functions: ListTags each; where it is not permitted (a role with only
+           tag:GetResources), the tagging API after all */
+        listtags_ctx c = {rs, pending, false};
+        rc = host_parallel_for(np, g->discovery_concurrency, listtags_one, &c);
+        bool denied = atomic_load(&c.denied);
+        if (rc != LMCP_OK || !denied || strcmp(from, "auto") != 0) {
+            free(pending);
+            return rc == LMCP_OK && denied ? LMCP_ERR : rc;
+        }
+        LOG_INFO(COMP, "ListTags is not permitted: reading tags with the tagging API");
+        pthread_mutex_lock(&rs->mu);
+        rs->listtags_denied = true; /* the next batches go to the index directly */
+        start_tag_index_locked(rs);
+        while (rs->tags_state == 1)
+            pthread_cond_wait(&rs->cv, &rs->mu);
+        state = rs->tags_state;
+        pthread_mutex_unlock(&rs->mu);
+        if (state != 2) {
+            free(pending);
+            return LMCP_ERR; /* neither ListTags nor the tagging API: the index said why */
+        }
+        use_index = true;
+        np = 0; /* the functions whose tags are still unknown */
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->fns[i]->rejected && !b->fns[i]->tags_known && b->fns[i]->arn)
+                pending[np++] = b->fns[i];
+    }
     if (use_index && state == 2) {
         for (size_t i = 0; i < np; i++) {
             tag_entry key = {pending[i]->arn, HDRS_INIT};
@@ -790,8 +910,10 @@ int run_load_tags(lmcp_discovery_run *run)
                 LOG_WARN(COMP, "reading tags with ListTags, one call per function (%s)",
                          state == -2 ? "the tagging API is not permitted" : "the tagging API failed");
         }
-        listtags_ctx c = {rs, pending};
+        listtags_ctx c = {rs, pending, false};
         rc = host_parallel_for(np, g->discovery_concurrency, listtags_one, &c);
+        if (rc == LMCP_OK && atomic_load(&c.denied))
+            rc = LMCP_ERR; /* neither the tagging API nor ListTags is permitted */
     }
     free(pending);
     return rc;
@@ -937,6 +1059,7 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
     size_t n_acct = 0, cap_acct = 0;
     char *acct_err = NULL;
     char *marker = NULL;
+    page_guard pg = {0};
     for (size_t page_no = 1;; page_no++) {
         if (has_failed(rs)) {
             acct_err = xstrdup("discovery failed");
@@ -984,10 +1107,17 @@ static void list_account(run_state *rs, plugin_instance **matchers, size_t n_mat
         marker = xstrdup(json_get_str(page, "NextMarker"));
         json_object_put(page);
         enqueue(rs, b);
+        const char *stop = page_guard_next(&pg, marker);
+        if (stop) {
+            fail(rs, "ListFunctions page %zu: %s", page_no, stop);
+            acct_err = xstrdup(stop);
+            break;
+        }
         if (!marker || !*marker)
             break;
     }
     free(marker);
+    page_guard_free(&pg);
     if (keep) {
         pthread_mutex_lock(&rs->mu);
         rs->acct = acct;

@@ -1238,7 +1238,7 @@ static void test_lambda_calls(void **state)
     ts_action tags = {0};
     tags.body = "{\"Tags\":{\"mcp\":\"yes\"}}";
     ts_push(f->srv, &tags);
-    assert_int_equal(lambda_list_tags(f->aws, arn, &j, err, sizeof err), LMCP_OK);
+    assert_int_equal(lambda_list_tags(f->aws, arn, &j, NULL, err, sizeof err), LMCP_OK);
     json_object_put(j);
     raw = ts_request(f->srv, 4);
     assert_true(str_starts_with(
@@ -1250,7 +1250,7 @@ static void test_lambda_calls(void **state)
     ts_action junk = {0};
     junk.body = "not json";
     ts_push(f->srv, &junk);
-    assert_int_equal(lambda_list_tags(f->aws, arn, &j, err, sizeof err), LMCP_ERR);
+    assert_int_equal(lambda_list_tags(f->aws, arn, &j, NULL, err, sizeof err), LMCP_ERR);
     assert_null(j);
 
     ts_action inv = {0};

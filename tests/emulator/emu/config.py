@@ -216,8 +216,9 @@ class Account:
         }
 
         tagging = _obj(data.get("tagging"), "tagging")
-        _keys(tagging, {"deny"}, "tagging")
+        _keys(tagging, {"deny", "list_tags_deny"}, "tagging")
         self.tagging_deny = bool(tagging.get("deny", False))
+        self.list_tags_deny = bool(tagging.get("list_tags_deny", False))
 
         self.latency_ms = float(data.get("latency_ms") or 0)
         self.operation_latency_ms = {str(k): float(v) for k, v in

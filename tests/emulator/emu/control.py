@@ -246,12 +246,14 @@ class Control:
         return changed
 
     def tagging_get(self, req, body):
-        return {"deny": self.state.tagging_deny}
+        return {"deny": self.state.tagging_deny, "list_tags_deny": self.state.list_tags_deny}
 
     def tagging_post(self, req, body):
         if "deny" in body:
             self.state.tagging_deny = bool(body["deny"])
-        return {"deny": self.state.tagging_deny}
+        if "list_tags_deny" in body:
+            self.state.list_tags_deny = bool(body["list_tags_deny"])
+        return self.tagging_get(req, body)
 
     def schemas_post(self, req, body):
         s = self.state

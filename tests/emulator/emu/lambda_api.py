@@ -211,9 +211,17 @@ class LambdaService:
                             % (s.region, s.region, s.account_id, fn.name, fn.revision_id),
             },
         }
-        if fn.tags:
+        if s.list_tags_deny:
+            # as AWS: GetFunction returns tags only to callers allowed lambda:ListTags
+            out["TagsError"] = {"ErrorCode": "AccessDeniedException",
+                                "Message": "%s is not authorized to perform: lambda:ListTags" % self._who(req)}
+        elif fn.tags:
             out["Tags"] = dict(fn.tags)
         return json_response(out)
+
+    def _who(self, req):
+        s = self.state
+        return "User: %s" % (req.cred.arn if req.cred is not None else "arn:aws:iam::%s:user/unknown" % s.account_id)
 
     def list_tags(self, req):
         ref = req.function_ref
@@ -224,6 +232,9 @@ class LambdaService:
             raise ApiError(400, "InvalidParameterValueException",
                            "Tags are not supported on function versions or aliases.")
         s = self.state
+        if s.list_tags_deny:
+            raise ApiError(403, "AccessDeniedException", "%s is not authorized to perform: lambda:ListTags on "
+                           "resource: %s" % (self._who(req), ref))
         fn = s.functions.get(parts[6])
         if fn is None or parts[4] != s.account_id or parts[3] != s.region:
             raise ApiError(404, "ResourceNotFoundException", "Function not found: %s" % ref)

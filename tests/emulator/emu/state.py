@@ -358,6 +358,7 @@ class State:
         """Settings the control API may change, back to the account file's values."""
         a = self.account
         self.tagging_deny = a.tagging_deny
+        self.list_tags_deny = a.list_tags_deny
         self.sts_max_lifetime = a.sts_max_lifetime
         self.sso_role_lifetime = a.sso_role_lifetime
         self.imds = dict(a.imds)

@@ -4,7 +4,8 @@
 // made for the upstream server, which only needs ListFunctions) the account is listed once per
 // run instead and the same tools come out (only for AccessDeniedException: a 403 for bad
 // credentials is an error like any other); the refusal is remembered, so later runs do not ask
-// again and share the listing a prefix or tag selector makes.
+// again and share the listing a prefix or tag selector makes. Tags that GetFunction does not
+// send (TagsError: no lambda:ListTags) are read from the tagging API.
 import { assert, ms, run, until } from '../lib/harness.mjs';
 import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.mjs';
 
@@ -51,6 +52,22 @@ run('discovery-list', async (t) => {
         assert.match(r.stderr(), /warn +list: function 'no-such-function' is in the list but does not exist: skipped/);
         assert.doesNotMatch(r.stderr(), /discovery failed/);
         await r.s.session.close();
+    });
+
+    await t.test('GetFunction without the tags (a caller not allowed lambda:ListTags gets a TagsError): the tags come from '
+        + 'the tagging API, so the tag filter still selects', async () => {
+        await emu.reset();
+        await emu.control('POST', '/__emu/tagging', { list_tags_deny: true });
+        const s = await t.legacyClient({ label: 'tags-error', emu, env: { FUNCTION_LIST: 'svc-a,svc-b', FUNCTION_TAG_KEY: 'expose', FUNCTION_TAG_VALUE: 'true' } });
+        const tools = await listAll(s.client);
+        const c = await counters(emu);
+        t.note(JSON.stringify(opsOf(c, 'ListFunctions', 'GetFunction', 'GetResources', 'ListTags')));
+        assert.deepEqual(names(tools), ['svc_a'], 'before: no tool at all (the missing tags were taken for no tags)');
+        // ListTags first (two functions), refused as well; then the tagging API, once
+        assert.deepEqual(opsOf(c, 'GetFunction', 'GetResources', 'ListTags'), { GetFunction: 2, GetResources: 1, ListTags: 2 });
+        assert.match(s.session.stderrText(), /ListTags is not permitted: reading tags with the tagging API/);
+        await s.session.close();
+        await emu.control('POST', '/__emu/tagging', { list_tags_deny: false });
     });
 
     await t.test('a function ARN in the list works like its name', async () => {

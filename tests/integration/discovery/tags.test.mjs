@@ -83,6 +83,35 @@ run('discovery-tags', async (t) => {
         assert.equal(r.stderr.match(/reading tags with ListTags/g).length, 1, 'the fallback is logged once per run');
     });
 
+    await t.test('ListTags answers 404 for one function (deleted since the listing): that one is skipped, the others are '
+        + 'tools (the whole discovery failed before)', async () => {
+        const r = await discover('listtags-404', {
+            confText: conf({ discovery: 'tags_from = "list-tags";', plugins: ['{ plugin = "tags"; key = "expose"; value = "true"; }'] }),
+            before: () => emu.addFaults([{ operation: 'ListTags', function: 'mcp-beta', status: 404, code: 'ResourceNotFoundException', message: 'Function not found' }]),
+        });
+        assert.deepEqual(names(r.tools), EXPOSED.filter((n) => n !== 'mcp_beta'));
+        assert.match(r.stderr, /info +discovery: function mcp-beta no longer exists \(ListTags: .*\): skipped/);
+        assert.doesNotMatch(r.stderr, /discovery failed/);
+    });
+
+    await t.test('a listing whose marker repeats would never end: ListFunctions fails the discovery at once (2 pages), '
+        + 'GetResources falls back to ListTags', async () => {
+        const lf = await discover('marker-loop', {
+            env: TAG_ENV,
+            before: () => emu.addFaults([{ operation: 'ListFunctions', status: 200, body: '{"Functions":[],"NextMarker":"again"}' }]),
+        });
+        assert.deepEqual(lf.tools, []);
+        assert.equal(opsOf(lf.c, 'ListFunctions').ListFunctions, 2, 'the second page repeated the marker: no third');
+        assert.match(lf.stderr, /discovery failed.*ListFunctions page 2: the service sent the marker of an earlier page again/);
+        const gr = await discover('token-loop', {
+            env: TAG_ENV,
+            before: () => emu.addFaults([{ operation: 'GetResources', status: 200, body: '{"ResourceTagMappingList":[],"PaginationToken":"again"}' }]),
+        });
+        assert.deepEqual(gr.tools, reference);
+        assert.equal(opsOf(gr.c, 'GetResources').GetResources, 2);
+        assert.match(gr.stderr, /warn +discovery: tagging API GetResources: the service sent the marker of an earlier page again/);
+    });
+
     const MULTI = ['mcp_alpha', 'ops_one'];
     for (const from of ['tagging-api', 'list-tags']) {
         await t.test(`a conf tags map with two pairs (expose = "true", team = "blue"), tags_from ${from}: only functions carrying both`, async () => {
