@@ -15,10 +15,12 @@
  * Schemas are fetched concurrently, once per (ARN, version) and discovery run: the batches of a
  * run (the pages of the account listing, each selector's functions) share what was fetched for
  * the earlier ones, failures included. A later run (a refresh) fetches the latest versions again,
- * since they may have changed, but not a version pinned by the version tag that it fetched
- * successfully in the run before: a schema version's content never changes once created
- * (UpdateSchema makes a new version). Hosts without run_serial (older ABI v1 servers): once per
- * batch. */
+ * since they may have changed, but not a version pinned by the version tag that an earlier run
+ * fetched within the last hour (PINNED_REUSE_MS): a version's content does not change (UpdateSchema
+ * makes a new one), but a schema deleted and created again starts its versions at 1 anew. When a
+ * fetch fails for a passing reason (throttling, a 5xx, the network) and the previous run had the
+ * schema, the tool keeps it rather than falling back to the generic schema for one refresh (and
+ * changing the tool list twice). Hosts without run_serial (older ABI v1 servers): once per batch. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +37,11 @@ typedef struct kept_schema {
     char *text;      /* the converted schema, compact JSON (host memory); NULL: see problem */
     char *problem;
     uint64_t serial; /* the last run that used it */
+    int64_t fetched_ms; /* when DescribeSchema gave it (monotonic) */
 } kept_schema;
+
+/* how long a pinned version is taken from an earlier run instead of being fetched again */
+#define PINNED_REUSE_MS (3600 * 1000LL)
 
 typedef struct sr_state {
     const lmcp_host *host;
@@ -111,6 +117,9 @@ typedef struct schema_ref {
     /* outcome */
     lmcp_json *schema;  /* converted, ready for fn_set_input_schema */
     char *problem;      /* why there is no schema */
+    bool transient;     /* the problem may pass (throttling, 5xx, network): the previous run's schema will do */
+    char *previous;     /* that schema (compact text), when the previous run had it */
+    int64_t fetched_ms; /* when the schema was fetched */
 } schema_ref;
 
 /* arn:<partition>:schemas:<region>:<account>:schema/<registry>/<name> */
@@ -313,12 +322,15 @@ static int fetch_one(void *arg, size_t i)
                             .query = *query ? query : NULL, .flags = LMCP_AWS_IDEMPOTENT};
     lmcp_aws_response *resp = NULL;
     char err[600];
+    r->fetched_ms = h->monotonic_us() / 1000;
     if (h->aws_request(c->s->inst, &req, &resp, err, sizeof err) != LMCP_OK) {
         set_problem(r, "DescribeSchema failed: %s%s", err, NULL);
+        r->transient = true;
         return LMCP_OK;
     }
     long status = h->aws_status(resp);
     if (status != 200) {
+        r->transient = status == 429 || status >= 500;
         char detail[700];
         snprintf(detail, sizeof detail, "%s%s%s (HTTP %ld)", h->aws_error_code(resp) ? h->aws_error_code(resp) : "error",
                  h->aws_error_message(resp) ? ": " : "", h->aws_error_message(resp) ? h->aws_error_message(resp) : "",
@@ -372,14 +384,14 @@ static bool same_ref(const char *arn, const char *ver, const kept_schema *k)
     return strcmp(arn, k->arn) == 0 && ((!ver && !k->version) || (ver && k->version && strcmp(ver, k->version) == 0));
 }
 
-/* The first batch of a newer run: keep only what it may reuse, the pinned versions the previous
-   run had successfully. With s->mu held. */
+/* The first batch of a newer run: keep only the schemas the previous run had (pinned versions
+   to reuse, and any as a fallback when a fetch fails for a passing reason). With s->mu held. */
 static void kept_new_run(sr_state *s, uint64_t serial)
 {
     size_t w = 0;
     for (size_t i = 0; i < s->n_kept; i++) {
         kept_schema *k = &s->kept[i];
-        if (k->version && k->text && k->serial == s->serial)
+        if (k->text && k->serial == s->serial)
             s->kept[w++] = *k;
         else
             kept_clear(s->host, k);
@@ -389,16 +401,20 @@ static void kept_new_run(sr_state *s, uint64_t serial)
 }
 
 /* Fill r from what an earlier batch of this run fetched (outcome whatever it was), or from a
-   pinned version fetched successfully before. With s->mu held. */
-static bool kept_take(sr_state *s, schema_ref *r, uint64_t serial)
+   pinned version fetched successfully within PINNED_REUSE_MS. Otherwise it is to be fetched, and
+   r->previous is the previous run's schema if it had one. With s->mu held. */
+static bool kept_take(sr_state *s, schema_ref *r, uint64_t serial, int64_t now_ms)
 {
     const lmcp_host *h = s->host;
     for (size_t i = 0; i < s->n_kept; i++) {
         kept_schema *k = &s->kept[i];
         if (!same_ref(r->arn, r->version, k))
             continue;
-        if (k->serial != serial && !(k->version && k->text))
+        if (k->serial != serial && !(k->version && k->text && now_ms - k->fetched_ms < PINNED_REUSE_MS)) {
+            r->previous = k->text ? xdup(k->text) : NULL;
             return false;
+        }
+        r->fetched_ms = k->fetched_ms;
         if (k->text) {
             char perr[200];
             r->schema = h->json_parse(k->text, strlen(k->text), perr, sizeof perr);
@@ -418,7 +434,7 @@ static bool kept_take(sr_state *s, schema_ref *r, uint64_t serial)
 static void kept_store(sr_state *s, const schema_ref *r, uint64_t serial)
 {
     const lmcp_host *h = s->host;
-    kept_schema k = {xdup(r->arn), xdup(r->version), NULL, NULL, serial};
+    kept_schema k = {xdup(r->arn), xdup(r->version), NULL, NULL, serial, r->fetched_ms};
     if (r->schema)
         k.text = h->json_to_string(r->schema, LMCP_JSON_COMPACT);
     else
@@ -512,8 +528,9 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
         pthread_mutex_lock(&s->mu);
         if (serial > s->serial)
             kept_new_run(s, serial);
+        int64_t now_ms = h->monotonic_us() / 1000;
         for (size_t k = 0; k < nr; k++)
-            if (!kept_take(s, &refs[k], serial))
+            if (!kept_take(s, &refs[k], serial, now_ms))
                 todo[nt++] = k;
         pthread_mutex_unlock(&s->mu);
     } else {
@@ -525,6 +542,21 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
                "batch of this run or (pinned versions) from the previous run", nr, nr == 1 ? "" : "s", nt, nr - nt);
     fetch_ctx c = {s, refs, todo};
     h->parallel_for(nt, 0, fetch_one, &c);
+    for (size_t i = 0; i < nt; i++) { /* a passing failure: the previous run's schema stays */
+        schema_ref *r = &refs[todo[i]];
+        char perr[200];
+        lmcp_json *prev = !r->schema && r->transient && r->previous
+                              ? h->json_parse(r->previous, strlen(r->previous), perr, sizeof perr)
+                              : NULL;
+        if (prev) {
+            h->log(s->inst, LMCP_LOG_WARN, "schema %s%s%s: %s; its tools keep the schema of the previous discovery",
+                   r->arn, r->version ? " version " : "", r->version ? r->version : "", r->problem ? r->problem : "");
+            r->schema = prev;
+            r->fetched_ms -= PINNED_REUSE_MS; /* not a fetch: a pinned one is asked again next run */
+            free(r->problem);
+            r->problem = NULL;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (of[i] == (size_t)-1)
             continue;
@@ -558,6 +590,7 @@ static int sr_enrich(void *state, lmcp_discovery_run *run)
         free(refs[k].arn);
         free(refs[k].version);
         free(refs[k].problem);
+        free(refs[k].previous);
         if (refs[k].schema)
             h->json_put(refs[k].schema);
     }
