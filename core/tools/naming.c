@@ -2,6 +2,8 @@
 #include "tools/naming.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,15 @@ char *tool_name_sanitize(const char *name)
     if (out[0] == '\0') {
         free(out);
         out = xstrdup("_");
+    }
+    size_t len = (size_t)(o - out);
+    if (len > TOOL_NAME_MAX) {
+        /* the start, and a hash of the whole name: the same name always gives the same tool name,
+           and two long names that share their start still differ */
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+            h = (h ^ *p) * 16777619u;
+        snprintf(out + TOOL_NAME_MAX - 9, 10, "_%08x", (unsigned)h);
     }
     return out;
 }
@@ -79,7 +90,12 @@ size_t tool_names_make_unique(char **names, const char *const *keys, size_t n)
         while (first > 0 && strcmp(e[first - 1].name, e[i].name) == 0)
             first--;
         for (unsigned k = 2;; k++) {
-            char *cand = xasprintf("%s_%u", e[i].name, k);
+            char suffix[16];
+            int sl = snprintf(suffix, sizeof suffix, "_%u", k);
+            size_t base = strlen(e[i].name); /* the suffix fits within TOOL_NAME_MAX */
+            if (base + (size_t)sl > TOOL_NAME_MAX)
+                base = TOOL_NAME_MAX - (size_t)sl;
+            char *cand = xasprintf("%.*s%s", (int)base, e[i].name, suffix);
             bool used = taken(reserved, n_res, cand);
             for (size_t j = 0; !used && j < n_extra; j++)
                 used = strcmp(extra[j], cand) == 0;

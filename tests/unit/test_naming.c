@@ -36,6 +36,45 @@ static void test_sanitize(void **state)
     check("Already_Fine_9", NULL, "Already_Fine_9");
 }
 
+/* Names longer than TOOL_NAME_MAX (64: many clients refuse longer ones): a 64-character Lambda
+ * name starting with a digit (65 once sanitised), a function known only by its ARN, a collision
+ * suffix on a 64-character name. */
+static void test_length_limit(void **state)
+{
+    (void)state;
+    char fn64[65];
+    memset(fn64, 'a', 64);
+    fn64[0] = '9';
+    fn64[64] = '\0';
+    char *a = tool_name_sanitize(fn64);
+    assert_int_equal(strlen(a), TOOL_NAME_MAX);
+    assert_memory_equal(a, "_9aaaa", 6);
+    assert_int_equal(a[55], '_');
+    char *again = tool_name_sanitize(fn64); /* deterministic */
+    assert_string_equal(a, again);
+    fn64[63] = 'b'; /* differs only past the kept start: another name */
+    char *b = tool_name_sanitize(fn64);
+    assert_int_equal(strlen(b), TOOL_NAME_MAX);
+    assert_string_not_equal(a, b);
+    const char *arn = "arn:aws:lambda:eu-central-1:123456789012:function:a-rather-long-vendor-function-name:prod";
+    char *c = tool_name_sanitize(arn);
+    assert_int_equal(strlen(c), TOOL_NAME_MAX);
+    assert_memory_equal(c, "arn_aws_lambda_eu_central_1_123456789012_function_a_rat", 55);
+    char exactly[65];
+    memset(exactly, 'x', 64);
+    exactly[64] = '\0';
+    char *d = tool_name_sanitize(exactly); /* 64 already: unchanged */
+    assert_string_equal(d, exactly);
+    /* two functions whose names sanitise to the same 64 characters: the suffix fits in 64 */
+    char *names[2] = {tool_name_sanitize(exactly), tool_name_sanitize(exactly)};
+    const char *keys[] = {"arn:1", "arn:2"};
+    assert_int_equal(tool_names_make_unique(names, keys, 2), 1);
+    assert_string_equal(names[0], exactly);
+    assert_int_equal(strlen(names[1]), TOOL_NAME_MAX);
+    assert_string_equal(names[1] + 62, "_2");
+    free(names[0]), free(names[1]), free(a), free(again), free(b), free(c), free(d);
+}
+
 static char **names_of(const char *const *v, size_t n)
 {
     char **out = calloc(n, sizeof *out);
@@ -97,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_collisions),
+        cmocka_unit_test(test_length_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
