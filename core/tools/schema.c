@@ -10,7 +10,10 @@
  *
  * Work is bounded: at most MAX_EVALS subschema evaluations per validation, MAX_FRAMES nested
  * evaluations, MAX_SAME_INSTANCE nested evaluations of one value, and a re-entered $ref that
- * makes no progress is detected. Each is reported as a violation, never as a crash.
+ * makes no progress is detected. Each is reported as a violation, never as a crash. Patterns
+ * (ECMA-262 translated to POSIX ERE for glibc's regcomp/regexec) are bounded too: no
+ * backreferences (exponential), no repetition that would compile to a huge automaton, and the
+ * length of the strings an unanchored pattern searches (PATTERN_* below).
  *
  * Dialect notes (the root "$schema" decides; none or an unknown one means 2020-12, MCP's
  * default): draft 4..7 ignore the siblings of "$ref"; "id" is the identifier keyword in draft 4.
@@ -40,6 +43,15 @@
 
 #define MAX_EVALS 100000u        /* subschema evaluations per validation */
 #define MAX_FRAMES 256u          /* nested evaluations (the worker stacks are 256 KiB) */
+/* patterns: translation length x largest {m,n} count above this is not compiled (memory) */
+#define PATTERN_EXPANSION_MAX 50000.0
+/* A string matched against a pattern: at most this many bytes. glibc's regexec is linear in the
+ * string for a pattern anchored at its start, but searches an unanchored one from every position
+ * (quadratic: [^@]+@[^@]+\.[^@]+ took 28 s on 100 KB), so those get less, and a validation feeds
+ * them at most PATTERN_UNANCHORED_BUDGET bytes in all. A longer string is refused as unchecked. */
+#define PATTERN_SUBJECT_MAX (1024u * 1024u)
+#define PATTERN_UNANCHORED_MAX 4096u
+#define PATTERN_UNANCHORED_BUDGET (64u * 1024u)
 #define MAX_SAME_INSTANCE 64u    /* nested evaluations of the same value */
 #define MAX_REPORT_LINES 20u
 #define MAX_WARNINGS 8u
@@ -741,6 +753,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
     buf o = BUF_INIT;
     const char *p = src;
     bool bytes = MB_CUR_MAX == 1;
+    unsigned long max_count = 0; /* the largest {m,n} count */
     buf_append_str(&o, "");
     while (*p) {
         char c = *p;
@@ -763,11 +776,12 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                 p += 2;
                 continue;
             }
-            if (e >= '1' && e <= '9') {
-                buf_append_char(&o, '\\');
-                buf_append_char(&o, e);
-                p += 2;
-                continue;
+            if ((e >= '1' && e <= '9') || e == 'k') {
+                /* POSIX backreferences make matching exponential in the value's length (a client
+                   could hold a worker for minutes), and the groups this translation adds would
+                   shift their numbers anyway */
+                snprintf(why, whylen, "backreferences are not supported");
+                goto fail;
             }
             unsigned cp;
             size_t len;
@@ -819,6 +833,13 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                     q++;
             }
             if (ok && *q == '}') {
+                for (const char *d = p + 1; d < q; d++) { /* the largest count (digits, saturating) */
+                    unsigned long v = 0;
+                    while (d < q && *d >= '0' && *d <= '9')
+                        v = v < 1000000ul ? v * 10 + (unsigned long)(*d++ - '0') : v;
+                    if (v > max_count)
+                        max_count = v;
+                }
                 buf_append(&o, p, (size_t)(q - p + 1));
                 p = q + 1;
                 if (*p == '?')
@@ -844,6 +865,13 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             buf_append_char(&o, c);
             p++;
         }
+    }
+    /* regcomp copies a repeated atom once per count: with '.' or a class spelled out byte by
+       byte, ^.{1,4096}$ took 272 MB and ^[^<>]{0,10000}$ 3 GB and 13 s. Bounded by a measure of
+       the compiled size, the pattern's translation times its largest count. */
+    if (max_count && (double)o.len * (double)max_count > PATTERN_EXPANSION_MAX) {
+        snprintf(why, whylen, "a repetition count of %lu makes it too large to compile", max_count);
+        goto fail;
     }
     return buf_steal(&o);
 fail:
@@ -929,6 +957,7 @@ struct snode {
     int64_t min_len, max_len;
     regex_t *pattern;
     const char *pattern_src;
+    bool pattern_anchored; /* starts with ^ and has no alternation: matched in linear time */
 
     snode **all_of, **any_of, **one_of;
     size_t nall, nany, none;
@@ -1820,6 +1849,7 @@ static void compile_node(cctx *cc, snode *n)
         if (json_object_get_type(o) == json_type_string) {
             n->pattern_src = arena_strdup(ar, json_object_get_string(o));
             n->pattern = compile_pattern(cc, n, "pattern", n->pattern_src);
+            n->pattern_anchored = n->pattern_src[0] == '^' && !strchr(n->pattern_src, '|');
         } else {
             warnf(cc, "%s: pattern must be a string; it is ignored", n->loc);
         }
@@ -2022,6 +2052,7 @@ typedef struct frame {
 
 typedef struct vctx {
     size_t evals;
+    size_t unanchored_bytes; /* fed to unanchored patterns so far (PATTERN_UNANCHORED_BUDGET) */
     unsigned quiet;   /* > 0: only the verdict matters (no messages, stop at the first failure) */
     bool aborted;
     char *abort_path, *abort_msg;
@@ -2288,6 +2319,20 @@ static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *p
                     matched = true;
                     continue;
                 }
+                /* names get the patterns' limits too: a huge name against an unanchored pattern */
+                size_t klen = strlen(k);
+                bool anch = pp->src[0] == '^' && !strchr(pp->src, '|');
+                if (klen > (anch ? PATTERN_SUBJECT_MAX : PATTERN_UNANCHORED_MAX) ||
+                    (!anch && c->unanchored_bytes + klen > PATTERN_UNANCHORED_BUDGET)) {
+                    report(c, &child, K_OTHER, 0,
+                           "a property name of %zu bytes is too long to be checked against patternProperties %s", klen,
+                           pp->src);
+                    FAIL();
+                    matched = true;
+                    continue;
+                }
+                if (!anch)
+                    c->unanchored_bytes += klen;
                 if (regexec(pp->re, k, 0, NULL, 0) != 0)
                     continue;
                 matched = true;
@@ -2452,9 +2497,28 @@ static NOINLINE bool eval_string(vctx *c, const snode *n, json_object *str, cons
             FAIL();
         }
     }
-    if (n->pattern && regexec(n->pattern, s, 0, NULL, 0) != 0) {
-        report(c, path, K_OTHER, 0, "must match pattern %s", n->pattern_src);
-        FAIL();
+    if (n->pattern && ok) { /* a string already too long or short is not also searched */
+        size_t blen = (size_t)json_object_get_string_len(str);
+        size_t cap = n->pattern_anchored ? PATTERN_SUBJECT_MAX : PATTERN_UNANCHORED_MAX;
+        if (!n->pattern_anchored && c->unanchored_bytes + blen > PATTERN_UNANCHORED_BUDGET)
+            cap = 0;
+        if (blen > cap) {
+            report(c, path, K_OTHER, 0,
+                   "a string of %zu bytes is too long to be checked against pattern %s (at most %zu bytes%s)", blen,
+                   n->pattern_src, n->pattern_anchored ? (size_t)PATTERN_SUBJECT_MAX : (size_t)PATTERN_UNANCHORED_MAX,
+                   n->pattern_anchored ? "" : ", and 64 KiB for all such strings of one call");
+            FAIL();
+        } else {
+            if (!n->pattern_anchored)
+                c->unanchored_bytes += blen;
+            /* the whole string, NUL bytes included (REG_STARTEND): a C string would end at the
+               first "\u0000", and "abc\u0000;rm -rf /" matched ^[a-z]+$ */
+            regmatch_t whole = {0, (regoff_t)blen};
+            if (regexec(n->pattern, s, 1, &whole, REG_STARTEND) != 0) {
+                report(c, path, K_OTHER, 0, "must match pattern %s", n->pattern_src);
+                FAIL();
+            }
+        }
     }
     return ok;
 }
@@ -2794,6 +2858,7 @@ size_t schema_validate(const schema_validator *v, json_object *instance, char **
         return 0;
     vctx ctx; /* the frame stack needs no clearing: only frames below nframes are read */
     ctx.evals = 0;
+    ctx.unanchored_bytes = 0;
     ctx.quiet = 0;
     ctx.aborted = false;
     ctx.abort_path = ctx.abort_msg = NULL;
