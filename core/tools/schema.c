@@ -1074,7 +1074,64 @@ static bool has_scheme(const char *s)
 }
 
 /* rel resolved against base (both without fragments); a simple RFC 3986 subset. */
-static char *uri_resolve(const char *base, const char *rel)
+/* RFC 3986 5.2.4 remove_dot_segments on the path of uri, in place: "a/./b" -> "a/b",
+ * "a/b/../c" -> "a/c" ("http://x/a/../c.json" names what "http://x/c.json" names). */
+static char *remove_dots(char *uri)
+{
+    char *path = uri;
+    const char *colon = strchr(uri, ':');
+    if (colon && has_scheme(uri))
+        path = (char *)colon + 1;
+    if (path[0] == '/' && path[1] == '/') { /* the authority */
+        char *end = path + 2 + strcspn(path + 2, "/?#");
+        path = end;
+    }
+    size_t plen = strcspn(path, "?#");
+    char *rest = xstrdup(path + plen); /* query and fragment, kept as they are */
+    char *out = path, *o = path;        /* the output never outruns the input */
+    const char *in = path, *end = path + plen;
+    bool abs = *in == '/';
+    if (abs) {
+        *o++ = '/';
+        in++;
+    }
+    char *start = o;
+    while (in < end) {
+        const char *seg = in;
+        while (in < end && *in != '/')
+            in++;
+        size_t n = (size_t)(in - seg);
+        bool last = in >= end;
+        if (in < end)
+            in++; /* the '/' */
+        if (n == 1 && seg[0] == '.') {
+            continue;
+        } else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (o > start) { /* drop the last output segment */
+                o--;         /* its trailing '/' */
+                while (o > start && o[-1] != '/')
+                    o--;
+            }
+            continue;
+        }
+        memmove(o, seg, n);
+        o += n;
+        if (!last)
+            *o++ = '/';
+    }
+    *o = '\0';
+    (void)out;
+    size_t rl = strlen(rest);
+    memmove(o, rest, rl + 1);
+    free(rest);
+    return uri;
+}
+
+static char *uri_resolve_raw(const char *base, const char *rel);
+
+static char *uri_resolve(const char *base, const char *rel) { return remove_dots(uri_resolve_raw(base, rel)); }
+
+static char *uri_resolve_raw(const char *base, const char *rel)
 {
     if (!base || has_scheme(rel))
         return xstrdup(rel);
@@ -1145,14 +1202,27 @@ static void prescan(cctx *cc, json_object *root)
     typedef struct {
         json_object *o;
         resource *r;
+        bool names; /* a map whose keys are names (properties, $defs, ...) and values schemas */
     } item;
     size_t n = 0, cap = 64;
     item *st = xmalloc(cap * sizeof *st);
-    st[n++] = (item){root, NULL};
+    st[n++] = (item){root, NULL, false};
     while (n) {
         item it = st[--n];
         resource *r = it.r;
-        if (json_object_get_type(it.o) == json_type_object) {
+        if (it.names && json_object_get_type(it.o) == json_type_object) {
+            /* every value is a schema, whatever its name ("default", "enum", "id" are names here) */
+            struct json_object_iterator i = json_object_iter_begin(it.o), end = json_object_iter_end(it.o);
+            for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i)) {
+                json_object *val = json_object_iter_peek_value(&i);
+                json_type t = json_object_get_type(val);
+                if (t != json_type_object && t != json_type_array)
+                    continue;
+                if (n == cap)
+                    st = xrealloc(st, (cap *= 2) * sizeof *st);
+                st[n++] = (item){val, r, false};
+            }
+        } else if (json_object_get_type(it.o) == json_type_object) {
             const char *id = id_of(cc, it.o);
             if (id) {
                 const char *hash = strchr(id, '#');
@@ -1183,9 +1253,11 @@ static void prescan(cctx *cc, json_object *root)
                 if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default") || !strcmp(k, "examples") ||
                     !strcmp(k, "example"))
                     continue;
+                bool names = !strcmp(k, "properties") || !strcmp(k, "patternProperties") || !strcmp(k, "$defs") ||
+                             !strcmp(k, "definitions") || !strcmp(k, "dependentSchemas") || !strcmp(k, "dependencies");
                 if (n == cap)
                     st = xrealloc(st, (cap *= 2) * sizeof *st);
-                st[n++] = (item){val, r};
+                st[n++] = (item){val, r, names && t == json_type_object};
             }
         } else if (json_object_get_type(it.o) == json_type_array) {
             size_t len = json_object_array_length(it.o);
@@ -1196,7 +1268,7 @@ static void prescan(cctx *cc, json_object *root)
                     continue;
                 if (n == cap)
                     st = xrealloc(st, (cap *= 2) * sizeof *st);
-                st[n++] = (item){val, r};
+                st[n++] = (item){val, r, false};
             }
         }
     }

@@ -1066,6 +1066,36 @@ static void test_pattern_limits(void **state)
     }
 }
 
+/* References the compiler could not resolve (found in review; the tool then fell back to the
+ * generic schema): dot segments in an $id, and an $anchor under a property named like a
+ * keyword whose value is not a schema ("default", "enum"). */
+static void test_refs_dot_segments_and_keyword_names(void **state)
+{
+    (void)state;
+    static const char *const schemas[] = {
+        "{\"$id\":\"http://x/a/b.json\",\"$defs\":{\"c\":{\"$id\":\"../c.json\",\"type\":\"string\"}},\"$ref\":\"http://x/c.json\"}",
+        "{\"$id\":\"http://x/a/b.json\",\"$defs\":{\"c\":{\"$id\":\"./c.json\",\"type\":\"string\"}},\"$ref\":\"c.json\"}",
+        "{\"$id\":\"http://x/a/b/c.json\",\"$defs\":{\"c\":{\"$id\":\"../../d/./e.json\",\"type\":\"string\"}},"
+        "\"$ref\":\"http://x/d/e.json\"}",
+        "{\"properties\":{\"default\":{\"$anchor\":\"d\",\"type\":\"string\"}},\"$ref\":\"#d\"}",
+        "{\"properties\":{\"enum\":{\"$anchor\":\"d\",\"type\":\"string\"}},\"$ref\":\"#d\"}",
+    };
+    for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++) {
+        json_object *s = parse(schemas[i]);
+        char err[512] = "";
+        schema_validator *v = schema_validator_new(s, err, sizeof err);
+        json_object_put(s);
+        if (!v)
+            fail_msg("%s: %s", schemas[i], err);
+        json_object *ok = json_object_new_string("s"), *bad = json_object_new_int(5);
+        assert_int_equal(schema_validate(v, ok, NULL), 0);
+        assert_int_equal(schema_validate(v, bad, NULL), 1);
+        json_object_put(ok);
+        json_object_put(bad);
+        schema_validator_free(v);
+    }
+}
+
 static void test_pattern_translation_details(void **state)
 {
     (void)state;
@@ -1235,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_unique_items_hashed_types),
         cmocka_unit_test(test_pattern_translation_details),
         cmocka_unit_test(test_pattern_limits),
+        cmocka_unit_test(test_refs_dot_segments_and_keyword_names),
         cmocka_unit_test(test_same_value_limit),
         cmocka_unit_test(test_ids_and_relative_refs),
         cmocka_unit_test(test_compile_details),
