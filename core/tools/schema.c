@@ -41,7 +41,8 @@
 #include "util/buf.h"
 #include "util/str.h"
 
-#define MAX_EVALS 100000u        /* subschema evaluations per validation */
+#define MAX_EVALS 1000000u       /* subschema evaluations per validation (an array of 100,001
+                                    numbers took 100,002: refused as unchecked at 100,000) */
 #define MAX_FRAMES 256u          /* nested evaluations (the worker stacks are 256 KiB) */
 /* patterns: translation length x largest {m,n} count above this is not compiled (memory) */
 #define PATTERN_EXPANSION_MAX 50000.0
@@ -1873,8 +1874,10 @@ static void compile_node(cctx *cc, snode *n)
         n->unique = json_object_get_type(o) == json_type_boolean && json_object_get_boolean(o);
     if ((o = kw(js, "contains"))) {
         n->contains = sub(cc, n, o, "contains", NULL, -1);
-        get_count(cc, n, js, "minContains", &n->min_contains);
-        get_count(cc, n, js, "maxContains", &n->max_contains);
+        if (cc->d >= D2019) { /* minContains/maxContains are 2019-09 keywords: unknown before */
+            get_count(cc, n, js, "minContains", &n->min_contains);
+            get_count(cc, n, js, "maxContains", &n->max_contains);
+        }
     }
     n->arr_kw = n->nprefix || n->items || n->min_items >= 0 || n->max_items >= 0 || n->unique || n->contains;
 

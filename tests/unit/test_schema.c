@@ -630,20 +630,33 @@ static void test_ref_cycles(void **state)
 static void test_work_bound(void **state)
 {
     (void)state;
-    /* 2^20 paths through nested alternatives: stopped at the evaluation budget */
+    /* 2^24 paths through nested alternatives: stopped at the evaluation budget */
     char s[4096];
     size_t used = (size_t)snprintf(s, sizeof s, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 24; i++)
         used += (size_t)snprintf(s + used, sizeof s - used,
                                  "\"d%d\":{\"anyOf\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]},", i,
                                  i + 1, i + 1);
-    snprintf(s + used, sizeof s - used, "\"d20\":{\"type\":\"string\"}}}");
+    snprintf(s + used, sizeof s - used, "\"d24\":{\"type\":\"string\"}}}");
     schema_validator *v = compile(s);
     expect(v, "\"fine\"", OK);
     expect(v, "1",
-           "$: validation stopped after 100000 subschema evaluations: the schema is too complex for this value, so "
+           "$: validation stopped after 1000000 subschema evaluations: the schema is too complex for this value, so "
            "the arguments could not be checked");
     schema_validator_free(v);
+    /* a long array of plain values is within it */
+    v = compile("{\"items\":{\"type\":\"integer\"}}");
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < 200000; i++)
+        json_object_array_add(a, json_object_new_int(i));
+    assert_int_equal(schema_validate(v, a, NULL), 0);
+    json_object_put(a);
+    schema_validator_free(v);
+    /* minContains/maxContains are 2019-09 keywords: draft-07 does not know them */
+    check("{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"contains\":{\"type\":\"integer\"},\"minContains\":2}",
+          "[1]", OK, END);
+    check("{\"contains\":{\"type\":\"integer\"},\"minContains\":2}", "[1,2]", OK, "[1]",
+          "$: expected at least 2 items matching the 'contains' schema, got 1", END);
 }
 
 static void test_report_cap(void **state)
