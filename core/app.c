@@ -100,6 +100,7 @@ void generation_release(generation *g)
     app_config_free(&g->cfg);
     free(g->region);
     free(g->region_origin);
+    getfunction_refusals_free(&g->gf_refusals);
     free(g);
 }
 
@@ -188,6 +189,7 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     generation *g = xcalloc(1, sizeof *g);
     atomic_init(&g->refs, 1);
     g->app = a;
+    getfunction_refusals_init(&g->gf_refusals);
     if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
         goto fail;
     lmcp_log_level lvl;

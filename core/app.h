@@ -14,6 +14,7 @@
 #include "aws/aws.h"
 #include "conf.h"
 #include "credentials/chain.h"
+#include "discovery/pipeline.h"
 #include "invoke/chain.h"
 #include "plugin.h"
 
@@ -37,9 +38,10 @@ typedef struct generation {
     aws_client *aws;
     chain *chain;
     size_t discovery_concurrency;
-    /* when a discovery of this generation was refused GetFunction (AccessDeniedException), by
-       clock_mono_us; 0: not refused (core/discovery/pipeline.c) */
-    _Atomic int64_t getfunction_denied_us;
+    /* the names and ARNs a discovery of this generation was refused GetFunction for
+       (AccessDeniedException): looked up in the account listing instead for an hour
+       (core/discovery/pipeline.c) */
+    getfunction_refusals gf_refusals;
 } generation;
 
 generation *generation_ref(generation *g);

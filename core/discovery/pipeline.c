@@ -41,8 +41,8 @@ struct lmcp_function {
     char *schema_text;         /* the input schema, compact JSON (text: a json-c tree is ~10x) */
     json_object *annotations;
     bool rejected;
-    atomic_bool in_batch;      /* selected into a batch: selectors run in parallel threads and the
-                                  GetFunction fallback hands the same function to each of them */
+    atomic_bool in_batch;      /* selected into a batch (a selector may hand the same function
+                                  to run_select twice) */
     bool kept;                 /* survived its batch: a tool candidate for the snapshot */
 };
 
@@ -84,7 +84,8 @@ typedef struct run_state {
     bool listtags_fallback_logged;
     bool listtags_denied;      /* ListTags refused in this run: the tagging API for the next batches */
     /* the account listing used when GetFunction is not permitted (run_fetch fallback) */
-    bool getfunction_denied;   /* an earlier run was refused GetFunction: not tried in this one */
+    bool getfunction_denied;   /* an earlier run was refused GetFunction for some references:
+                                  those are not asked again in this one (g->gf_refusals) */
     bool acct_by_listing;      /* list_account (the matchers' listing) fills acct for the fallback */
     int acct_state;            /* 0 not listed, 1 listing, 2 listed, -1 failed */
     lmcp_function **acct;
@@ -158,6 +159,82 @@ static void page_guard_free(page_guard *g) { free(g->slot); }
 
 /* a GetFunction refusal is remembered this long; then GetFunction is tried again */
 #define GETFUNCTION_RETRY_US (3600LL * 1000000LL)
+
+void getfunction_refusals_init(getfunction_refusals *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+}
+
+void getfunction_refusals_free(getfunction_refusals *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->refs[i]);
+    free(r->refs);
+    free(r->at_us);
+    free(r->account);
+    pthread_mutex_destroy(&r->mu);
+}
+
+/* Forget the refusals older than GETFUNCTION_RETRY_US; true when some remain. */
+static bool refusals_prune(getfunction_refusals *r)
+{
+    int64_t now = clock_mono_us();
+    pthread_mutex_lock(&r->mu);
+    size_t o = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (now - r->at_us[i] < GETFUNCTION_RETRY_US) {
+            r->refs[o] = r->refs[i];
+            r->at_us[o++] = r->at_us[i];
+        } else {
+            free(r->refs[i]);
+        }
+    }
+    r->n = o;
+    bool any = o > 0;
+    pthread_mutex_unlock(&r->mu);
+    return any;
+}
+
+static size_t refusal_find_locked(const getfunction_refusals *r, const char *ref)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->refs[i], ref) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static bool refusal_fresh(getfunction_refusals *r, const char *ref)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t i = refusal_find_locked(r, ref);
+    bool fresh = i != SIZE_MAX && clock_mono_us() - r->at_us[i] < GETFUNCTION_RETRY_US;
+    pthread_mutex_unlock(&r->mu);
+    return fresh;
+}
+
+/* denied: remember (or renew) the refusal; else forget it (GetFunction answered again) */
+static void refusal_note(getfunction_refusals *r, const char *ref, bool denied)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t i = refusal_find_locked(r, ref);
+    if (denied) {
+        int64_t now = clock_mono_us();
+        if (i == SIZE_MAX) {
+            r->refs = xrealloc(r->refs, (r->n + 1) * sizeof *r->refs);
+            r->at_us = xrealloc(r->at_us, (r->n + 1) * sizeof *r->at_us);
+            i = r->n++;
+            r->refs[i] = xstrdup(ref);
+        }
+        r->at_us[i] = now;
+    } else if (i != SIZE_MAX) {
+        free(r->refs[i]);
+        r->refs[i] = r->refs[r->n - 1];
+        r->at_us[i] = r->at_us[r->n - 1];
+        r->n--;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
 
 static atomic_size_t g_default_concurrency = 16;
 static atomic_uint_fast64_t g_run_serial; /* the last run's serial */
@@ -485,10 +562,111 @@ static bool has_failed(run_state *rs)
 /* ------------------------------------------------------------------ host API: runs */
 
 
-/* GetFunction is not permitted (a role made for the upstream server only needs ListFunctions):
- * list the account once per run and find the name there. */
-static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
+/* A FUNCTION_LIST reference, split: "NAME[:QUALIFIER]", "ACCOUNT:function:NAME[:QUALIFIER]" or
+ * "arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]" (what Invoke and GetFunction
+ * accept). The members point into buf; absent ones are NULL. */
+typedef struct fn_ref {
+    char buf[256];
+    const char *partition, *region, *account, *name, *qualifier;
+} fn_ref;
+
+static bool fn_ref_parse(const char *s, fn_ref *r)
 {
+    memset(r, 0, sizeof *r);
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof r->buf)
+        return false;
+    memcpy(r->buf, s, len + 1);
+    char *part[9];
+    size_t n = 0;
+    for (char *p = r->buf;; p++) {
+        if (n == 9)
+            return false;
+        part[n++] = p;
+        p = strchr(p, ':');
+        if (!p)
+            break;
+        *p = '\0';
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!*part[i])
+            return false;
+    if (strcmp(part[0], "arn") == 0) {
+        if ((n != 7 && n != 8) || strcmp(part[2], "lambda") != 0 || strcmp(part[5], "function") != 0)
+            return false;
+        r->partition = part[1];
+        r->region = part[3];
+        r->account = part[4];
+        r->name = part[6];
+        r->qualifier = n == 8 ? part[7] : NULL;
+    } else if (n >= 3 && strcmp(part[1], "function") == 0) {
+        if (n > 4)
+            return false;
+        r->account = part[0];
+        r->name = part[2];
+        r->qualifier = n == 4 ? part[3] : NULL;
+    } else {
+        if (n > 2)
+            return false;
+        r->name = part[0];
+        r->qualifier = n == 2 ? part[1] : NULL;
+    }
+    return true;
+}
+
+static size_t config_size(const char *packed)
+{
+    const char *p = packed;
+    while (*p) {
+        p += strlen(p) + 1; /* key */
+        p += strlen(p) + 1; /* value */
+    }
+    return (size_t)(p - packed) + 1;
+}
+
+/* A function known by its ARN only: another account's function that this role may invoke (a
+ * resource policy) but not read. No description, configuration or tags; Invoke takes the ARN. */
+static lmcp_function *fn_from_ref(run_state *rs, const char *ref, bool just_refused)
+{
+    fn_ref r;
+    fn_ref_parse(ref, &r); /* parsed before */
+    if (just_refused)
+        LOG_WARN(COMP, "GetFunction is not permitted for %s (another account's function?): it becomes a tool from its "
+                       "ARN alone, without description, configuration or tags", ref);
+    lmcp_function *f = fn_alloc(rs);
+    f->name = xstrdup(r.name);
+    f->arn = xstrdup(ref);
+    return f;
+}
+
+/* GetFunction is not permitted for name_or_arn (a role made for the upstream server only needs
+ * ListFunctions; another account's function is invocable through a resource policy but not
+ * readable): list the account once per run and find the function there; a reference to
+ * another account's function is taken from the ARN alone. */
+static int account_lookup(run_state *rs, const char *name_or_arn, bool just_refused, lmcp_function **out, char *err,
+                          size_t errlen)
+{
+    getfunction_refusals *gr = &rs->g->gf_refusals;
+    fn_ref want, have;
+    if (!fn_ref_parse(name_or_arn, &want)) {
+        snprintf(err, errlen, "is not a function name or ARN");
+        return LMCP_NOT_FOUND;
+    }
+    if (want.region && rs->g->region && strcmp(want.region, rs->g->region) != 0) {
+        snprintf(err, errlen, "is in region %s, and this server calls %s", want.region, rs->g->region);
+        return LMCP_NOT_FOUND;
+    }
+    char mine[64] = ""; /* this account's id, once a listing has shown it */
+    if (want.account) {
+        pthread_mutex_lock(&gr->mu);
+        snprintf(mine, sizeof mine, "%s", gr->account ? gr->account : "");
+        pthread_mutex_unlock(&gr->mu);
+        if (*mine && strcmp(mine, want.account) != 0) {
+            /* another account: the listing cannot have it */
+            *out = fn_from_ref(rs, name_or_arn, just_refused);
+            return LMCP_OK;
+        }
+    }
     pthread_mutex_lock(&rs->mu);
     while (rs->acct_state == 1)
         pthread_cond_wait(&rs->cv, &rs->mu);
@@ -547,29 +725,63 @@ static int account_lookup(run_state *rs, const char *name_or_arn, lmcp_function 
         pthread_cond_broadcast(&rs->cv);
     }
     int rc = LMCP_NOT_FOUND;
-    if (rs->acct_state < 0) {
+    lmcp_function *found = NULL;
+    if (rs->acct_state < 0 && !want.account) {
         snprintf(err, errlen, "GetFunction is not permitted and ListFunctions failed: %s", rs->acct_err);
         rc = LMCP_ERR;
-    } else {
-        snprintf(err, errlen, "function %s does not exist", name_or_arn);
-        for (size_t i = 0; i < rs->n_acct; i++) {
+    } else if (rs->acct_state > 0) {
+        for (size_t i = 0; i < rs->n_acct && !found; i++) {
             lmcp_function *f = rs->acct[i];
-            if (strcmp(f->name, name_or_arn) == 0 || (f->arn && strcmp(f->arn, name_or_arn) == 0)) {
-                *out = f;
-                rc = LMCP_OK;
-                break;
+            if (!f->arn || !fn_ref_parse(f->arn, &have) || !have.account)
+                continue;
+            if (!*mine) {
+                snprintf(mine, sizeof mine, "%s", have.account);
+                pthread_mutex_lock(&gr->mu);
+                if (!gr->account)
+                    gr->account = xstrdup(have.account);
+                pthread_mutex_unlock(&gr->mu);
             }
+            if (strcmp(have.name, want.name) == 0 && (!want.account || strcmp(want.account, have.account) == 0) &&
+                (!want.region || strcmp(want.region, have.region) == 0) &&
+                (!want.partition || strcmp(want.partition, have.partition) == 0))
+                found = f;
         }
     }
     pthread_mutex_unlock(&rs->mu);
+    /* the listing's functions stay as listed (never handed out: a batch's filters and enrichers
+       change or drop what they are given), so the answer is a copy, made outside rs->mu
+       (fn_alloc takes it). A version or alias: the listing has the unqualified function only,
+       and the qualifier cannot be checked without GetFunction (a call to one that does not
+       exist gets Lambda's ResourceNotFoundException). */
+    if (found) {
+        lmcp_function *c = fn_alloc(rs);
+        c->name = xstrdup(found->name);
+        c->arn = want.qualifier ? xasprintf("%s:%s", found->arn, want.qualifier) : xstrdup(found->arn);
+        c->description = xstrdup(found->description);
+        if (found->config) {
+            size_t sz = config_size(found->config);
+            c->config = xmalloc(sz);
+            memcpy(c->config, found->config, sz);
+        }
+        c->timeout_s = found->timeout_s;
+        *out = c;
+        return LMCP_OK;
+    }
+    if (rc == LMCP_NOT_FOUND && want.account && (!*mine || strcmp(mine, want.account) != 0)) {
+        /* another account's (or an empty account's: whose cannot be told) */
+        *out = fn_from_ref(rs, name_or_arn, just_refused);
+        return LMCP_OK;
+    }
+    if (rc == LMCP_NOT_FOUND)
+        snprintf(err, errlen, "does not exist");
     return rc;
 }
 
 int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **out, char *err, size_t errlen)
 {
     generation *g = run->rs->g;
-    if (run->rs->getfunction_denied)
-        return account_lookup(run->rs, name_or_arn, out, err, errlen);
+    if (run->rs->getfunction_denied && refusal_fresh(&g->gf_refusals, name_or_arn))
+        return account_lookup(run->rs, name_or_arn, false, out, err, errlen);
     json_object *resp = NULL;
     lambda_status st;
     int rc = lambda_get_function(g->aws, name_or_arn, NULL, &resp, &st, err, errlen);
@@ -578,19 +790,19 @@ int run_fetch(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **
      * 403 for bad or expired credentials (UnrecognizedClient, InvalidSignature, ExpiredToken)
      * would fail the listing the same way and is reported as it is. */
     if (st.http == 404) {
-        snprintf(err, errlen, "function %s does not exist", name_or_arn);
+        snprintf(err, errlen, "does not exist");
         return LMCP_NOT_FOUND;
     }
     if (st.http == 403 && strcmp(st.code, "AccessDeniedException") == 0) {
-        /* remembered: the next runs look names up in the account listing without asking */
-        int64_t now = clock_mono_us();
-        atomic_store(&g->getfunction_denied_us, now > 0 ? now : 1);
-        return account_lookup(run->rs, name_or_arn, out, err, errlen);
+        /* remembered for this reference only: the next runs look it up in the account listing
+           without asking, and still ask GetFunction for the others */
+        refusal_note(&g->gf_refusals, name_or_arn, true);
+        return account_lookup(run->rs, name_or_arn, true, out, err, errlen);
     }
     if (rc != LMCP_OK)
         return rc;
-    if (atomic_load(&g->getfunction_denied_us)) /* permitted again */
-        atomic_store(&g->getfunction_denied_us, 0);
+    if (run->rs->getfunction_denied) /* refused earlier, permitted again */
+        refusal_note(&g->gf_refusals, name_or_arn, false);
     json_object *cfg = NULL, *tags = NULL;
     json_object_object_get_ex(resp, "Configuration", &cfg);
     lmcp_function *f = cfg ? fn_from_config(run->rs, cfg) : NULL;
@@ -1314,8 +1526,7 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
         LOG_DEBUG(COMP, "no selector is active: every function of the account is a candidate");
     /* GetFunction refused in an earlier run: the names are looked up in the account listing
        straight away, in the matchers' listing when there is one (the account is listed once) */
-    int64_t denied_us = atomic_load(&g->getfunction_denied_us);
-    if (denied_us && clock_mono_us() - denied_us < GETFUNCTION_RETRY_US && n_jobs > 0) {
+    if (n_jobs > 0 && refusals_prune(&g->gf_refusals)) {
         rs.getfunction_denied = true;
         rs.acct_by_listing = listing;
         if (listing)

@@ -9,6 +9,7 @@
  * the caller keeps the previous snapshot. */
 #ifndef LMCP_DISCOVERY_PIPELINE_H
 #define LMCP_DISCOVERY_PIPELINE_H
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <lambda-mcp/plugin.h>
@@ -24,6 +25,21 @@ typedef struct discovery_stats {
     size_t renamed;       /* name collisions resolved */
     int64_t duration_ms;
 } discovery_stats;
+
+/* The references (FUNCTION_LIST entries) GetFunction was refused for, with the time of the
+ * refusal: a generation's memory across its discovery runs. One refusal concerns one function
+ * (a cross-account ARN without a resource policy is refused while the role may read its own
+ * account), so it is remembered per reference, not for the whole account. */
+typedef struct getfunction_refusals {
+    pthread_mutex_t mu;
+    char **refs;
+    int64_t *at_us;       /* clock_mono_us of the refusal */
+    size_t n;
+    char *account;        /* this account's id, once an account listing has shown it */
+} getfunction_refusals;
+
+void getfunction_refusals_init(getfunction_refusals *r);
+void getfunction_refusals_free(getfunction_refusals *r);
 
 tool_snapshot *discovery_run(struct generation *g, discovery_stats *st, char *err, size_t errlen);
 

@@ -316,8 +316,12 @@ typedef struct lmcp_host {
     int64_t (*monotonic_us)(void);/* monotonic clock, microseconds */
 
     /* ---- discovery runs ---- */
-    /* Fetch one function directly (GetFunction: configuration and tags) by name or ARN.
-       LMCP_NOT_FOUND when it does not exist. The function belongs to the run. */
+    /* Fetch one function directly (GetFunction: configuration and tags) by name or ARN
+       (qualified or not, full or partial). LMCP_NOT_FOUND when it does not exist or cannot be
+       used here; err then completes "function NAME ..." (e.g. "does not exist"). When
+       GetFunction is not permitted, the function is found in the account listing instead, and
+       another account's ARN becomes a function known by its ARN alone. The function belongs
+       to the run. */
     int (*run_fetch)(lmcp_discovery_run *run, const char *name_or_arn, lmcp_function **fn,
                      char *err, size_t errlen);
     /* A function not from a Lambda listing (vendor catalogs): name or ARN to invoke. */

@@ -51,8 +51,8 @@ static int fetch_one(void *arg, size_t i)
     char err[512];
     int rc = c->s->host->run_fetch(c->run, c->s->names[i], &c->found[i], err, sizeof err);
     if (rc == LMCP_NOT_FOUND) {
-        c->s->host->log(c->s->inst, LMCP_LOG_WARN, "function '%s' is in the list but does not exist: skipped",
-                        c->s->names[i]);
+        c->s->host->log(c->s->inst, LMCP_LOG_WARN, "function '%s' is in the list but %s: skipped", c->s->names[i],
+                        err);
         return LMCP_OK;
     }
     if (rc != LMCP_OK) {

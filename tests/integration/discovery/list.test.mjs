@@ -12,7 +12,7 @@ import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.
 const FUNCTIONS = [
     { name: 'svc-a', handler: 'echo', description: 'Service A', tags: { expose: 'true' } },
     { name: 'svc-b', handler: 'echo', description: 'Service B', tags: { team: 'blue' } },
-    { name: 'svc-c', handler: 'greet', description: 'Service C' },
+    { name: 'svc-c', handler: 'greet', description: 'Service C', versions: ['1'], aliases: { live: '1' } },
     // 55 more: listing the account takes two ListFunctions pages
     { generate: { count: 55, name: 'bulk-{i:02d}', handler: 'echo', description: 'Bulk {i}' } },
 ];
@@ -90,6 +90,55 @@ run('discovery-list', async (t) => {
         assert.match(err, /warn +list: function 'no-such-function' is in the list but does not exist: skipped/);
         const call = await r.s.client.callTool({ name: 'svc_c', arguments: { name: 'Grace' } });
         assert.equal(call.isError, false, JSON.stringify(call));
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction denied: a qualified name and a partial ARN are found in the listing too', async () => {
+        const r = await discover('denied-qualified', { FUNCTION_LIST: 'svc-c:live,123456789012:function:svc-b,svc-a:nope:x' }, { faults: [DENY_GETFUNCTION] });
+        assert.deepEqual(names(r.tools), ['svc_b', 'svc_c']);
+        assert.deepEqual(r.tools.map((x) => x.description), ['Service B', 'Service C']);
+        assert.match(r.stderr(), /warn +list: function 'svc-a:nope:x' is in the list but is not a function name or ARN: skipped/);
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 2, GetFunction: 3 });
+        await emu.reset();
+        const call = await r.s.client.callTool({ name: 'svc_c', arguments: { name: 'Ada' } });
+        assert.equal(call.isError, false, JSON.stringify(call));
+        assert.deepEqual((await counters(emu)).byQualifier, { 'svc-c:live': 1 }, 'the alias is called');
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction denied for one cross-account ARN only: it becomes a tool from its ARN, the others still use '
+        + 'GetFunction, and a refresh neither lists the account nor asks for the refused ARN again', async () => {
+        const partner = 'arn:aws:lambda:us-east-1:999999999999:function:partner-fn';
+        const confText = conf({ discovery: 'refresh_interval = "1s";', plugins: ['{ plugin = "list"; }'] });
+        const r = await discover('cross-account', { FUNCTION_LIST: `svc-a,${partner}` },
+            { faults: [{ ...DENY_GETFUNCTION, function: 'partner-fn' }], confText });
+        assert.deepEqual(names(r.tools), ['partner_fn', 'svc_a']);
+        assert.equal(r.tools.find((x) => x.name === 'partner_fn').description, 'AWS Lambda function: partner-fn');
+        // the first run lists this account once to learn that the ARN is another account's
+        assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction'), { ListFunctions: 2, GetFunction: 2 });
+        assert.match(r.stderr(), new RegExp(`warn +discovery: GetFunction is not permitted for ${partner} \\(another account's function\\?\\): it becomes a tool from its ARN alone`));
+        const scheduled = /info +discovery: scheduled discovery: /g;
+        await until(() => (r.stderr().match(scheduled) || []).length >= 1, ms(10000), 'the first scheduled discovery');
+        const c2 = await counters(emu);
+        const delta = (op) => (c2.ops[op] || 0) - (r.c.ops[op] || 0);
+        assert.equal((r.stderr().match(scheduled) || []).length, 1, 'read within the second');
+        assert.equal(delta('GetFunction'), 1, 'svc-a is still read with GetFunction; the refused ARN is not asked again');
+        assert.equal(delta('ListFunctions'), 0, 'the account is not listed again');
+        assert.match(r.stderr(), /info +discovery: scheduled discovery: .*; no change/);
+        assert.equal((r.stderr().match(/GetFunction is not permitted for arn/g) || []).length, 1, 'warned once');
+        // the call reaches Lambda with the ARN (the emulator has no such account: Lambda's 404 comes back)
+        const call = await r.s.client.callTool({ name: 'partner_fn', arguments: {} });
+        assert.equal(call.isError, true);
+        assert.match(call.content[0].text, /ResourceNotFoundException/);
+        await r.s.session.close();
+    });
+
+    await t.test('GetFunction and ListFunctions both denied: an ARN of another account still becomes a tool', async () => {
+        const partner = 'arn:aws:lambda:us-east-1:999999999999:function:partner-fn';
+        const denyList = { operation: 'ListFunctions', status: 403, code: 'AccessDeniedException', message: 'not authorized to perform: lambda:ListFunctions' };
+        const r = await discover('both-denied', { FUNCTION_LIST: partner }, { faults: [DENY_GETFUNCTION, denyList] });
+        assert.deepEqual(names(r.tools), ['partner_fn']);
+        assert.match(r.stderr(), /GetFunction is not permitted for arn:aws:lambda:us-east-1:999999999999:function:partner-fn/);
         await r.s.session.close();
     });
 
