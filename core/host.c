@@ -149,7 +149,13 @@ static void h_res_err(lmcp_result *r, lmcp_outcome o, const char *type, const ch
     va_end(ap);
 }
 static void h_res_set_retry(lmcp_result *r, int64_t ms) { r->retry_after_ms = ms; }
-static void h_res_set_cached(lmcp_result *r, bool v) { r->from_cache = v; }
+static void h_res_set_cached(lmcp_result *r, bool v)
+{
+    r->from_cache = v;
+    if (v)
+        r->lambda_called = false; /* replayed: this call did not reach Lambda */
+}
+static bool h_res_lambda_called(const lmcp_result *r) { return r->lambda_called; }
 static void h_res_copy(lmcp_result *d, const lmcp_result *s) { result_copy(d, s); }
 static lmcp_result *h_res_new(void) { return result_new(); }
 static void h_res_free(lmcp_result *r) { result_free(r); }
@@ -291,6 +297,7 @@ static const lmcp_host g_host = {
     .result_free = h_res_free,
     .call_arguments_sha256 = h_call_args_sha256,
     .run_serial = run_serial,
+    .result_lambda_called = h_res_lambda_called,
 };
 
 const lmcp_host *host_table(void) { return &g_host; }

@@ -810,6 +810,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
     hdrs given = HDRS_INIT;
     int result = LMCP_ERR;
     aws_fail fail = AWS_FAIL_REQUEST;
+    int reached = 0;
     if (load_headers(&given, req->headers, err, errlen) < 0)
         goto done;
 
@@ -892,6 +893,8 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         int64_t t0 = clock_mono_us();
         http_rc hrc = http_perform(c->http, &hr, &hresp, herr, sizeof herr);
         hdrs_free(&h);
+        if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_CANCELLED)
+            reached++;
 
         bool retry = false;
         long delay = -1;
@@ -1005,5 +1008,6 @@ done:
     free(url);
     endpoint_url_free(&tmp);
     ctl->fail = fail;
+    ctl->reached = reached;
     return result;
 }

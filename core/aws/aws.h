@@ -85,6 +85,9 @@ typedef struct aws_request_ctl {
                               is capped at the time left, and a wait that would reach it is not
                               started (LMCP_TIMEOUT, AWS_FAIL_DEADLINE). 0: no deadline. */
     aws_fail fail;         /* out */
+    int reached;           /* out: attempts that reached the service or may have (an answer
+                              came, or the connection failed after the request may have gone
+                              out); 0: nothing was sent */
 } aws_request_ctl;
 
 /* aws_request() with a deadline for the whole request and the reason of a failure. ctl may

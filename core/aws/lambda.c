@@ -158,10 +158,12 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
     req.flags = 0; /* not idempotent: retried only when never sent, or throttled */
     req.timeout_ms = o->timeout_ms;
     req.cancel = o->cancel;
-    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE};
+    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE, 0};
     int rc = aws_request_ex(c, &req, &ctl, out, err, errlen);
     if (o->fail)
         *o->fail = ctl.fail;
+    if (o->reached)
+        *o->reached = ctl.reached;
     free(name);
     free(path);
     free(query);

@@ -36,6 +36,7 @@ typedef struct lambda_invoke_opts {
                                     waits between them included; 0: none */
     const volatile int *cancel;
     aws_fail *fail;              /* optional out: why no response arrived (aws_request_ex) */
+    int *reached;                /* optional out: attempts that reached Lambda or may have */
 } lambda_invoke_opts;
 
 /* Invoke (RequestResponse). LMCP_OK means a response arrived: check status, the

@@ -92,6 +92,7 @@ void result_copy(lmcp_result *dst, const lmcp_result *src)
     dst->http_status = src->http_status;
     dst->retry_after_ms = src->retry_after_ms;
     dst->from_cache = src->from_cache;
+    dst->lambda_called = src->lambda_called;
     dst->duration_us = src->duration_us;
 }
 

@@ -27,6 +27,7 @@ struct lmcp_result {
     long http_status;
     int64_t retry_after_ms;   /* REFUSED/THROTTLED: a hint for the client */
     bool from_cache;
+    bool lambda_called;       /* a request for this call went out to Lambda (or may have) */
     int64_t duration_us;      /* time spent below the wrapper that set it (invoker: Lambda) */
 };
 typedef struct lmcp_result lmcp_result;

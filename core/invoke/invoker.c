@@ -104,9 +104,12 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     };
     aws_response *r = NULL;
     char err[1024];
+    int reached = 0;
+    o.reached = &reached;
     int64_t t0 = clock_mono_us();
     int rc = lambda_invoke(g->aws, &o, &r, err, sizeof err);
     res->duration_us = clock_mono_us() - t0;
+    res->lambda_called = reached > 0;
     if (rc == LMCP_CANCELLED) {
         result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call to %s was cancelled", t->function_name);
         return rc;

@@ -429,6 +429,14 @@ typedef struct lmcp_host {
        server (also across conf reloads). Lets an enricher share work between the batches of a
        run (one DescribeSchema per schema and run, not per batch) and tell runs apart. */
     uint64_t (*run_serial)(const lmcp_discovery_run *run);
+
+    /* Whether a request for this call went out to Lambda (an answer came, or the request may
+       have been sent before the connection failed or the time ran out). False for a result
+       made before anything was sent: by a wrapper (a rate limit's wait, a refusal, a wait for
+       an identical call in flight, a cache hit: result_set_from_cache clears it) or by the host
+       (no credentials, the call's time gone before the request). A circuit breaker counts a
+       TIMEOUT against the function only when this is true. */
+    bool (*result_lambda_called)(const lmcp_result *r);
 } lmcp_host;
 
 /* Whether the host table has a field appended within ABI v1 (see the end of lmcp_host). */

@@ -304,6 +304,12 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
 
     lmcp_outcome o = h->result_outcome(res);
     verdict v = classify(o, h->setting_bool(s, "count_function_errors"));
+    /* a timeout that came before anything went to Lambda (a rate limit's wait or a wait for an
+       identical call, in a wrapper inside this one; no credentials in time) says nothing about
+       the function. A host without the field: counted, as before it existed. */
+    if (v == V_FAILURE && o == LMCP_OUTCOME_TIMEOUT && LMCP_HOST_HAS(h, result_lambda_called) &&
+        !h->result_lambda_called(res))
+        v = V_NEUTRAL;
     now = h->monotonic_us();
     pthread_mutex_lock(&c->mu);
     if (v == V_FAILURE) {

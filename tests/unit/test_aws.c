@@ -621,7 +621,9 @@ static void test_deadline_bounds_retries(void **state)
     ts_push(f->srv, &t);
     ts_push(f->srv, &t);
     aws_fail fail = AWS_FAIL_NONE;
+    int reached = -1;
     lambda_invoke_opts o = invoke_opts(&fail);
+    o.reached = &reached;
     o.timeout_ms = 500;
     aws_response *resp = NULL;
     char err[512];
@@ -632,6 +634,7 @@ static void test_deadline_bounds_retries(void **state)
     assert_int_equal(rc, LMCP_TIMEOUT);
     assert_null(resp);
     assert_int_equal(fail, AWS_FAIL_DEADLINE);
+    assert_int_equal(reached, 1); /* throttled once: Lambda was reached */
     assert_non_null(strstr(err, "the call's time ran out while retrying after throttling"));
     assert_true(ms < 500 + 250);
     assert_int_equal(ts_requests(f->srv), 1); /* the function never ran */
@@ -691,10 +694,11 @@ static void test_deadline_caps_each_attempt(void **state)
     ts_reset(f->srv);
     ts_push(f->srv, &slow);
     lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
-    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE};
+    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0};
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
     assert_null(resp);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_int_equal(ctl.reached, 1); /* sent, no answer in time */
     assert_int_equal(ts_requests(f->srv), 1);
 
     /* no time left at all: nothing is sent */
@@ -702,6 +706,7 @@ static void test_deadline_caps_each_attempt(void **state)
     ctl.deadline_us = clock_mono_us() - 1000;
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
     assert_int_equal(ctl.fail, AWS_FAIL_DEADLINE);
+    assert_int_equal(ctl.reached, 0);
     assert_int_equal(ts_requests(f->srv), 0);
 
     /* without a deadline nothing changes: the request's own timeout applies */
@@ -723,16 +728,18 @@ static void test_failure_kinds(void **state)
     fixture *f = *state;
     char err[512];
     aws_response *resp = NULL;
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0};
     lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_OK);
     assert_int_equal(ctl.fail, AWS_FAIL_NONE);
+    assert_int_equal(ctl.reached, 1);
     aws_response_free(resp);
 
     /* the credentials source fails (an expired SSO login, say): not a network error */
     f->creds.fail = true;
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
     assert_int_equal(ctl.fail, AWS_FAIL_CREDENTIALS);
+    assert_int_equal(ctl.reached, 0);
     assert_non_null(strstr(err, "no credentials here"));
     f->creds.fail = false;
 
@@ -745,6 +752,7 @@ static void test_failure_kinds(void **state)
     f->creds.rc = LMCP_TIMEOUT;
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
     assert_int_equal(ctl.fail, AWS_FAIL_DEADLINE);
+    assert_int_equal(ctl.reached, 0);
     assert_true(f->creds.deadline_us == ctl.deadline_us);
     assert_ptr_equal(f->creds.cancel, &cancel_flag);
     assert_non_null(strstr(err, "AWS credentials: timed out after waiting"));
@@ -788,6 +796,7 @@ static void test_failure_kinds(void **state)
     f->aws = make_client(f, url, 1, 2);
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_int_equal(ctl.reached, 0); /* connection refused: nothing went out */
     assert_non_null(strstr(err, "after 3 attempts"));
 }
 
@@ -873,7 +882,7 @@ static void test_bad_endpoint_url_redacted(void **state)
     aws_client_free(f->aws);
     f->aws = make_client(f, "ftp://user:PWzzSECRET@example.com/base?token=TOKzz", 2, 20);
     lmcp_aws_request r = lambda_req("GET", "/x", 0);
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0};
     aws_response *resp;
     char err[512];
     for (int i = 0; i < 2; i++) { /* an unparseable endpoint is not cached */

@@ -357,6 +357,54 @@ static void test_bad_ratio_override_ignored(void **state)
  * calls that started before it opened (hanging during the outage) and failed after a trial had
  * closed it again re-opened it against a healthy function. A call's outcome now counts only when
  * the breaker has not changed state since the call started. */
+/* A timeout that came before anything went to Lambda says nothing about the function: a wait for
+ * an identical call in flight (the cache inside the breaker), or the invoker finding the call's
+ * time gone before sending. Timeouts after the request went out still count. */
+static void test_timeouts_before_lambda_are_neutral(void **state)
+{
+    (void)state;
+    fx *f = fx_new("wrappers = ( { plugin = \"circuit-breaker\"; failure_threshold = 2; failure_ratio = 0; "
+                   "cooldown = \"10s\"; },\n"
+                   "            { plugin = \"cache\"; overrides = ( { tools = [\"x\"]; cacheable = true; } ); } );\n",
+                   TOOLS, NTOOLS);
+    if (!f->snap)
+        fail_msg("%s", f->err);
+    fx_term_default((fx_step){.gate = true});
+    fx_async *leader = fx_start(f, "x", "{\"same\":1}", 0);
+    fx_sleep_ms(50);
+    for (int i = 0; i < 3; i++) { /* three followers give up waiting for the leader */
+        fx_async *w = fx_start(f, "x", "{\"same\":1}", 50);
+        fx_join(w);
+        assert_int_equal(w->res->outcome, LMCP_OUTCOME_TIMEOUT);
+        assert_false(w->res->lambda_called);
+        fx_async_free(w);
+    }
+    fx_gate_open();
+    fx_join(leader);
+    assert_int_equal(leader->res->outcome, LMCP_OUTCOME_OK);
+    assert_true(leader->res->lambda_called);
+    fx_async_free(leader);
+    /* the invoker's own "time gone before the request": neutral too (after one real timeout,
+       so a single counted one would open the breaker) */
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_TIMEOUT), LMCP_OUTCOME_TIMEOUT);
+    fx_term_default((fx_step){.outcome = LMCP_OUTCOME_TIMEOUT, .not_sent = true});
+    for (int i = 0; i < 3; i++) {
+        lmcp_result *r = fx_call(f, "y", "{}");
+        assert_int_equal(r->outcome, LMCP_OUTCOME_TIMEOUT);
+        result_free(r);
+    }
+    /* still closed for both: the calls reach the terminal */
+    int before = fx_calls();
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    assert_int_equal(fx_calls(), before + 2);
+    /* two timeouts of requests that went out open it */
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_TIMEOUT), LMCP_OUTCOME_TIMEOUT);
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_TIMEOUT), LMCP_OUTCOME_TIMEOUT);
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    fx_free(f);
+}
+
 static void test_stale_failures_do_not_reopen(void **state)
 {
     (void)state;
@@ -418,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_logs_written_outside_the_lock),
         cmocka_unit_test(test_bad_ratio_override_ignored),
         cmocka_unit_test(test_stale_failures_do_not_reopen),
+        cmocka_unit_test(test_timeouts_before_lambda_are_neutral),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,7 @@ typedef struct fx_step {
     int64_t retry_after_ms;
     int fail_every;          /* > 0: terminal calls number k*fail_every answer SERVICE_ERROR */
     bool gate;               /* hold the call until fx_gate_open() (a cancel ends it: CANCELLED) */
+    bool not_sent;           /* answer as the invoker does when nothing went to Lambda */
 } fx_step;
 
 /* The gate of gated steps: closed by fx_new, opened by the test. */
@@ -217,6 +218,7 @@ static int fx_terminal(void *ctx, lmcp_call *call, lmcp_result *res)
     pthread_mutex_unlock(&fx_term.mu);
 
     int rc = LMCP_OK;
+    res->lambda_called = !s.not_sent; /* the terminal stands for the invoker, which sent the request */
     if (s.gate && !fx_gate_wait(call)) {
         result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "cancelled while held at the gate");
         atomic_fetch_sub(&fx_term.inflight, 1);
