@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -81,6 +82,143 @@ const char builtin_default_conf[] =
     "                { plugin = \"container\"; }, { plugin = \"imds\"; } );\n"
     "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
     "                          { plugin = \"schema-registry\"; } ); };\n";
+
+/* ------------------------------------------------------------------ what libconfig lets through */
+
+/* libconfig 1.5 (Debian 12's) reads an integer literal without the L suffix as a 32-bit int and
+ * silently wraps a larger one: `max_bytes = 4294968320;` becomes 1024 and `ttl = 3000000000;`
+ * a negative number. The text is scanned for such literals before it is parsed, so they are
+ * refused at their line (libconfig 1.7 promotes them to 64 bits by itself). The scanner follows
+ * libconfig's lexer: comments (#, //, slash-star), strings, names (which may hold digits),
+ * floats, decimal and hex integers, @include lines (read like libconfig does, relative to the
+ * working directory). Returns -1 with "file:line: ..." in err. */
+static int scan_int_literals(const char *file, int depth, char *err, size_t errlen)
+{
+    FILE *f = depth > 10 ? NULL : fopen(file, "r");
+    if (!f)
+        return 0; /* libconfig reports what it cannot read */
+    buf text = BUF_INIT;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&text, chunk, got);
+    fclose(f);
+    const char *p = text.data ? text.data : "";
+    const char *end = p + text.len;
+    int line = 1, rc = 0;
+    bool line_start = true;
+    while (p < end && rc == 0) {
+        char c = *p;
+        if (c == '\n') {
+            line++;
+            line_start = true;
+            p++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+            p++;
+            continue;
+        }
+        bool at_start = line_start;
+        line_start = false;
+        if (c == '#' || (c == '/' && p + 1 < end && p[1] == '/')) {
+            while (p < end && *p != '\n')
+                p++;
+        } else if (c == '/' && p + 1 < end && p[1] == '*') {
+            for (p += 2; p < end && !(*p == '*' && p + 1 < end && p[1] == '/'); p++)
+                if (*p == '\n')
+                    line++;
+            p = p < end ? p + 2 : end;
+        } else if (c == '"') {
+            for (p++; p < end && *p != '"'; p++) {
+                if (*p == '\\' && p + 1 < end)
+                    p++;
+                if (*p == '\n')
+                    line++;
+            }
+            p = p < end ? p + 1 : end;
+        } else if (c == '@' && at_start && (size_t)(end - p) > 8 && strncmp(p, "@include", 8) == 0) {
+            const char *q = p + 8;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            const char *close = q < le && *q == '"' ? memchr(q + 1, '"', (size_t)(le - q - 1)) : NULL;
+            if (close) {
+                char *inc = xstrndup(q + 1, (size_t)(close - q - 1));
+                rc = scan_int_literals(inc, depth + 1, err, errlen);
+                free(inc);
+            }
+            p = le;
+        } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*') {
+            while (p < end && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                               *p == '-' || *p == '_' || *p == '*'))
+                p++;
+        } else if ((c >= '0' && c <= '9') || ((c == '-' || c == '+') && p + 1 < end && p[1] >= '0' && p[1] <= '9')) {
+            const char *start = p;
+            bool neg = c == '-';
+            if (c == '-' || c == '+')
+                p++;
+            bool hex = p + 1 < end && p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+            unsigned long long v = 0;
+            bool big = false;
+            if (hex) {
+                for (p += 2; p < end && hex_digit((unsigned char)*p) >= 0; p++) {
+                    big = big || v > 0x7FFFFFFFULL;
+                    v = v * 16 + (unsigned)hex_digit((unsigned char)*p);
+                }
+                big = big || v > 0x7FFFFFFFULL;
+            } else {
+                for (; p < end && *p >= '0' && *p <= '9'; p++) {
+                    big = big || v > 2147483648ULL;
+                    v = v * 10 + (unsigned)(*p - '0');
+                }
+                big = big || v > (neg ? 2147483648ULL : 2147483647ULL);
+            }
+            if (!hex && p < end && (*p == '.' || *p == 'e' || *p == 'E')) { /* a float */
+                while (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
+                                   ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E'))))
+                    p++;
+            } else if (p < end && *p == 'L') { /* a 64-bit integer */
+                p++;
+            } else if (big) {
+                snprintf(err, errlen,
+                         "%s:%d: the integer %.*s does not fit in 32 bits, and libconfig would read it as another "
+                         "number: write it with an L suffix (%.*sL), or as a string like \"720h\" where a duration "
+                         "is expected",
+                         file, line, (int)(p - start), start, (int)(p - start), start);
+                rc = -1;
+            }
+        } else {
+            p++;
+        }
+    }
+    buf_free(&text);
+    return rc;
+}
+
+/* Strings reach MCP clients (instructions, descriptions from plugins) and AWS: the conf must be
+ * UTF-8. Returns -1 with "file:line: ..." in err for the first string that is not. */
+static int check_utf8(const config_setting_t *s, const char *parent, const char *path, char *err, size_t errlen)
+{
+    const char *name = config_setting_name(s) ? config_setting_name(s) : parent;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_STRING) {
+        const char *v = config_setting_get_string(s);
+        if (v && !utf8_valid(v, strlen(v))) {
+            const char *f = config_setting_source_file(s);
+            snprintf(err, errlen, "%s:%u: the value of '%s' is not valid UTF-8 (save the conf file as UTF-8)",
+                     f ? f : (path ? path : "?"), config_setting_source_line(s), name ? name : "?");
+            return -1;
+        }
+        return 0;
+    }
+    if (t == CONFIG_TYPE_GROUP || t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST)
+        for (int i = 0; i < config_setting_length(s); i++)
+            if (check_utf8(config_setting_get_elem(s, (unsigned)i), name, path, err, errlen) < 0)
+                return -1;
+    return 0;
+}
 
 /* ------------------------------------------------------------------ parsing */
 
@@ -240,6 +378,8 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     const config_setting_t *root = config_root_setting(&c->doc);
+    if (path && (scan_int_literals(path, 0, err, errlen) < 0 || check_utf8(root, NULL, path, err, errlen) < 0))
+        return -1;
     static const char *const top[] = {"server", "aws", "discovery", "credentials", "wrappers", "tools", NULL};
     const config_setting_t *sect[6] = {0};
     for (int i = 0; i < config_setting_length(root); i++) {

@@ -66,6 +66,58 @@ static void test_errors(void **state)
     expect_error("server = [ 1 ];\n", 1, "'server' must be a group");
 }
 
+/* libconfig 1.5 wraps an integer literal wider than 32 bits without the L suffix: refused at its
+ * line instead of running with another number (4294968320 would be 1024) */
+static void test_wide_integers(void **state)
+{
+    (void)state;
+    expect_error("server = {\n max_queued = 4294967297; };\n", 2, "the integer 4294967297 does not fit in 32 bits");
+    expect_error("server = { max_queued = 0x100000001; };\n", 1, "with an L suffix (0x100000001L)");
+    expect_error("server = { max_queued = -2147483649; };\n", 1, "the integer -2147483649 does not fit");
+    expect_error("wrappers = ( { plugin = \"cache\";\n\n ttl = 3000000000; } );\n", 3, "does not fit in 32 bits");
+    /* what is not an integer literal is left alone: comments, strings, names, floats, L suffixes */
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c,
+         "# 99999999999 /* 99999999999 */ // 99999999999\n"
+         "/* 99999999999\n 99999999999 */\n"
+         "server = { instructions = \"99999999999 \\\" 99999999999\"; max_queued = 2147483647L;\n"
+         "           page_size = 100; shutdown_grace = 2.5e3; tools_ttl = 86400000L; };\n"
+         "tools = ( { match = \"t99999999999*\"; timeout = 0x7FFFFFFF; } );\n",
+         err, sizeof err, &rc);
+    /* the only error is max_queued's range: the value libconfig read is the one written */
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, ":4: setting 'max_queued' of section server is invalid: must be between 1 and 1000000"));
+    app_config_free(&c);
+    load(&c,
+         "# 99999999999 /* 99999999999 */ // 99999999999\n"
+         "server = { instructions = \"99999999999 \\\" 99999999999\"; max_queued = 1000000L;\n"
+         "           tools_ttl = 86400000L; };\n"
+         "wrappers = ( { plugin = \"rate-limit\"; rate = 2.5e3; global_rate = -1e-9; } );\n",
+         err, sizeof err, &rc);
+    assert_string_equal(err, "");
+    assert_int_equal(rc, 0);
+    assert_int_equal(settings_get_int(c.server, "max_queued"), 1000000);
+    assert_int_equal(settings_get_duration_ms(c.server, "tools_ttl"), 86400000);
+    app_config_free(&c);
+}
+
+/* strings reach MCP clients as JSON: a conf string that is not UTF-8 is refused at its line */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    expect_error("server = {\n instructions = \"caf\xe9\"; };\n", 2, "the value of 'instructions' is not valid UTF-8");
+    expect_error("discovery = { plugins = ( { plugin = \"list\";\n functions = [\"a\",\n \"\xff\"]; } ); };\n", 3,
+                 "the value of 'functions' is not valid UTF-8");
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c, "server = { instructions = \"caf\xc3\xa9 \xe2\x82\xac\"; };\n", err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    app_config_free(&c);
+}
+
 static void test_io_error(void **state)
 {
     (void)state;
@@ -258,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error),
+        cmocka_unit_test(test_wide_integers),  cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_values_and_precedence), cmocka_unit_test(test_tool_rules),
         cmocka_unit_test(test_builtin_default), cmocka_unit_test(test_settings_text),
     };
