@@ -239,34 +239,6 @@ static int load_group(lmcp_settings **out, const lmcp_setting_def *defs, const c
     return 0;
 }
 
-static int parse_globs(const config_setting_t *cs, char ***out, const char *path, char *err, size_t errlen)
-{
-    if (config_setting_type(cs) == CONFIG_TYPE_STRING) {
-        *out = xcalloc(2, sizeof **out);
-        (*out)[0] = xstrdup(config_setting_get_string(cs));
-        return 0;
-    }
-    if (config_setting_type(cs) != CONFIG_TYPE_ARRAY && config_setting_type(cs) != CONFIG_TYPE_LIST) {
-        char *w = where(cs, path);
-        snprintf(err, errlen, "%s: '%s' must be a tool name pattern or a list of them", w, config_setting_name(cs));
-        free(w);
-        return -1;
-    }
-    int n = config_setting_length(cs);
-    *out = xcalloc((size_t)n + 1, sizeof **out);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
-        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-            char *w = where(e, path);
-            snprintf(err, errlen, "%s: tool name patterns must be strings", w);
-            free(w);
-            return -1;
-        }
-        (*out)[i] = xstrdup(config_setting_get_string(e));
-    }
-    return 0;
-}
-
 static int parse_plugin_list(const config_setting_t *list, const char *section, const char *path, plugin_entry **out,
                              size_t *n_out, char *err, size_t errlen)
 {
@@ -341,7 +313,7 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
             snprintf(err, errlen, "%s: each entry of 'tools' must be a group", origin);
         else if (!(m = config_setting_get_member(g, "match")))
             snprintf(err, errlen, "%s: tool rule without 'match' (a tool name pattern or a list of them)", origin);
-        else if (parse_globs(m, &r->globs, c->path, err, errlen) == 0 &&
+        else if (settings_parse_globs(m, &r->globs, err, errlen) == 0 &&
                  (r->partial = settings_new(tool_settings, "a tools rule", err, errlen))) {
             /* only what the block sets counts: reset the env/default values to non-explicit */
             for (size_t k = 0; k < r->partial->n; k++)

@@ -274,24 +274,8 @@ static int parse_overrides(plugin_instance *inst, const config_setting_t *list, 
                      line);
             return -1;
         }
-        if (config_setting_type(t) == CONFIG_TYPE_STRING) {
-            o->globs = xcalloc(2, sizeof *o->globs);
-            o->globs[0] = xstrdup(config_setting_get_string(t));
-        } else if (config_setting_type(t) == CONFIG_TYPE_ARRAY || config_setting_type(t) == CONFIG_TYPE_LIST) {
-            int m = config_setting_length(t);
-            o->globs = xcalloc((size_t)m + 1, sizeof *o->globs);
-            for (int k = 0; k < m; k++) {
-                const char *s = config_setting_get_string_elem(t, k);
-                if (!s) {
-                    snprintf(err, errlen, "%s:%u: 'tools' patterns must be strings", file, line);
-                    return -1;
-                }
-                o->globs[k] = xstrdup(s);
-            }
-        } else {
-            snprintf(err, errlen, "%s:%u: 'tools' must be a pattern or a list of patterns", file, line);
+        if (settings_parse_globs(t, &o->globs, err, errlen) < 0)
             return -1;
-        }
         o->partial = settings_copy(inst->settings);
         for (size_t k = 0; k < o->partial->n; k++)
             o->partial->v[k].explicit_ = false;

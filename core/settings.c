@@ -286,6 +286,83 @@ bool settings_same_value(const lmcp_settings *a, const lmcp_settings *b, size_t 
     }
 }
 
+/* A tool name is [A-Za-z0-9_]+ (see tools/naming.h): a pattern with any other literal character
+ * (a function name's "-", say) or an empty one matches no tool, ever. Returns that character
+ * ('\0' for the empty pattern), or -1 when the pattern can match. Bracket expressions are not
+ * judged. */
+static int glob_dead_char(const char *g)
+{
+    if (!*g)
+        return '\0';
+    for (const char *p = g; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '*' || c == '?')
+            continue;
+        if (c == '[') {
+            const char *q = p + 1;
+            if (*q == '!' || *q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            q = strchr(q, ']');
+            if (q) {
+                p = q;
+                continue;
+            }
+            return '[';
+        }
+        if (c == '\\' && p[1])
+            c = (unsigned char)*++p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return c;
+    }
+    return -1;
+}
+
+int settings_parse_globs(const config_setting_t *cs, char ***out, char *err, size_t errlen)
+{
+    const char *key = config_setting_name(cs);
+    const char *file = config_setting_source_file(cs) ? config_setting_source_file(cs) : "?";
+    unsigned line = config_setting_source_line(cs);
+    int t = config_setting_type(cs);
+    int n = t == CONFIG_TYPE_STRING ? 1 : t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST ? config_setting_length(cs) : -1;
+    if (n < 0) {
+        seterr(err, errlen, "%s:%u: '%s' must be a tool name pattern or a list of them", file, line, key);
+        return -1;
+    }
+    if (n == 0) {
+        seterr(err, errlen, "%s:%u: '%s' is an empty list: it matches no tool", file, line, key);
+        return -1;
+    }
+    *out = xcalloc((size_t)n + 1, sizeof **out);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = t == CONFIG_TYPE_STRING ? cs : config_setting_get_elem(cs, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            seterr(err, errlen, "%s:%u: '%s': tool name patterns must be strings", file,
+                   config_setting_source_line(e), key);
+            return -1;
+        }
+        const char *g = config_setting_get_string(e);
+        int bad = glob_dead_char(g);
+        if (bad == '\0') {
+            seterr(err, errlen, "%s:%u: '%s': an empty pattern matches no tool", file, config_setting_source_line(e),
+                   key);
+            return -1;
+        }
+        if (bad > 0) {
+            char what[32];
+            snprintf(what, sizeof what, bad < 0x80 ? "'%c'" : "the byte 0x%02X", bad);
+            seterr(err, errlen,
+                   "%s:%u: '%s': the pattern \"%s\" matches no tool: tool names hold only A-Z, a-z, 0-9 and _ "
+                   "(a function my-fn is the tool my_fn), not %s",
+                   file, config_setting_source_line(e), key, g, what);
+            return -1;
+        }
+        (*out)[i] = xstrdup(g);
+    }
+    return 0;
+}
+
 void settings_rules_free(settings_rule *rules, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -64,6 +64,11 @@ typedef bool (*settings_tag_fn)(void *ctx, const char *key, const char **value);
 lmcp_settings *settings_for_tool(lmcp_settings *base, const char *tool_name, settings_tag_fn tag, void *tag_ctx,
                                  const settings_rule *rules, size_t n_rules);
 void settings_rules_free(settings_rule *rules, size_t n);
+/* The patterns of a rule (`match` of a tools rule, `tools` of an override block): a string or a
+ * list of strings, each able to match a tool name (one that cannot, like "get-prices" or "", is
+ * a conf error: it would silently do nothing). *out is NULL-terminated, freed by the caller
+ * (also on error). Returns -1 with "file:line: ..." in err. */
+int settings_parse_globs(const config_setting_t *cs, char ***out, char *err, size_t errlen);
 /* Whether two settings objects of the same table hold the same value for setting k. */
 bool settings_same_value(const lmcp_settings *a, const lmcp_settings *b, size_t k);
 

@@ -201,6 +201,45 @@ static void test_tool_rules(void **state)
     app_config_free(&c);
 }
 
+/* Rule patterns: '*' matches '_', classes work, overlapping rules apply in order (the later one
+ * wins, an exact name is not special); a pattern that can match no tool name is refused. */
+static void test_tool_rule_patterns(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c,
+         "tools = ( { match = \"get_prices\"; timeout = 1000; },\n"
+         "          { match = \"get*\"; timeout = 2000; },\n"
+         "          { match = [\"[a-c]?_*\", \"x[!0-9]\"]; timeout = 3000; },\n"
+         "          { match = \"bb_exact\"; timeout = 4000; } );\n",
+         err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    static const struct { const char *tool; int64_t ms; } want[] = {
+        {"get_prices", 2000}, /* the later glob wins over the earlier exact name */
+        {"getx", 2000},       {"ab_x", 3000}, {"ab_", 3000}, {"dd_x", 0},
+        {"xa", 3000},         {"x1", 0},      {"bb_exact", 4000}, /* the later exact name wins */
+        {"GET_prices", 0},    /* case-sensitive */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        lmcp_settings *s = app_config_tool_settings(&c, want[i].tool, NULL, NULL);
+        if (settings_get_duration_ms(s, "timeout") != want[i].ms)
+            fail_msg("%s: timeout %lld, expected %lld", want[i].tool, (long long)settings_get_duration_ms(s, "timeout"),
+                     (long long)want[i].ms);
+        settings_release(s);
+    }
+    app_config_free(&c);
+    expect_error("tools = ( { match = \"get-prices\"; timeout = 1; } );\n", 1,
+                 "the pattern \"get-prices\" matches no tool: tool names hold only A-Z, a-z, 0-9 and _");
+    expect_error("tools = ( { match = [\"ok_*\",\n \"fn.v2\"]; timeout = 1; } );\n", 2, "not '.'");
+    expect_error("tools = ( { match = [\"ok_*\", \"caf\xc3\xa9\"]; timeout = 1; } );\n", 1, "not the byte 0xC3");
+    expect_error("tools = ( { match = \"\"; timeout = 1; } );\n", 1, "an empty pattern matches no tool");
+    expect_error("tools = ( { match = [ ]; timeout = 1; } );\n", 1, "'match' is an empty list");
+    expect_error("tools = ( { match = (\"a\", 1); timeout = 1; } );\n", 1, "tool name patterns must be strings");
+    expect_error("tools = ( { match = 5; timeout = 1; } );\n", 1, "'match' must be a tool name pattern");
+}
+
 static void test_builtin_default(void **state)
 {
     (void)state;
@@ -312,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error),
         cmocka_unit_test(test_wide_integers),  cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_values_and_precedence), cmocka_unit_test(test_tool_rules),
+        cmocka_unit_test(test_tool_rule_patterns),
         cmocka_unit_test(test_builtin_default), cmocka_unit_test(test_settings_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

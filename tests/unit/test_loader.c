@@ -139,6 +139,16 @@ static void test_instance_settings_errors(void **state)
                               &cfg, err, sizeof err));
     assert_non_null(strstr(err, ":3: unknown setting 'lable'"));
     app_config_free(&cfg);
+    /* an override pattern no tool name can match would silently do nothing */
+    assert_null(instance_from("wrappers = ( { plugin = \"test_wrapper\";\n overrides = ( { tools = [\"a*\",\n"
+                              "   \"billing-*\"]; answer = 2; } ); } );\n",
+                              &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":3: 'tools': the pattern \"billing-*\" matches no tool"));
+    app_config_free(&cfg);
+    assert_null(instance_from("wrappers = ( { plugin = \"test_wrapper\"; overrides = ( { tools = [ ]; answer = 2; } ); } );\n",
+                              &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":1: 'tools' is an empty list"));
+    app_config_free(&cfg);
 }
 
 static bool tags(void *ctx, const char *key, const char **value)
