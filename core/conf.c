@@ -263,17 +263,25 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
             return -1;
         }
         e->group = g;
-        const char *s;
-        if (config_setting_lookup_string(g, "plugin", &s))
-            e->plugin = xstrdup(s);
-        if (config_setting_lookup_string(g, "path", &s))
-            e->path = xstrdup(s);
-        if (config_setting_lookup_string(g, "name", &s))
-            e->name = xstrdup(s);
-        const config_setting_t *p = config_setting_get_member(g, "plugin");
-        if (p && config_setting_type(p) != CONFIG_TYPE_STRING) {
-            snprintf(err, errlen, "%s: 'plugin' must be a string", e->origin);
-            return -1;
+        /* the entry's own keys: a value of another type must not be skipped as if absent */
+        static const char *const keys[] = {"plugin", "path", "name"};
+        char **dst[] = {&e->plugin, &e->path, &e->name};
+        for (size_t k = 0; k < 3; k++) {
+            const config_setting_t *m = config_setting_get_member(g, keys[k]);
+            if (!m)
+                continue;
+            char *mw = where(m, path);
+            const char *v = config_setting_type(m) == CONFIG_TYPE_STRING ? config_setting_get_string(m) : NULL;
+            if (!v || !*v)
+                snprintf(err, errlen, "%s: '%s' must be a non-empty string", mw, keys[k]);
+            else if (k == 0 && strchr(v, '/'))
+                snprintf(err, errlen, "%s: '%s' is a name, not a file: write path = \"%s\"; for a plugin file", mw,
+                         keys[k], v);
+            else
+                *dst[k] = xstrdup(v);
+            free(mw);
+            if (!*dst[k])
+                return -1;
         }
         if (!e->plugin && !e->path) {
             snprintf(err, errlen, "%s: entry of '%s' names no plugin (add plugin = \"name\";)", e->origin, section);
@@ -286,6 +294,15 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
         }
         if (!e->name)
             e->name = xstrdup(e->plugin);
+        /* instances are told apart by name in logs and --check: one name, one entry */
+        for (size_t j = 0; j + 1 < *n_out; j++)
+            if (strcmp((*out)[j].name, e->name) == 0) {
+                snprintf(err, errlen,
+                         "%s: '%s' already has an entry named '%s' (at %s): remove one, or give this one its own "
+                         "name = \"...\";",
+                         e->origin, section, e->name, (*out)[j].origin);
+                return -1;
+            }
     }
     return 0;
 }

@@ -64,6 +64,36 @@ static void test_errors(void **state)
     expect_error("tools = ( { timeout = \"5s\"; } );\n", 1, "tool rule without 'match'");
     expect_error("tools = ( { match = \"a*\";\n   timeout = true; } );\n", 2, "setting 'timeout' of a tools rule is a boolean");
     expect_error("server = [ 1 ];\n", 1, "'server' must be a group");
+    /* the entry keys: another type is an error, not an absent key */
+    expect_error("credentials = ( { plugin = \"env\";\n name = 5; } );\n", 2, "'name' must be a non-empty string");
+    expect_error("credentials = ( { path = 5; } );\n", 1, "'path' must be a non-empty string");
+    expect_error("credentials = ( { plugin = \"\"; } );\n", 1, "'plugin' must be a non-empty string");
+    expect_error("credentials = ( { plugin = \"../lib/env\"; } );\n", 1, "'plugin' is a name, not a file: write path =");
+    /* two entries of one section with one name */
+    expect_error("wrappers = ( { plugin = \"cache\"; },\n { plugin = \"cache\"; ttl = \"5s\"; } );\n", 2,
+                 "'wrappers' already has an entry named 'cache' (at ");
+    expect_error("discovery = { plugins = ( { plugin = \"prefix\"; prefix = \"a-\"; name = \"p\"; },\n"
+                 "  { path = \"/opt/x/p.so\"; } ); };\n", 2, "'discovery.plugins' already has an entry named 'p'");
+}
+
+static void test_named_entries(void **state)
+{
+    (void)state;
+    app_config c;
+    char err[1024];
+    int rc;
+    load(&c,
+         "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; name = \"prod/ro\"; },\n"
+         "                { plugin = \"profile\"; name = \"dev\"; } );\n"
+         "discovery = { plugins = ( { plugin = \"prefix\"; prefix = \"a-\"; },\n"
+         "                          { plugin = \"prefix\"; name = \"prefix-b\"; prefix = \"b-\"; } ); };\n",
+         err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c.n_credentials, 3);
+    assert_string_equal(c.credentials[1].name, "prod/ro");
+    assert_int_equal(c.n_discovery, 2);
+    assert_string_equal(c.discovery_plugins[1].name, "prefix-b");
+    app_config_free(&c);
 }
 
 /* libconfig 1.5 wraps an integer literal wider than 32 bits without the L suffix: refused at its
@@ -351,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error),
         cmocka_unit_test(test_wide_integers),  cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_values_and_precedence), cmocka_unit_test(test_tool_rules),
-        cmocka_unit_test(test_tool_rule_patterns),
+        cmocka_unit_test(test_tool_rule_patterns), cmocka_unit_test(test_named_entries),
         cmocka_unit_test(test_builtin_default), cmocka_unit_test(test_settings_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
