@@ -192,6 +192,20 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     getfunction_refusals_init(&g->gf_refusals);
     if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
         goto fail;
+    if (g->cfg.n_credentials == 0) {
+        /* nothing could sign a request: every discovery and call would fail (an empty or
+           truncated conf file, or one written for its wrappers alone) */
+        const config_setting_t *cs = config_lookup(&g->cfg.doc, "credentials");
+        char *at = cs ? xasprintf("%s:%u", config_setting_source_file(cs) ? config_setting_source_file(cs) : config_path,
+                                  config_setting_source_line(cs))
+                      : xstrdup(config_path ? config_path : "built-in default");
+        snprintf(err, errlen,
+                 "%s: no credentials plugins are configured%s, so no AWS request could be signed: add e.g. "
+                 "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; } );",
+                 at, cs ? "" : " (the conf file has no 'credentials' section)");
+        free(at);
+        goto fail;
+    }
     lmcp_log_level lvl;
     const char *ls = settings_get_string(g->cfg.server, "log_level");
     if (!log_parse_level(ls, &lvl)) {

@@ -120,6 +120,14 @@ run('cli', async (t) => {
         { what: 'a value out of range', line: 1, text: 'server = { page_size = 0; };\n', re: /page_size/ },
         { what: 'a bad duration', line: 2, text: BASE_CONF.split('\n')[0] + '\ntools = ( { match = "x"; timeout = "soon"; } );\n', re: /timeout|duration/ },
         { what: 'an unknown key in a plugin block', line: 1, text: 'credentials = ( { plugin = "env"; no_such_setting = 1; } );\n', re: /no_such_setting/ },
+        { what: 'a typo in a wrapper setting', line: 2, text: 'credentials = ( { plugin = "env"; } );\nwrappers = ( { plugin = "cache"; ttl_sec = 5; } );\n', re: /unknown setting 'ttl_sec' for plugin cache/ },
+        { what: 'a duplicate key', line: 2, text: '\nserver = { page_size = 5; page_size = 6; };\n', re: /duplicate setting/ },
+        { what: 'an @include of a missing file', line: 2, text: '#\n@include "/nonexistent/lambda-mcp-extra.conf"\n', re: /include/ },
+        { what: 'an integer libconfig would wrap', line: 2, text: '#\nserver = { max_queued = 4294967297; };\n', re: /4294967297 does not fit in 32 bits.*4294967297L/ },
+        { what: 'a string that is not UTF-8', line: 2, text: Buffer.concat([Buffer.from('#\nserver = { instructions = "caf'), Buffer.from([0xe9]), Buffer.from('"; };\n')]), re: /'instructions' is not valid UTF-8/ },
+        { what: 'a tools pattern that matches no tool name', line: 2, text: '#\ntools = ( { match = "get-prices"; timeout = "5s"; } );\n', re: /"get-prices" matches no tool/ },
+        { what: 'two entries with one name', line: 2, text: 'credentials = ( { plugin = "env"; },\n { plugin = "env"; } );\n', re: /already has an entry named 'env'/ },
+        { what: 'an empty credentials list', line: 2, text: '#\ncredentials = ( );\n', re: /no credentials plugins are configured/ },
     ];
     for (const c of confCases) {
         await t.test(`a conf file with ${c.what}: status 1 before serving, stderr names file:${c.line}`, async () => {
@@ -133,6 +141,23 @@ run('cli', async (t) => {
             assert.match(r.stderr, c.re);
             const chk = await cli(`conf ${c.what} --check`, [...base, '--config', file, '--check']);
             assert.equal(chk.code, 1, show(chk));
+            // the same message as the server's
+            const msg = r.stderr.split('\n').find((l) => l.startsWith('lambda-mcp: '));
+            assert.ok(msg && chk.stderr.split('\n').includes(msg), `--check does not say "${msg}":\n${show(chk)}`);
+        });
+    }
+
+    for (const [what, text] of [['an empty conf file', ''], ['a conf file with wrappers only', 'wrappers = ( { plugin = "audit"; } );\n']]) {
+        await t.test(`${what}: status 1 before serving (nothing could sign a request), --check says the same`, async () => {
+            const file = t.writeFile(`no-creds-${what.replace(/\W+/g, '-')}.conf`, text);
+            const r = await cli(`conf ${what}`, [...base, '--config', file], { input: null });
+            assert.equal(r.timedOut, false, `it did not exit: ${show(r)}`);
+            assert.equal(r.code, 1, show(r));
+            assert.equal(r.stdout, '', show(r));
+            assert.ok(r.stderr.includes(`lambda-mcp: ${file}: no credentials plugins are configured (the conf file has no 'credentials' section)`), show(r));
+            const chk = await cli(`conf ${what} --check`, [...base, '--config', file, '--check']);
+            assert.equal(chk.code, 1, show(chk));
+            assert.equal(chk.stderr, r.stderr, show(chk));
         });
     }
 
