@@ -1,6 +1,7 @@
 #include "config.h"
 #include "conf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,7 +359,17 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
     }
     if (!ok) {
         if (config_error_type(&c->doc) == CONFIG_ERR_FILE_IO) {
-            snprintf(err, errlen, "%s: cannot read the conf file", path ? path : "built-in default");
+            /* libconfig does not say why: ask again */
+            int e = errno;
+            FILE *f = path ? fopen(path, "r") : NULL;
+            if (f) {
+                e = getc(f) == EOF && ferror(f) ? errno : 0;
+                fclose(f);
+            } else if (path) {
+                e = errno;
+            }
+            snprintf(err, errlen, "%s: cannot read the conf file%s%s", path ? path : "built-in default",
+                     e ? ": " : "", e ? strerror(e) : "");
         } else {
             const char *file = config_error_file(&c->doc);
             snprintf(err, errlen, "%s:%d: %s", file ? file : (path ? path : "built-in default"),

@@ -154,7 +154,10 @@ static void test_io_error(void **state)
     app_config c;
     char err[512];
     assert_int_equal(app_config_load(&c, "/nonexistent/lambda-mcp.conf", err, sizeof err), -1);
-    assert_string_equal(err, "/nonexistent/lambda-mcp.conf: cannot read the conf file");
+    assert_string_equal(err, "/nonexistent/lambda-mcp.conf: cannot read the conf file: No such file or directory");
+    app_config_free(&c);
+    assert_int_equal(app_config_load(&c, "/tmp", err, sizeof err), -1);
+    assert_string_equal(err, "/tmp: cannot read the conf file: Is a directory");
     app_config_free(&c);
 }
 
