@@ -192,17 +192,21 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     getfunction_refusals_init(&g->gf_refusals);
     if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
         goto fail;
+    if (g->cfg.defaults_loaded)
+        LOG_INFO("lambda-mcp", "%s has no credentials section: the default chain (env, profile, web-identity, "
+                               "container, imds)",
+                 config_path);
     if (g->cfg.n_credentials == 0) {
-        /* nothing could sign a request: every discovery and call would fail (an empty or
-           truncated conf file, or one written for its wrappers alone) */
+        /* credentials = ( ); nothing could sign a request: every discovery and call would fail */
         const config_setting_t *cs = config_lookup(&g->cfg.doc, "credentials");
         char *at = cs ? xasprintf("%s:%u", config_setting_source_file(cs) ? config_setting_source_file(cs) : config_path,
                                   config_setting_source_line(cs))
                       : xstrdup(config_path ? config_path : "built-in default");
         snprintf(err, errlen,
-                 "%s: no credentials plugins are configured%s, so no AWS request could be signed: add e.g. "
-                 "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; } );",
-                 at, cs ? "" : " (the conf file has no 'credentials' section)");
+                 "%s: no credentials plugins are configured, so no AWS request could be signed: add e.g. "
+                 "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; } ); (or leave the section "
+                 "out for the default chain)",
+                 at);
         free(at);
         goto fail;
     }

@@ -345,6 +345,8 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
     return 0;
 }
 
+static int load_credentials(app_config *c, const config_setting_t *sect, const char *path, char *err, size_t errlen);
+
 int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -419,11 +421,28 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
     }
     const config_setting_t *dp = sect[2] ? config_setting_get_member(sect[2], "plugins") : NULL;
     if (parse_plugin_list(dp, "discovery.plugins", path, &c->discovery_plugins, &c->n_discovery, err, errlen) < 0 ||
-        parse_plugin_list(sect[3], "credentials", path, &c->credentials, &c->n_credentials, err, errlen) < 0 ||
+        load_credentials(c, sect[3], path, err, errlen) < 0 ||
         parse_plugin_list(sect[4], "wrappers", path, &c->wrappers, &c->n_wrappers, err, errlen) < 0 ||
         parse_tool_rules(c, sect[5], err, errlen) < 0)
         return -1;
     return 0;
+}
+
+/* The credentials entries. A conf file without a credentials section gets the built-in chain
+ * (what the AWS CLI finds): a conf written for its wrappers or discovery alone still signs
+ * requests. An explicitly empty list (credentials = ( );) is the caller's to refuse. */
+static int load_credentials(app_config *c, const config_setting_t *sect, const char *path, char *err, size_t errlen)
+{
+    if (sect || !path)
+        return parse_plugin_list(sect, "credentials", path, &c->credentials, &c->n_credentials, err, errlen);
+    config_init(&c->defaults);
+    c->defaults_loaded = true;
+    if (!config_read_string(&c->defaults, builtin_default_conf)) {
+        snprintf(err, errlen, "built-in default: %s", config_error_text(&c->defaults));
+        return -1;
+    }
+    return parse_plugin_list(config_lookup(&c->defaults, "credentials"), "credentials", NULL, &c->credentials,
+                             &c->n_credentials, err, errlen);
 }
 
 static void entries_free(plugin_entry *e, size_t n)
@@ -451,6 +470,8 @@ void app_config_free(app_config *c)
     settings_rules_free(c->tool_rules, c->n_tool_rules);
     if (c->doc_loaded)
         config_destroy(&c->doc);
+    if (c->defaults_loaded)
+        config_destroy(&c->defaults);
     free(c->path);
     memset(c, 0, sizeof *c);
 }

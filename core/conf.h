@@ -28,6 +28,9 @@ typedef struct plugin_entry {
 typedef struct app_config {
     config_t doc;                    /* the parsed document; entries point into it */
     bool doc_loaded;
+    config_t defaults;               /* the built-in default, when the credentials entries come
+                                        from it (a conf file without a credentials section) */
+    bool defaults_loaded;
     char *path;                      /* NULL: built-in default */
     lmcp_settings *server;           /* server_settings */
     lmcp_settings *aws;              /* aws_settings */
