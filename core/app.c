@@ -192,9 +192,14 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     getfunction_refusals_init(&g->gf_refusals);
     if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
         goto fail;
-    if (g->cfg.defaults_loaded)
+    if (g->cfg.defaulted & CONF_DEFAULT_CREDENTIALS)
         LOG_INFO("lambda-mcp", "%s has no credentials section: the default chain (env, profile, web-identity, "
                                "container, imds)",
+                 config_path);
+    if (g->cfg.defaulted & CONF_DEFAULT_DISCOVERY)
+        LOG_INFO("lambda-mcp", "%s has no discovery plugins list: the default (prefix, list, tags, "
+                               "schema-registry, driven by FUNCTION_PREFIX, FUNCTION_LIST, FUNCTION_TAG_KEY/VALUE, "
+                               "FUNCTION_INPUT_SCHEMA_ARN_TAG_KEY)",
                  config_path);
     if (g->cfg.n_credentials == 0) {
         /* credentials = ( ); nothing could sign a request: every discovery and call would fail */

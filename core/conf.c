@@ -345,7 +345,8 @@ static int parse_tool_rules(app_config *c, const config_setting_t *list, char *e
     return 0;
 }
 
-static int load_credentials(app_config *c, const config_setting_t *sect, const char *path, char *err, size_t errlen);
+static int load_entries(app_config *c, const config_setting_t *list, const char *section, const char *path,
+                        plugin_entry **out, size_t *n, char *err, size_t errlen);
 
 int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
 {
@@ -420,29 +421,34 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     const config_setting_t *dp = sect[2] ? config_setting_get_member(sect[2], "plugins") : NULL;
-    if (parse_plugin_list(dp, "discovery.plugins", path, &c->discovery_plugins, &c->n_discovery, err, errlen) < 0 ||
-        load_credentials(c, sect[3], path, err, errlen) < 0 ||
+    if (load_entries(c, dp, "discovery.plugins", path, &c->discovery_plugins, &c->n_discovery, err, errlen) < 0 ||
+        load_entries(c, sect[3], "credentials", path, &c->credentials, &c->n_credentials, err, errlen) < 0 ||
         parse_plugin_list(sect[4], "wrappers", path, &c->wrappers, &c->n_wrappers, err, errlen) < 0 ||
         parse_tool_rules(c, sect[5], err, errlen) < 0)
         return -1;
     return 0;
 }
 
-/* The credentials entries. A conf file without a credentials section gets the built-in chain
- * (what the AWS CLI finds): a conf written for its wrappers or discovery alone still signs
- * requests. An explicitly empty list (credentials = ( );) is the caller's to refuse. */
-static int load_credentials(app_config *c, const config_setting_t *sect, const char *path, char *err, size_t errlen)
+/* The credentials or discovery plugin entries. A conf file that leaves the list out (no
+ * credentials section; no discovery.plugins) gets the built-in default's list: the chain the AWS
+ * CLI follows, the selectors and filters driven by the upstream environment variables. So a conf
+ * written for its wrappers alone behaves like no conf file plus those wrappers. An explicitly
+ * empty list is taken as written (credentials = ( ); is the caller's to refuse). */
+static int load_entries(app_config *c, const config_setting_t *list, const char *section, const char *path,
+                        plugin_entry **out, size_t *n, char *err, size_t errlen)
 {
-    if (sect || !path)
-        return parse_plugin_list(sect, "credentials", path, &c->credentials, &c->n_credentials, err, errlen);
-    config_init(&c->defaults);
-    c->defaults_loaded = true;
-    if (!config_read_string(&c->defaults, builtin_default_conf)) {
-        snprintf(err, errlen, "built-in default: %s", config_error_text(&c->defaults));
-        return -1;
+    if (list || !path)
+        return parse_plugin_list(list, section, path, out, n, err, errlen);
+    if (!c->defaults_loaded) {
+        config_init(&c->defaults);
+        c->defaults_loaded = true;
+        if (!config_read_string(&c->defaults, builtin_default_conf)) {
+            snprintf(err, errlen, "built-in default: %s", config_error_text(&c->defaults));
+            return -1;
+        }
     }
-    return parse_plugin_list(config_lookup(&c->defaults, "credentials"), "credentials", NULL, &c->credentials,
-                             &c->n_credentials, err, errlen);
+    c->defaulted |= strcmp(section, "credentials") == 0 ? CONF_DEFAULT_CREDENTIALS : CONF_DEFAULT_DISCOVERY;
+    return parse_plugin_list(config_lookup(&c->defaults, section), section, NULL, out, n, err, errlen);
 }
 
 static void entries_free(plugin_entry *e, size_t n)

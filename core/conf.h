@@ -25,12 +25,15 @@ typedef struct plugin_entry {
     char *origin;                    /* "file:line" */
 } plugin_entry;
 
+enum { CONF_DEFAULT_CREDENTIALS = 1, CONF_DEFAULT_DISCOVERY = 2 };
+
 typedef struct app_config {
     config_t doc;                    /* the parsed document; entries point into it */
     bool doc_loaded;
-    config_t defaults;               /* the built-in default, when the credentials entries come
-                                        from it (a conf file without a credentials section) */
+    config_t defaults;               /* the built-in default, when entries come from it (a conf
+                                        file without credentials or discovery.plugins) */
     bool defaults_loaded;
+    unsigned defaulted;              /* CONF_DEFAULT_*: the lists taken from the built-in default */
     char *path;                      /* NULL: built-in default */
     lmcp_settings *server;           /* server_settings */
     lmcp_settings *aws;              /* aws_settings */

@@ -91,6 +91,17 @@ run('cli', async (t) => {
         assert.match(r.stderr, /9 tools/);
     });
 
+    await t.test('--list-tools with a conf of wrappers only: the default credentials and discovery, FUNCTION_PREFIX honoured', async () => {
+        const file = t.writeFile('wrappers-only.conf', 'wrappers = ( { plugin = "cache"; } );\n');
+        const r = await cli('list-tools-wrappers-only', [...base, '--config', file, '--list-tools'], {
+            env: t.serverEnv({ emu, env: { FUNCTION_PREFIX: 'sl' } }),
+        });
+        assert.equal(r.code, 0, show(r));
+        assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['eep_100ms', 'ow']);
+        assert.match(r.stderr, /has no credentials section: the default chain/);
+        assert.match(r.stderr, /has no discovery plugins list: the default \(prefix, list, tags, schema-registry/);
+    });
+
     await t.test('--list-tools with a wrong secret: status 1, the reason on stderr', async () => {
         const wrong = { access_key_id: DEMO.access_key_id, secret_access_key: 'wrongSecretForListTools/000000000000000' };
         const r = await cli('list-tools-wrong', [...base, '--config', t.writeFile('list-tools.conf', BASE_CONF), '--list-tools'], {
