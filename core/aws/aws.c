@@ -378,6 +378,47 @@ static void parse_error_host(aws_response *r, const char *host)
     r->error_message = message;
 }
 
+/* Request headers whose values are secrets (credentials endpoints' bearer tokens, the session
+ * token): an error answer that quotes one must not carry it into a log or a message. */
+static bool secret_header(const char *name)
+{
+    static const char *const names[] = {"authorization", "proxy-authorization", "cookie", "x-amz-security-token",
+                                        "x-amz-sso_bearer_token", "x-aws-ec2-metadata-token", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (str_ieq(name, names[i]))
+            return true;
+    return false;
+}
+
+static void redact_all(aws_response *r, const char *secret)
+{
+    str_redact(r->error_message, secret);
+    str_redact(r->error_code, secret);
+}
+
+/* An error answer may quote what it was sent (a proxy, a credentials endpoint, a mock): the
+ * signing secret, the session token and every secret header value are cut out of its code and
+ * message, which end up in logs, in --check and in results sent to the client. */
+static void redact_error(aws_response *r, const lmcp_credentials *cr, const hdrs *sent)
+{
+    if (!r->error_message && !r->error_code)
+        return;
+    if (cr) {
+        redact_all(r, cr->secret_access_key);
+        redact_all(r, cr->session_token);
+    }
+    for (size_t i = 0; sent && i < sent->n; i++) {
+        if (!secret_header(sent->names[i]))
+            continue;
+        const char *v = sent->values[i];
+        redact_all(r, v);
+        /* "Bearer TOKEN": the token alone may be quoted too */
+        const char *sp = strrchr(v, ' ');
+        if (sp)
+            redact_all(r, sp + 1);
+    }
+}
+
 void aws_parse_error(aws_response *r)
 {
     if (r)
@@ -707,9 +748,10 @@ int aws_http(aws_client *c, const lmcp_http_request *req, aws_response **out, ch
     hr.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
     http_response resp;
     http_rc rc = http_perform(c->http, &hr, &resp, err, errlen);
-    hdrs_free(&h);
-    if (rc != HTTP_OK)
+    if (rc != HTTP_OK) {
+        hdrs_free(&h);
         return rc == HTTP_E_TIMEOUT ? LMCP_TIMEOUT : rc == HTTP_E_CANCELLED ? LMCP_CANCELLED : LMCP_ERR;
+    }
     aws_response *r = response_from_http(&resp);
     r->attempts = 1;
     r->wipe = true; /* IMDS and container endpoint answers are credentials */
@@ -719,6 +761,8 @@ int aws_http(aws_client *c, const lmcp_http_request *req, aws_response **out, ch
     parse_error_host(r, have_host ? u.host : NULL);
     if (have_host)
         endpoint_url_free(&u);
+    redact_error(r, NULL, &h);
+    hdrs_free(&h);
     *out = r;
     return LMCP_OK;
 }
@@ -827,9 +871,10 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
             hdrs_add(&h, given.names[i], given.values[i]);
         hdrs_set(&h, "Host", u->host);
 
+        /* the signing credentials, kept until the answer is read (an error may quote them) */
+        lmcp_credentials *owned = NULL;
+        const lmcp_credentials *cr = NULL;
         if (!unsigned_req) {
-            lmcp_credentials *owned;
-            const lmcp_credentials *cr;
             int crc = get_credentials(c, req, deadline_us, &owned, &cr, err, errlen);
             if (crc != LMCP_OK) {
                 hdrs_free(&h);
@@ -851,8 +896,8 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
             sp.double_encode_path = true;
             sigv4_request sr = {req->method, sign_path, query, &h, req->body, req->body ? req->body_len : 0};
             int src = sigv4_sign(&sp, &sr, err, errlen);
-            credentials_free(owned);
             if (src < 0) {
+                credentials_free(owned);
                 hdrs_free(&h);
                 result = LMCP_ERR;
                 fail = AWS_FAIL_SIGNING;
@@ -866,6 +911,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         if (deadline_us) {
             int64_t left_ms = (deadline_us - clock_mono_us()) / 1000;
             if (left_ms < 1) {
+                credentials_free(owned);
                 hdrs_free(&h);
                 snprintf(err, errlen, "%s %s %s: the call's time ran out before the request could be sent%s", service,
                          req->method, path, attempt > 1 ? " again" : "");
@@ -892,18 +938,23 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         char herr[512] = "";
         int64_t t0 = clock_mono_us();
         http_rc hrc = http_perform(c->http, &hr, &hresp, herr, sizeof herr);
-        hdrs_free(&h);
         if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_CANCELLED)
             reached++;
 
         bool retry = false;
         long delay = -1;
         char reason[160] = "";
+        aws_response *r = NULL;
         if (hrc == HTTP_OK) {
-            aws_response *r = response_from_http(&hresp);
+            r = response_from_http(&hresp);
             r->attempts = attempt;
             r->wipe = wipe;
             parse_error_host(r, u->host);
+            redact_error(r, cr, &h);
+        }
+        credentials_free(owned);
+        hdrs_free(&h);
+        if (r) {
             const char *code = r->error_code ? r->error_code : "";
             LOG_DEBUG("aws", "%s %s %s -> %ld%s%s (attempt %d, %lld ms)", service, req->method, path, r->status,
                       *code ? " " : "", code, attempt, (long long)((clock_mono_us() - t0) / 1000));

@@ -196,6 +196,28 @@ char *uri_decode(const char *s, size_t n)
     return out;
 }
 
+size_t str_redact(char *s, const char *secret)
+{
+    if (!s || !secret)
+        return 0;
+    size_t n = strlen(secret), hits = 0;
+    if (n < STR_REDACT_MIN)
+        return 0;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (*r == *secret && strncmp(r, secret, n) == 0) {
+            memcpy(w, "****", 4);
+            w += 4;
+            r += n;
+            hits++;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return hits;
+}
+
 char *url_for_log(const char *url)
 {
     if (!url)

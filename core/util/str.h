@@ -28,6 +28,12 @@ char *uri_decode(const char *s, size_t n);
 /* A copy of url without its userinfo (user:password@) and without query and fragment: the
  * form of a URL that may appear in logs and messages. */
 char *url_for_log(const char *url);
+/* Replace, in place, every occurrence of secret in s by "****" (the text only shrinks). Secrets
+ * shorter than STR_REDACT_MIN characters are left alone: masking every "abc" would garble the
+ * text and hide nothing worth hiding. Returns the number of occurrences replaced. For messages
+ * built from what a server answered, which may quote what it was sent. */
+#define STR_REDACT_MIN 4
+size_t str_redact(char *s, const char *secret);
 /* base64 (RFC 4648): the one encoder and decoder of the code base. */
 char *base64_encode(const void *data, size_t len);   /* standard alphabet, padded */
 /* Lenient: either alphabet, whitespace skipped, stops at '='. Returns a NUL-terminated buffer

@@ -289,6 +289,22 @@ static void test_url_for_log(void **state)
     }
 }
 
+static void test_str_redact(void **state)
+{
+    (void)state;
+    char a[] = "token TOKEN123 and TOKEN123TOKEN123, end TOKEN12";
+    assert_int_equal(str_redact(a, "TOKEN123"), 3);
+    assert_string_equal(a, "token **** and ********, end TOKEN12");
+    char b[] = "abc abc";
+    assert_int_equal(str_redact(b, "abc"), 0); /* too short to be a secret worth garbling for */
+    assert_string_equal(b, "abc abc");
+    assert_int_equal(str_redact(b, NULL), 0);
+    assert_int_equal(str_redact(NULL, "abcd"), 0);
+    char c[] = "abcd";
+    assert_int_equal(str_redact(c, "abcd"), 1);
+    assert_string_equal(c, "****");
+}
+
 static void test_hdrs_value_ok(void **state)
 {
     (void)state;
@@ -819,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_uri_decode),
         cmocka_unit_test(test_url_for_log),
+        cmocka_unit_test(test_str_redact),
         cmocka_unit_test(test_hdrs_value_ok),
         cmocka_unit_test(test_secure_zero),
         cmocka_unit_test(test_json_parse_strict),
