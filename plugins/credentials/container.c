@@ -130,7 +130,6 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
         return LMCP_ERR;
     }
     char *auth = token ? cc_asprintf("Authorization: %s", token) : NULL;
-    cc_free_secret(token);
     const char *headers[] = {"Accept: application/json", auth, NULL};
     lmcp_http_request rq = {0};
     rq.method = "GET";
@@ -162,6 +161,8 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
     free(url);
     if (rc != LMCP_OK) {
         snprintf(err, errlen, "the container credentials endpoint %s did not answer: %s", shown, herr);
+        cc_redact(err, token);
+        cc_free_secret(token);
         free(shown);
         return LMCP_ERR;
     }
@@ -173,11 +174,15 @@ static int container_resolve(void *state, lmcp_credentials *out, char *err, size
         const char *code = cc_jstr(h, j, "code"), *msg = cc_jstr(h, j, "message");
         snprintf(err, errlen, "the container credentials endpoint %s answered HTTP %ld%s%s%s%.200s", shown, status,
                  code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
+        /* an endpoint may quote the token it refused */
+        cc_redact(err, token);
+        cc_free_secret(token);
         if (j)
             h->json_put(j);
         free(shown);
         return LMCP_ERR;
     }
+    cc_free_secret(token);
     cc_json_creds c;
     const char *bad = cc_json_creds_read(h, j, "Token", &c);
     if (bad) {

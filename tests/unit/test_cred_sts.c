@@ -292,6 +292,13 @@ static void test_arn_and_session(void **state)
     assert_string_equal(masked, "****************MPLE");
     cc_mask_key("AB", masked);
     assert_string_equal(masked, "****");
+    char e[] = "refused tok3n-value-1 (tok3n-value-1) xyz";
+    cc_redact(e, "tok3n-value-1");
+    assert_string_equal(e, "refused **** (****) xyz");
+    cc_redact(e, "xyz"); /* too short: left alone */
+    cc_redact(e, NULL);
+    cc_redact(NULL, "abcd");
+    assert_string_equal(e, "refused **** (****) xyz");
 }
 
 int main(void)

@@ -195,8 +195,13 @@ static int refresh_token(const lmcp_host *h, const lmcp_instance *inst, const ss
         cc_wipe(text, strlen(text));
         h->free(text);
     }
-    if (rc != LMCP_OK)
+    if (rc != LMCP_OK) {
+        /* an answer that quotes the request must not carry its secrets into the log */
+        cc_redact(err, rt);
+        cc_redact(err, secret);
+        cc_redact(err, cc_jstr(h, tok, "accessToken"));
         return LMCP_ERR;
+    }
     size_t blen;
     const char *b = h->aws_body(resp, &blen);
     lmcp_json *j = h->json_parse(b, blen, NULL, 0);
@@ -249,6 +254,7 @@ static int get_role_credentials(const lmcp_host *h, const lmcp_instance *inst, c
     cc_free_secret(auth);
     free(query);
     if (rc != LMCP_OK) {
+        cc_redact(err, token);
         if (status == 401)
             expired_msg(c, err, errlen);
         return LMCP_ERR;

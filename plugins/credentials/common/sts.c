@@ -250,9 +250,11 @@ static void form_add(const lmcp_host *h, cc_buf *b, const char *key, const char 
     }
 }
 
+/* token: the web identity token the body carries (NULL for AssumeRole, whose signing secrets the
+ * host keeps out of error messages itself), cut out of err should STS's answer quote it */
 static int call_sts(const lmcp_host *h, const lmcp_instance *inst, const char *action, cc_buf *body,
                     const lmcp_credentials *signer, const char *region, lmcp_credentials *out, const char *role_arn,
-                    char *err, size_t errlen)
+                    const char *token, char *err, size_t errlen)
 {
     static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
                                           "Accept: text/xml", NULL};
@@ -272,8 +274,18 @@ static int call_sts(const lmcp_host *h, const lmcp_instance *inst, const char *a
     snprintf(what, sizeof what, "STS %s for %s", action, role_arn);
     int rc = cc_aws_call(h, inst, &rq, what, &resp, &status, err, errlen);
     cc_buf_wipe_free(body);
-    if (rc != LMCP_OK)
+    if (rc != LMCP_OK) {
+        if (token) {
+            cc_redact(err, token);
+            char *enc = h->uri_encode(token, true); /* as the form body carried it */
+            if (enc) {
+                cc_redact(err, enc);
+                cc_wipe(enc, strlen(enc));
+                h->free(enc);
+            }
+        }
         return LMCP_ERR;
+    }
     size_t blen;
     const char *xml = h->aws_body(resp, &blen);
     sts_creds c;
@@ -311,7 +323,7 @@ int sts_assume_role(const lmcp_host *h, const lmcp_instance *inst, const lmcp_cr
     if (p->duration_seconds > 0)
         cc_buf_printf(&body, "&DurationSeconds=%d", p->duration_seconds);
     free(session);
-    return call_sts(h, inst, "AssumeRole", &body, src, p->region, out, p->role_arn, err, errlen);
+    return call_sts(h, inst, "AssumeRole", &body, src, p->region, out, p->role_arn, NULL, err, errlen);
 }
 
 int sts_assume_role_with_web_identity(const lmcp_host *h, const lmcp_instance *inst, const char *role_arn,
@@ -341,7 +353,8 @@ int sts_assume_role_with_web_identity(const lmcp_host *h, const lmcp_instance *i
     form_add(h, &body, "RoleArn", role_arn);
     form_add(h, &body, "RoleSessionName", session);
     form_add(h, &body, "WebIdentityToken", token);
-    cc_free_secret_n(token, tlen);
     free(session);
-    return call_sts(h, inst, "AssumeRoleWithWebIdentity", &body, NULL, region, out, role_arn, err, errlen);
+    int rc2 = call_sts(h, inst, "AssumeRoleWithWebIdentity", &body, NULL, region, out, role_arn, token, err, errlen);
+    cc_free_secret_n(token, tlen);
+    return rc2;
 }

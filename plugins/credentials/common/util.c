@@ -206,6 +206,26 @@ char *cc_trim(char *s)
     return s;
 }
 
+void cc_redact(char *s, const char *secret)
+{
+    if (!s || !secret)
+        return;
+    size_t n = strlen(secret);
+    if (n < 4)
+        return;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (*r == *secret && strncmp(r, secret, n) == 0) {
+            memcpy(w, "****", 4);
+            w += 4;
+            r += n;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
 void cc_mask_key(const char *akid, char out[24])
 {
     size_t n = akid ? strlen(akid) : 0;

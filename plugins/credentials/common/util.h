@@ -60,6 +60,11 @@ int cc_read_file(const char *path, size_t max, char **data, size_t *len);
  * bytes read: free with cc_free_secret_n(token, len). */
 int cc_read_token_file(const char *path, size_t max, char **token, size_t *len);
 
+/* Replace, in place, every occurrence of secret (4 characters or more) in s by "****"; the text
+ * only shrinks. For messages that quote what an endpoint answered: the answer may echo the token
+ * it was sent. */
+void cc_redact(char *s, const char *secret);
+
 /* Trim ASCII whitespace at both ends in place; returns s. */
 char *cc_trim(char *s);
 
