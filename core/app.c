@@ -2,6 +2,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -38,6 +39,7 @@ struct app {
     registry *reg;
     executor *exec;
     out_writer *out;
+    int proto_fd; /* where protocol messages go: the original stdout (see keep_stdout_for_protocol) */
     mcp_server *mcp;
     /* refresh */
     pthread_t refresh_thread;
@@ -626,12 +628,30 @@ static void *drain_main(void *arg)
     return NULL;
 }
 
+/* Server mode: stdout carries protocol messages and nothing else. The original stdout moves to a
+ * descriptor of its own (close-on-exec) that only the message writer uses, and fd 1 becomes a copy
+ * of stderr: whatever else writes to stdout — a plugin's printf, a library's warning — lands in
+ * the log instead of corrupting the protocol stream. Returns the protocol descriptor (1 when fd 1
+ * cannot be moved: nothing changes then). */
+static int keep_stdout_for_protocol(void)
+{
+    fflush(stdout);
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return STDOUT_FILENO;
+    if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        close(fd);
+        return STDOUT_FILENO;
+    }
+    return fd;
+}
+
 static int serve(app *a, sigset_t *sigs)
 {
     generation *g = current_ref(a);
     const lmcp_settings *srv = g->cfg.server;
     a->reg = registry_new();
-    a->out = out_writer_new(STDOUT_FILENO);
+    a->out = out_writer_new(a->proto_fd);
     executor_opts eo = {(size_t)settings_get_int(srv, "max_inflight"), (size_t)settings_get_int(srv, "max_queued")};
     a->exec = executor_new(&eo, NULL);
     int64_t ttl = settings_get_duration_ms(srv, "tools_ttl");
@@ -866,6 +886,8 @@ int app_main(int argc, char **argv)
     pthread_mutex_init(&a.discovery_mu, NULL);
     g_app = &a;
     int rc = 0;
+    /* before any plugin is loaded: a plugin's init may write to stdout too */
+    a.proto_fd = mode == 0 ? keep_stdout_for_protocol() : STDOUT_FILENO;
     if (mode == OPT_LIST_PLUGINS) {
         /* the same directory the server would use: the conf's plugin_dir counts (a conf that does
            not load is reported by --check, not here) */
@@ -898,5 +920,7 @@ int app_main(int argc, char **argv)
     pthread_mutex_destroy(&a.discovery_mu);
     free(a.config_path);
     http_global_cleanup();
+    if (a.proto_fd != STDOUT_FILENO)
+        close(a.proto_fd);
     return rc;
 }
