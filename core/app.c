@@ -495,7 +495,9 @@ static int do_check(app *a, generation *g)
     printf("plugin dir:  %s\n", plugin_loader_dir(a->loader));
     printf("region:      %s (from %s)\n", g->region, g->region_origin);
     char *lambda = aws_endpoint_resolve(&g->awscfg.endpoints, "lambda", g->region);
-    printf("lambda:      %s\n", lambda ? lambda : "?");
+    char *shown = lambda ? url_for_log(lambda) : NULL; /* a configured URL may carry user:password@ */
+    printf("lambda:      %s\n", shown ? shown : "?");
+    free(shown);
     free(lambda);
     list_kind(stdout, "credentials", g->credentials, g->n_credentials);
     list_kind(stdout, "discovery", g->discovery, g->n_discovery);

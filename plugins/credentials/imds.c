@@ -15,6 +15,7 @@
 #include <lambda-mcp/plugin.h>
 
 #include "common/hostjson.h"
+#include "common/urlcheck.h"
 #include "common/util.h"
 
 #define TOKEN_TTL_HEADER "X-aws-ec2-metadata-token-ttl-seconds"
@@ -25,6 +26,7 @@ typedef struct imds_state {
     const lmcp_host *host;
     const lmcp_instance *inst;
     char *base;               /* http://169.254.169.254, no trailing slash; NULL: bad endpoint_mode */
+    char *shown;              /* base as messages show it: without a user:password@ */
     char bad_mode[96];
     bool allow_v1;
     long connect_ms, timeout_ms;
@@ -93,6 +95,7 @@ static int imds_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t
     } else {
         snprintf(s->bad_mode, sizeof s->bad_mode, "%.60s", mode);
     }
+    s->shown = s->base ? cc_url_display(s->base) : NULL;
     s->allow_v1 = h->setting_bool(st, "allow_v1");
     /* AWS_METADATA_SERVICE_TIMEOUT / _NUM_ATTEMPTS are in seconds / a count, as in the AWS CLI */
     long env_to = env_long("AWS_METADATA_SERVICE_TIMEOUT", 1, 60, 0) * 1000;
@@ -131,6 +134,7 @@ static void imds_destroy(void *state)
         return;
     forget_token(s);
     free(s->base);
+    free(s->shown);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -173,7 +177,7 @@ static int ensure_token(imds_state *s, long cap, int attempts, char *err, size_t
     int64_t t0 = s->host->monotonic_us();
     int rc = imds_send(s, "PUT", "/latest/api/token", headers, cap, attempts, &r, herr, sizeof herr);
     if (rc != LMCP_OK) {
-        snprintf(err, errlen, "no instance metadata service at %s (%s)", s->base, herr);
+        snprintf(err, errlen, "no instance metadata service at %s (%s)", s->shown, herr);
         return LMCP_NOT_FOUND;
     }
     long status = s->host->aws_status(r);
@@ -185,7 +189,7 @@ static int ensure_token(imds_state *s, long cap, int attempts, char *err, size_t
         s->host->aws_response_free(r);
         if (!*tok || strpbrk(tok, "\r\n")) {
             cc_free_secret(tok);
-            snprintf(err, errlen, "the metadata service at %s sent an unusable session token", s->base);
+            snprintf(err, errlen, "the metadata service at %s sent an unusable session token", s->shown);
             return LMCP_ERR;
         }
         s->token = tok;
@@ -201,10 +205,10 @@ static int ensure_token(imds_state *s, long cap, int attempts, char *err, size_t
             return LMCP_OK;
         }
         snprintf(err, errlen, "the metadata service at %s refused an IMDSv2 session token (HTTP %ld) and IMDSv1 is "
-                 "not allowed (set allow_v1 = true in the imds plugin's conf to use it)", s->base, status);
+                 "not allowed (set allow_v1 = true in the imds plugin's conf to use it)", s->shown, status);
         return LMCP_ERR;
     }
-    snprintf(err, errlen, "the metadata service at %s answered the token request with HTTP %ld", s->base, status);
+    snprintf(err, errlen, "the metadata service at %s answered the token request with HTTP %ld", s->shown, status);
     return LMCP_ERR;
 }
 
@@ -226,7 +230,7 @@ static int imds_get(imds_state *s, const char *path, long cap, int attempts, lon
         rc = imds_send(s, "GET", path, hdr ? headers : NULL, cap, attempts, &r, herr, sizeof herr);
         cc_free_secret(hdr);
         if (rc != LMCP_OK) {
-            snprintf(err, errlen, "GET %s%s: %s", s->base, path, herr);
+            snprintf(err, errlen, "GET %s%s: %s", s->shown, path, herr);
             rc = LMCP_ERR;
             break;
         }
@@ -273,7 +277,7 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
         return LMCP_NOT_FOUND;
     }
     if (status != 200) {
-        snprintf(err, errlen, "the metadata service at %s answered HTTP %ld for the role name", s->base, status);
+        snprintf(err, errlen, "the metadata service at %s answered HTTP %ld for the role name", s->shown, status);
         free(body);
         return LMCP_ERR;
     }
@@ -296,7 +300,7 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
         return rc;
     }
     if (status != 200) {
-        snprintf(err, errlen, "the metadata service at %s answered HTTP %ld for the credentials of role %s", s->base,
+        snprintf(err, errlen, "the metadata service at %s answered HTTP %ld for the credentials of role %s", s->shown,
                  status, role);
         free(role);
         cc_free_secret(body);
@@ -310,7 +314,7 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
     if (!bad && code && strcmp(code, "Success") != 0)
         bad = "a Code other than Success";
     if (bad) {
-        snprintf(err, errlen, "the metadata service at %s sent unusable credentials for role %s: %s%s%s%s", s->base,
+        snprintf(err, errlen, "the metadata service at %s sent unusable credentials for role %s: %s%s%s%s", s->shown,
                  role, bad, code ? " (Code " : "", code ? code : "", code ? ")" : "");
         if (j)
             h->json_put(j);
@@ -319,7 +323,7 @@ static int imds_resolve(void *state, lmcp_credentials *out, char *err, size_t er
     }
     cc_json_creds_set(h, out, &c);
     h->json_put(j);
-    h->log(s->inst, s->logged ? LMCP_LOG_DEBUG : LMCP_LOG_INFO, "instance role %s from %s (IMDSv%d)", role, s->base,
+    h->log(s->inst, s->logged ? LMCP_LOG_DEBUG : LMCP_LOG_INFO, "instance role %s from %s (IMDSv%d)", role, s->shown,
            s->token ? 2 : 1);
     s->logged = true;
     free(role);
