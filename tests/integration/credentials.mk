@@ -13,7 +13,8 @@ CREDENTIALS_TESTS = \
 	tests/integration/credentials/sso.sh \
 	tests/integration/credentials/imds.sh \
 	tests/integration/credentials/container.sh \
-	tests/integration/credentials/none.sh
+	tests/integration/credentials/none.sh \
+	tests/integration/credentials/echoed-secrets.sh
 
 TESTS += $(CREDENTIALS_TESTS)
 EXTRA_DIST += $(CREDENTIALS_TESTS) \
