@@ -24,9 +24,11 @@
  *     released with host->json_put(); json_get/json_index return borrowed references.
  *   - Strings passed to the host are copied; the plugin keeps ownership of its arguments.
  *
- * Threading: discovery hooks run on discovery threads, wrapper invoke() runs on call
- * worker threads concurrently with itself, credentials resolve() is serialised by the host.
- * A wrapper's state must therefore be thread-safe.
+ * Threading: discovery hooks run on discovery threads; each hook never runs concurrently with
+ * itself, but a plugin's select() (on a thread of its own), match() (the account listing) and
+ * filter()/enrich() (the batches) may run at the same time, so state they share needs a lock.
+ * Wrapper invoke() runs on call worker threads concurrently with itself, credentials resolve()
+ * is serialised by the host. A wrapper's state must therefore be thread-safe.
  */
 #ifndef LAMBDA_MCP_PLUGIN_H
 #define LAMBDA_MCP_PLUGIN_H
@@ -469,7 +471,8 @@ typedef struct lmcp_plugin_ctx {
  * Filters and enrichers work on batches: one page of the account listing, or the functions one
  * select hook added. They may be called several times per run (run_count/run_candidate see the
  * current batch), in conf order, never concurrently with themselves; the next page is being
- * listed meanwhile, so discovery takes about as long as the ListFunctions marker chain.
+ * listed meanwhile (and select hooks are running), so discovery takes about as long as the
+ * ListFunctions marker chain.
  * A select, filter or enrich hook that returns anything but LMCP_OK (or calls run_fail) fails the
  * run and the server keeps its previous tool set.
  */
