@@ -307,7 +307,8 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     }
     if (tag_settings && !reads_tags)
         LOG_INFO(COMP, "wrapper settings from function tags (like lambda-mcp:cacheable) apply only when discovery "
-                       "reads tags: a tag filter, a schema tag, or { plugin = \"tags\"; metadata = \"always\"; }");
+                       "reads tags: a tag filter, a schema tag, or { plugin = \"tags\"; metadata = \"always\"; } "
+                       "(or to the functions a list selector fetches, which come with their tags)");
     return g;
 fail:
     generation_release(g);

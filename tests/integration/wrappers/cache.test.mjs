@@ -129,4 +129,19 @@ wrappers = ( { plugin = "cache"; ttl = "60s";
             assert.ok(!log.includes('argval-'), 'argument values appear in the server log');
         });
     }
+
+    // a list selector fetches its functions with GetFunction, which returns their tags: the tag
+    // settings apply with no tag filter, and the start-up hint says so
+    const listOnly = await t.legacyClient({ label: 'list-only', emu, conf: `credentials = ( { plugin = "env"; } );
+discovery = { plugins = ( { plugin = "list"; functions = ["quote"]; } ); };
+wrappers = ( { plugin = "cache"; } );
+` });
+    await t.test('list selector only: a function tag (lambda-mcp:cacheable) applies, and the hint names that case', async () => {
+        const n0 = await invocations('quote');
+        const args = { q: 'argval-list-only' };
+        await listOnly.client.callTool({ name: 'quote', arguments: args }, C.LegacyCallToolResultSchema);
+        await listOnly.client.callTool({ name: 'quote', arguments: args }, C.LegacyCallToolResultSchema);
+        assert.equal((await invocations('quote')) - n0, 1, 'the tag from GetFunction did not make it cacheable');
+        assert.match(listOnly.session.stderrText(), /the functions a list selector fetches, which come with their tags/);
+    });
 }, { timeoutSec: 120 });
