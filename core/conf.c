@@ -288,6 +288,17 @@ static int parse_plugin_list(const config_setting_t *list, const char *section, 
             snprintf(err, errlen, "%s: entry of '%s' names no plugin (add plugin = \"name\";)", e->origin, section);
             return -1;
         }
+        if (e->path && e->path[0] != '/') {
+            /* relative to the conf file that says it, not to wherever the MCP client started us */
+            const char *f = config_setting_source_file(g);
+            f = f ? f : path;
+            const char *slash = f ? strrchr(f, '/') : NULL;
+            if (slash) {
+                char *abs = xasprintf("%.*s/%s", (int)(slash - f), f, e->path);
+                free(e->path);
+                e->path = abs;
+            }
+        }
         if (!e->plugin) {
             const char *base = strrchr(e->path, '/');
             base = base ? base + 1 : e->path;

@@ -165,6 +165,13 @@ static plugin_module *load_locked(plugin_loader *l, const char *name, const char
         m->next = l->modules;
         l->modules = m;
     }
+    if (!path && strcmp(m->def->name, name) != 0) {
+        /* <dir>/foo.so holding env (a copy or a rename) would run as 'foo' in logs and --check
+           while being env; an explicit path may be named anything */
+        snprintf(err, errlen, "%s: this file holds plugin '%s', not '%s' (a plugin file in the plugin directory is "
+                 "named after its plugin)", m->path, m->def->name, name);
+        return NULL;
+    }
     if (m->def->kind != expected) {
         snprintf(err, errlen, "%s: plugin '%s' is a %s plugin, but it is listed as a %s plugin", m->path, m->def->name,
                  plugin_kind_name(m->def->kind), plugin_kind_name(expected));

@@ -158,6 +158,15 @@ run('cli', async (t) => {
         });
     }
 
+    await t.test('a relative plugin path is relative to the conf file, not to the working directory', async () => {
+        const file = t.writeFile('relpath/lambda-mcp.conf', 'credentials = ( { path = "myplugins/env.so"; } );\n');
+        fs.mkdirSync(path.join(path.dirname(file), 'myplugins'), { recursive: true });
+        fs.copyFileSync(path.join(cfg.pluginDir, 'env.so'), path.join(path.dirname(file), 'myplugins', 'env.so'));
+        const chk = await cli('relative plugin path', [...base, '--config', file, '--check']);
+        assert.equal(chk.code, 0, show(chk));
+        assert.match(chk.stdout, /credentials: from env/, show(chk));
+    });
+
     for (const [what, text] of [['an empty conf file', ''], ['a conf file with wrappers only', 'wrappers = ( { plugin = "audit"; } );\n']]) {
         await t.test(`${what}: the default credentials chain signs (no credentials section), --check says so`, async () => {
             const file = t.writeFile(`no-creds-${what.replace(/\W+/g, '-')}.conf`, text);

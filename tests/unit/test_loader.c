@@ -58,6 +58,27 @@ static void test_no_entry(void **state)
     assert_non_null(strstr(err, "no lmcp_plugin_entry symbol"));
 }
 
+/* <dir>/NAME.so must hold plugin NAME (a copy of env.so saved as foo.so would run as 'foo');
+ * an explicit path may be named anything. */
+static void test_file_named_after_its_plugin(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lmcp-loader-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[512], copy[256];
+    snprintf(copy, sizeof copy, "%s/renamed.so", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s/match_only.so' '%s'", LMCP_TEST_PLUGIN_DIR, copy);
+    assert_int_equal(system(cmd), 0);
+    plugin_loader *l = plugin_loader_new(dir);
+    char err[1024] = "";
+    assert_null(plugin_loader_load(l, "renamed", NULL, LMCP_PLUGIN_DISCOVERY, err, sizeof err));
+    assert_non_null(strstr(err, "this file holds plugin 'match_only', not 'renamed'"));
+    assert_non_null(plugin_loader_load(l, "renamed", copy, LMCP_PLUGIN_DISCOVERY, err, sizeof err));
+    plugin_loader_free(l);
+    unlink(copy);
+    rmdir(dir);
+}
+
 static void test_missing(void **state)
 {
     (void)state;
@@ -261,7 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrong_abi),         cmocka_unit_test(test_no_entry),
-        cmocka_unit_test(test_missing),           cmocka_unit_test(test_wrong_kind),
+        cmocka_unit_test(test_missing),           cmocka_unit_test(test_file_named_after_its_plugin),           cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_reserved_setting),  cmocka_unit_test(test_match_only_and_wrapper_tools),
         cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
         cmocka_unit_test(test_chain),
