@@ -49,6 +49,9 @@ struct app {
     pthread_cond_t refresh_cv;
     bool stopping;
     bool reload_requested;          /* SIGHUP: the refresh thread re-reads the conf */
+    generation *pending;            /* a reloaded conf whose discovery failed: retried like a
+                                       failed discovery, installed when one succeeds (refresh
+                                       thread only) */
     bool last_discovery_failed;
 };
 
@@ -380,6 +383,7 @@ static void initial_discovery(app *a)
 }
 
 static void reload(app *a);
+static void install_reloaded(app *a, generation *g, const char *why);
 
 static void *refresh_main(void *arg)
 {
@@ -394,7 +398,7 @@ static void *refresh_main(void *arg)
             pthread_mutex_lock(&a->refresh_mu);
             continue;
         }
-        generation *g = current_ref(a);
+        generation *g = a->pending ? generation_ref(a->pending) : current_ref(a);
         int64_t interval = settings_get_duration_ms(g->cfg.discovery, "refresh_interval");
         /* after a failed discovery, try again within 30 s even when refresh is off */
         if (a->last_discovery_failed && (interval == 0 || interval > 30000))
@@ -416,9 +420,13 @@ static void *refresh_main(void *arg)
         if (a->reload_requested)
             continue;
         pthread_mutex_unlock(&a->refresh_mu);
-        g = current_ref(a);
-        discover_and_publish(a, g, "scheduled", false, true);
-        generation_release(g);
+        if (a->pending) {
+            install_reloaded(a, a->pending, "reload (retry)");
+        } else {
+            g = current_ref(a);
+            discover_and_publish(a, g, "scheduled", false, true);
+            generation_release(g);
+        }
         pthread_mutex_lock(&a->refresh_mu);
     }
     a->refresh_busy = false;
@@ -435,18 +443,39 @@ static void reload(app *a)
         LOG_ERROR(COMP, "reload failed, keeping the current configuration: %s", err);
         return;
     }
+    generation_release(a->pending); /* an earlier reload still waiting: this one replaces it */
+    a->pending = NULL;
+    install_reloaded(a, g, "reload");
+    generation_release(g);
+}
+
+/* Discover with a reloaded generation and install it when that works. When it does not (AWS
+ * unreachable for a moment), the previous configuration and tools stay, and the new one is kept
+ * as pending: the refresh loop retries it like any failed discovery (within 30 s, or at its own
+ * refresh_interval when shorter), so the edited conf still takes effect without another SIGHUP. */
+static void install_reloaded(app *a, generation *g, const char *why)
+{
     generation *old = current_ref(a);
-    int rc = discover_and_publish(a, g, "reload", true, true);
-    if (rc == 0 && old) {
-        /* these are read once, when the server starts serving */
-        const lmcp_settings *o = old->cfg.server, *n = g->cfg.server;
-        for (size_t k = 0; k < n->n; k++)
-            if (strcmp(n->defs[k].name, "log_level") != 0 && !settings_same_value(o, n, k))
-                LOG_WARN(COMP, "reload: server.%s changed (%s); it takes effect at the next start", n->defs[k].name,
-                         settings_origin(n, n->defs[k].name));
+    int rc = discover_and_publish(a, g, why, true, true);
+    if (rc == 0) {
+        if (old) {
+            /* these are read once, when the server starts serving */
+            const lmcp_settings *o = old->cfg.server, *n = g->cfg.server;
+            for (size_t k = 0; k < n->n; k++)
+                if (strcmp(n->defs[k].name, "log_level") != 0 && !settings_same_value(o, n, k))
+                    LOG_WARN(COMP, "reload: server.%s changed (%s); it takes effect at the next start",
+                             n->defs[k].name, settings_origin(n, n->defs[k].name));
+        }
+        if (a->pending == g) {
+            a->pending = NULL;
+            generation_release(g);
+        }
+    } else if (a->pending != g) {
+        a->pending = generation_ref(g);
+        LOG_WARN(COMP, "reload: the new configuration loaded, but its discovery failed: the previous configuration "
+                       "and tools stay until a retry of the new one succeeds");
     }
     generation_release(old);
-    generation_release(g);
 }
 
 /* ------------------------------------------------------------------ CLI modes */
@@ -803,6 +832,8 @@ static int serve(app *a, sigset_t *sigs)
     }
     if (a->refresh_started)
         pthread_join(a->refresh_thread, NULL);
+    generation_release(a->pending);
+    a->pending = NULL;
     mcp_server_free(a->mcp);
     executor_free(a->exec);
     frame_reader_free(rc.r);

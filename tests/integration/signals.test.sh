@@ -108,6 +108,25 @@ try:
     p.send_signal(signal.SIGTERM)
     check(p.wait(10) == 0, "SIGTERM: exit status 0")
 
+    # 2b. a reload whose discovery fails (AWS unreachable for a moment) keeps the previous tools,
+    #     and the new conf is retried until it takes effect: no second SIGHUP needed
+    write_conf('credentials = ( { plugin = "env"; } );\naws = { max_attempts = 1; };\n'
+               'discovery = { plugins = ( { plugin = "prefix"; prefix = "gr"; } ); };\n')
+    p = start()
+    check(wait_for(lambda: "initial discovery: 1 tool from" in stderr_text()), "the server starts with one tool",
+          stderr_text()[-500:])
+    write_conf('credentials = ( { plugin = "env"; } );\naws = { max_attempts = 1; };\n'
+               'discovery = { refresh_interval = "1s"; plugins = ( { plugin = "prefix"; prefix = "s"; } ); };\n')
+    control("POST", "/__emu/faults", {"faults": [{"operation": "ListFunctions", "status": 500, "count": 1}]})
+    p.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "its discovery failed: the previous configuration and tools stay" in stderr_text()),
+          "the reload's failed discovery keeps the previous configuration", stderr_text()[-800:])
+    check(wait_for(lambda: "reload (retry) discovery: 2 tools from" in stderr_text(), 10),
+          "the new configuration is retried and installed without another SIGHUP", stderr_text()[-800:])
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(10) == 0, "SIGTERM: exit status 0")
+    control("POST", "/__emu/reset", {})
+
     # 3. SIGTERM right after SIGHUP does not wait for the reload's discovery (5 s per ListFunctions)
     p = start()
     check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts again")
