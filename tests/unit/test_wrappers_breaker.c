@@ -152,13 +152,24 @@ static void test_half_open_single_trial_then_close(void **state)
     assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
     fx_sleep_ms(250);
     int before = fx_calls();
-    /* after the cooldown: 6 calls at once, the trial takes 300 ms; exactly one gets through */
-    fx_term_default((fx_step){.sleep_ms = 300});
+    /* after the cooldown: 6 calls at once, the trial held until the other 5 have answered (a
+       fixed sleep let late-started threads arrive after the trial closed the circuit on a loaded
+       host); exactly one gets through */
+    fx_term_default((fx_step){.gate = true});
     enum { N = 6 };
     fx_async *a[N];
     fx_stderr_begin();
     for (int i = 0; i < N; i++)
         a[i] = fx_start(f, i % 2 ? "x" : "x_too", "{}", 0);
+    for (int64_t until = fx_now_ms() + (int64_t)(10000 * fx_scale());;) {
+        int done = 0;
+        for (int i = 0; i < N; i++)
+            done += atomic_load(&a[i]->done);
+        if (done >= N - 1 || fx_now_ms() > until)
+            break;
+        fx_sleep_ms(5);
+    }
+    fx_gate_open();
     int ok = 0, refused = 0;
     for (int i = 0; i < N; i++) {
         fx_join(a[i]);

@@ -478,16 +478,25 @@ typedef struct fx_async {
     int64_t started_ms, ended_ms;
     int rc;
     atomic_bool done;        /* set when the call returned (fx_wait_done) */
+    atomic_bool running;     /* set when its thread started (fx_wait_running) */
 } fx_async;
 
 static void *fx_async_main(void *arg)
 {
     fx_async *a = arg;
     a->started_ms = fx_now_ms();
+    atomic_store(&a->running, true);
     a->rc = fx_run(a->f, a->call, a->res);
     a->ended_ms = fx_now_ms();
     atomic_store(&a->done, true);
     return NULL;
+}
+
+/* Wait until the async call's thread runs (a loaded host may start it late). */
+static FX_UNUSED void fx_wait_running(fx_async *a)
+{
+    while (!atomic_load(&a->running))
+        fx_sleep_ms(1);
 }
 
 /* Whether the async call returns within ms milliseconds (it is not joined). */

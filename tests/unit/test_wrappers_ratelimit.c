@@ -37,7 +37,12 @@ static int64_t timed(fx *f, const char *tool_name, lmcp_outcome *o, int64_t *ret
 static void test_burst_then_delay(void **state)
 {
     (void)state;
-    fx *f = rl_fx("rate = 10; burst = 3; max_wait = \"5s\";");
+    /* under valgrind or a sanitizer at a quarter of the rate: three slow calls must not take
+       long enough for the bucket to refill */
+    int slow = fx_scale() > 1 ? 4 : 1;
+    char settings[128];
+    snprintf(settings, sizeof settings, "rate = %g; burst = 3; max_wait = \"20s\";", 10.0 / slow);
+    fx *f = rl_fx(settings);
     lmcp_outcome o;
     int64_t t0 = fx_now_ms();
     for (int i = 0; i < 3; i++) {
@@ -48,13 +53,13 @@ static void test_burst_then_delay(void **state)
     /* the bucket is empty: the next call waits for one token (100 ms at 10/s) */
     int64_t ms = timed(f, "a", &o, NULL);
     assert_int_equal(o, LMCP_OUTCOME_OK);
-    assert_true(ms >= 80);
+    assert_true(ms >= 80 * slow);
     assert_true(ms < (int64_t)(250 * fx_scale()));
     /* 4 calls so far; at 10/s the 6th is admitted about 300 ms after the start */
     timed(f, "a", &o, NULL);
     timed(f, "a", &o, NULL);
     int64_t total = fx_now_ms() - t0;
-    assert_true(total >= 270);
+    assert_true(total >= 270 * slow);
     assert_int_equal(fx_calls(), 6);
     /* another tool has its own bucket */
     ms = timed(f, "b", &o, NULL);
@@ -212,18 +217,23 @@ static void test_deadline(void **state)
     fx_free(f);
 }
 
-/* first come, first served: calls queued 15 ms apart are admitted in that order */
+/* first come, first served: calls queued 15 ms apart are admitted in that order (under valgrind
+ * or a sanitizer, 60 ms apart at a quarter of the rate: a thread reaches the limiter later) */
 static void test_fair_order(void **state)
 {
     (void)state;
-    fx *f = rl_fx("rate = 20; burst = 1; max_wait = \"10s\";");
+    int slow = fx_scale() > 1 ? 4 : 1;
+    char settings[128];
+    snprintf(settings, sizeof settings, "rate = %g; burst = 1; max_wait = \"60s\";", 20.0 / slow);
+    fx *f = rl_fx(settings);
     enum { N = 10 };
     fx_async *a[N];
     char args[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(args[i], sizeof args[i], "{\"i\":%d}", i);
         a[i] = fx_start(f, "a", args[i], 0);
-        fx_sleep_ms(15);
+        fx_wait_running(a[i]);
+        fx_sleep_ms(15 * slow);
     }
     int64_t prev_end = 0;
     int order_ok = 1;
@@ -239,7 +249,7 @@ static void test_fair_order(void **state)
     }
     assert_true(order_ok);
     /* 10 calls at 20/s with burst 1: about 450 ms from the first to the last */
-    assert_true(a[N - 1]->ended_ms - a[0]->ended_ms >= 400);
+    assert_true(a[N - 1]->ended_ms - a[0]->ended_ms >= 400 * slow);
     for (int i = 0; i < N; i++)
         fx_async_free(a[i]);
     fx_free(f);
