@@ -113,11 +113,13 @@ class Control:
     def timings_get(self, req, body):
         """For every AWS API request answered since the last clear, in order: handling_us, from
         the moment the whole request had been read to the moment the answer was written, and
-        reading_us, from the arrival of its request line to the moment it had been read (us)."""
+        reading_us, from the arrival of its request line to the moment it had been read (us), and
+        operations, the API operation of each (so that a benchmark can pair them with its calls)."""
         clear = req.params.get("clear") in ("1", "true")
         t = self.state.stats.timings_snapshot(clear=clear)
-        return {"count": len(t), "handling_us": [round(h, 1) for h, _ in t],
-                "reading_us": [round(r, 1) for _, r in t]}
+        return {"count": len(t), "handling_us": [round(h, 1) for h, _, _ in t],
+                "reading_us": [round(r, 1) for _, r, _ in t],
+                "operations": [op or "Unknown" for _, _, op in t]}
 
     def timings_delete(self, req, body):
         self.state.stats.timings_snapshot(clear=True)

@@ -364,7 +364,7 @@ class EmuHandler(socketserver.StreamRequestHandler):
         self._write(req.request_id, resp)
         if not control:
             self.server.app.state.stats.record_timing((time.perf_counter_ns() - t_read) / 1000.0,
-                                                      (t_read - self._t_first) / 1000.0)
+                                                      (t_read - self._t_first) / 1000.0, req.operation)
         return True
 
     def _peer_closed(self):

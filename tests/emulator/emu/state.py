@@ -162,11 +162,11 @@ class Stats:
             if entry is not None:
                 entry["client_gone"] = True
 
-    def record_timing(self, handling_us, reading_us):
-        self.timings.append((handling_us, reading_us))   # deque.append is atomic under the GIL
+    def record_timing(self, handling_us, reading_us, operation=None):
+        self.timings.append((handling_us, reading_us, operation))   # deque.append is atomic under the GIL
 
     def timings_snapshot(self, clear=False):
-        """[(handling_us, reading_us)] in the order the answers were written."""
+        """[(handling_us, reading_us, operation)] in the order the answers were written."""
         with self.lock:
             out = list(self.timings)
             if clear:
