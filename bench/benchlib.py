@@ -12,6 +12,19 @@ ECHO_ARGS = '{"message":"hello","n":1}'
 BASE_CONF = ('server = { log_level = "warn"; max_inflight = 64; };\n'
              'credentials = ( { plugin = "env"; } );\n'
              'discovery = { plugins = ( { plugin = "list"; functions = [ "echo", "sleep-100ms" ]; } ); };\n')
+
+
+def pct(values, p):
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it
+    (rank ceil(p * n / 100), in integers: 0.99 * 500 is 495.00000000000006 in floating point)."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    num, den = (p, 100) if float(p).is_integer() else (round(p * 1000), 100000)
+    rank = -(-int(num) * len(s) // den)
+    return s[max(1, min(len(s), rank)) - 1]
+
+
 # the cache wrapper, with echo cacheable: every call after the first is a hit
 CACHE_WRAPPERS = ('wrappers = ( { plugin = "cache"; ttl = "1h"; '
                   'overrides = ( { tools = "echo"; cacheable = true; } ); } );\n')
