@@ -677,10 +677,13 @@ static int64_t parse_http_date(const char *s)
     const char *comma = strchr(s, ',');
     if (comma)
         s = comma + 1;
-    if (sscanf(s, " %d %3s %d %d:%d:%d", &d, mon, &y, &hh, &mm, &ss) != 6)
+    /* %4d: a field of any length is no overflow (the Date header is the server's, or a proxy's) */
+    if (sscanf(s, " %2d %3s %4d %2d:%2d:%2d", &d, mon, &y, &hh, &mm, &ss) != 6)
         return -1;
     const char *m = strstr(months, mon);
     if (!m || strlen(mon) != 3 || (m - months) % 3)
+        return -1;
+    if (y < 1970 || d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
         return -1;
     struct tm tm = {0};
     tm.tm_year = y - 1900;

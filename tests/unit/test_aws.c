@@ -980,6 +980,31 @@ static void test_request_time_too_skewed_xml(void **state)
     free(d1);
 }
 
+/* A Date header no server means (found by tests/fuzz/fuzz_aws_error): no correction, no retry.
+ * Year 1000000 was taken as it is (every later request signed in year 9999); 2147483647 and
+ * -2147483648 overflowed (undefined behaviour, caught by the sanitizer build). */
+static void test_clock_skew_bogus_date(void **state)
+{
+    fixture *f = *state;
+    static const char *const dates[] = {"Sun, 06 Nov 1000000 08:49:37 GMT", "Sun, 06 Nov 2147483647 08:49:37 GMT",
+                                        "Sun, 06 Nov -2147483648 08:49:37 GMT", "Sun, 99 Nov 2024 99:49:37 GMT"};
+    for (size_t i = 0; i < sizeof dates / sizeof *dates; i++) {
+        char headers[256];
+        snprintf(headers, sizeof headers, "x-amzn-ErrorType: InvalidSignatureException\r\nDate: %s\r\n", dates[i]);
+        ts_action t = {0};
+        t.status = 403;
+        t.headers = headers;
+        t.body = "{\"message\":\"Signature expired: 20240101T000000Z is now earlier than 20240101T005500Z\"}";
+        ts_push(f->srv, &t);
+        lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+        aws_response *resp;
+        assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
+        assert_int_equal(resp->status, 403);
+        assert_int_equal(resp->attempts, 1);
+        aws_response_free(resp);
+    }
+}
+
 /* ------------------------------------------------------------------ error parsing */
 
 static aws_response *mk(long status, const char *const *headers, const char *body)
@@ -1440,6 +1465,7 @@ int main(void)
         T(test_bad_endpoint_url_redacted),
         T(test_clock_skew_corrected),
         T(test_request_time_too_skewed_xml),
+        T(test_clock_skew_bogus_date),
         cmocka_unit_test(test_parse_rest_json),
         cmocka_unit_test(test_parse_json11),
         cmocka_unit_test(test_parse_xml),
