@@ -5,16 +5,23 @@
  *    instance (or, when there is none, the schema itself) is validated against it;
  *  - 'R' PATTERN NUL SUBJECT: {"type":"string","pattern":PATTERN} against the string SUBJECT
  *    (both taken as bytes: they need not be valid UTF-8, as a \u escape cannot give that
- *    but a schema file might).
+ *    but a schema file might);
+ *  - 'O' DOCUMENT NUL INSTANCE: a Schema Registry OpenApi3 document, converted to a JSON Schema
+ *    the way the schema-registry discovery plugin does (plugins/discovery/schema-registry.c,
+ *    included, with a host table of core/json.c's functions), then compiled and used.
  * Properties: no crash, leak or hang; a report is given iff there are violations, and it is
  * NUL-terminated UTF-8-clean text. */
 #include "config.h"
+
+/* first: it names a local variable buf, which core's util/buf.h makes a type */
+#include "../../plugins/discovery/schema-registry.c"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "tools/schema.h"
 #include "util/jsonparse.h"
 #include "util/str.h"
@@ -46,6 +53,39 @@ static void check(json_object *schema, json_object *inst)
     schema_validator_free(v);
 }
 
+static void host_free(void *p) { free(p); }
+
+/* the JSON part of the host table (core/host.c), which is all from_openapi uses */
+static const lmcp_host *json_host(void)
+{
+    static lmcp_host h;
+    if (!h.json_parse) {
+        h.free = host_free;
+        h.json_parse = hj_parse;
+        h.json_to_string = hj_to_string;
+        h.json_put = hj_put;
+        h.json_ref = hj_ref;
+        h.json_type = hj_type;
+        h.json_get = hj_get;
+        h.json_length = hj_length;
+        h.json_index = hj_index;
+        h.json_object_key = hj_object_key;
+        h.json_string = hj_string;
+        h.json_int = hj_int;
+        h.json_double = hj_double;
+        h.json_bool = hj_bool;
+        h.json_new_object = hj_new_object;
+        h.json_new_array = hj_new_array;
+        h.json_new_string = hj_new_string;
+        h.json_new_int = hj_new_int;
+        h.json_new_double = hj_new_double;
+        h.json_new_bool = hj_new_bool;
+        h.json_set = hj_set;
+        h.json_append = hj_append;
+    }
+    return &h;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -63,9 +103,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object_put(schema);
         return 0;
     }
+    bool openapi = size && data[0] == 'O';
+    if (openapi)
+        text++, n1--;
     json_object *schema = NULL, *inst = NULL;
     if (!json_parse_strict(text, n1, JSON_MAX_DEPTH, &schema, NULL))
         return 0;
+    if (openapi) {
+        char why[256];
+        json_object *conv = JO(from_openapi(json_host(), LJ(schema), why, sizeof why));
+        json_object_put(schema);
+        if (!conv)
+            return 0;
+        /* what discovery keeps is the text; the registry parses it back */
+        char *t = json_canonical(conv);
+        json_object_put(conv);
+        schema = NULL;
+        bool ok = json_parse_strict(t, strlen(t), JSON_MAX_DEPTH, &schema, NULL);
+        free(t);
+        if (!ok)
+            return 0;
+    }
     if (t2 && !json_parse_strict(t2, n2, JSON_MAX_DEPTH, &inst, NULL)) {
         json_object_put(schema);
         return 0;
