@@ -44,8 +44,10 @@
 #define MAX_EVALS 1000000u       /* subschema evaluations per validation (an array of 100,001
                                     numbers took 100,002: refused as unchecked at 100,000) */
 #define MAX_FRAMES 256u          /* nested evaluations (the worker stacks are 256 KiB) */
-/* patterns: translation length x largest {m,n} count above this is not compiled (memory) */
+/* patterns: translation length x largest {m,n} count above this is not compiled (memory), nor
+ * one whose quantified atoms regcomp copies that many bytes more than the translation (below) */
 #define PATTERN_EXPANSION_MAX 50000.0
+#define PATTERN_GROUP_DEPTH 100 /* groups nested deeper are not compiled (regcomp recurses) */
 /* A string matched against a pattern: at most this many bytes. glibc's regexec is linear in the
  * string for a pattern anchored at its start, but searches an unanchored one from every position
  * (quadratic: [^@]+@[^@]+\.[^@]+ took 28 s on 100 KB), so those get less, and a validation feeds
@@ -749,15 +751,43 @@ fail:
 }
 
 /* Translate an ECMA-262 pattern into a POSIX extended regular expression, or NULL with why. */
+/* What regcomp builds for a pattern, estimated in bytes of the translation: glibc copies a
+ * quantified atom (x+ is x x*, x{m,n} is n copies), so a quantifier on a quantified atom, or on
+ * a group holding one, multiplies: ((x+)+)+... and x++++... doubled the automaton at each level
+ * (found by fuzzing: 40 of them exhausted memory in regcomp). */
+typedef struct ere_cost {
+    double alts;  /* the group's finished alternatives */
+    double seq;   /* its current alternative */
+    double last;  /* the last atom of that alternative (what a quantifier repeats) */
+} ere_cost;
+
+static void cost_atom(ere_cost *c, double n)
+{
+    c->seq += n;
+    c->last = n;
+}
+
+static void cost_repeat(ere_cost *c, double copies)
+{
+    if (copies > 1) {
+        c->seq += c->last * (copies - 1);
+        c->last *= copies;
+    }
+}
+
 static char *ecma_to_ere(const char *src, char *why, size_t whylen)
 {
     buf o = BUF_INIT;
     const char *p = src;
     bool bytes = MB_CUR_MAX == 1;
     unsigned long max_count = 0; /* the largest {m,n} count */
+    ere_cost cost[PATTERN_GROUP_DEPTH + 1] = {{0, 0, 0}};
+    int depth = 0;
     buf_append_str(&o, "");
     while (*p) {
         char c = *p;
+        size_t o_before = o.len;
+        bool atom = true; /* what this step appended is an atom (a quantifier may repeat it) */
         if (c == '\\') {
             char e = p[1];
             const char *rep = NULL;
@@ -775,6 +805,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             if (rep) {
                 buf_append_str(&o, rep);
                 p += 2;
+                cost_atom(&cost[depth], (double)strlen(rep));
                 continue;
             }
             if ((e >= '1' && e <= '9') || e == 'k') {
@@ -815,6 +846,25 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                 p++;
             }
             buf_append_char(&o, '(');
+            if (depth == PATTERN_GROUP_DEPTH) {
+                snprintf(why, whylen, "groups nested more than %d deep", PATTERN_GROUP_DEPTH);
+                goto fail;
+            }
+            cost[++depth] = (ere_cost){0, 0, 0};
+            continue;
+        } else if (c == ')' && depth > 0) {
+            buf_append_char(&o, ')');
+            p++;
+            double inner = cost[depth].alts + cost[depth].seq;
+            depth--;
+            cost_atom(&cost[depth], inner + 2);
+            continue;
+        } else if (c == '|') {
+            buf_append_char(&o, '|');
+            p++;
+            cost[depth].alts += cost[depth].seq;
+            cost[depth].seq = cost[depth].last = 0;
+            continue;
         } else if (c == '.') {
             buf_append_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
             p++;
@@ -823,6 +873,8 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             p++;
             if (*p == '?') /* lazy: the same set of matching strings */
                 p++;
+            cost_repeat(&cost[depth], c == '+' ? 2 : 1);
+            atom = false;
         } else if (c == '{') {
             const char *q = p + 1;
             bool ok = *q >= '0' && *q <= '9';
@@ -834,13 +886,19 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                     q++;
             }
             if (ok && *q == '}') {
+                unsigned long here = 0; /* this quantifier's largest count */
                 for (const char *d = p + 1; d < q; d++) { /* the largest count (digits, saturating) */
                     unsigned long v = 0;
                     while (d < q && *d >= '0' && *d <= '9')
                         v = v < 1000000ul ? v * 10 + (unsigned long)(*d++ - '0') : v;
-                    if (v > max_count)
-                        max_count = v;
+                    if (v > here)
+                        here = v;
                 }
+                if (here > max_count)
+                    max_count = here;
+                /* {m,} is m copies and a starred one */
+                cost_repeat(&cost[depth], (double)here + (q[-1] == ',' ? 1 : 0));
+                atom = false;
                 buf_append(&o, p, (size_t)(q - p + 1));
                 p = q + 1;
                 if (*p == '?')
@@ -866,12 +924,21 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             buf_append_char(&o, c);
             p++;
         }
+        if (atom)
+            cost_atom(&cost[depth], (double)(o.len - o_before));
     }
     /* regcomp copies a repeated atom once per count: with '.' or a class spelled out byte by
        byte, ^.{1,4096}$ took 272 MB and ^[^<>]{0,10000}$ 3 GB and 13 s. Bounded by a measure of
        the compiled size, the pattern's translation times its largest count. */
     if (max_count && (double)o.len * (double)max_count > PATTERN_EXPANSION_MAX) {
         snprintf(why, whylen, "a repetition count of %lu makes it too large to compile", max_count);
+        goto fail;
+    }
+    double total = 0;
+    for (int d = 0; d <= depth; d++) /* groups left open: regcomp refuses them, but count them */
+        total += cost[d].alts + cost[d].seq;
+    if (total > (double)o.len + PATTERN_EXPANSION_MAX) {
+        snprintf(why, whylen, "nested repetitions make it too large to compile");
         goto fail;
     }
     return buf_steal(&o);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "tools/schema.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -1079,6 +1080,88 @@ static void test_pattern_limits(void **state)
     }
 }
 
+/* Patterns regcomp cannot be trusted with (found by tests/fuzz/fuzz_schema): glibc copies a
+ * quantified atom (x+ is x x*), so each nested or stacked quantifier doubled the automaton
+ * (40 of them exhausted memory), and it parses groups recursively (400 nested groups overflowed
+ * a 256 KiB executor worker stack: the server died on the tool's first call). Both are now
+ * refused with a warning, like a repetition count too large to compile. */
+static char *nest(const char *open, const char *atom, const char *close, int n)
+{
+    buf b = BUF_INIT;
+    buf_append_str(&b, "{\"pattern\":\"^");
+    for (int i = 0; i < n; i++)
+        buf_append_str(&b, open);
+    buf_append_str(&b, atom);
+    for (int i = 0; i < n; i++)
+        buf_append_str(&b, close);
+    buf_append_str(&b, "$\"}");
+    return buf_steal(&b);
+}
+
+static void *compile_on_small_stack(void *arg)
+{
+    return compile(arg);
+}
+
+static void test_pattern_nesting_bounded(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *open, *atom, *close;
+        int n;
+        bool compiled;
+        const char *why;
+    } cases[] = {
+        {"(", "x", ")", 100, true, NULL},
+        {"(", "x", ")", 101, false, "nested more than 100 deep"},
+        {"(", "x+", ")+", 10, true, NULL},
+        {"(", "x+", ")+", 17, false, "too large to compile"},
+        {"", "x", "+", 10, true, NULL},
+        {"", "x", "+", 17, false, "too large to compile"},
+        {"(?:", "\\\\d{2}", "){2}", 8, true, NULL},
+        {"(?:", "\\\\d{2}", "){2}", 14, false, "too large to compile"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *txt = nest(cases[i].open, cases[i].atom, cases[i].close, cases[i].n);
+        schema_validator *v = compile(txt);
+        const char *w = schema_validator_warnings(v);
+        if (cases[i].compiled != (w == NULL))
+            fail_msg("%s: %s", txt, w ? w : "compiled");
+        if (w)
+            assert_non_null(strstr(w, cases[i].why));
+        schema_validator_free(v);
+        free(txt);
+    }
+    /* ordinary patterns with nested quantifiers still compile */
+    static const char *const fine[] = {
+        "{\"pattern\":\"^(a+)+$\"}",
+        "{\"pattern\":\"^((ab)+c)*(d|e)+$\"}",
+        "{\"pattern\":\"^(\\\\d{1,3}\\\\.){3}\\\\d{1,3}$\"}",
+        "{\"pattern\":\"^([a-z0-9]+(-[a-z0-9]+)*\\\\.)+[a-z]{2,}$\"}",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof *fine; i++) {
+        schema_validator *v = compile(fine[i]);
+        if (schema_validator_warnings(v))
+            fail_msg("%s: %s", fine[i], schema_validator_warnings(v));
+        schema_validator_free(v);
+    }
+    /* where the server compiles a tool's schema: a worker thread with a 256 KiB stack */
+    char *deep = nest("(", "x", ")", 400);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, &attr, compile_on_small_stack, deep), 0);
+    void *res = NULL;
+    pthread_join(t, &res);
+    pthread_attr_destroy(&attr);
+    schema_validator *v = res;
+    assert_non_null(schema_validator_warnings(v));
+    assert_non_null(strstr(schema_validator_warnings(v), "nested more than 100 deep"));
+    schema_validator_free(v);
+    free(deep);
+}
+
 /* References the compiler could not resolve (found in review; the tool then fell back to the
  * generic schema): dot segments in an $id, and an $anchor under a property named like a
  * keyword whose value is not a schema ("default", "enum"). */
@@ -1279,6 +1362,7 @@ int main(void)
         cmocka_unit_test(test_pattern_translation_details),
         cmocka_unit_test(test_pattern_limits),
         cmocka_unit_test(test_refs_dot_segments_and_keyword_names),
+        cmocka_unit_test(test_pattern_nesting_bounded),
         cmocka_unit_test(test_same_value_limit),
         cmocka_unit_test(test_ids_and_relative_refs),
         cmocka_unit_test(test_compile_details),
