@@ -889,8 +889,9 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                 unsigned long here = 0; /* this quantifier's largest count */
                 for (const char *d = p + 1; d < q; d++) { /* the largest count (digits, saturating) */
                     unsigned long v = 0;
-                    while (d < q && *d >= '0' && *d <= '9')
-                        v = v < 1000000ul ? v * 10 + (unsigned long)(*d++ - '0') : v;
+                    for (; d < q && *d >= '0' && *d <= '9'; d++) /* past every digit, also once saturated */
+                        if (v < 1000000ul)
+                            v = v * 10 + (unsigned long)(*d - '0');
                     if (v > here)
                         here = v;
                 }

@@ -3,6 +3,7 @@
 
 #include <locale.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tools/schema.h"
@@ -1162,6 +1164,45 @@ static void test_pattern_nesting_bounded(void **state)
     free(deep);
 }
 
+/* A repetition count of more than 7 digits (found by tests/fuzz/fuzz_schema): the scan for the
+ * largest count stopped advancing once its value saturated, and compiling the schema never
+ * finished (a worker or discovery thread spinning forever). Compiled on a thread here so a
+ * regression fails the test instead of hanging it. */
+static atomic_int big_count_done;
+
+static void *compile_big_count(void *arg)
+{
+    schema_validator *v = compile(arg);
+    atomic_store(&big_count_done, 1);
+    return v;
+}
+
+static void test_pattern_huge_count_terminates(void **state)
+{
+    (void)state;
+    static const char *const schemas[] = {
+        "{\"pattern\":\"^a{10000000}$\"}",
+        "{\"pattern\":\"^a{1,333333333333333333333333}$\"}",
+        "{\"pattern\":\"^(x{99999999,})$\"}",
+    };
+    for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++) {
+        atomic_store(&big_count_done, 0);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, compile_big_count, (void *)schemas[i]), 0);
+        for (int ms = 0; ms < 10000 && !atomic_load(&big_count_done); ms++)
+            usleep(1000);
+        if (!atomic_load(&big_count_done))
+            fail_msg("%s: compiling did not finish within 10 s", schemas[i]);
+        void *res = NULL;
+        pthread_join(t, &res);
+        schema_validator *v = res;
+        const char *w = schema_validator_warnings(v);
+        assert_non_null(w);
+        assert_non_null(strstr(w, "too large to compile"));
+        schema_validator_free(v);
+    }
+}
+
 /* References the compiler could not resolve (found in review; the tool then fell back to the
  * generic schema): dot segments in an $id, and an $anchor under a property named like a
  * keyword whose value is not a schema ("default", "enum"). */
@@ -1363,6 +1404,7 @@ int main(void)
         cmocka_unit_test(test_pattern_limits),
         cmocka_unit_test(test_refs_dot_segments_and_keyword_names),
         cmocka_unit_test(test_pattern_nesting_bounded),
+        cmocka_unit_test(test_pattern_huge_count_terminates),
         cmocka_unit_test(test_same_value_limit),
         cmocka_unit_test(test_ids_and_relative_refs),
         cmocka_unit_test(test_compile_details),
