@@ -1,8 +1,9 @@
 /* libFuzzer target: the conf loader (core/conf.c app_config_load): libconfig's parser, then the
  * integer-literal scanner (scan_int_literals), the UTF-8 check, the sections, settings values
  * (durations, sizes, booleans, globs) and plugin entry lists, and the per-tool settings.
- * The input is written to a file in a private temporary directory (the working directory, so a
- * relative @include "inc.conf" finds the file placed next to it). Inputs that name devices or
+ * The input is written to a file in a private temporary directory, which is the working
+ * directory while it loads (libconfig reads a relative @include from there, so
+ * @include "inc.conf" finds the file placed next to it). Inputs that name devices or
  * kernel files (/dev, /proc, /sys) are skipped: @include of /dev/zero is the conf author's own
  * doing, not input the server receives. */
 #include "config.h"
@@ -34,24 +35,24 @@ static void write_file(const char *p, const void *d, size_t n)
 
 static void cleanup(void)
 {
-    if (chdir("/") == 0) {
-        unlink(path);
-        char inc[160];
-        snprintf(inc, sizeof inc, "%s/inc.conf", dir);
-        unlink(inc);
-        rmdir(dir);
-    }
+    unlink(path);
+    char inc[160];
+    snprintf(inc, sizeof inc, "%s/inc.conf", dir);
+    unlink(inc);
+    rmdir(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     snprintf(dir, sizeof dir, "/tmp/fuzz-conf-XXXXXX");
-    if (!mkdtemp(dir) || chdir(dir) != 0)
+    if (!mkdtemp(dir))
         abort();
     snprintf(path, sizeof path, "%s/main.conf", dir);
     static const char inc[] = "server = { max_inflight = 4; };\n";
-    write_file("inc.conf", inc, sizeof inc - 1);
+    char incp[160];
+    snprintf(incp, sizeof incp, "%s/inc.conf", dir);
+    write_file(incp, inc, sizeof inc - 1);
     atexit(cleanup);
     return 0;
 }
@@ -79,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (contains(data, size, "/dev") || contains(data, size, "/proc") || contains(data, size, "/sys"))
         return 0;
     write_file(path, data, size);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd) || chdir(dir) != 0)
+        abort();
     app_config c;
     char err[1024];
     if (app_config_load(&c, path, err, sizeof err) == 0) {
@@ -86,5 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         settings_release(s);
     }
     app_config_free(&c);
+    if (chdir(cwd) != 0)
+        abort();
     return 0;
 }
