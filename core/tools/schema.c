@@ -48,6 +48,9 @@
  * one whose quantified atoms regcomp copies that many bytes more than the translation (below) */
 #define PATTERN_EXPANSION_MAX 50000.0
 #define PATTERN_GROUP_DEPTH 100 /* groups nested deeper are not compiled (regcomp recurses) */
+/* loops whose body matches "" (copies counted): regcomp's time grows exponentially with them;
+   ^(((a?)*){0,3}){0,3}$ (9) took 14 ms, ^(((a?)*){0,4}){0,4}$ (16) 5 s */
+#define PATTERN_EMPTY_LOOPS 10.0
 /* A string matched against a pattern: at most this many bytes. glibc's regexec is linear in the
  * string for a pattern anchored at its start, but searches an unanchored one from every position
  * (quadratic: [^@]+@[^@]+\.[^@]+ took 28 s on 100 KB), so those get less, and a validation feeds
@@ -754,25 +757,50 @@ fail:
 /* What regcomp builds for a pattern, estimated in bytes of the translation: glibc copies a
  * quantified atom (x+ is x x*, x{m,n} is n copies), so a quantifier on a quantified atom, or on
  * a group holding one, multiplies: ((x+)+)+... and x++++... doubled the automaton at each level
- * (found by fuzzing: 40 of them exhausted memory in regcomp). */
+ * (found by fuzzing: 40 of them exhausted memory in regcomp).
+ * Whether each atom can match the empty string is tracked too: regcomp's epsilon closures
+ * explode on a '+' over such an atom nested a few deep (^(((((a?)+)+)+)+)+$ did not compile in
+ * minutes), so a '+' or a {m,n} over an atom that matches "" is written as the same language
+ * without the copies: X+ as X*, X{m,} as X*, X{m,n} as X{0,n} (with "" in X, X{m,n} holds every
+ * X{k} for k <= n). What remains costly is a loop whose body matches "" ((a?)*, (a|b?)*)
+ * copied by a count: ^((a?)*){0,20}$ did not compile either. Such loops are counted, copies
+ * included, and a pattern with more than PATTERN_EMPTY_LOOPS of them is not compiled. */
 typedef struct ere_cost {
-    double alts;  /* the group's finished alternatives */
-    double seq;   /* its current alternative */
-    double last;  /* the last atom of that alternative (what a quantifier repeats) */
+    double alts;     /* the group's finished alternatives */
+    double seq;      /* its current alternative */
+    double last;     /* the last atom of that alternative (what a quantifier repeats) */
+    bool alts_empty; /* a finished alternative matches "" */
+    bool seq_empty;  /* the current alternative matches "" (so far) */
+    bool prev_empty; /* ... without its last atom */
+    bool last_empty; /* the last atom matches "" */
+    double alts_loops, seq_loops, last_loops; /* loops over a body that matches "" */
 } ere_cost;
 
-static void cost_atom(ere_cost *c, double n)
+#define ERE_COST_INIT ((ere_cost){0, 0, 0, false, true, true, false, 0, 0, 0})
+
+static void cost_atom(ere_cost *c, double n, bool empty, double loops)
 {
     c->seq += n;
     c->last = n;
+    c->prev_empty = c->seq_empty;
+    c->seq_empty = c->prev_empty && empty;
+    c->last_empty = empty;
+    c->seq_loops += loops;
+    c->last_loops = loops;
 }
 
-static void cost_repeat(ere_cost *c, double copies)
+/* The last atom repeated: copies of it in the automaton; star: it loops (an unbounded count). */
+static void cost_repeat(ere_cost *c, double copies, bool empty, bool star)
 {
+    double loops = c->last_loops * (copies > 1 ? copies : 1) + (star && c->last_empty ? 1 : 0);
+    c->seq_loops += loops - c->last_loops;
+    c->last_loops = loops;
     if (copies > 1) {
         c->seq += c->last * (copies - 1);
         c->last *= copies;
     }
+    c->last_empty = empty;
+    c->seq_empty = c->prev_empty && empty;
 }
 
 static char *ecma_to_ere(const char *src, char *why, size_t whylen)
@@ -781,8 +809,9 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
     const char *p = src;
     bool bytes = MB_CUR_MAX == 1;
     unsigned long max_count = 0; /* the largest {m,n} count */
-    ere_cost cost[PATTERN_GROUP_DEPTH + 1] = {{0, 0, 0}};
+    ere_cost cost[PATTERN_GROUP_DEPTH + 1];
     int depth = 0;
+    cost[0] = ERE_COST_INIT;
     buf_append_str(&o, "");
     while (*p) {
         char c = *p;
@@ -805,7 +834,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             if (rep) {
                 buf_append_str(&o, rep);
                 p += 2;
-                cost_atom(&cost[depth], (double)strlen(rep));
+                cost_atom(&cost[depth], (double)strlen(rep), e == 'b' || e == 'B', 0);
                 continue;
             }
             if ((e >= '1' && e <= '9') || e == 'k') {
@@ -850,30 +879,38 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                 snprintf(why, whylen, "groups nested more than %d deep", PATTERN_GROUP_DEPTH);
                 goto fail;
             }
-            cost[++depth] = (ere_cost){0, 0, 0};
+            cost[++depth] = ERE_COST_INIT;
             continue;
         } else if (c == ')' && depth > 0) {
             buf_append_char(&o, ')');
             p++;
             double inner = cost[depth].alts + cost[depth].seq;
+            bool empty = cost[depth].alts_empty || cost[depth].seq_empty;
+            double loops = cost[depth].alts_loops + cost[depth].seq_loops;
             depth--;
-            cost_atom(&cost[depth], inner + 2);
+            cost_atom(&cost[depth], inner + 2, empty, loops);
             continue;
         } else if (c == '|') {
             buf_append_char(&o, '|');
             p++;
             cost[depth].alts += cost[depth].seq;
+            cost[depth].alts_empty = cost[depth].alts_empty || cost[depth].seq_empty;
             cost[depth].seq = cost[depth].last = 0;
+            cost[depth].alts_loops += cost[depth].seq_loops;
+            cost[depth].seq_loops = cost[depth].last_loops = 0;
+            cost[depth].seq_empty = cost[depth].prev_empty = true;
+            cost[depth].last_empty = false;
             continue;
         } else if (c == '.') {
             buf_append_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
             p++;
         } else if (c == '*' || c == '+' || c == '?') {
-            buf_append_char(&o, c);
+            bool empty = c != '+' || cost[depth].last_empty;
+            buf_append_char(&o, c == '+' && empty ? '*' : c); /* X+ is X* when X matches "" */
             p++;
             if (*p == '?') /* lazy: the same set of matching strings */
                 p++;
-            cost_repeat(&cost[depth], c == '+' ? 2 : 1);
+            cost_repeat(&cost[depth], c == '+' && !empty ? 2 : 1, empty, c != '?');
             atom = false;
         } else if (c == '{') {
             const char *q = p + 1;
@@ -897,10 +934,24 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
                 }
                 if (here > max_count)
                     max_count = here;
-                /* {m,} is m copies and a starred one */
-                cost_repeat(&cost[depth], (double)here + (q[-1] == ',' ? 1 : 0));
+                const char *comma = memchr(p, ',', (size_t)(q - p));
+                bool min_zero = p[1] == '0' && (p[2] == ',' || p[2] == '}'), unbounded = q[-1] == ',';
+                if (cost[depth].last_empty && !min_zero) {
+                    /* X matches "": X{m,} is X*, X{m,n} is X{0,n}, X{m} is X{0,m} */
+                    if (unbounded) {
+                        buf_append_char(&o, '*');
+                    } else {
+                        buf_append_str(&o, "{0,");
+                        const char *n = comma ? comma + 1 : p + 1;
+                        buf_append(&o, n, (size_t)(q - n + 1));
+                    }
+                    cost_repeat(&cost[depth], unbounded ? 1 : (double)here, true, unbounded);
+                } else {
+                    /* {m,} is m copies and a starred one */
+                    cost_repeat(&cost[depth], (double)here + (unbounded ? 1 : 0), min_zero, unbounded);
+                    buf_append(&o, p, (size_t)(q - p + 1));
+                }
                 atom = false;
-                buf_append(&o, p, (size_t)(q - p + 1));
                 p = q + 1;
                 if (*p == '?')
                     p++;
@@ -925,8 +976,8 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             buf_append_char(&o, c);
             p++;
         }
-        if (atom)
-            cost_atom(&cost[depth], (double)(o.len - o_before));
+        if (atom) /* ^ and $ match no character */
+            cost_atom(&cost[depth], (double)(o.len - o_before), c == '^' || c == '$', 0);
     }
     /* regcomp copies a repeated atom once per count: with '.' or a class spelled out byte by
        byte, ^.{1,4096}$ took 272 MB and ^[^<>]{0,10000}$ 3 GB and 13 s. Bounded by a measure of
@@ -935,11 +986,17 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
         snprintf(why, whylen, "a repetition count of %lu makes it too large to compile", max_count);
         goto fail;
     }
-    double total = 0;
-    for (int d = 0; d <= depth; d++) /* groups left open: regcomp refuses them, but count them */
+    double total = 0, loops = 0;
+    for (int d = 0; d <= depth; d++) { /* groups left open: regcomp refuses them, but count them */
         total += cost[d].alts + cost[d].seq;
+        loops += cost[d].alts_loops + cost[d].seq_loops;
+    }
     if (total > (double)o.len + PATTERN_EXPANSION_MAX) {
         snprintf(why, whylen, "nested repetitions make it too large to compile");
+        goto fail;
+    }
+    if (loops > PATTERN_EMPTY_LOOPS) {
+        snprintf(why, whylen, "repeated loops over empty matches make it too costly to compile");
         goto fail;
     }
     return buf_steal(&o);

@@ -1203,6 +1203,54 @@ static void test_pattern_huge_count_terminates(void **state)
     }
 }
 
+/* Loops whose body matches "" (found by tests/fuzz/fuzz_schema): glibc's regcomp took minutes
+ * or more on ^(((((a?)+)+)+)+)+$ and on ^((a?)*){0,20}$. A '+' or a count over an atom that
+ * matches "" is now written without copies (X+ as X*, X{m,n} as X{0,n}: the same strings), and
+ * a pattern with more than 10 such loops, copies counted, is refused. Compiled on a thread so a
+ * regression fails instead of hanging. */
+static void test_pattern_empty_loops_bounded(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *schema;
+        const char *why;  /* NULL: compiled */
+        const char *good, *bad;
+    } cases[] = {
+        {"{\"pattern\":\"^(((((a?)+)+)+)+)+$\"}", NULL, "aaa", "ab"},
+        {"{\"pattern\":\"^((((((a?){1,}){2,}){3,5}){2})+)+$\"}", "too costly to compile", NULL, NULL},
+        {"{\"pattern\":\"^((((a?){1,}){2,})+)+$\"}", NULL, "aaaa", "b"},
+        {"{\"pattern\":\"^((a?){2,3}b){2}$\"}", NULL, "aabb", "aaaabab"},
+        {"{\"pattern\":\"^(((a?)*){0,3}){0,3}$\"}", NULL, "aaaa", "ba"},
+        {"{\"pattern\":\"^((a?)*){0,20}$\"}", "too costly to compile", NULL, NULL},
+        {"{\"pattern\":\"^(((a?)*){0,4}){0,4}$\"}", "too costly to compile", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        atomic_store(&big_count_done, 0);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, compile_big_count, (void *)cases[i].schema), 0);
+        for (int ms = 0; ms < 10000 && !atomic_load(&big_count_done); ms++)
+            usleep(1000);
+        if (!atomic_load(&big_count_done))
+            fail_msg("%s: compiling did not finish within 10 s", cases[i].schema);
+        void *res = NULL;
+        pthread_join(t, &res);
+        schema_validator *v = res;
+        const char *w = schema_validator_warnings(v);
+        if (!cases[i].why != !w)
+            fail_msg("%s: %s", cases[i].schema, w ? w : "compiled");
+        if (w) {
+            assert_non_null(strstr(w, cases[i].why));
+        } else {
+            json_object *good = json_object_new_string(cases[i].good), *bad = json_object_new_string(cases[i].bad);
+            assert_int_equal(schema_validate(v, good, NULL), 0);
+            assert_int_equal(schema_validate(v, bad, NULL), 1);
+            json_object_put(good);
+            json_object_put(bad);
+        }
+        schema_validator_free(v);
+    }
+}
+
 /* References the compiler could not resolve (found in review; the tool then fell back to the
  * generic schema): dot segments in an $id, and an $anchor under a property named like a
  * keyword whose value is not a schema ("default", "enum"). */
@@ -1405,6 +1453,7 @@ int main(void)
         cmocka_unit_test(test_refs_dot_segments_and_keyword_names),
         cmocka_unit_test(test_pattern_nesting_bounded),
         cmocka_unit_test(test_pattern_huge_count_terminates),
+        cmocka_unit_test(test_pattern_empty_loops_bounded),
         cmocka_unit_test(test_same_value_limit),
         cmocka_unit_test(test_ids_and_relative_refs),
         cmocka_unit_test(test_compile_details),
