@@ -592,8 +592,10 @@ void settings_describe(const lmcp_setting_def *defs, FILE *out)
         return;
     }
     for (const lmcp_setting_def *d = defs; d->name; d++) {
-        fprintf(out, "    %-22s %-12s default: %s", d->name, setting_type_name(d->type),
-                d->default_value ? (*d->default_value ? d->default_value : "\"\"") : "(none)");
+        /* a string default as the conf file spells it, so "" or a trailing space shows */
+        bool quote = d->default_value && d->type == LMCP_SETTING_STRING;
+        fprintf(out, "    %-22s %-12s default: %s%s%s", d->name, setting_type_name(d->type), quote ? "\"" : "",
+                d->default_value ? d->default_value : "(none)", quote ? "\"" : "");
         if (d->env)
             fprintf(out, "   env: %s", d->env);
         if (d->tag)

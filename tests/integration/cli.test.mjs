@@ -120,6 +120,10 @@ run('cli', async (t) => {
         assert.match(r.stdout, /^list \(discovery plugin/m);
         assert.match(r.stdout, /FUNCTION_PREFIX/);
         assert.match(r.stdout, /FUNCTION_LIST/);
+        // string defaults as the conf spells them: "" and "auto" quoted, numbers and durations not
+        assert.match(r.stdout, /^ {4}prefix +string +default: "" +env: FUNCTION_PREFIX$/m);
+        assert.match(r.stdout, /^ {4}tags_from +string +default: "auto"$/m);
+        assert.match(r.stdout, /^ {4}page_size +integer +default: 100 /m);
     });
 
     // ---- conf files with errors: exit 1 before serving, file:line on stderr
