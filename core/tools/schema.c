@@ -1321,33 +1321,42 @@ static const char *id_of(cctx *cc, json_object *o)
     return json_object_get_type(id) == json_type_string ? json_object_get_string(id) : NULL;
 }
 
+typedef struct prescan_item {
+    json_object *o;
+    resource *r;
+    bool names; /* a map whose keys are names (properties, $defs, ...) and values schemas */
+} prescan_item;
+
+typedef struct prescan_stack {
+    prescan_item *v;
+    size_t n, cap;
+} prescan_stack;
+
+/* Push a value that can hold schemas (an object or an array); scalars are skipped. */
+static void prescan_push(prescan_stack *st, json_object *val, resource *r, bool names)
+{
+    json_type t = json_object_get_type(val);
+    if (t != json_type_object && t != json_type_array)
+        return;
+    if (st->n == st->cap)
+        st->v = xrealloc(st->v, (st->cap = st->cap ? st->cap * 2 : 64) * sizeof *st->v);
+    st->v[st->n++] = (prescan_item){val, r, names && t == json_type_object};
+}
+
 /* Identifiers and anchors anywhere in the document (values of enum/const/default/examples are
  * data, not schemas). Iterative: the document may be deep. */
 static void prescan(cctx *cc, json_object *root)
 {
-    typedef struct {
-        json_object *o;
-        resource *r;
-        bool names; /* a map whose keys are names (properties, $defs, ...) and values schemas */
-    } item;
-    size_t n = 0, cap = 64;
-    item *st = xmalloc(cap * sizeof *st);
-    st[n++] = (item){root, NULL, false};
-    while (n) {
-        item it = st[--n];
+    prescan_stack st = {0};
+    prescan_push(&st, root, NULL, false);
+    while (st.n) {
+        prescan_item it = st.v[--st.n];
         resource *r = it.r;
         if (it.names && json_object_get_type(it.o) == json_type_object) {
             /* every value is a schema, whatever its name ("default", "enum", "id" are names here) */
             struct json_object_iterator i = json_object_iter_begin(it.o), end = json_object_iter_end(it.o);
-            for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i)) {
-                json_object *val = json_object_iter_peek_value(&i);
-                json_type t = json_object_get_type(val);
-                if (t != json_type_object && t != json_type_array)
-                    continue;
-                if (n == cap)
-                    st = xrealloc(st, (cap *= 2) * sizeof *st);
-                st[n++] = (item){val, r, false};
-            }
+            for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i))
+                prescan_push(&st, json_object_iter_peek_value(&i), r, false);
         } else if (json_object_get_type(it.o) == json_type_object) {
             const char *id = id_of(cc, it.o);
             if (id) {
@@ -1372,33 +1381,20 @@ static void prescan(cctx *cc, json_object *root)
             struct json_object_iterator i = json_object_iter_begin(it.o), end = json_object_iter_end(it.o);
             for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i)) {
                 const char *k = json_object_iter_peek_name(&i);
-                json_object *val = json_object_iter_peek_value(&i);
-                json_type t = json_object_get_type(val);
-                if (t != json_type_object && t != json_type_array)
-                    continue;
                 if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default") || !strcmp(k, "examples") ||
                     !strcmp(k, "example"))
                     continue;
                 bool names = !strcmp(k, "properties") || !strcmp(k, "patternProperties") || !strcmp(k, "$defs") ||
                              !strcmp(k, "definitions") || !strcmp(k, "dependentSchemas") || !strcmp(k, "dependencies");
-                if (n == cap)
-                    st = xrealloc(st, (cap *= 2) * sizeof *st);
-                st[n++] = (item){val, r, names && t == json_type_object};
+                prescan_push(&st, json_object_iter_peek_value(&i), r, names);
             }
         } else if (json_object_get_type(it.o) == json_type_array) {
             size_t len = json_object_array_length(it.o);
-            for (size_t i = 0; i < len; i++) {
-                json_object *val = json_object_array_get_idx(it.o, i);
-                json_type t = json_object_get_type(val);
-                if (t != json_type_object && t != json_type_array)
-                    continue;
-                if (n == cap)
-                    st = xrealloc(st, (cap *= 2) * sizeof *st);
-                st[n++] = (item){val, r, false};
-            }
+            for (size_t i = 0; i < len; i++)
+                prescan_push(&st, json_object_array_get_idx(it.o, i), r, false);
         }
     }
-    free(st);
+    free(st.v);
 }
 
 static size_t ptr_hash(const void *p)
