@@ -626,15 +626,13 @@ static size_t config_size(const char *packed)
 
 /* A function known by its ARN only: another account's function that this role may invoke (a
  * resource policy) but not read. No description, configuration or tags; Invoke takes the ARN. */
-static lmcp_function *fn_from_ref(run_state *rs, const char *ref, bool just_refused)
+static lmcp_function *fn_from_ref(run_state *rs, const fn_ref *r, const char *ref, bool just_refused)
 {
-    fn_ref r;
-    fn_ref_parse(ref, &r); /* parsed before */
     if (just_refused)
         LOG_WARN(COMP, "GetFunction is not permitted for %s (another account's function?): it becomes a tool from its "
                        "ARN alone, without description, configuration or tags", ref);
     lmcp_function *f = fn_alloc(rs);
-    f->name = xstrdup(r.name);
+    f->name = xstrdup(r->name);
     f->arn = xstrdup(ref);
     return f;
 }
@@ -663,7 +661,7 @@ static int account_lookup(run_state *rs, const char *name_or_arn, bool just_refu
         pthread_mutex_unlock(&gr->mu);
         if (*mine && strcmp(mine, want.account) != 0) {
             /* another account: the listing cannot have it */
-            *out = fn_from_ref(rs, name_or_arn, just_refused);
+            *out = fn_from_ref(rs, &want, name_or_arn, just_refused);
             return LMCP_OK;
         }
     }
@@ -730,24 +728,28 @@ static int account_lookup(run_state *rs, const char *name_or_arn, bool just_refu
         snprintf(err, errlen, "GetFunction is not permitted and ListFunctions failed: %s", rs->acct_err);
         rc = LMCP_ERR;
     } else if (rs->acct_state > 0) {
+        /* this account's id, from the first ARN of the listing (they all share it) */
+        for (size_t i = 0; i < rs->n_acct && !*mine; i++)
+            if (rs->acct[i]->arn && fn_ref_parse(rs->acct[i]->arn, &have) && have.account)
+                snprintf(mine, sizeof mine, "%s", have.account);
+        /* the region was checked above, and the listing is of one account: the name decides,
+           and a reference's account or partition must be the listing's */
         for (size_t i = 0; i < rs->n_acct && !found; i++) {
             lmcp_function *f = rs->acct[i];
-            if (!f->arn || !fn_ref_parse(f->arn, &have) || !have.account)
+            if (strcmp(f->name, want.name) != 0 || !f->arn || !fn_ref_parse(f->arn, &have))
                 continue;
-            if (!*mine) {
-                snprintf(mine, sizeof mine, "%s", have.account);
-                pthread_mutex_lock(&gr->mu);
-                if (!gr->account)
-                    gr->account = xstrdup(have.account);
-                pthread_mutex_unlock(&gr->mu);
-            }
-            if (strcmp(have.name, want.name) == 0 && (!want.account || strcmp(want.account, have.account) == 0) &&
-                (!want.region || strcmp(want.region, have.region) == 0) &&
-                (!want.partition || strcmp(want.partition, have.partition) == 0))
+            if ((!want.account || (have.account && strcmp(want.account, have.account) == 0)) &&
+                (!want.partition || (have.partition && strcmp(want.partition, have.partition) == 0)))
                 found = f;
         }
     }
     pthread_mutex_unlock(&rs->mu);
+    if (*mine) {
+        pthread_mutex_lock(&gr->mu);
+        if (!gr->account)
+            gr->account = xstrdup(mine);
+        pthread_mutex_unlock(&gr->mu);
+    }
     /* the listing's functions stay as listed (never handed out: a batch's filters and enrichers
        change or drop what they are given), so the answer is a copy, made outside rs->mu
        (fn_alloc takes it). A version or alias: the listing has the unqualified function only,
@@ -769,7 +771,7 @@ static int account_lookup(run_state *rs, const char *name_or_arn, bool just_refu
     }
     if (rc == LMCP_NOT_FOUND && want.account && (!*mine || strcmp(mine, want.account) != 0)) {
         /* another account's (or an empty account's: whose cannot be told) */
-        *out = fn_from_ref(rs, name_or_arn, just_refused);
+        *out = fn_from_ref(rs, &want, name_or_arn, just_refused);
         return LMCP_OK;
     }
     if (rc == LMCP_NOT_FOUND)

@@ -90,6 +90,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     }
     size_t plen;
     aws_fail fail = AWS_FAIL_NONE;
+    int reached = 0;
     const char *payload = json_object_to_json_string_length(call->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
     lambda_invoke_opts o = {
         .function = t->function_arn ? t->function_arn : t->function_name,
@@ -101,11 +102,10 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         .deadline_us = call->deadline_us, /* retries and their waits stay within the call's time */
         .cancel = &call->cancelled,
         .fail = &fail,
+        .reached = &reached,
     };
     aws_response *r = NULL;
     char err[1024];
-    int reached = 0;
-    o.reached = &reached;
     int64_t t0 = clock_mono_us();
     int rc = lambda_invoke(g->aws, &o, &r, err, sizeof err);
     res->duration_us = clock_mono_us() - t0;
