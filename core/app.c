@@ -23,6 +23,7 @@
 #include "mcp/framing.h"
 #include "mcp/server.h"
 #include "tools/registry.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -189,6 +190,15 @@ static char *plugin_region(generation *g, char **origin)
     return xstrdup("us-east-1");
 }
 
+/* "env, profile, ...": the instance names of conf entries, for a log line */
+static char *entry_names(const plugin_entry *e, size_t n)
+{
+    buf b = BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        buf_appendf(&b, "%s%s", i ? ", " : "", e[i].name);
+    return buf_steal(&b);
+}
+
 generation *generation_new(app *a, const char *config_path, char *err, size_t errlen)
 {
     generation *g = xcalloc(1, sizeof *g);
@@ -197,28 +207,17 @@ generation *generation_new(app *a, const char *config_path, char *err, size_t er
     getfunction_refusals_init(&g->gf_refusals);
     if (app_config_load(&g->cfg, config_path, err, errlen) < 0)
         goto fail;
-    if (g->cfg.defaulted & CONF_DEFAULT_CREDENTIALS)
-        LOG_INFO("lambda-mcp", "%s has no credentials section: the default chain (env, profile, web-identity, "
-                               "container, imds)",
-                 config_path);
-    if (g->cfg.defaulted & CONF_DEFAULT_DISCOVERY)
-        LOG_INFO("lambda-mcp", "%s has no discovery plugins list: the default (prefix, list, tags, "
-                               "schema-registry, driven by FUNCTION_PREFIX, FUNCTION_LIST, FUNCTION_TAG_KEY/VALUE, "
-                               "FUNCTION_INPUT_SCHEMA_ARN_TAG_KEY)",
-                 config_path);
-    if (g->cfg.n_credentials == 0) {
-        /* credentials = ( ); nothing could sign a request: every discovery and call would fail */
-        const config_setting_t *cs = config_lookup(&g->cfg.doc, "credentials");
-        char *at = cs ? xasprintf("%s:%u", config_setting_source_file(cs) ? config_setting_source_file(cs) : config_path,
-                                  config_setting_source_line(cs))
-                      : xstrdup(config_path ? config_path : "built-in default");
-        snprintf(err, errlen,
-                 "%s: no credentials plugins are configured, so no AWS request could be signed: add e.g. "
-                 "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; } ); (or leave the section "
-                 "out for the default chain)",
-                 at);
-        free(at);
-        goto fail;
+    if (g->cfg.defaulted & CONF_DEFAULT_CREDENTIALS) {
+        char *names = entry_names(g->cfg.credentials, g->cfg.n_credentials);
+        LOG_INFO("lambda-mcp", "%s has no credentials section: the default chain (%s)", config_path, names);
+        free(names);
+    }
+    if (g->cfg.defaulted & CONF_DEFAULT_DISCOVERY) {
+        char *names = entry_names(g->cfg.discovery_plugins, g->cfg.n_discovery);
+        LOG_INFO("lambda-mcp", "%s has no discovery plugins list: the default (%s, driven by the upstream "
+                               "environment variables)",
+                 config_path, names);
+        free(names);
     }
     lmcp_log_level lvl;
     const char *ls = settings_get_string(g->cfg.server, "log_level");

@@ -448,8 +448,22 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
 static int load_entries(app_config *c, const config_setting_t *list, const char *section, const char *path,
                         plugin_entry **out, size_t *n, char *err, size_t errlen)
 {
-    if (list || !path)
-        return parse_plugin_list(list, section, path, out, n, err, errlen);
+    if (list || !path) {
+        if (parse_plugin_list(list, section, path, out, n, err, errlen) < 0)
+            return -1;
+        if (list && *n == 0 && strcmp(section, "credentials") == 0) {
+            /* credentials = ( ); nothing could sign a request: every discovery and call would fail */
+            char *w = where(list, path);
+            snprintf(err, errlen,
+                     "%s: no credentials plugins are configured, so no AWS request could be signed: add e.g. "
+                     "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; } ); (or leave the section "
+                     "out for the default chain)",
+                     w);
+            free(w);
+            return -1;
+        }
+        return 0;
+    }
     if (!c->defaults_loaded) {
         config_init(&c->defaults);
         c->defaults_loaded = true;
