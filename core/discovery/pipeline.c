@@ -1011,7 +1011,8 @@ static void start_tag_index_locked(run_state *rs)
 typedef struct listtags_ctx {
     run_state *rs;
     lmcp_function **fns;
-    atomic_bool denied; /* ListTags not permitted (AccessDeniedException) */
+    atomic_bool denied;   /* ListTags not permitted (AccessDeniedException) for some function */
+    atomic_size_t n_read; /* functions whose tags were read */
 } listtags_ctx;
 
 static int listtags_one(void *arg, size_t i)
@@ -1038,6 +1039,33 @@ static int listtags_one(void *arg, size_t i)
     json_object_object_get_ex(resp, "Tags", &tags);
     tags_from_object(f, tags);
     json_object_put(resp);
+    atomic_fetch_add(&c->n_read, 1);
+    return LMCP_OK;
+}
+
+/* ListTags was refused for some functions and the tagging API cannot stand in: when it answered
+ * for others (IAM may allow lambda:ListTags on some functions only), the refused ones keep
+ * unknown tags — a tag filter rejects them, a schema tag is not found — and the run goes on, as
+ * the upstream server skips a function whose ListTags fails. Refused for all: LMCP_ERR. */
+static int listtags_partial(listtags_ctx *c, size_t n)
+{
+    size_t read = atomic_load(&c->n_read);
+    if (read == 0)
+        return LMCP_ERR;
+    buf b = BUF_INIT;
+    size_t shown = 0, unread = 0;
+    for (size_t i = 0; i < n; i++) {
+        lmcp_function *f = c->fns[i];
+        if (f->tags_known || f->rejected)
+            continue;
+        unread++;
+        if (shown++ < 10)
+            buf_appendf(&b, "%s%s", shown > 1 ? ", " : "", f->name);
+    }
+    LOG_WARN(COMP, "ListTags is not permitted for %zu function%s (%s%s): %s tags are unknown, as if %s had none",
+             unread, unread == 1 ? "" : "s", b.data ? b.data : "", unread > 10 ? ", ..." : "",
+             unread == 1 ? "its" : "their", unread == 1 ? "it" : "they");
+    buf_free(&b);
     return LMCP_OK;
 }
 
@@ -1080,12 +1108,14 @@ int run_load_tags(lmcp_discovery_run *run)
     if (!use_index) {
         /* a few functions: ListTags each; where it is not permitted (a role with only
            tag:GetResources), the tagging API after all */
-        listtags_ctx c = {rs, pending, false};
+        listtags_ctx c = {rs, pending, false, 0};
         rc = host_parallel_for(np, g->discovery_concurrency, listtags_one, &c);
         bool denied = atomic_load(&c.denied);
         if (rc != LMCP_OK || !denied || strcmp(from, "auto") != 0) {
+            if (rc == LMCP_OK && denied)
+                rc = listtags_partial(&c, np);
             free(pending);
-            return rc == LMCP_OK && denied ? LMCP_ERR : rc;
+            return rc;
         }
         LOG_INFO(COMP, "ListTags is not permitted: reading tags with the tagging API");
         pthread_mutex_lock(&rs->mu);
@@ -1096,8 +1126,10 @@ int run_load_tags(lmcp_discovery_run *run)
         state = rs->tags_state;
         pthread_mutex_unlock(&rs->mu);
         if (state != 2) {
+            /* neither ListTags (for some or all functions) nor the tagging API: the index said why */
+            rc = listtags_partial(&c, np);
             free(pending);
-            return LMCP_ERR; /* neither ListTags nor the tagging API: the index said why */
+            return rc;
         }
         use_index = true;
         np = 0; /* the functions whose tags are still unknown */
@@ -1124,10 +1156,10 @@ int run_load_tags(lmcp_discovery_run *run)
                 LOG_WARN(COMP, "reading tags with ListTags, one call per function (%s)",
                          state == -2 ? "the tagging API is not permitted" : "the tagging API failed");
         }
-        listtags_ctx c = {rs, pending, false};
+        listtags_ctx c = {rs, pending, false, 0};
         rc = host_parallel_for(np, g->discovery_concurrency, listtags_one, &c);
         if (rc == LMCP_OK && atomic_load(&c.denied))
-            rc = LMCP_ERR; /* neither the tagging API nor ListTags is permitted */
+            rc = listtags_partial(&c, np); /* the tagging API is not permitted, ListTags not for all */
     }
     free(pending);
     return rc;

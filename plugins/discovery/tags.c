@@ -146,7 +146,7 @@ static int tags_filter(void *state, lmcp_discovery_run *run)
         for (size_t k = 0; k < s->n_pairs; k++) {
             const char *v = h->fn_tag(fn, s->keys[k]);
             if (!v || strcmp(v, s->values[k]) != 0) {
-                h->run_reject(run, fn, v ? "tag value differs" : "tag missing");
+                h->run_reject(run, fn, v ? "tag value differs" : h->fn_has_tags(fn) ? "tag missing" : "tags unreadable");
                 break;
             }
         }

@@ -94,6 +94,32 @@ run('discovery-tags', async (t) => {
         assert.doesNotMatch(r.stderr, /discovery failed/);
     });
 
+    await t.test('ListTags refused (AccessDeniedException) for one function and the tagging API denied, env only: that one '
+        + 'is skipped with a warning, the others are tools (upstream skips a function whose ListTags fails; the whole '
+        + 'discovery failed before)', async () => {
+        const r = await discover('listtags-denied-one', {
+            env: TAG_ENV,
+            before: async () => {
+                await emu.control('POST', '/__emu/tagging', { deny: true });
+                await emu.addFaults([{ operation: 'ListTags', function: 'mcp-beta', status: 403, code: 'AccessDeniedException', message: 'not authorized to perform: lambda:ListTags' }]);
+            },
+        });
+        assert.deepEqual(names(r.tools), EXPOSED.filter((n) => n !== 'mcp_beta'));
+        assert.deepEqual(r.tools, reference.filter((x) => x.name !== 'mcp_beta'));
+        assert.match(r.stderr, /warn +discovery: ListTags is not permitted for 1 function \(mcp-beta\): its tags are unknown, as if it had none/);
+        assert.doesNotMatch(r.stderr, /discovery failed/);
+    });
+
+    await t.test('ListTags refused for every function and the tagging API denied: the discovery fails, saying why (no tags '
+        + 'could be read at all)', async () => {
+        const r = await discover('listtags-denied-all', {
+            env: TAG_ENV,
+            before: () => emu.control('POST', '/__emu/tagging', { deny: true, list_tags_deny: true }),
+        });
+        assert.deepEqual(r.tools, []);
+        assert.match(r.stderr, /discovery failed.*cannot read function tags to apply the tag filter/);
+    });
+
     await t.test('a listing whose marker repeats would never end: ListFunctions fails the discovery at once (2 pages), '
         + 'GetResources falls back to ListTags', async () => {
         const lf = await discover('marker-loop', {
