@@ -84,6 +84,22 @@ const char builtin_default_conf[] =
     "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
     "                          { plugin = \"schema-registry\"; } ); };\n";
 
+/* The same with AWS_PROFILE set: the upstream server opens boto3.Session(profile_name=AWS_PROFILE),
+ * and botocore leaves the environment's keys out of the chain of an explicitly named profile, so
+ * the profile wins over AWS_ACCESS_KEY_ID. A profile that does not exist falls back to the other
+ * sources, the environment included (upstream: ProfileNotFound, then a session without it). */
+static const char builtin_default_conf_profile_first[] =
+    "credentials = ( { plugin = \"profile\"; }, { plugin = \"env\"; }, { plugin = \"web-identity\"; },\n"
+    "                { plugin = \"container\"; }, { plugin = \"imds\"; } );\n"
+    "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
+    "                          { plugin = \"schema-registry\"; } ); };\n";
+
+const char *builtin_default_conf_text(void)
+{
+    const char *p = getenv("AWS_PROFILE");
+    return p && *p ? builtin_default_conf_profile_first : builtin_default_conf;
+}
+
 /* ------------------------------------------------------------------ what libconfig lets through */
 
 /* libconfig 1.5 (Debian 12's) reads an integer literal without the L suffix as a 32-bit int and
@@ -369,7 +385,7 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
     if (path) {
         ok = config_read_file(&c->doc, path);
     } else {
-        ok = config_read_string(&c->doc, builtin_default_conf);
+        ok = config_read_string(&c->doc, builtin_default_conf_text());
     }
     if (!ok) {
         if (config_error_type(&c->doc) == CONFIG_ERR_FILE_IO) {
@@ -467,7 +483,7 @@ static int load_entries(app_config *c, const config_setting_t *list, const char 
     if (!c->defaults_loaded) {
         config_init(&c->defaults);
         c->defaults_loaded = true;
-        if (!config_read_string(&c->defaults, builtin_default_conf)) {
+        if (!config_read_string(&c->defaults, builtin_default_conf_text())) {
             snprintf(err, errlen, "built-in default: %s", config_error_text(&c->defaults));
             return -1;
         }

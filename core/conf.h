@@ -50,6 +50,9 @@ extern const lmcp_setting_def aws_settings[];
 extern const lmcp_setting_def discovery_settings[];
 extern const lmcp_setting_def tool_settings[];
 extern const char builtin_default_conf[];
+/* The built-in default to use now: builtin_default_conf, or, when AWS_PROFILE is set and not
+ * empty, the same with the profile before the environment in the credentials chain (upstream). */
+const char *builtin_default_conf_text(void);
 
 /* Load path (NULL: the built-in default). On error: -1 with "file:line: message" in err. */
 int app_config_load(app_config *c, const char *path, char *err, size_t errlen);

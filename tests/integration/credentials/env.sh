@@ -1,6 +1,6 @@
 #!/bin/bash
 # credentials: the env plugin (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN /
-# AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION), first in the default chain.
+# AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION), first in the default chain unless AWS_PROFILE names a profile.
 . "$LMCP_SRCDIR/tests/integration/credentials/lib.sh"
 start_emulator
 
@@ -10,14 +10,28 @@ run_lmcp env-check "${ENV_KEYS[@]}" -- --check --log-level trace
 expect_source env-check env 0001
 list_and_expect env-list AKIACREDTESTENV00001 "${ENV_KEYS[@]}"
 
-# the environment wins over a profile, even one named in AWS_PROFILE (as in the AWS CLI)
+# the environment wins over the default profile when AWS_PROFILE is not set (as in the AWS CLI)...
 write_file "$HOME_DIR/.aws/credentials" <<'INI'
 [default]
 aws_access_key_id = AKIACREDTESTDFLT0005
 aws_secret_access_key = credTestDefaultSecret/0000000000000000005
 INI
-run_lmcp env-over-profile "${ENV_KEYS[@]}" AWS_PROFILE=default -- --check
+run_lmcp env-over-profile "${ENV_KEYS[@]}" -- --check
 expect_source env-over-profile env 0001
+# ...but a profile named in AWS_PROFILE wins over the environment, as in the upstream server
+# (boto3.Session(profile_name=AWS_PROFILE): botocore drops the environment's keys from the chain
+# of an explicitly named profile); calls are signed with the profile's key
+run_lmcp profile-over-env "${ENV_KEYS[@]}" AWS_PROFILE=default -- --check
+expect_source profile-over-env profile 0005
+list_and_expect profile-over-env-list AKIACREDTESTDFLT0005 "${ENV_KEYS[@]}" AWS_PROFILE=default
+# a profile named in AWS_PROFILE that does not exist: a warning, then the environment (upstream
+# catches ProfileNotFound and opens a session without the profile)
+run_lmcp missing-profile-env "${ENV_KEYS[@]}" AWS_PROFILE=nope -- --check
+expect_source missing-profile-env env 0001
+expect_log missing-profile-env 'profile "nope" not found'
+# an empty AWS_PROFILE is not set
+run_lmcp empty-profile-env "${ENV_KEYS[@]}" AWS_PROFILE= -- --check
+expect_source empty-profile-env env 0001
 
 # a session token through the legacy name; an expiry in the future is reported
 seq=$(emu_seq)
