@@ -431,7 +431,8 @@ static void *cancel_main(void *p)
     struct timespec ts = {c->after_ms / 1000, (long)(c->after_ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-    *c->flag = 1;
+    /* the code under test polls the flag with __atomic_load_n: store it the same way */
+    __atomic_store_n(c->flag, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
 

@@ -41,9 +41,10 @@ static int creds_fn(void *ctx, int64_t deadline_us, const volatile int *cancel, 
                     size_t errlen)
 {
     creds_src *s = ctx;
-    s->calls++;
-    s->deadline_us = deadline_us;
-    s->cancel = cancel;
+    /* test_endpoint_cache_threads calls this from several threads at once */
+    __atomic_fetch_add(&s->calls, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->deadline_us, deadline_us, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->cancel, cancel, __ATOMIC_RELAXED);
     if (s->rc) {
         snprintf(err, errlen, "timed out after waiting 5 ms: the credentials plugins have not answered yet");
         return s->rc;
