@@ -57,7 +57,7 @@ CONF
 
 # a clean environment: no AWS variable of the machine, nothing but loopback
 run() {
-  env -i PATH="$PATH" HOME="$tmp" AWS_EC2_METADATA_DISABLED=true \
+  env -i PATH="$PATH" HOME="$tmp" AWS_EC2_METADATA_DISABLED=true ${TSAN_OPTIONS:+TSAN_OPTIONS="$TSAN_OPTIONS"} \
     AWS_ACCESS_KEY_ID=AKIAEMULATORDEMO0001 AWS_SECRET_ACCESS_KEY=emulatorDemoSecretKey/0000000000000000001 \
     "$bin" --config "$tmp/lambda-mcp.conf" --plugin-dir "$plugdir" "$@"
 }

@@ -38,6 +38,8 @@ def control(method, path, body=None):
 env = {"PATH": os.environ["PATH"], "HOME": tmp, "AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1",
        "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIAEMULATORDEMO0001",
        "AWS_SECRET_ACCESS_KEY": "emulatorDemoSecretKey/0000000000000000001"}
+if os.environ.get("TSAN_OPTIONS"):  # a -fsanitize=thread build (README.md, Sanitizers)
+    env["TSAN_OPTIONS"] = os.environ["TSAN_OPTIONS"]
 conf = os.path.join(tmp, "lambda-mcp.conf")
 def write_conf(text):
     with open(conf, "w") as f:

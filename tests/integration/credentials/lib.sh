@@ -123,7 +123,7 @@ build_env() {
   local -a vars=(
     PATH="$PATH" HOME="$HOME_DIR" AWS_ENDPOINT_URL="$URL" AWS_REGION=us-east-1
     AWS_EC2_METADATA_SERVICE_ENDPOINT="$URL" AWS_EC2_METADATA_DISABLED=true
-    LAMBDA_MCP_CONTAINER_BASE_URL="$URL" "$@"
+    LAMBDA_MCP_CONTAINER_BASE_URL="$URL" TSAN_OPTIONS="${TSAN_OPTIONS:-}" "$@"
   )
   CLEAN=()
   local v k w
@@ -293,7 +293,7 @@ check_sanitizers() {
   local f hits=()
   shopt -s nullglob
   for f in "$T"/*.err "$T"/*.report; do
-    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|:[0-9]+(:[0-9]+)?: runtime error: |SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)' "$f"; then
+    if grep -qE '(ERROR|WARNING): (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|:[0-9]+(:[0-9]+)?: runtime error: |SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)' "$f"; then
       hits+=("$(basename "$f")")
     fi
   done

@@ -50,7 +50,7 @@ discovery = { plugins = ( { plugin = "prefix"; }, { plugin = "list"; } ); };
 /* One log line of the server: "2026-01-02T03:04:05.678Z lambda-mcp[123] info  component: text" */
 export const LOG_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z lambda-mcp\[\d+\] (error|warn|info|debug|trace) +[^\s:][^:]*: /;
 export const SANITIZER_REPORT =
-    /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer|MemorySanitizer)|:\d+(:\d+)?: runtime error: |SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)/;
+    /(ERROR|WARNING): (AddressSanitizer|LeakSanitizer|ThreadSanitizer|MemorySanitizer)|:\d+(:\d+)?: runtime error: |SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)/;
 
 export class Skip extends Error {}
 
@@ -556,6 +556,7 @@ class TestRun {
         out.ASAN_OPTIONS = /detect_leaks=/.test(asan) ? asan : [asan, 'detect_leaks=1'].filter(Boolean).join(':');
         out.UBSAN_OPTIONS = process.env.UBSAN_OPTIONS || 'print_stacktrace=1';
         if (process.env.LSAN_OPTIONS) out.LSAN_OPTIONS = process.env.LSAN_OPTIONS;
+        if (process.env.TSAN_OPTIONS) out.TSAN_OPTIONS = process.env.TSAN_OPTIONS;
         const home = this.path('home');
         if (!fs.existsSync(home)) {
             fs.mkdirSync(path.join(home, '.aws'), { recursive: true });
