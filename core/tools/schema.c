@@ -19,11 +19,22 @@
  * default): draft 4..7 ignore the siblings of "$ref"; "id" is the identifier keyword in draft 4.
  * exclusiveMinimum/exclusiveMaximum are draft-4 modifiers when boolean, bounds when numbers.
  * "items" as an array (with "additionalItems") and "prefixItems" (with "items") both work in
- * every dialect, as do "dependencies" and "dependentRequired"/"dependentSchemas". "format" and
- * the other annotations are ignored. The OpenAPI 3.0 "nullable": true is honoured (adds null to
- * "type") for schemas converted half-way. Not supported (ignored with a warning at compile time):
- * unevaluatedProperties, unevaluatedItems; $dynamicRef/$recursiveRef are resolved statically
- * like $ref. */
+ * every dialect, as do "dependencies" and "dependentRequired"/"dependentSchemas", and
+ * unevaluatedProperties/unevaluatedItems (in draft 4..7 too, except beside a "$ref"). "format"
+ * and the other annotations are ignored. The OpenAPI 3.0 "nullable": true is honoured (adds null
+ * to "type") for schemas converted half-way. $dynamicRef/$recursiveRef are resolved statically
+ * like $ref (no dynamic scope: a $dynamicAnchor overridden by an outer resource is not seen).
+ *
+ * unevaluatedProperties/unevaluatedItems look at what the subschemas applied to the same value
+ * evaluated (JSON Schema 2020-12 core 11.2/11.3): properties, patternProperties,
+ * additionalProperties, prefixItems, items (and the array form with additionalItems), contains
+ * (2020-12 only: not in 2019-09) and nested unevaluated*, through $ref, allOf, anyOf (every
+ * alternative that matches), oneOf, if/then/else (if counts when it matches, even without
+ * then/else), dependentSchemas/dependencies; not "not", and only from subschemas that match. The
+ * compiler marks the nodes that can be reached that way from one with unevaluated* (snode.track);
+ * only those are evaluated by eval_tracked, which records the evaluated members in a bitmap on
+ * the validating thread's stack (the heap past 128 members); every other node is evaluated
+ * exactly as before, by the same code with the recording compiled away. */
 #include "config.h"
 #include "tools/schema.h"
 
@@ -1042,6 +1053,8 @@ struct snode {
     const char *loc;       /* where it is, as "#/definitions/x" (for messages) */
     signed char boolean;   /* 1 true, 0 false, -1 a schema object */
     bool ref_only;         /* nothing but $ref to evaluate */
+    bool track;            /* has unevaluated*, or is reached in place (same value) from one that
+                              has: evaluated by eval_tracked, which records annotations */
     unsigned types;        /* 0: any */
     snode *ref;
 
@@ -1075,6 +1088,8 @@ struct snode {
     bool unique;
     snode *contains;
     int64_t min_contains, max_contains;
+    bool contains_ann;     /* the items contains matches count as evaluated (2020-12) */
+    snode *uneval_props, *uneval_items;
 
     bool has_min, has_max, has_exmin, has_exmax, has_mult;
     num minimum, maximum, exmin, exmax, mult;
@@ -1088,10 +1103,12 @@ struct snode {
     snode **all_of, **any_of, **one_of;
     size_t nall, nany, none;
     snode *not_s, *if_s, *then_s, *else_s;
+    snode *if_alone;       /* "if" without then/else: only its annotations matter (track only) */
 
     /* compile-time only */
     json_object *js;
     struct resource *res;
+    json_object *if_alone_js; /* compiled into if_alone once the node is known to track */
 };
 
 struct schema_validator {
@@ -1136,6 +1153,8 @@ typedef struct cctx {
     anchor *anch;
     size_t nanch, capanch;
     snode *true_node;
+    snode **uneval;     /* the nodes with unevaluatedProperties/unevaluatedItems */
+    size_t nuneval, capuneval;
     buf warn;
     size_t nwarn;
     char *err;
@@ -1995,6 +2014,7 @@ static void compile_node(cctx *cc, snode *n)
         n->unique = json_object_get_type(o) == json_type_boolean && json_object_get_boolean(o);
     if ((o = kw(js, "contains"))) {
         n->contains = sub(cc, n, o, "contains", NULL, -1);
+        n->contains_ann = cc->d >= D2020;
         if (cc->d >= D2019) { /* minContains/maxContains are 2019-09 keywords: unknown before */
             get_count(cc, n, js, "minContains", &n->min_contains);
             get_count(cc, n, js, "maxContains", &n->max_contains);
@@ -2080,15 +2100,80 @@ static void compile_node(cctx *cc, snode *n)
                 n->then_s = sub(cc, n, t, "then", NULL, -1);
             if (e)
                 n->else_s = sub(cc, n, e, "else", NULL, -1);
+        } else {
+            n->if_alone_js = o;
         }
     }
-    if (kw(js, "unevaluatedProperties"))
-        warnf(cc, "%s: unevaluatedProperties is not supported; it is ignored", n->loc);
-    if (kw(js, "unevaluatedItems"))
-        warnf(cc, "%s: unevaluatedItems is not supported; it is ignored", n->loc);
+    if ((o = kw(js, "unevaluatedProperties")))
+        n->uneval_props = sub(cc, n, o, "unevaluatedProperties", NULL, -1);
+    if ((o = kw(js, "unevaluatedItems")))
+        n->uneval_items = sub(cc, n, o, "unevaluatedItems", NULL, -1);
+    if (n->uneval_props || n->uneval_items) {
+        if (cc->nuneval == cc->capuneval) {
+            cc->capuneval = cc->capuneval ? cc->capuneval * 2 : 16;
+            cc->uneval = xrealloc(cc->uneval, cc->capuneval * sizeof *cc->uneval);
+        }
+        cc->uneval[cc->nuneval++] = n;
+    }
 
     n->ref_only = n->ref && !n->types && !n->enum_vals && !n->has_const && !n->obj_kw && !n->arr_kw &&
-                  !n->num_kw && !n->str_kw && !n->nall && !n->nany && !n->none && !n->not_s && !n->if_s;
+                  !n->num_kw && !n->str_kw && !n->nall && !n->nany && !n->none && !n->not_s && !n->if_s &&
+                  !n->if_alone_js && !n->uneval_props && !n->uneval_items;
+}
+
+/* unevaluatedProperties/unevaluatedItems need the annotations of every subschema applied in place
+ * (to the same value) below them: those nodes, found here once the graph is complete, are
+ * evaluated by eval_tracked; the others never pay for annotations. "not" is not followed: it
+ * contributes nothing. An "if" without then/else matters only to those nodes: it is compiled
+ * here (queued, then marked in the next round: schema_validator_new repeats until nothing is
+ * left to compile). */
+static void mark_tracked(cctx *cc)
+{
+    snode **st = NULL;
+    size_t n = 0, cap = 0;
+#define TRACK(x)                                                  \
+    do {                                                          \
+        snode *t_ = (x);                                          \
+        if (t_ && t_->boolean < 0 && !t_->track) {                \
+            t_->track = true;                                     \
+            if (n == cap) {                                       \
+                cap = cap ? cap * 2 : 64;                         \
+                st = xrealloc(st, cap * sizeof *st);              \
+            }                                                     \
+            st[n++] = t_;                                         \
+        }                                                         \
+    } while (0)
+    for (size_t i = 0; i < cc->nuneval; i++)
+        TRACK(cc->uneval[i]);
+    cc->nuneval = 0;
+    while (n) {
+        snode *x = st[--n];
+        TRACK(x->ref);
+        for (size_t i = 0; i < x->nall; i++)
+            TRACK(x->all_of[i]);
+        for (size_t i = 0; i < x->nany; i++)
+            TRACK(x->any_of[i]);
+        for (size_t i = 0; i < x->none; i++)
+            TRACK(x->one_of[i]);
+        TRACK(x->if_s);
+        TRACK(x->then_s);
+        TRACK(x->else_s);
+        TRACK(x->if_alone);
+        for (size_t i = 0; i < x->ndsch; i++)
+            TRACK(x->dsch[i].node);
+        if (x->if_alone_js && !x->if_alone) {
+            snode *y = x->if_alone = sub(cc, x, x->if_alone_js, "if", NULL, -1);
+            if (y->boolean < 0 && !y->track) { /* a root of the next round, once compiled */
+                if (cc->nuneval == cc->capuneval) {
+                    cc->capuneval = cc->capuneval ? cc->capuneval * 2 : 16;
+                    cc->uneval = xrealloc(cc->uneval, cc->capuneval * sizeof *cc->uneval);
+                }
+                cc->uneval[cc->nuneval++] = y;
+            }
+        }
+    }
+#undef TRACK
+    free(st);
 }
 
 static dialect dialect_of(json_object *schema)
@@ -2146,10 +2231,15 @@ schema_validator *schema_validator_new(json_object *schema, char *err, size_t er
         prescan(&cc, schema);
     resource *root_res = cc.nres ? cc.res[0] : add_resource(&cc, schema, NULL, NULL);
     v->root = get_node(&cc, schema, root_res, "#");
-    while (cc.nwork && !cc.failed) {
-        snode *n = cc.work[--cc.nwork];
-        compile_node(&cc, n);
-    }
+    do {
+        while (cc.nwork && !cc.failed) {
+            snode *n = cc.work[--cc.nwork];
+            compile_node(&cc, n);
+        }
+        if (!cc.failed)
+            mark_tracked(&cc);
+    } while ((cc.nwork || cc.nuneval) && !cc.failed);
+    free(cc.uneval);
     if (cc.nwarn) {
         if (cc.nwarn > MAX_WARNINGS)
             buf_appendf(&cc.warn, "\n... and %zu more warnings", cc.nwarn - MAX_WARNINGS);
@@ -2246,9 +2336,24 @@ typedef struct frame {
     unsigned depth;
 } frame;
 
+/* The annotations unevaluatedProperties/unevaluatedItems look at: which members (properties, in
+ * the object's iteration order, or items) of one value the subschemas applied to it in place have
+ * evaluated. Only eval_tracked (nodes with track) creates and fills one. */
+#define ANN_SMALL_WORDS 2u /* members 0..127 need no heap */
+
+typedef struct ann {
+    json_object *inst; /* the object or array */
+    size_t n;          /* its members */
+    uint64_t *bits;    /* NULL until a member is marked; small or the heap */
+    bool all;          /* every member is evaluated */
+    bool keep_failed;  /* see eval_tracked */
+    uint64_t small[ANN_SMALL_WORDS];
+} ann;
+
 typedef struct vctx {
     size_t evals;
     size_t unanchored_bytes; /* fed to unanchored patterns so far (PATTERN_UNANCHORED_BUDGET) */
+    ann *ann;         /* where the evaluations of ann->inst record what they evaluate, or NULL */
     unsigned quiet;   /* > 0: only the verdict matters (no messages, stop at the first failure) */
     bool aborted;
     char *abort_path, *abort_msg;
@@ -2328,7 +2433,10 @@ static void vabort(vctx *c, const pseg *path, const char *fmt, ...)
     c->abort_path = render_path(path);
 }
 
-static unsigned inst_types(json_object *o)
+/* inlined (also prop_find): eval_tracked, their second caller, would otherwise have eval call them */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE unsigned inst_types(json_object *o)
 {
     switch (json_object_get_type(o)) {
     case json_type_null: return T_NULL;
@@ -2406,7 +2514,7 @@ static NOINLINE void report_type(vctx *c, const pseg *path, unsigned types, json
 
 static const char *plural(int64_t n, const char *one, const char *many) { return n == 1 ? one : many; }
 
-static const snode *prop_find(const snode *n, const char *k)
+static ALWAYS_INLINE const snode *prop_find(const snode *n, const char *k)
 {
     if (!n->nprops)
         return NULL;
@@ -2459,7 +2567,93 @@ static NOINLINE void report_names(vctx *c, const pseg *path, const char *fmt, co
     free(y.data);
 }
 
-static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *path)
+/* ------------------------------------------------------------------ annotations (ann) */
+
+static void ann_init(ann *a, json_object *inst)
+{
+    a->inst = inst;
+    a->n = json_object_get_type(inst) == json_type_object ? (size_t)json_object_object_length(inst)
+                                                          : json_object_array_length(inst);
+    a->bits = NULL;
+    a->all = false;
+    a->keep_failed = true;
+}
+
+static void ann_free(ann *a)
+{
+    if (a->bits != a->small)
+        free(a->bits);
+}
+
+/* A big value's bitmap costs an evaluation per 1024 members (MAX_EVALS bounds the work). */
+static NOINLINE void ann_alloc(vctx *c, ann *a)
+{
+    size_t words = (a->n + 63u) / 64u;
+    if (words <= ANN_SMALL_WORDS) {
+        memset(a->small, 0, sizeof a->small);
+        a->bits = a->small;
+        return;
+    }
+    a->bits = xcalloc(words, sizeof *a->bits);
+    c->evals += words / 16u;
+}
+
+static void ann_mark(vctx *c, ann *a, size_t i)
+{
+    if (a->all)
+        return;
+    if (!a->bits)
+        ann_alloc(c, a);
+    a->bits[i / 64u] |= (uint64_t)1 << (i % 64u);
+}
+
+/* Members lo .. hi-1. */
+static void ann_mark_range(vctx *c, ann *a, size_t lo, size_t hi)
+{
+    if (hi > a->n)
+        hi = a->n;
+    if (a->all || lo >= hi)
+        return;
+    if (lo == 0 && hi == a->n) {
+        a->all = true;
+        return;
+    }
+    if (!a->bits)
+        ann_alloc(c, a);
+    for (; lo < hi && lo % 64u; lo++)
+        a->bits[lo / 64u] |= (uint64_t)1 << (lo % 64u);
+    for (; lo + 64u <= hi; lo += 64u)
+        a->bits[lo / 64u] = UINT64_MAX;
+    for (; lo < hi; lo++)
+        a->bits[lo / 64u] |= (uint64_t)1 << (lo % 64u);
+}
+
+static bool ann_has(const ann *a, size_t i)
+{
+    return a->all || (a->bits && (a->bits[i / 64u] >> (i % 64u) & 1u));
+}
+
+static void ann_merge(vctx *c, ann *dst, const ann *src)
+{
+    if (dst->all || (!src->all && !src->bits))
+        return;
+    if (src->all) {
+        dst->all = true;
+        return;
+    }
+    if (!dst->bits)
+        ann_alloc(c, dst);
+    for (size_t w = 0, words = (dst->n + 63u) / 64u; w < words; w++)
+        dst->bits[w] |= src->bits[w];
+}
+
+/* ------------------------------------------------------------------ objects, arrays */
+
+/* The keyword checks that apply to objects. mark (eval_tracked only; a constant NULL elsewhere,
+ * which compiles the recording away): records the properties that properties,
+ * patternProperties and additionalProperties evaluate. */
+static ALWAYS_INLINE bool eval_object_impl(vctx *c, const snode *n, json_object *obj,
+                                                                   const pseg *path, ann *mark)
 {
     bool ok = true;
     size_t count = (size_t)json_object_object_length(obj);
@@ -2492,7 +2686,7 @@ static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *p
     }
     if (n->nprops || n->npprops || n->addl_props || n->prop_names) {
         struct json_object_iterator it = json_object_iter_begin(obj), end = json_object_iter_end(obj);
-        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        for (size_t pos = 0; !json_object_iter_equal(&it, &end); json_object_iter_next(&it), pos++) {
             const char *k = json_object_iter_peek_name(&it);
             json_object *val = json_object_iter_peek_value(&it);
             pseg child = {path, k, 0, path->depth + 1};
@@ -2543,6 +2737,8 @@ static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *p
                     FAIL();
                 }
             }
+            if (mark && (matched || n->addl_props))
+                ann_mark(c, mark, pos);
         }
     }
     for (size_t i = 0; i < n->ndsch; i++) {
@@ -2550,6 +2746,16 @@ static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *p
             FAIL();
     }
     return ok;
+}
+
+static bool eval_object(vctx *c, const snode *n, json_object *obj, const pseg *path)
+{
+    return eval_object_impl(c, n, obj, path, NULL);
+}
+
+static NOINLINE bool eval_object_ann(vctx *c, const snode *n, json_object *obj, const pseg *path, ann *mark)
+{
+    return eval_object_impl(c, n, obj, path, mark);
 }
 
 typedef struct hidx {
@@ -2600,7 +2806,10 @@ static NOINLINE bool find_duplicate(json_object *arr, size_t len, size_t *a, siz
     return found;
 }
 
-static bool eval_array(vctx *c, const snode *n, json_object *arr, const pseg *path)
+/* The keyword checks that apply to arrays; mark as for eval_object_impl: the items prefixItems,
+ * items and (2020-12) contains evaluate. */
+static ALWAYS_INLINE bool eval_array_impl(vctx *c, const snode *n, json_object *arr,
+                                                                  const pseg *path, ann *mark)
 {
     bool ok = true;
     size_t len = json_object_array_length(arr);
@@ -2632,14 +2841,21 @@ static bool eval_array(vctx *c, const snode *n, json_object *arr, const pseg *pa
             }
         }
     }
-    if (n->contains && (n->min_contains > 0 || n->max_contains >= 0)) {
+    if (mark)
+        ann_mark_range(c, mark, 0, n->items ? len : n->nprefix);
+    /* recording what contains matches means trying every item, even with minContains 0 */
+    bool contains_all = mark && n->contains_ann;
+    if (n->contains && (n->min_contains > 0 || n->max_contains >= 0 || contains_all)) {
         size_t matches = 0;
         c->quiet++;
         for (size_t i = 0; i < len && !c->aborted; i++) {
             pseg child = {path, NULL, i, path->depth + 1};
-            if (eval(c, n->contains, json_object_array_get_idx(arr, i), &child))
+            if (eval(c, n->contains, json_object_array_get_idx(arr, i), &child)) {
                 matches++;
-            if (n->max_contains < 0 && matches >= (uint64_t)n->min_contains)
+                if (contains_all)
+                    ann_mark(c, mark, i);
+            }
+            if (n->max_contains < 0 && matches >= (uint64_t)n->min_contains && !contains_all)
                 break;
         }
         c->quiet--;
@@ -2665,6 +2881,16 @@ static bool eval_array(vctx *c, const snode *n, json_object *arr, const pseg *pa
         }
     }
     return ok;
+}
+
+static bool eval_array(vctx *c, const snode *n, json_object *arr, const pseg *path)
+{
+    return eval_array_impl(c, n, arr, path, NULL);
+}
+
+static NOINLINE bool eval_array_ann(vctx *c, const snode *n, json_object *arr, const pseg *path, ann *mark)
+{
+    return eval_array_impl(c, n, arr, path, mark);
 }
 
 static size_t utf8_length(const char *s, size_t n)
@@ -2819,21 +3045,22 @@ static NOINLINE void report_matches(vctx *c, const pseg *path, const uint32_t *m
            nmatch > MAX_LISTED_MATCHES ? ", ..." : "", kwname);
 }
 
-/* anyOf (exactly_one false) or oneOf (true). */
-static bool eval_alternatives(vctx *c, snode *const *alts, size_t nalts, bool exactly_one, json_object *inst,
-                              const pseg *path)
+/* anyOf (exactly_one false) or oneOf (true). all: an anyOf tries every alternative, not just up
+ * to the first that matches (the annotations of all those that match count). */
+static bool eval_alternatives(vctx *c, snode *const *alts, size_t nalts, bool exactly_one, bool all,
+                              json_object *inst, const pseg *path)
 {
     if (c->quiet) {
         size_t matched = 0;
         for (size_t i = 0; i < nalts && !c->aborted; i++) {
             if (eval(c, alts[i], inst, path)) {
-                if (!exactly_one)
+                if (!exactly_one && !all)
                     return true;
-                if (++matched > 1)
+                if (++matched > 1 && exactly_one)
                     return false;
             }
         }
-        return matched == 1 && !c->aborted;
+        return (exactly_one ? matched == 1 : matched > 0) && !c->aborted;
     }
     errvec saved = c->errs, best = {0};
     size_t best_i = 0;
@@ -2864,7 +3091,7 @@ static bool eval_alternatives(vctx *c, snode *const *alts, size_t nalts, bool ex
             if (c->aborted)
                 break;
             matches[nmatch++] = (uint32_t)i;
-            if (!exactly_one)
+            if (!exactly_one && !all)
                 break;
             continue;
         }
@@ -2908,7 +3135,52 @@ static bool eval_alternatives(vctx *c, snode *const *alts, size_t nalts, bool ex
     return false;
 }
 
-static bool eval_keywords(vctx *c, const snode *n, json_object *inst, const pseg *path)
+/* The unevaluated members of an object (unevaluatedProperties) or an array (unevaluatedItems)
+ * against the keyword's schema; they are evaluated afterwards. */
+static NOINLINE bool eval_unevaluated(vctx *c, const snode *n, json_object *inst, const pseg *path, ann *a)
+{
+    bool ok = true;
+    bool obj = json_object_get_type(inst) == json_type_object;
+    const snode *u = obj ? n->uneval_props : n->uneval_items;
+    if (a->all || u->boolean == 1) {
+        a->all = true;
+        return true;
+    }
+    if (obj) {
+        struct json_object_iterator it = json_object_iter_begin(inst), end = json_object_iter_end(inst);
+        for (size_t pos = 0; !json_object_iter_equal(&it, &end); json_object_iter_next(&it), pos++) {
+            if (ann_has(a, pos))
+                continue;
+            pseg child = {path, json_object_iter_peek_name(&it), 0, path->depth + 1};
+            if (u->boolean == 0) {
+                report(c, &child, K_OTHER, 0, "property is not allowed (unevaluatedProperties is false)");
+                FAIL();
+            } else if (!eval(c, u, json_object_iter_peek_value(&it), &child)) {
+                FAIL();
+            }
+        }
+    } else {
+        for (size_t i = 0; i < a->n; i++) {
+            if (ann_has(a, i))
+                continue;
+            pseg child = {path, NULL, i, path->depth + 1};
+            if (u->boolean == 0) {
+                report(c, &child, K_OTHER, 0, "item is not allowed (unevaluatedItems is false)");
+                FAIL();
+            } else if (!eval(c, u, json_object_array_get_idx(inst, i), &child)) {
+                FAIL();
+            }
+        }
+    }
+    a->all = true;
+    return ok;
+}
+
+/* A node's keywords. tracked (a constant): the eval_tracked version, where col, when not NULL, is
+ * the record of what this node evaluates of inst (then it also applies unevaluated*); without
+ * tracked, every annotation step compiles away. */
+static ALWAYS_INLINE bool eval_keywords_impl(vctx *c, const snode *n, json_object *inst,
+                                                                     const pseg *path, bool tracked, ann *col)
 {
     bool ok = true;
     if (n->ref && !eval(c, n->ref, inst, path))
@@ -2931,9 +3203,11 @@ static bool eval_keywords(vctx *c, const snode *n, json_object *inst, const pseg
         report(c, path, K_VALUE, 0, "must be equal to %s", n->const_txt);
         FAIL();
     }
-    if ((it & T_OBJ) && n->obj_kw && !eval_object(c, n, inst, path))
+    if ((it & T_OBJ) && n->obj_kw &&
+        !(tracked ? eval_object_ann(c, n, inst, path, col) : eval_object(c, n, inst, path)))
         FAIL();
-    if ((it & T_ARR) && n->arr_kw && !eval_array(c, n, inst, path))
+    if ((it & T_ARR) && n->arr_kw &&
+        !(tracked ? eval_array_ann(c, n, inst, path, col) : eval_array(c, n, inst, path)))
         FAIL();
     if ((it & T_STR) && n->str_kw && !eval_string(c, n, inst, path))
         FAIL();
@@ -2942,14 +3216,25 @@ static bool eval_keywords(vctx *c, const snode *n, json_object *inst, const pseg
     for (size_t i = 0; i < n->nall; i++)
         if (!eval(c, n->all_of[i], inst, path))
             FAIL();
-    if (n->nany && !eval_alternatives(c, n->any_of, n->nany, false, inst, path))
+    /* the alternatives that fail, and "if", do not make this node fail: what they evaluated is
+       dropped (see eval_tracked) */
+    if (tracked && col)
+        col->keep_failed = false;
+    if (n->nany && !eval_alternatives(c, n->any_of, n->nany, false, tracked && col, inst, path))
         FAIL();
-    if (n->none && !eval_alternatives(c, n->one_of, n->none, true, inst, path))
+    if (n->none && !eval_alternatives(c, n->one_of, n->none, true, tracked && col, inst, path))
         FAIL();
+    if (tracked && col)
+        col->keep_failed = true;
     if (n->not_s) {
+        ann *saved = c->ann;
+        if (tracked)
+            c->ann = NULL; /* "not" evaluates nothing */
         c->quiet++;
         bool r = eval(c, n->not_s, inst, path);
         c->quiet--;
+        if (tracked)
+            c->ann = saved;
         if (c->aborted)
             return false;
         if (r) {
@@ -2958,15 +3243,59 @@ static bool eval_keywords(vctx *c, const snode *n, json_object *inst, const pseg
         }
     }
     if (n->if_s) {
+        if (tracked && col)
+            col->keep_failed = false;
         c->quiet++;
         bool r = eval(c, n->if_s, inst, path);
         c->quiet--;
+        if (tracked && col)
+            col->keep_failed = true;
         if (c->aborted)
             return false;
         const snode *branch = r ? n->then_s : n->else_s;
         if (branch && !eval(c, branch, inst, path))
             FAIL();
     }
+    if (tracked && col) {
+        if (n->if_alone) { /* only for what it evaluates */
+            col->keep_failed = false;
+            c->quiet++;
+            eval(c, n->if_alone, inst, path);
+            c->quiet--;
+            col->keep_failed = true;
+            if (c->aborted)
+                return false;
+        }
+        if (((it & T_OBJ) ? n->uneval_props : (it & T_ARR) ? n->uneval_items : NULL) &&
+            !eval_unevaluated(c, n, inst, path, col))
+            FAIL();
+    }
+    return ok;
+}
+
+/* A node with track. What the node evaluates of inst is recorded when unevaluated* of this node
+ * need it, or when an enclosing node's do (c->ann is inst's record): then in a record of its own,
+ * merged into the enclosing one if the node validates, as annotations of failed subschemas are
+ * dropped. A node that fails in a subschema that must match for the enclosing one to match (allOf,
+ * $ref, then/else, dependentSchemas: keep_failed) is merged all the same: the verdict is "invalid"
+ * either way, and the enclosing unevaluated* then does not add "not allowed" for the properties
+ * that subschema defines to its own messages. */
+static NOINLINE bool eval_tracked(vctx *c, const snode *n, json_object *inst, const pseg *path)
+{
+    ann *outer = c->ann;
+    bool join = outer && outer->inst == inst;
+    json_type t = json_object_get_type(inst);
+    const snode *u = t == json_type_object ? n->uneval_props : t == json_type_array ? n->uneval_items : NULL;
+    if (!join && (!u || u->boolean == 1)) /* nothing to record */
+        return eval_keywords_impl(c, n, inst, path, true, NULL);
+    ann mine;
+    ann_init(&mine, inst);
+    c->ann = &mine;
+    bool ok = eval_keywords_impl(c, n, inst, path, true, &mine);
+    c->ann = outer;
+    if (join && (ok || outer->keep_failed) && !c->aborted)
+        ann_merge(c, outer, &mine);
+    ann_free(&mine);
     return ok;
 }
 
@@ -3014,7 +3343,7 @@ static bool eval(vctx *c, const snode *n, json_object *inst, const pseg *path)
             break;
         n = n->ref;
     }
-    ok = eval_keywords(c, n, inst, path);
+    ok = n->track ? eval_tracked(c, n, inst, path) : eval_keywords_impl(c, n, inst, path, false, NULL);
 out:
     c->nframes -= pushed;
     return ok;
@@ -3055,6 +3384,7 @@ size_t schema_validate(const schema_validator *v, json_object *instance, char **
     vctx ctx; /* the frame stack needs no clearing: only frames below nframes are read */
     ctx.evals = 0;
     ctx.unanchored_bytes = 0;
+    ctx.ann = NULL;
     ctx.quiet = 0;
     ctx.aborted = false;
     ctx.abort_path = ctx.abort_msg = NULL;

@@ -97,6 +97,63 @@ static void check(const char *schema_txt, ...)
 #define OK NULL
 #define END NULL
 
+/* check() with ' for " in the schema and the instances (not in the reports): for the many small
+ * schemas of the unevaluated* tests. */
+static char *dq(const char *s)
+{
+    char *d = strdup(s);
+    for (char *p = d; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return d;
+}
+
+static void checkq(const char *schema_txt, ...)
+{
+    char *st = dq(schema_txt);
+    schema_validator *v = compile(st);
+    free(st);
+    va_list ap;
+    va_start(ap, schema_txt);
+    for (;;) {
+        const char *inst = va_arg(ap, const char *);
+        if (!inst)
+            break;
+        const char *want = va_arg(ap, const char *);
+        char *it = dq(inst);
+        expect(v, it, want);
+        free(it);
+    }
+    va_end(ap);
+    schema_validator_free(v);
+}
+
+/* A schema and instances that are only valid or not: BAD for any report. */
+#define BAD ""
+static void verdicts(const char *schema_txt, ...)
+{
+    char *st = dq(schema_txt);
+    schema_validator *v = compile(st);
+    free(st);
+    va_list ap;
+    va_start(ap, schema_txt);
+    for (;;) {
+        const char *inst = va_arg(ap, const char *);
+        if (!inst)
+            break;
+        const char *want = va_arg(ap, const char *);
+        char *it = dq(inst);
+        size_t n = count(v, it);
+        if ((n == 0) != (want == NULL))
+            print_error("schema %s\ninstance %s: expected %s, got %zu violations\n", schema_txt, it,
+                        want ? "invalid" : "valid", n);
+        assert_int_equal(n == 0, want == NULL);
+        free(it);
+    }
+    va_end(ap);
+    schema_validator_free(v);
+}
+
 static void compile_fails(const char *schema_txt, const char *want_err)
 {
     json_object *s = parse(schema_txt);
@@ -797,6 +854,282 @@ static void test_openapi_components(void **state)
           "$.pet: missing required property 'name'\n$.pet.age: expected integer or null, got string", END);
 }
 
+/* ------------------------------------------------------------------ unevaluatedProperties / unevaluatedItems */
+
+static void test_unevaluated_properties(void **state)
+{
+    (void)state;
+    checkq("{'unevaluatedProperties':false}", "{}", OK,
+           "{'x':1}", "$.x: property is not allowed (unevaluatedProperties is false)",
+           "[1]", OK, "'s'", OK, "null", OK, "1.5", OK, END);
+    checkq("{'unevaluatedProperties':true}", "{'x':1}", OK, END);
+    checkq("{'unevaluatedProperties':{'type':'string','minLength':2}}", "{}", OK, "{'a':'ab'}", OK,
+           "{'a':'a'}", "$.a: expected at least 2 characters, got 1", END);
+    checkq("{'unevaluatedProperties':{'type':'null'}}", "{'a':null}", OK, END);
+    /* adjacent keywords */
+    checkq("{'properties':{'a':{'type':'string'}},'unevaluatedProperties':false}", "{'a':'x'}", OK,
+           "{'a':'x','b':1,'c':2}",
+           "$.b: property is not allowed (unevaluatedProperties is false)\n"
+           "$.c: property is not allowed (unevaluatedProperties is false)",
+           "{'a':1}", "$.a: expected string, got integer", END);
+    checkq("{'patternProperties':{'^x_':{'type':'integer'}},'unevaluatedProperties':false}", "{'x_1':1}", OK,
+           "{'x_1':1,'y':2}", "$.y: property is not allowed (unevaluatedProperties is false)", END);
+    verdicts("{'additionalProperties':true,'unevaluatedProperties':false}", "{'a':1,'b':2}", OK, END);
+    checkq("{'additionalProperties':{'type':'string'},'unevaluatedProperties':false}", "{'a':'x'}", OK,
+           "{'a':'x','b':1}", "$.b: expected string, got integer", END);
+    /* propertyNames evaluates nothing */
+    verdicts("{'propertyNames':{'maxLength':1},'unevaluatedProperties':{'type':'number'}}", "{'a':1}", OK,
+             "{'a':'b'}", BAD, END);
+    /* the names that need quoting in a path */
+    checkq("{'unevaluatedProperties':false}", "{'a b':1}",
+           "$[\"a b\"]: property is not allowed (unevaluatedProperties is false)", END);
+}
+
+static void test_unevaluated_properties_in_place(void **state)
+{
+    (void)state;
+    /* allOf: properties, patternProperties, additionalProperties, unevaluatedProperties below */
+    verdicts("{'properties':{'a':true},'allOf':[{'properties':{'b':true}}],'unevaluatedProperties':false}",
+             "{'a':1,'b':1}", OK, "{'a':1,'b':1,'c':1}", BAD, END);
+    verdicts("{'properties':{'a':true},'allOf':[{'patternProperties':{'^b':true}}],'unevaluatedProperties':false}",
+             "{'a':1,'bb':1}", OK, "{'a':1,'bb':1,'c':1}", BAD, END);
+    verdicts("{'properties':{'a':true},'allOf':[{'additionalProperties':true}],'unevaluatedProperties':false}",
+             "{'a':1,'z':1}", OK, END);
+    verdicts("{'allOf':[{'unevaluatedProperties':true}],'unevaluatedProperties':{'type':'string','maxLength':2}}",
+             "{'a':'long'}", OK, END);
+    verdicts("{'allOf':[true],'properties':{'a':true},'unevaluatedProperties':false}", "{'a':1}", OK,
+             "{'b':1}", BAD, END);
+    /* nested unevaluatedProperties: inner false / outer true and the reverse */
+    verdicts("{'properties':{'a':true},'allOf':[{'unevaluatedProperties':false}],'unevaluatedProperties':true}",
+             "{'a':1}", BAD, END);
+    verdicts("{'allOf':[{'properties':{'a':true},'unevaluatedProperties':false}],'unevaluatedProperties':true}",
+             "{'a':1}", OK, "{'a':1,'b':1}", BAD, END);
+    verdicts("{'allOf':[{'properties':{'a':true},'unevaluatedProperties':true}],'unevaluatedProperties':false}",
+             "{'a':1,'b':1}", OK, END);
+    /* cousins do not see each other */
+    verdicts("{'allOf':[{'properties':{'a':true}},{'unevaluatedProperties':false}]}", "{'a':1}", BAD, END);
+    verdicts("{'allOf':[{'unevaluatedProperties':false},{'properties':{'a':true}}]}", "{'a':1}", BAD, END);
+    verdicts("{'allOf':[{'unevaluatedProperties':true},{'properties':{'a':true},'unevaluatedProperties':false}]}",
+             "{'a':1}", OK, "{'a':1,'b':1}", BAD, END);
+    verdicts("{'allOf':[{'properties':{'a':true},'unevaluatedProperties':false}],'anyOf':[{'properties':{'b':true}}]}",
+             "{'a':1,'b':1}", BAD, "{'a':1}", OK, "{'b':1}", BAD, END);
+    /* anyOf: every alternative that matches counts, not just the first */
+    const char *any = "{'properties':{'f':true},'anyOf':[{'properties':{'a':{'const':1}},'required':['a']},"
+                      "{'properties':{'b':{'const':1}},'required':['b']},{'properties':{'c':{'const':1}},"
+                      "'required':['c']}],'unevaluatedProperties':false}";
+    verdicts(any, "{'f':1,'a':1}", OK, "{'f':1,'a':1,'b':2}", BAD, "{'f':1,'a':1,'b':1}", OK,
+             "{'a':1,'b':1,'c':2}", BAD, "{'a':1,'b':1,'c':1}", OK, END);
+    /* oneOf: the alternative that matches */
+    verdicts("{'oneOf':[{'properties':{'a':{'const':1}},'required':['a']},{'properties':{'b':{'const':1}},"
+             "'required':['b']}],'unevaluatedProperties':false}",
+             "{'a':1}", OK, "{'a':1,'x':1}", BAD, "{'a':1,'b':2}", BAD, END);
+    /* not evaluates nothing */
+    verdicts("{'properties':{'a':true},'not':{'not':{'properties':{'b':{'const':1}},'required':['b']}},"
+             "'unevaluatedProperties':false}", "{'a':1}", BAD, "{'a':1,'b':1}", BAD, END);
+    /* if/then/else: if's properties count when it matches; then or else when applied */
+    const char *ite = "{'if':{'properties':{'k':{'const':'t'}},'required':['k']},'then':{'properties':{'t':true}},"
+                      "'else':{'properties':{'e':true}},'unevaluatedProperties':false}";
+    verdicts(ite, "{'k':'t','t':1}", OK, "{'k':'t','e':1}", BAD, "{'e':1}", OK, "{'k':'x','e':1}", BAD, END);
+    verdicts("{'if':{'properties':{'k':{'const':'t'}},'required':['k']},'else':{'properties':{'e':true}},"
+             "'unevaluatedProperties':false}", "{'k':'t'}", OK, "{'k':'t','e':1}", BAD, "{'e':1}", OK, END);
+    verdicts("{'if':{'patternProperties':{'a':{'type':'string'}}},'unevaluatedProperties':false}",
+             "{'xa':'s'}", OK, "{'b':'s'}", BAD, "{'xa':1}", BAD, END);
+    /* dependentSchemas (and a schema in dependencies): applied when their property is there */
+    const char *dep = "{'properties':{'d':true},'dependentSchemas':{'x':{},'d':{'properties':{'e':true}}},"
+                      "'unevaluatedProperties':false}";
+    verdicts(dep, "{'x':1}", BAD, "{'e':1}", BAD, "{'d':1,'e':1}", OK, END);
+    verdicts("{'properties':{'d':true},'dependencies':{'d':{'properties':{'e':true}}},'unevaluatedProperties':false}",
+             "{'e':1}", BAD, "{'d':1,'e':1}", OK, END);
+    /* $ref, before or after the keyword; $defs are in place */
+    const char *ref = "{'$ref':'#/$defs/b','properties':{'a':true},'unevaluatedProperties':false,"
+                      "'$defs':{'b':{'properties':{'b':{'type':'string'}}}}}";
+    verdicts(ref, "{'a':1,'b':'s'}", OK, "{'a':1,'b':'s','c':1}", BAD, END);
+    verdicts("{'unevaluatedProperties':false,'$ref':'#/$defs/b','$defs':{'b':{'$ref':'#/$defs/c'},"
+             "'c':{'properties':{'b':true}}}}", "{'b':1}", OK, "{'c':1}", BAD, END);
+    /* a cyclic $ref: each level has its own */
+    const char *cyc = "{'properties':{'x':{'$ref':'#'}},'unevaluatedProperties':false}";
+    verdicts(cyc, "{}", OK, "{'x':{}}", OK, "{'x':{},'y':1}", BAD, "{'x':{'x':{'x':{}}}}", OK,
+             "{'x':{'x':{'x':{},'y':1}}}", BAD, END);
+    /* $ref in allOf and oneOf */
+    const char *mix = "{'$defs':{'one':{'properties':{'a':true}},'two':{'required':['x'],'properties':{'x':true}}},"
+                      "'allOf':[{'$ref':'#/$defs/one'},{'properties':{'b':true}},{'oneOf':[{'$ref':'#/$defs/two'},"
+                      "{'required':['y'],'properties':{'y':true}}]}],'unevaluatedProperties':false}";
+    verdicts(mix, "{}", BAD, "{'a':1,'b':1}", BAD, "{'x':1,'y':1}", BAD, "{'a':1,'x':1}", OK, "{'a':1,'y':1}", OK,
+             "{'a':1,'b':1,'x':1}", OK, "{'a':1,'b':1,'x':1,'y':1}", BAD, END);
+    /* alternatives within alternatives through refs */
+    const char *deep = "{'$defs':{'one':{'oneOf':[{'$ref':'#/$defs/two'},{'required':['b'],'properties':{'b':true}},"
+                       "{'required':['xx'],'patternProperties':{'x':true}},{'required':['all'],"
+                       "'unevaluatedProperties':true}]},'two':{'oneOf':[{'required':['c'],'properties':{'c':true}},"
+                       "{'required':['d'],'properties':{'d':true}}]}},'oneOf':[{'$ref':'#/$defs/one'},"
+                       "{'required':['a'],'properties':{'a':true}}],'unevaluatedProperties':false}";
+    verdicts(deep, "{}", BAD, "{'a':1}", OK, "{'b':1}", OK, "{'c':1}", OK, "{'d':1}", OK, "{'a':1,'b':1}", BAD,
+             "{'a':1,'c':1}", BAD, "{'b':1,'d':1}", BAD, "{'c':1,'d':1}", BAD, "{'xx':1}", OK,
+             "{'xx':1,'foox':1}", OK, "{'xx':1,'foo':1}", BAD, "{'xx':1,'c':1}", BAD, "{'all':1}", OK,
+             "{'all':1,'foo':1}", OK, "{'all':1,'a':1}", BAD, END);
+    /* only the same value: a property evaluated at another location does not count */
+    verdicts("{'properties':{'f':{'properties':{'b':true},'unevaluatedProperties':false}},"
+             "'anyOf':[{'properties':{'f':{'properties':{'z':true}}}}]}",
+             "{'f':{'b':1}}", OK, "{'f':{'b':1,'z':1}}", BAD, END);
+}
+
+static void test_unevaluated_items(void **state)
+{
+    (void)state;
+    checkq("{'unevaluatedItems':false}", "[]", OK,
+           "[1,2]", "$[0]: item is not allowed (unevaluatedItems is false)\n"
+                    "$[1]: item is not allowed (unevaluatedItems is false)",
+           "{'a':1}", OK, "'s'", OK, "null", OK, "true", OK, END);
+    verdicts("{'unevaluatedItems':true}", "[1]", OK, END);
+    checkq("{'unevaluatedItems':{'type':'string'}}", "['a']", OK, "[null,'a',3]",
+           "$[0]: expected string, got null\n$[2]: expected string, got integer", END);
+    verdicts("{'unevaluatedItems':{'type':'null'}}", "[null]", OK, END);
+    /* adjacent prefixItems / items */
+    verdicts("{'items':{'type':'string'},'unevaluatedItems':false}", "['a','b']", OK, END);
+    checkq("{'prefixItems':[{'type':'string'}],'unevaluatedItems':false}", "['a']", OK,
+           "['a','b']", "$[1]: item is not allowed (unevaluatedItems is false)", END);
+    verdicts("{'prefixItems':[{'type':'string'}],'items':true,'unevaluatedItems':false}", "['a',2]", OK, END);
+    checkq("{'items':{'type':'number'},'unevaluatedItems':{'type':'string'}}", "[1,2]", OK,
+           "['a']", "$[0]: expected number, got string", END);
+    /* the array form of items and additionalItems (any dialect here) */
+    verdicts("{'items':[{'type':'string'}],'unevaluatedItems':false}", "['a']", OK, "['a',1]", BAD, END);
+    verdicts("{'items':[true],'additionalItems':{'type':'number'},'unevaluatedItems':false}", "['a',1,2]", OK, END);
+    /* in place: allOf, anyOf, oneOf, not, if/then/else, $ref */
+    verdicts("{'prefixItems':[{'type':'string'}],'allOf':[{'prefixItems':[true,{'type':'number'}]}],"
+             "'unevaluatedItems':false}", "['a',1]", OK, "['a',1,true]", BAD, END);
+    verdicts("{'unevaluatedItems':{'type':'boolean'},'anyOf':[{'items':{'type':'string'}},true]}",
+             "[true,false]", OK, "['y','n']", OK, "['y',false]", BAD, END);
+    verdicts("{'allOf':[{'prefixItems':[{'type':'string'}],'items':true}],'unevaluatedItems':false}",
+             "['a',1,true]", OK, END);
+    verdicts("{'allOf':[{'prefixItems':[true]},{'unevaluatedItems':true}],'unevaluatedItems':false}",
+             "['a',1,true]", OK, END);
+    const char *any = "{'prefixItems':[{'const':'a'}],'anyOf':[{'prefixItems':[true,{'const':'b'}]},"
+                      "{'prefixItems':[true,true,{'const':'c'}]}],'unevaluatedItems':false}";
+    verdicts(any, "['a','b']", OK, "['a','b',1]", BAD, "['a','b','c']", OK, "['a','b','c',1]", BAD, END);
+    const char *one = "{'prefixItems':[{'const':'a'}],'oneOf':[{'prefixItems':[true,{'const':'b'}]},"
+                      "{'prefixItems':[true,true,{'const':'c'}]}],'unevaluatedItems':false}";
+    verdicts(one, "['a','b',1]", BAD, "['a','x','c']", OK, "['a','b','c']", BAD /* both */, END);
+    verdicts("{'prefixItems':[{'const':'a'}],'not':{'not':{'prefixItems':[true,{'const':'b'}]}},"
+             "'unevaluatedItems':false}", "['a','b']", BAD, END);
+    const char *ite = "{'prefixItems':[{'const':'a'}],'if':{'prefixItems':[true,{'const':'b'}]},"
+                      "'then':{'prefixItems':[true,true,{'const':'t'}]},'else':{'prefixItems':[true,true,true,"
+                      "{'const':'e'}]},'unevaluatedItems':false}";
+    verdicts(ite, "['a','b','t']", OK, "['a','b','t','e']", BAD, "['a',1,1,'e']", OK, "['a',1,1,'e',1]", BAD, END);
+    verdicts("{'if':{'prefixItems':[{'const':'a'}]},'unevaluatedItems':false}", "['a']", OK, "['b']", BAD, END);
+    /* a lone "if" compiled already (a $ref elsewhere points at it) */
+    verdicts("{'properties':{'q':{'$ref':'#/if'}},'if':{'properties':{'a':true}},'unevaluatedProperties':false}",
+             "{'a':1}", OK, "{'b':1}", BAD, "{'q':{'z':1}}", OK, "{'q':{},'b':1}", BAD, END);
+    /* ... and one that matters to no unevaluated* is not even compiled, as before */
+    schema_validator *v = compile("{\"if\":{\"$ref\":\"https://example.com/remote\"},\"type\":\"array\"}");
+    assert_null(schema_validator_warnings(v));
+    expect(v, "[]", OK);
+    schema_validator_free(v);
+    verdicts("{'allOf':[true],'unevaluatedItems':false}", "[]", OK, "[1]", BAD, END);
+    verdicts("{'unevaluatedItems':false,'prefixItems':[{'type':'string'}],'$ref':'#/$defs/b',"
+             "'$defs':{'b':{'prefixItems':[true,{'type':'string'}]}}}", "['a','b']", OK, "['a','b','c']", BAD, END);
+    verdicts("{'allOf':[{'prefixItems':[true]},{'unevaluatedItems':false}]}", "[1]", BAD, END);
+    /* only the same array: items evaluated in an uncle or in another array do not count */
+    verdicts("{'properties':{'f':{'prefixItems':[{'type':'string'}],'unevaluatedItems':false}},"
+             "'anyOf':[{'properties':{'f':{'prefixItems':[true,{'type':'string'}]}}}]}",
+             "{'f':['a']}", OK, "{'f':['a','b']}", BAD, END);
+    verdicts("{'prefixItems':[{'prefixItems':[true,{'type':'string'}]}],'unevaluatedItems':false}",
+             "[['a','b'],'b']", BAD, END);
+}
+
+static void test_unevaluated_items_contains(void **state)
+{
+    (void)state;
+    /* 2020-12: the items contains matches are evaluated */
+    checkq("{'prefixItems':[true],'contains':{'type':'string'},'unevaluatedItems':false}", "[1,'a']", OK,
+           "[1,2]", "$: expected at least 1 item matching the 'contains' schema, got 0\n"
+                    "$[1]: item is not allowed (unevaluatedItems is false)",
+           "[1,2,'a']", "$[1]: item is not allowed (unevaluatedItems is false)", END);
+    verdicts("{'allOf':[{'contains':{'multipleOf':2}},{'contains':{'multipleOf':3}}],"
+             "'unevaluatedItems':{'multipleOf':5}}", "[2,3,4,5,6]", OK, "[2,3,4,7,8]", BAD, END);
+    const char *chain = "{'if':{'contains':{'const':'a'}},'then':{'if':{'contains':{'const':'b'}},"
+                        "'then':{'if':{'contains':{'const':'c'}}}},'unevaluatedItems':false}";
+    verdicts(chain, "[]", OK, "['a','a']", OK, "['a','b','a','b']", OK, "['c','a','c','b']", OK,
+             "['b','b']", BAD, "['c','c']", BAD, "['c','b','c']", BAD, "['c','a','c']", BAD, END);
+    verdicts("{'contains':{'type':'string'},'minContains':0,'unevaluatedItems':false}", "[]", OK, "[0]", BAD,
+             "['a',0]", BAD, "['a','b']", OK, END);
+    /* maxContains still holds when every item is tried */
+    checkq("{'contains':{'type':'string'},'maxContains':1,'unevaluatedItems':false}", "['a']", OK,
+           "['a','b']", "$: expected at most 1 item matching the 'contains' schema, got 2", END);
+    /* 2019-09: contains does not evaluate items */
+    verdicts("{'$schema':'https://json-schema.org/draft/2019-09/schema','contains':{'type':'string'},"
+             "'unevaluatedItems':false}", "['a']", BAD, END);
+    verdicts("{'$schema':'https://json-schema.org/draft/2019-09/schema','items':[{'type':'string'}],"
+             "'additionalItems':true,'allOf':[{'unevaluatedItems':false}]}", "['a']", BAD, END);
+    verdicts("{'$schema':'https://json-schema.org/draft/2019-09/schema','allOf':[{'items':[true]}],"
+             "'unevaluatedItems':false}", "[1]", OK, "[1,2]", BAD, END);
+}
+
+/* Messages: a subschema that must match and fails still counts for what it defines (no "not
+ * allowed" on top of its own violation); unevaluated* in alternatives and in quiet contexts. */
+static void test_unevaluated_messages(void **state)
+{
+    (void)state;
+    checkq("{'allOf':[{'properties':{'a':{'type':'string'}}}],'unevaluatedProperties':false}",
+           "{'a':1}", "$.a: expected string, got integer",
+           "{'a':1,'b':2}", "$.a: expected string, got integer\n"
+                            "$.b: property is not allowed (unevaluatedProperties is false)", END);
+    checkq("{'$ref':'#/$defs/t','unevaluatedProperties':false,'$defs':{'t':{'required':['k'],"
+           "'properties':{'k':true,'v':{'type':'integer'}}}}}",
+           "{'v':'x'}", "$: missing required property 'k'\n$.v: expected integer, got string", END);
+    checkq("{'properties':{'p':{'anyOf':[{'properties':{'a':true},'unevaluatedProperties':false},{'type':'null'}]}}}",
+           "{'p':{'a':1}}", OK, "{'p':null}", OK,
+           "{'p':{'a':1,'b':2}}", "$.p: does not match any of the 2 alternatives (anyOf); the closest, "
+                                  "alternative 1, fails with:\n"
+                                  "  $.p.b: property is not allowed (unevaluatedProperties is false)", END);
+    checkq("{'not':{'properties':{'a':true},'unevaluatedProperties':false}}", "{'b':1}", OK,
+           "{'a':1}", "$: must not match the schema in 'not'", END);
+    checkq("{'if':{'unevaluatedItems':false},'then':{'const':[]},'else':{'minItems':2}}", "[]", OK, "[1,2]", OK,
+           "[1]", "$: expected at least 2 items, got 1", END);
+    /* a discriminated union closed by unevaluatedProperties */
+    const char *tagged = "{'type':'object','properties':{'kind':{'enum':['c','r']}},'required':['kind'],"
+                         "'oneOf':[{'properties':{'kind':{'const':'c'},'r':{'type':'number'}},'required':['r']},"
+                         "{'properties':{'kind':{'const':'r'},'w':{'type':'number'}},'required':['w']}],"
+                         "'unevaluatedProperties':false}";
+    checkq(tagged, "{'kind':'c','r':1}", OK, "{'kind':'r','w':1}", OK,
+           "{'kind':'c','r':1,'w':1}", "$.w: property is not allowed (unevaluatedProperties is false)", END);
+    /* draft-07 has no unevaluated*: they are honoured all the same, except beside $ref (ignored there) */
+    verdicts("{'$schema':'http://json-schema.org/draft-07/schema#','properties':{'a':true},"
+             "'unevaluatedProperties':false}", "{'a':1,'b':1}", BAD, END);
+    verdicts("{'$schema':'http://json-schema.org/draft-07/schema#','$ref':'#/definitions/a',"
+             "'unevaluatedProperties':false,'definitions':{'a':{}}}", "{'b':1}", OK, END);
+}
+
+/* Values past the members kept without the heap; a schema that uses unevaluated* compiles with no
+ * warning about it. */
+static void test_unevaluated_big_values(void **state)
+{
+    (void)state;
+    schema_validator *v = compile("{\"contains\":{\"type\":\"string\"},\"minContains\":0,\"unevaluatedItems\":false,"
+                                  "\"properties\":{\"k0\":true},\"patternProperties\":{\"^k1\":true},"
+                                  "\"unevaluatedProperties\":{\"type\":\"integer\"}}");
+    assert_null(schema_validator_warnings(v));
+    json_object *arr = json_object_new_array(), *obj = json_object_new_object();
+    for (int i = 0; i < 300; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        json_object_array_add(arr, json_object_new_string(k));
+        json_object_object_add(obj, k, i == 250 ? json_object_new_string("s") : json_object_new_int(i));
+    }
+    assert_int_equal(schema_validate(v, arr, NULL), 0);
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, obj, &rep), 1); /* k1..: patternProperties; the others: integers */
+    assert_string_equal(rep, "$.k250: expected integer, got string");
+    free(rep);
+    json_object_object_add(obj, "k250", json_object_new_int(250));
+    assert_int_equal(schema_validate(v, obj, NULL), 0);
+    json_object_array_put_idx(arr, 250, json_object_new_int(1));
+    assert_int_equal(schema_validate(v, arr, &rep), 1);
+    assert_string_equal(rep, "$[250]: item is not allowed (unevaluatedItems is false)");
+    free(rep);
+    json_object_put(arr);
+    json_object_put(obj);
+    schema_validator_free(v);
+}
+
 /* ------------------------------------------------------------------ robustness */
 
 static void test_lenient_compile(void **state)
@@ -804,15 +1137,16 @@ static void test_lenient_compile(void **state)
     (void)state;
     /* malformed keyword values are ignored with a warning rather than refusing the schema */
     schema_validator *v = compile("{\"type\":\"strng\",\"minLength\":\"3\",\"multipleOf\":0,\"required\":[\"a\",1],"
-                                  "\"properties\":{\"x\":\"string\"},\"unevaluatedProperties\":false}");
+                                  "\"properties\":{\"x\":\"string\"},\"unevaluatedItems\":7}");
     const char *w = schema_validator_warnings(v);
     assert_non_null(w);
     assert_non_null(strstr(w, "#: unknown type \"strng\"; it is ignored"));
     assert_non_null(strstr(w, "#: minLength must be a non-negative integer; it is ignored"));
     assert_non_null(strstr(w, "#: multipleOf must be greater than 0; it is ignored"));
     assert_non_null(strstr(w, "#/properties/x is not a schema"));
-    assert_non_null(strstr(w, "unevaluatedProperties is not supported"));
+    assert_non_null(strstr(w, "#/unevaluatedItems is not a schema"));
     expect(v, "{\"a\":1,\"x\":1,\"y\":2}", OK);
+    expect(v, "[1]", OK);
     expect(v, "{}", "$: missing required property 'a'");
     schema_validator_free(v);
     /* NULL arguments */
@@ -882,6 +1216,38 @@ static void test_concurrent_validation(void **state)
     schema_validator_free(v);
 }
 
+/* The records of evaluated members live on each validation's own stack (and heap). */
+static void test_unevaluated_concurrent(void **state)
+{
+    (void)state;
+    char *st = dq("{'type':'object','properties':{'kind':{'enum':['c','r']},'list':{'prefixItems':[{'type':'string'}],"
+                  "'anyOf':[{'contains':{'type':'number'}},true],'unevaluatedItems':false}},"
+                  "'oneOf':[{'properties':{'kind':{'const':'c'},'r':{'type':'number'}}},"
+                  "{'properties':{'kind':{'const':'r'},'w':{'type':'number'}}}],'unevaluatedProperties':false}");
+    schema_validator *v = compile(st);
+    free(st);
+    json_object *good = parse("{\"kind\":\"c\",\"r\":1,\"list\":[\"a\",1,2,3]}");
+    /* 7 unevaluated properties and 3 unevaluated items: 10 violations */
+    json_object *bad = parse("{\"kind\":\"r\",\"w\":1,\"r\":1,\"p1\":1,\"p2\":1,\"p3\":1,\"p4\":1,\"p5\":1,"
+                             "\"p6\":1,\"list\":[\"a\",\"b\",\"c\",\"d\"]}");
+    char *rep = NULL;
+    assert_int_equal(schema_validate(v, bad, &rep), 10);
+    free(rep);
+    pthread_t th[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){v, good, bad, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, validate_loop, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    json_object_put(good);
+    json_object_put(bad);
+    schema_validator_free(v);
+}
+
 /* The executor's workers have 256 KiB stacks: the deepest validations (stopped by the depth
  * limit) must fit, whatever applicators each level goes through. */
 typedef struct {
@@ -932,9 +1298,15 @@ static void test_deep_on_small_stack(void **state)
         "{\"type\":\"boolean\"}]}",
         "{\"if\":true,\"then\":{\"dependentSchemas\":{\"a\":{\"properties\":{\"a\":{\"$ref\":\"#\"}}}}},"
         "\"propertyNames\":{\"minLength\":1}}",
+        /* annotations recorded at every level (eval_tracked) */
+        "{\"properties\":{\"a\":{\"$ref\":\"#\"}},\"propertyNames\":{\"minLength\":1},\"unevaluatedProperties\":false}",
+        "{\"allOf\":[{\"anyOf\":[{\"prefixItems\":[{\"$ref\":\"#\"}]}]}],\"contains\":true,\"unevaluatedItems\":false}",
+        "{\"$ref\":\"#/$defs/n\",\"unevaluatedProperties\":false,\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":"
+        "{\"c\":{\"type\":\"array\",\"items\":{\"$ref\":\"#\"},\"unevaluatedItems\":false}}}}}",
     };
-    for (int i = 0; i < 3; i++) {
-        deep_arg a = {schemas[i], deep_instance(i, 400), 0, NULL};
+    static const int kinds[] = {0, 1, 2, 2, 1, 0};
+    for (int i = 0; i < 6; i++) {
+        deep_arg a = {schemas[i], deep_instance(kinds[i], 400), 0, NULL};
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -1431,6 +1803,12 @@ int main(void)
         cmocka_unit_test(test_pattern_uncompilable),
         cmocka_unit_test(test_format_is_annotation),
         cmocka_unit_test(test_all_any_one_not),
+        cmocka_unit_test(test_unevaluated_properties),
+        cmocka_unit_test(test_unevaluated_properties_in_place),
+        cmocka_unit_test(test_unevaluated_items),
+        cmocka_unit_test(test_unevaluated_items_contains),
+        cmocka_unit_test(test_unevaluated_messages),
+        cmocka_unit_test(test_unevaluated_big_values),
         cmocka_unit_test(test_boolean_schemas),
         cmocka_unit_test(test_local_refs),
         cmocka_unit_test(test_unresolvable_refs),
@@ -1443,6 +1821,7 @@ int main(void)
         cmocka_unit_test(test_lenient_compile),
         cmocka_unit_test(test_validator_outlives_schema),
         cmocka_unit_test(test_concurrent_validation),
+        cmocka_unit_test(test_unevaluated_concurrent),
         cmocka_unit_test(test_deep_on_small_stack),
         cmocka_unit_test(test_pattern_utf8_locale),
         cmocka_unit_test(test_dynamic_refs_static),
