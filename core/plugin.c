@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -83,9 +84,9 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
         dlclose(dl);
         return NULL;
     }
-    if (def->struct_size < sizeof(lmcp_plugin_def)) {
-        snprintf(err, errlen, "%s: plugin definition is %u bytes, expected %zu: rebuild the plugin", path,
-                 def->struct_size, sizeof(lmcp_plugin_def));
+    if (def->struct_size < offsetof(lmcp_plugin_def, instance_settings)) {
+        snprintf(err, errlen, "%s: plugin definition is %u bytes, expected at least %zu: rebuild the plugin", path,
+                 def->struct_size, offsetof(lmcp_plugin_def, instance_settings));
         dlclose(dl);
         return NULL;
     }
@@ -256,6 +257,14 @@ void plugin_loader_free(plugin_loader *l)
 
 /* ------------------------------------------------------------------ instances */
 
+/* The definition's instance_settings, NULL for a plugin built before the field existed. */
+static const char *const *plugin_def_instance_settings(const lmcp_plugin_def *def)
+{
+    if (def->struct_size < offsetof(lmcp_plugin_def, instance_settings) + sizeof def->instance_settings)
+        return NULL;
+    return def->instance_settings;
+}
+
 static int parse_overrides(plugin_instance *inst, const config_setting_t *list, char *err, size_t errlen)
 {
     if (config_setting_type(list) != CONFIG_TYPE_LIST) {
@@ -289,6 +298,18 @@ static int parse_overrides(plugin_instance *inst, const config_setting_t *list, 
         static const char *const skip[] = {"tools", NULL};
         if (settings_apply_conf(o->partial, g, skip, err, errlen) < 0)
             return -1;
+        const char *const *wide = plugin_def_instance_settings(inst->def);
+        for (size_t k = 0; wide && wide[k]; k++) {
+            const config_setting_t *v = config_setting_get_member(g, wide[k]);
+            if (v) {
+                snprintf(err, errlen,
+                         "%s:%u: '%s' cannot be set per tool: plugin %s reads it once for all tools (set it in the "
+                         "plugin's block, outside 'overrides')",
+                         config_setting_source_file(v) ? config_setting_source_file(v) : file,
+                         config_setting_source_line(v), wide[k], inst->def->name);
+                return -1;
+            }
+        }
     }
     return 0;
 }

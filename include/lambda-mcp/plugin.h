@@ -527,6 +527,12 @@ typedef struct lmcp_plugin_def {
     const lmcp_discovery_ops *discovery;     /* kind == LMCP_PLUGIN_DISCOVERY */
     const lmcp_credentials_ops *credentials; /* kind == LMCP_PLUGIN_CREDENTIALS */
     const lmcp_wrapper_ops *wrapper;         /* kind == LMCP_PLUGIN_WRAPPER */
+
+    /* Wrappers: the settings read once per instance (in init), which a per-tool `overrides`
+       block therefore cannot change — the host refuses such a block with file:line instead of
+       ignoring it. NULL-terminated; NULL: every setting is read per call. (Appended after ABI 1's
+       first layout: a plugin built without it has a smaller struct_size and is read as NULL.) */
+    const char *const *instance_settings;
 } lmcp_plugin_def;
 
 typedef const lmcp_plugin_def *(*lmcp_plugin_entry_fn)(void);

@@ -388,6 +388,9 @@ static int audit_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
 
 static const lmcp_wrapper_ops audit_ops = {.invoke = audit_invoke};
 
+/* read once, in init: an overrides block cannot change them (the host refuses it) */
+static const char *const audit_instance_settings[] = {"file", "log_arguments", NULL};
+
 static const lmcp_plugin_def audit_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(lmcp_plugin_def),
@@ -400,6 +403,7 @@ static const lmcp_plugin_def audit_plugin = {
     .init = audit_init,
     .destroy = audit_destroy,
     .wrapper = &audit_ops,
+    .instance_settings = audit_instance_settings,
 };
 
 LMCP_PLUGIN_DEFINE(audit_plugin)

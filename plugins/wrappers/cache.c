@@ -552,6 +552,9 @@ static int cache_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lm
 
 static const lmcp_wrapper_ops cache_ops = {.invoke = cache_invoke};
 
+/* read once, in init: an overrides block cannot change them (the host refuses it) */
+static const char *const cache_instance_settings[] = {"max_entries", "max_bytes", "single_flight", NULL};
+
 static const lmcp_plugin_def cache_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(lmcp_plugin_def),
@@ -563,6 +566,7 @@ static const lmcp_plugin_def cache_plugin = {
     .init = cache_init,
     .destroy = cache_destroy,
     .wrapper = &cache_ops,
+    .instance_settings = cache_instance_settings,
 };
 
 LMCP_PLUGIN_DEFINE(cache_plugin)

@@ -116,6 +116,9 @@ static int lt_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
 
 static const lmcp_wrapper_ops lt_ops = {.invoke = lt_invoke};
 
+/* read once, in init: an overrides block cannot change them (the host refuses it) */
+static const char *const lt_instance_settings[] = {"level", NULL};
+
 static const lmcp_plugin_def lt_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(lmcp_plugin_def),
@@ -128,6 +131,7 @@ static const lmcp_plugin_def lt_plugin = {
     .init = lt_init,
     .destroy = lt_destroy,
     .wrapper = &lt_ops,
+    .instance_settings = lt_instance_settings,
 };
 
 LMCP_PLUGIN_DEFINE(lt_plugin)

@@ -406,6 +406,9 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
 
 static const lmcp_wrapper_ops rl_ops = {.invoke = rl_invoke};
 
+/* read once, in init: an overrides block cannot change them (the host refuses it) */
+static const char *const rl_instance_settings[] = {"global_rate", "global_burst", NULL};
+
 static const lmcp_plugin_def rl_plugin = {
     .abi_version = LMCP_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(lmcp_plugin_def),
@@ -418,6 +421,7 @@ static const lmcp_plugin_def rl_plugin = {
     .init = rl_init,
     .destroy = rl_destroy,
     .wrapper = &rl_ops,
+    .instance_settings = rl_instance_settings,
 };
 
 LMCP_PLUGIN_DEFINE(rl_plugin)

@@ -143,6 +143,10 @@ run('cli', async (t) => {
         { what: 'a tools pattern that matches no tool name', line: 2, text: '#\ntools = ( { match = "get-prices"; timeout = "5s"; } );\n', re: /"get-prices" matches no tool/ },
         { what: 'two entries with one name', line: 2, text: 'credentials = ( { plugin = "env"; },\n { plugin = "env"; } );\n', re: /already has an entry named 'env'/ },
         { what: 'an empty credentials list', line: 2, text: '#\ncredentials = ( );\n', re: /no credentials plugins are configured/ },
+        { what: 'an instance-wide wrapper setting in an overrides block (audit log_arguments)', line: 3, text: 'credentials = ( { plugin = "env"; } );\nwrappers = ( { plugin = "audit"; log_arguments = true; overrides = ( { tools = "secret_*";\n    log_arguments = false; } ); } );\n', re: /'log_arguments' cannot be set per tool: plugin audit reads it once for all tools/ },
+        { what: 'an instance-wide wrapper setting in an overrides block (rate-limit global_rate)', line: 2, text: 'credentials = ( { plugin = "env"; } );\nwrappers = ( { plugin = "rate-limit"; overrides = ( { tools = "x"; global_rate = 5; } ); } );\n', re: /'global_rate' cannot be set per tool/ },
+        { what: 'an instance-wide wrapper setting in an overrides block (cache max_entries)', line: 2, text: 'credentials = ( { plugin = "env"; } );\nwrappers = ( { plugin = "cache"; overrides = ( { tools = "x"; max_entries = 5; } ); } );\n', re: /'max_entries' cannot be set per tool/ },
+        { what: 'an instance-wide wrapper setting in an overrides block (log-tail level)', line: 2, text: 'credentials = ( { plugin = "env"; } );\nwrappers = ( { plugin = "log-tail"; overrides = ( { tools = "x"; level = "error"; } ); } );\n', re: /'level' cannot be set per tool/ },
     ];
     for (const c of confCases) {
         await t.test(`a conf file with ${c.what}: status 1 before serving, stderr names file:${c.line}`, async () => {
