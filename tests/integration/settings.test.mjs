@@ -1,0 +1,127 @@
+// Settings an ops team relies on for safety and cost, proved by their effect end to end (each
+// one had no test of its effect): the call timeout from the function tag lambda-mcp:timeout and
+// from LAMBDA_MCP_CALL_TIMEOUT, a tools rule winning over the tag; server.max_inflight and
+// server.max_queued refusing what does not fit; aws.timeout ending a slow ListFunctions;
+// server.tools_ttl as ttlMs (and refresh_interval when shorter); the circuit-breaker's tags.
+import { BASE_CONF, assert, ms, run, until } from './lib/harness.mjs';
+
+const text = (r) => (r.content || []).map((c) => c.text).join('\n');
+const TAGS_CONF = `credentials = ( { plugin = "env"; } );
+discovery = { plugins = ( { plugin = "prefix"; }, { plugin = "list"; }, { plugin = "tags"; metadata = "always"; } ); };
+`;
+
+run('settings', async (t) => {
+    const C = await t.clients();
+    const emu = await t.emulator({ account: 'demo.json' });
+    await emu.putFunctions([
+        { name: 'slow-tagged', handler: 'slow', timeout: 30, description: 'Sleeps; call timeout 1s by tag.', tags: { 'lambda-mcp:timeout': '1s' } },
+        { name: 'slow-long', handler: 'slow', timeout: 30, description: 'Sleeps; no tag.' },
+        { name: 'fail-tagged', handler: 'fail', description: 'Fails; breaker opens after 1 function error (tag).', tags: { 'lambda-mcp:breaker-threshold': '1', 'lambda-mcp:breaker-cooldown': '1h' } },
+    ]);
+    const call = (client, name, args, timeout = ms(30000)) => client.callTool({ name, arguments: args }, C.LegacyCallToolResultSchema, { timeout });
+
+    await t.test('tag lambda-mcp:timeout = 1s cuts a 2.5 s call of a function whose own Timeout is 30 s; a tools rule wins over the tag', async () => {
+        const conf = TAGS_CONF + 'tools = ( { match = "slow_long"; timeout = "1s"; }, { match = "slow_tagged_ruled"; timeout = "10s"; } );\n';
+        const { client, session } = await t.legacyClient({ label: 'timeout-tag', emu, conf });
+        let t0 = Date.now();
+        let r = await call(client, 'slow_tagged', { seconds: 2.5 });
+        let took = Date.now() - t0;
+        t.note(`slow_tagged: ${took} ms: ${text(r).slice(0, 160)}`);
+        assert.equal(r.isError, true, text(r));
+        assert.match(text(r), /timed out|timeout/i);
+        assert.ok(took < 2300, `the call took ${took} ms: the tag did not set the timeout`); // not scaled: the function answers after 2.5 s
+        t0 = Date.now();
+        r = await call(client, 'slow_long', { seconds: 2.5 });
+        took = Date.now() - t0;
+        assert.equal(r.isError, true, text(r));
+        assert.ok(took < 2300, `slow_long took ${took} ms`);
+        await session.close();
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('a tools rule wins over the lambda-mcp:timeout tag (rule 10s, tag 1s: a 2 s call succeeds)', async () => {
+        const conf = TAGS_CONF + 'tools = ( { match = "slow_tagged"; timeout = "10s"; } );\n';
+        const { client, session } = await t.legacyClient({ label: 'timeout-rule-over-tag', emu, conf });
+        const r = await call(client, 'slow_tagged', { seconds: 2 });
+        assert.equal(r.isError, false, text(r));
+        await session.close();
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('LAMBDA_MCP_CALL_TIMEOUT=1s (no tools rule) cuts a 2.5 s call', async () => {
+        const { client, session } = await t.legacyClient({ label: 'timeout-env', emu, conf: BASE_CONF, env: { LAMBDA_MCP_CALL_TIMEOUT: '1s' } });
+        const t0 = Date.now();
+        const r = await call(client, 'slow_long', { seconds: 2.5 });
+        const took = Date.now() - t0;
+        assert.equal(r.isError, true, text(r));
+        assert.ok(took < 2300, `the call took ${took} ms: LAMBDA_MCP_CALL_TIMEOUT was not applied`);
+        await session.close();
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('server.max_inflight = 1, max_queued = 1: of 3 calls at once, 1 runs, 1 waits, 1 is refused at once (ConcurrencyLimit); 2 Invokes', async () => {
+        const conf = BASE_CONF + 'server = { max_inflight = 1; max_queued = 1; };\n';
+        const { client, session } = await t.legacyClient({ label: 'inflight', emu, conf });
+        await client.listTools();
+        const before = await emu.stats();
+        const t0 = Date.now();
+        const rs = await Promise.all(
+            [0, 1, 2].map((i) => call(client, 'slow_long', { seconds: 1, i }).then((r) => ({ r, ms: Date.now() - t0 }))),
+        );
+        const after = await emu.stats();
+        const ok = rs.filter((x) => !x.r.isError).sort((a, b) => a.ms - b.ms);
+        const refused = rs.filter((x) => x.r.isError);
+        t.note(`ok after ${ok.map((x) => x.ms).join(', ')} ms; refused: ${refused.map((x) => `${x.ms} ms ${text(x.r)}`).join('; ')}`);
+        assert.equal(ok.length, 2);
+        assert.equal(refused.length, 1);
+        assert.match(text(refused[0].r), /ConcurrencyLimit|concurren/i);
+        assert.ok(refused[0].ms < ok[0].ms, 'the refusal waited for a running call');
+        assert.ok(ok[1].ms >= 1900, `the second call ran at ${ok[1].ms} ms: not after the first (max_inflight 1)`);
+        assert.equal((after.invocations['slow-long'] || 0) - (before.invocations['slow-long'] || 0), 2);
+        await session.close();
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('aws.timeout = 1s, max_attempts = 1: a ListFunctions that takes 3 s ends in a timeout, no tools, the reason logged', async () => {
+        await emu.control('POST', '/__emu/latency', { operation: 'ListFunctions', ms: 3000 });
+        try {
+            const conf = BASE_CONF + 'aws = { timeout = "1s"; max_attempts = 1; };\n';
+            const { client, session } = await t.legacyClient({ label: 'aws-timeout', emu, conf });
+            const t0 = Date.now();
+            const tools = (await client.listTools()).tools;
+            const took = Date.now() - t0;
+            t.note(`tools/list after ${took} ms: ${tools.length} tools`);
+            assert.equal(tools.length, 0);
+            assert.ok(took < 2800, `discovery took ${took} ms: aws.timeout was not applied`);
+            await until(() => /discovery failed.*ListFunctions.*timed out/.test(session.stderrText()), ms(5000), 'the discovery failure in the log');
+            await session.close();
+        } finally {
+            await emu.control('POST', '/__emu/latency', { reset: true });
+        }
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('server.tools_ttl = 7s gives ttlMs 7000; refresh_interval 3s, shorter, gives 3000', async () => {
+        for (const [extra, want] of [
+            ['server = { tools_ttl = "7s"; };\n', 7000],
+            ['server = { tools_ttl = "7s"; };\ndiscovery = { refresh_interval = "3s"; plugins = ( { plugin = "prefix"; }, { plugin = "list"; } ); };\n', 3000],
+        ]) {
+            const conf = `credentials = ( { plugin = "env"; } );\n` + (extra.includes('discovery') ? '' : 'discovery = { plugins = ( { plugin = "prefix"; }, { plugin = "list"; } ); };\n') + extra;
+            const { client, session } = await t.modernClient({ label: `ttl-${want}`, emu, conf });
+            const page = await client.request({ method: 'tools/list', params: {} });
+            assert.equal(page.ttlMs, want, `ttlMs ${page.ttlMs}`);
+            await session.close();
+        }
+    }, { timeoutMs: ms(30000) });
+
+    await t.test('circuit-breaker tags: lambda-mcp:breaker-threshold = 1 (with count_function_errors) opens after one failure, lambda-mcp:breaker-cooldown = 1h', async () => {
+        const conf = TAGS_CONF + 'wrappers = ( { plugin = "circuit-breaker"; count_function_errors = true; failure_threshold = 5; cooldown = "1s"; } );\n';
+        const { client, session } = await t.legacyClient({ label: 'breaker-tags', emu, conf });
+        const before = await emu.stats();
+        const r1 = await call(client, 'fail_tagged', {});
+        assert.equal(r1.isError, true);
+        const r2 = await call(client, 'fail_tagged', {});
+        t.note(text(r2));
+        assert.match(text(r2), /CircuitOpen/);
+        const next = Number(/next trial in (\d+) ms/.exec(text(r2))?.[1]);
+        assert.ok(next > 3000000 && next <= 3600000, `next trial in ${next} ms: not the tag's hour (the plugin's cooldown is 1 s)`);
+        const after = await emu.stats();
+        assert.equal((after.invocations['fail-tagged'] || 0) - (before.invocations['fail-tagged'] || 0), 1);
+        await session.close();
+    }, { timeoutMs: ms(30000) });
+}, { timeoutSec: 180 });
