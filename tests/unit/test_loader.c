@@ -172,6 +172,41 @@ static void test_instance_settings_errors(void **state)
     app_config_free(&cfg);
 }
 
+/* A setting the plugin reads once for all tools (lmcp_plugin_def.instance_settings) cannot be set
+ * in an overrides block: refused at its line rather than silently ignored. A plugin built before
+ * that field was appended to ABI 1 (a shorter struct_size and object) loads, and the loader never
+ * reads past its definition (valgrind / ASan would report it: the definition is a heap block of
+ * exactly the old size). */
+static void test_instance_wide_settings(void **state)
+{
+    (void)state;
+    app_config cfg;
+    char err[1024] = "";
+    assert_null(instance_from("wrappers = ( { plugin = \"instance_wide\";\n overrides = ( { tools = \"a*\";\n"
+                              "   label = \"z\"; } ); } );\n",
+                              &cfg, err, sizeof err));
+    assert_non_null(strstr(err, ":3: 'label' cannot be set per tool: plugin instance_wide reads it once for all tools"));
+    app_config_free(&cfg);
+    /* per tool, the other setting is fine */
+    plugin_instance *inst = instance_from("wrappers = ( { plugin = \"instance_wide\"; label = \"y\";\n"
+                                          " overrides = ( { tools = \"a*\"; answer = 2; } ); } );\n",
+                                          &cfg, err, sizeof err);
+    assert_non_null(inst);
+    plugin_instance_free(inst);
+    app_config_free(&cfg);
+
+    err[0] = '\0';
+    plugin_module *m = plugin_loader_load(loader, "old_layout", NULL, LMCP_PLUGIN_WRAPPER, err, sizeof err);
+    assert_non_null(m);
+    assert_string_equal(err, "");
+    inst = instance_from("wrappers = ( { plugin = \"old_layout\";\n overrides = ( { tools = \"a*\";\n"
+                         "   label = \"z\"; } ); } );\n",
+                         &cfg, err, sizeof err);
+    assert_non_null(inst);
+    plugin_instance_free(inst);
+    app_config_free(&cfg);
+}
+
 static bool tags(void *ctx, const char *key, const char **value)
 {
     const char *const *kv = ctx;
@@ -285,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_missing),           cmocka_unit_test(test_file_named_after_its_plugin),           cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_reserved_setting),  cmocka_unit_test(test_match_only_and_wrapper_tools),
         cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
+        cmocka_unit_test(test_instance_wide_settings),
         cmocka_unit_test(test_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
