@@ -241,9 +241,25 @@ static atomic_uint_fast64_t g_run_serial; /* the last run's serial */
 
 void discovery_set_default_concurrency(size_t n) { atomic_store(&g_default_concurrency, n ? n : 16); }
 
+/* The discovery.concurrency of the run this thread works for (0: no run). A run sets it on every
+ * thread that runs its plugins' hooks (the caller of discovery_run, the batch worker, the
+ * selector threads) and host_parallel_for passes it on to the threads it starts, so a hook's
+ * parallel_for(limit 0) uses its own generation's value: after a reload the new conf's first run
+ * (which starts before the generation becomes current) and an older run still going do not use
+ * each other's setting. The global default serves calls made outside any run. */
+static _Thread_local size_t t_run_concurrency;
+
+static size_t run_concurrency_enter(const run_state *rs)
+{
+    size_t old = t_run_concurrency;
+    t_run_concurrency = rs->g->discovery_concurrency ? rs->g->discovery_concurrency : 16;
+    return old;
+}
+
 /* ------------------------------------------------------------------ parallel_for */
 
 typedef struct pf_ctx {
+    size_t run_concurrency; /* the caller's t_run_concurrency, for the threads started */
     atomic_size_t next;
     size_t n;
     lmcp_parallel_fn fn;
@@ -267,14 +283,22 @@ static void *pf_worker(void *arg)
     return NULL;
 }
 
+static void *pf_thread(void *arg)
+{
+    pf_ctx *p = arg;
+    t_run_concurrency = p->run_concurrency;
+    return pf_worker(p);
+}
+
 int host_parallel_for(size_t n, size_t limit, lmcp_parallel_fn fn, void *ctx)
 {
     if (n == 0)
         return LMCP_OK;
     if (limit == 0)
-        limit = atomic_load(&g_default_concurrency);
+        limit = t_run_concurrency ? t_run_concurrency : atomic_load(&g_default_concurrency);
     size_t nt = n < limit ? n : limit;
     pf_ctx p;
+    p.run_concurrency = t_run_concurrency;
     atomic_init(&p.next, 0);
     p.n = n;
     p.fn = fn;
@@ -290,7 +314,7 @@ int host_parallel_for(size_t n, size_t limit, lmcp_parallel_fn fn, void *ctx)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     for (size_t i = 1; i < nt; i++) {
-        if (pthread_create(&th[started], &attr, pf_worker, &p) == 0)
+        if (pthread_create(&th[started], &attr, pf_thread, &p) == 0)
             started++;
     }
     pthread_attr_destroy(&attr);
@@ -1250,6 +1274,7 @@ static batch *batch_merge(batch *first)
 static void *batch_worker(void *arg)
 {
     run_state *rs = arg;
+    run_concurrency_enter(rs);
     for (;;) {
         pthread_mutex_lock(&rs->mu);
         while (!rs->q_head && !rs->q_closed)
@@ -1279,6 +1304,7 @@ typedef struct selector_job {
 static void *selector_thread(void *arg)
 {
     selector_job *j = arg;
+    run_concurrency_enter(j->rs);
     char src[300];
     snprintf(src, sizeof src, "the functions of selector %s", j->p->name);
     batch *b = batch_new(src);
@@ -1532,6 +1558,7 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
     rs.serial = (uint64_t)atomic_fetch_add(&g_run_serial, 1) + 1;
     pthread_mutex_init(&rs.mu, NULL);
     pthread_cond_init(&rs.cv, NULL);
+    size_t outer_concurrency = run_concurrency_enter(&rs); /* the matchers run on this thread */
     int64_t t0 = clock_mono_us();
 
     plugin_instance **matchers = xcalloc(g->n_discovery + 1, sizeof *matchers);
@@ -1613,5 +1640,6 @@ tool_snapshot *discovery_run(generation *g, discovery_stats *st, char *err, size
     if (st)
         *st = rs.st;
     run_state_free(&rs);
+    t_run_concurrency = outer_concurrency;
     return snap;
 }

@@ -43,7 +43,8 @@ void getfunction_refusals_free(getfunction_refusals *r);
 
 tool_snapshot *discovery_run(struct generation *g, discovery_stats *st, char *err, size_t errlen);
 
-/* Default per-function concurrency for host->parallel_for(limit 0). */
+/* Default per-function concurrency for host->parallel_for(limit 0) outside a discovery run (a
+ * run uses its own generation's discovery.concurrency, on every thread that runs its hooks). */
 void discovery_set_default_concurrency(size_t n);
 
 /* lmcp_host implementations */

@@ -3,7 +3,25 @@
 // from LAMBDA_MCP_CALL_TIMEOUT, a tools rule winning over the tag; server.max_inflight and
 // server.max_queued refusing what does not fit; aws.timeout ending a slow ListFunctions;
 // server.tools_ttl as ttlMs (and refresh_interval when shorter); the circuit-breaker's tags.
+import fs from 'node:fs';
 import { BASE_CONF, assert, ms, run, until } from './lib/harness.mjs';
+
+/* The most GetFunction requests the emulator was handling at the same time, from its request log
+ * (each entry: end time and duration). Intervals are trimmed by 50 ms at both ends, so requests
+ * made one after the other never count as overlapping however the clocks jitter. */
+function maxOverlap(entries, op = 'GetFunction') {
+    const ev = [];
+    for (const e of entries.filter((x) => x.operation === op)) {
+        const end = e.time * 1000 - 50;
+        const start = e.time * 1000 - e.duration_ms + 50;
+        if (end > start) ev.push([start, 1], [end, -1]);
+    }
+    ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let cur = 0;
+    let max = 0;
+    for (const [, d] of ev) max = Math.max(max, (cur += d));
+    return max;
+}
 
 const text = (r) => (r.content || []).map((c) => c.text).join('\n');
 const TAGS_CONF = `credentials = ( { plugin = "env"; } );
@@ -124,4 +142,38 @@ run('settings', async (t) => {
         assert.equal((after.invocations['fail-tagged'] || 0) - (before.invocations['fail-tagged'] || 0), 1);
         await session.close();
     }, { timeoutMs: ms(30000) });
+    await t.test('discovery.concurrency after SIGHUP: the reloaded conf\'s first discovery already uses its own value (6 -> 1 -> 6 GetFunction at once)', async () => {
+        const NAMES = ['greet', 'echo', 'text', 'logs', 'fail', 'context-info'];
+        const confText = (n) => `credentials = ( { plugin = "env"; } );\ndiscovery = { concurrency = ${n}; plugins = ( { plugin = "list"; } ); };\n`;
+        const confFile = t.writeFile('conf/concurrency.conf', confText(6));
+        await emu.control('POST', '/__emu/latency', { operation: 'GetFunction', ms: 400 });
+        try {
+            let srv;
+            const runs = (re) => (srv.stderr.match(re) || []).length;
+            /* one discovery: the most GetFunction requests at once, from the emulator's log */
+            const discovery = async (why, trigger) => {
+                const seq = (await emu.stats()).last_seq;
+                const re = new RegExp(`info +discovery: ${why} discovery: ${NAMES.length} tools`, 'g');
+                trigger();
+                const before = why === 'initial' ? 0 : runs(re);
+                await until(() => runs(re) > before, ms(20000), `the ${why} discovery`);
+                const recent = (await emu.control('GET', `/__emu/stats?since=${seq}`)).recent;
+                assert.equal(recent.filter((e) => e.operation === 'GetFunction').length, NAMES.length);
+                return maxOverlap(recent);
+            };
+            const initial = await discovery('initial', () => {
+                srv = t.directServer({ label: 'concurrency-reload', emu, confFile, env: { FUNCTION_LIST: NAMES.join(',') }, logLevel: 'info' });
+            });
+            fs.writeFileSync(confFile, confText(1));
+            const toOne = await discovery('reload', () => process.kill(srv.pid, 'SIGHUP'));
+            fs.writeFileSync(confFile, confText(6));
+            const toSix = await discovery('reload', () => process.kill(srv.pid, 'SIGHUP'));
+            t.note(`most GetFunction at once: initial (6) ${initial}, reload to 1: ${toOne}, reload to 6: ${toSix}`);
+            assert.ok(initial >= 2, `concurrency 6: at most ${initial} GetFunction at once`);
+            assert.equal(toOne, 1, `the first discovery after a reload to concurrency 1 ran ${toOne} GetFunction at once`);
+            assert.ok(toSix >= 2, `the first discovery after a reload back to concurrency 6 ran ${toSix} GetFunction at once`);
+        } finally {
+            await emu.control('POST', '/__emu/latency', { reset: true });
+        }
+    }, { timeoutMs: ms(60000) });
 }, { timeoutSec: 180 });
