@@ -176,4 +176,39 @@ run('settings', async (t) => {
             await emu.control('POST', '/__emu/latency', { reset: true });
         }
     }, { timeoutMs: ms(60000) });
+    await t.test('server.max_message_size = 4096: a 4096-byte line is answered, a 4097-byte one (and a 1 MB one) gets -32600 "message too large", the server keeps going', async () => {
+        const srv = t.directServer({ label: 'max-message-size', emu, conf: BASE_CONF + 'server = { max_message_size = 4096; };\n' });
+        /* a ping of exactly `size` bytes before its newline */
+        const line = (id, size, crlf = false) => {
+            const head = `{"jsonrpc":"2.0","id":"${id}","method":"ping","params":{"pad":"`;
+            const tail = '"}}';
+            return Buffer.concat([Buffer.from(head), Buffer.alloc(size - head.length - tail.length, 'a'), Buffer.from(tail + (crlf ? '\r\n' : '\n'))]);
+        };
+        const init = await srv.request({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'settings', version: '1' } } });
+        assert.ok(init.msg.result);
+        await srv.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        const exchange = async (buf, pid) => {
+            const from = srv.mark();
+            await srv.writeChunked(buf);
+            await srv.send({ jsonrpc: '2.0', id: pid, method: 'ping' });
+            const pong = await srv.waitFor((m) => m.msg && m.msg.id === pid, ms(20000), `the ping ${pid}`, from);
+            assert.deepEqual(pong.msg.result, {});
+            return srv.messages.slice(from, srv.messages.indexOf(pong));
+        };
+        const tooLarge = (got, what) => {
+            assert.equal(got.length, 1, `${what}: ${got.map((m) => m.text).join('\n')}`);
+            assert.equal(got[0].msg.error.code, -32600, got[0].text);
+            assert.equal(got[0].msg.error.message, 'message too large: lines are limited to 4096 bytes');
+            assert.ok(!('id' in got[0].msg), got[0].text);
+        };
+        let got = await exchange(line('at-limit', 4096), 'p1');
+        assert.deepEqual(got.map((m) => m.msg.id), ['at-limit']);
+        got = await exchange(line('at-limit-crlf', 4096, true), 'p2');
+        assert.deepEqual(got.map((m) => m.msg.id), ['at-limit-crlf']);
+        tooLarge(await exchange(line('over', 4097), 'p3'), '4097 bytes');
+        tooLarge(await exchange(line('way-over', 1 << 20), 'p4'), '1 MB');
+        const r = await srv.request({ jsonrpc: '2.0', id: 'list', method: 'tools/list', params: {} });
+        assert.ok(r.msg.result.tools.some((x) => x.name === 'greet'), r.text.slice(0, 300));
+        assert.equal((srv.stderr.match(/message too large: lines are limited to 4096 bytes; the line was skipped/g) || []).length, 2);
+    }, { timeoutMs: ms(30000) });
 }, { timeoutSec: 180 });
