@@ -5,7 +5,8 @@
 // run instead and the same tools come out (only for AccessDeniedException: a 403 for bad
 // credentials is an error like any other); the refusal is remembered, so later runs do not ask
 // again and share the listing a prefix or tag selector makes. Tags that GetFunction does not
-// send (TagsError: no lambda:ListTags) are read from the tagging API.
+// send (TagsError: no lambda:ListTags) are read from the tagging API. discovery.list_tags_threshold
+// (tags_from auto) picks ListTags or the tagging API for candidates that came without tags.
 import { assert, ms, run, until } from '../lib/harness.mjs';
 import { account, conf, counters, fnArn, listAll, names, opsOf } from './common.mjs';
 
@@ -147,6 +148,20 @@ run('discovery-list', async (t) => {
         assert.deepEqual(names(r.tools), ['svc_a']);
         assert.deepEqual(opsOf(r.c, 'ListFunctions', 'GetFunction', 'ListTags', 'GetResources'), { ListFunctions: 2, GetFunction: 2, ListTags: 2, GetResources: 0 });
         await r.s.session.close();
+    });
+
+    await t.test('discovery.list_tags_threshold: 3 candidates without tags use ListTags at threshold 3, the tagging API (one GetResources, no ListTags) at 2', async () => {
+        const env = { FUNCTION_LIST: 'svc-a,svc-b,svc-c', FUNCTION_TAG_KEY: 'expose', FUNCTION_TAG_VALUE: 'true' };
+        for (const [threshold, want] of [
+            [3, { ListTags: 3, GetResources: 0 }],
+            [2, { ListTags: 0, GetResources: 1 }],
+            [0, { ListTags: 0, GetResources: 1 }],
+        ]) {
+            const r = await discover(`threshold-${threshold}`, env, { faults: [DENY_GETFUNCTION], confText: conf({ discovery: `list_tags_threshold = ${threshold};` }) });
+            assert.deepEqual(names(r.tools), ['svc_a'], `threshold ${threshold}`);
+            assert.deepEqual(opsOf(r.c, 'GetFunction', 'ListTags', 'GetResources'), { GetFunction: 3, ...want }, `threshold ${threshold}`);
+            await r.s.session.close();
+        }
     });
 
     await t.test('GetFunction denied with a prefix matcher too: the refusal is remembered, a scheduled refresh asks no GetFunction and lists the account once', async () => {
