@@ -96,4 +96,29 @@ wrappers = ( { plugin = "log-tail"; } );
         assert.equal(got.length, 0);
         assert.equal(onWire(session).length, 0);
     });
+    await t.test('tag lambda-mcp:log-tail-errors-only = true: no tail for a successful call, the tail for a failed one; untagged functions keep theirs', async () => {
+        await emu.putFunctions([
+            { name: 'logs-errs', handler: 'logs', description: 'Logs; tail only on errors (tag).', tags: { 'lambda-mcp:log-tail-errors-only': 'true' } },
+            { name: 'fail-errs', handler: 'fail', description: 'Fails; tail only on errors (tag).', tags: { 'lambda-mcp:log-tail-errors-only': 'true' } },
+        ]);
+        const tagsConf = conf.replace('{ plugin = "list"; }', '{ plugin = "list"; }, { plugin = "tags"; metadata = "always"; }');
+        const { client, session } = await t.legacyClient({ label: 'legacy-errors-only-tag', emu, conf: tagsConf });
+        const got = capture(client);
+        assert.deepEqual(await client.setLoggingLevel('info'), {});
+        const seq = (await emu.stats()).last_seq;
+        const ok = await client.callTool({ name: 'logs_errs', arguments: { lines: 2 } }, C.LegacyCallToolResultSchema);
+        assert.equal(ok.isError, false, text(ok));
+        assert.equal(await tailAsked(seq), 1);
+        assert.equal(got.length, 0, `a tail for a successful call of a tagged function: ${JSON.stringify(got)}`);
+        const f = await client.callTool({ name: 'fail_errs', arguments: {} }, C.LegacyCallToolResultSchema);
+        assert.equal(f.isError, true);
+        assert.equal(got.length, 1, JSON.stringify(got));
+        assert.equal(got[0].logger, 'lambda/fail-errs');
+        assert.match(got[0].data, /looking up order 42/);
+        const plain = await client.callTool({ name: 'logs', arguments: { lines: 1 } }, C.LegacyCallToolResultSchema);
+        assert.equal(plain.isError, false);
+        assert.equal(got.length, 2, 'the untagged function lost its tail');
+        assert.equal(got[1].logger, 'lambda/logs');
+        assert.equal(onWire(session).length, 2);
+    });
 }, { timeoutSec: 90 });
