@@ -314,4 +314,33 @@ discovery = {
         assert.equal((await counters(emu)).ops.Invoke || 0, 0);
         await m.session.close();
     });
+    await t.test('version_tag = "schema-ver": that tag pins version 1, the default tag no longer does; version_tag = "": nothing is pinned', async () => {
+        const ve = await t.emulator({
+            label: 'emulator-version-tag',
+            account: account({
+                functions: [
+                    { name: 'vt-custom', handler: 'echo', tags: { [TAG]: schemaArn(REG, 'orders-input'), 'schema-ver': '1' } },
+                    { name: 'vt-default', handler: 'echo', tags: { [TAG]: schemaArn(REG, 'orders-input'), [VERSION_TAG]: '1' } },
+                    { name: 'vt-none', handler: 'echo', tags: { [TAG]: schemaArn(REG, 'orders-input') } },
+                ],
+                schemas: ACCOUNT.schemas,
+            }),
+        });
+        const vconf = (setting) => `credentials = ( { plugin = "env"; } );
+discovery = { plugins = ( { plugin = "prefix"; prefix = "vt-"; }, { plugin = "schema-registry"; tag_key = "${TAG}"; ${setting} } ); };
+`;
+        for (const [setting, v1] of [
+            ['version_tag = "schema-ver";', ['custom']],
+            ['version_tag = "";', []],
+        ]) {
+            await ve.reset();
+            const v = await t.legacyClient({ label: `version-tag-${v1.length}`, emu: ve, conf: vconf(setting) });
+            const vt = byName(await listAll(v.client));
+            assert.deepEqual(Object.keys(vt), ['custom', 'default', 'none']);
+            for (const n of ['custom', 'default', 'none']) assert.deepEqual(vt[n].inputSchema, v1.includes(n) ? ORDER_V1 : ORDER_V2, `${setting} ${n}`);
+            const recent = (await ve.control('GET', '/__emu/stats?recent=100')).recent.filter((e) => e.operation === 'DescribeSchema');
+            assert.deepEqual(recent.map((e) => e.query).sort(), v1.length ? ['', 'schemaVersion=1'] : [''], setting);
+            await v.session.close();
+        }
+    });
 }, { timeoutSec: 90 });
