@@ -560,6 +560,7 @@ def imds_v2(c):
     c.client("lambda", doc["AccessKeyId"], doc["SecretAccessKey"], doc["Token"]).list_functions(MaxItems=1)
     imds = c.ctl("GET", "/__emu/stats")["imds"]
     assert imds.get("v1_requests", 0) == 0 and imds["v1_rejected"] == 1 and imds["v2_requests"] == 4, imds
+    assert imds["tokens_issued"] == imds["tokens_issued_ttl_21600"] == 1, imds
     # botocore's own IMDS client against the emulator
     from botocore.utils import InstanceMetadataFetcher
     creds = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=c.url + "/", env={}).retrieve_iam_role_credentials()

@@ -81,6 +81,7 @@ class ImdsService:
             s.imds_tokens = {t: e for t, e in s.imds_tokens.items() if e > now}
             s.imds_tokens[token] = now + ttl
         s.stats.imds_count("tokens_issued")
+        s.stats.imds_count("tokens_issued_ttl_%d" % ttl)
         return Response(200, token, TEXT, [(TOKEN_TTL_HEADER, str(ttl))])
 
     def _credentials(self):
