@@ -71,18 +71,25 @@ static long env_long(const char *name, long lo, long hi, long dflt)
 
 static int imds_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
+    const lmcp_host *h = ctx->host;
+    const lmcp_settings *st = ctx->settings;
+    /* A bad endpoint_mode written in the conf file is refused here, at its line. One from
+       AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE (shared with every AWS tool) is reported only when
+       the chain reaches this source, which it may never do. */
+    const char *mode = h->setting_string(st, "endpoint_mode");
+    const char *mode_origin = h->setting_origin(st, "endpoint_mode");
+    if (mode && *mode && !cc_streq_ci(mode, "IPv4") && !cc_streq_ci(mode, "IPv6") && mode_origin &&
+        strncmp(mode_origin, "env ", 4) != 0 && strcmp(mode_origin, "default") != 0) {
+        snprintf(err, errlen, "%s: endpoint_mode must be IPv4 or IPv6, not '%.60s'", mode_origin, mode);
+        return LMCP_ERR;
+    }
     imds_state *s = calloc(1, sizeof *s);
     if (!s)
         return LMCP_ERR;
-    const lmcp_host *h = ctx->host;
-    const lmcp_settings *st = ctx->settings;
     s->host = h;
     s->inst = ctx->instance;
     pthread_mutex_init(&s->mu, NULL);
     const char *ep = h->setting_string(st, "endpoint");
-    const char *mode = h->setting_string(st, "endpoint_mode");
     if (ep && *ep) {
         size_t n = strlen(ep);
         while (n && ep[n - 1] == '/')
