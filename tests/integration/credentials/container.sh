@@ -2,7 +2,8 @@
 # credentials: the container endpoint (ECS task role / EKS Pod Identity): FULL_URI with an
 # authorization token file (read again at every refresh, preferred over the variable),
 # RELATIVE_URI, hosts the AWS SDKs refuse (plain http outside loopback and the ECS/EKS
-# addresses), a token with a line break, a wrong token.
+# addresses), a token with a line break, a wrong token; the plugin's attempts, timeout and
+# connect_timeout (a loopback port where connect() hangs).
 . "$LMCP_SRCDIR/tests/integration/credentials/lib.sh"
 start_emulator
 TASK=cred-test-task-role
@@ -73,5 +74,52 @@ check "rotate: the three calls succeeded" bash -c "[ \$(grep -c '^call [0-9] ok'
 check "rotate: two fetches, both accepted, and two different keys signed the calls" bash -c \
   "[ \"\$('$LMCP_PYTHON' '$HELPER' ops '$URL' $seq | awk '\$1 == \"ContainerCredentials\" {print \$4}' | tr '\n' ' ')\" = '200 200 ' ] &&
    [ \$('$LMCP_PYTHON' '$HELPER' keys '$URL' $seq Invoke | sort -u | wc -l) = 2 ]"
+
+# attempts, timeout, connect_timeout (the plugin's settings, in a conf file)
+cconf() { # cconf NAME SETTINGS: a conf whose chain is the container plugin with SETTINGS
+  printf 'credentials = ( { plugin = "container"; %s } );\ndiscovery = { plugins = ( { plugin = "prefix"; } ); };\n' "$2" >"$T/$1.conf"
+}
+container_requests() { emu_ops "$1" | awk '$1 == "ContainerCredentials"' | wc -l; }
+# attempts: an endpoint answering 500 every time is asked `attempts` times (3 by default)
+emu POST /__emu/faults '{"operation": "ContainerCredentials", "status": 500, "message": "agent unwell"}' >/dev/null
+for n in default 2 1; do
+  if [ $n = default ]; then cconf attempts-$n ""; want=3; else cconf attempts-$n "attempts = $n;"; want=$n; fi
+  seq=$(emu_seq)
+  run_lmcp attempts-$n "${FULL[@]}" -- --check -c "$T/attempts-$n.conf"
+  expect_check_error attempts-$n "container: the container credentials endpoint $URL/v1/credentials answered HTTP 500"
+  check "attempts-$n: $want requests to the endpoint ($(container_requests "$seq"))" test "$(container_requests "$seq")" = $want
+done
+emu DELETE /__emu/faults >/dev/null
+# timeout: an answer after 2.5 s is too late for the default (2 s), in time for timeout = 8s
+emu POST /__emu/faults '{"operation": "ContainerCredentials", "latency_ms": 2500}' >/dev/null
+cconf timeout-default "attempts = 1;"
+run_lmcp timeout-default "${FULL[@]}" -- --check -c "$T/timeout-default.conf"
+expect_check_error timeout-default "container: the container credentials endpoint $URL/v1/credentials did not answer"
+expect_log timeout-default "timed out"
+cconf timeout-8s 'attempts = 1; timeout = "8s";'
+run_lmcp timeout-8s "${FULL[@]}" -- --check -c "$T/timeout-8s.conf"
+expect_source timeout-8s container
+check "timeout-8s: waited for the slow answer ($(ms_of timeout-8s) ms)" test "$(ms_of timeout-8s)" -ge 2400
+emu DELETE /__emu/faults >/dev/null
+# connect_timeout: a loopback port where connect() hangs (full accept queue); the total timeout
+# (30 s) never comes into play: the connect gives up after connect_timeout
+if start_blackhole; then
+  HOLE=(AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$BLACKHOLE_PORT/v1/credentials" AWS_CONTAINER_AUTHORIZATION_TOKEN=credTestContainerAuthToken)
+  cconf connect-300ms 'attempts = 1; connect_timeout = "300ms"; timeout = "30s";'
+  run_lmcp connect-300ms "${HOLE[@]}" -- --check -c "$T/connect-300ms.conf"
+  expect_check_error connect-300ms "did not answer: GET http://127.0.0.1:$BLACKHOLE_PORT/v1/credentials: connect timeout"
+  check "connect-300ms: gave up after $(ms_of connect-300ms) ms, long before the 3 s below" \
+    test "$(ms_of connect-300ms)" -lt $((2900 * ${LMCP_TIMEOUT_SCALE:-1}))
+  cconf connect-3s 'attempts = 1; connect_timeout = "3s"; timeout = "30s";'
+  run_lmcp connect-3s "${HOLE[@]}" -- --check -c "$T/connect-3s.conf"
+  expect_check_error connect-3s "did not answer: GET http://127.0.0.1:$BLACKHOLE_PORT/v1/credentials: connect timeout"
+  check "connect-3s: waited the connect timeout ($(ms_of connect-3s) ms)" test "$(ms_of connect-3s)" -ge 2900
+  cconf connect-attempts 'attempts = 2; connect_timeout = "1s"; timeout = "30s";'
+  run_lmcp connect-attempts "${HOLE[@]}" -- --check -c "$T/connect-attempts.conf"
+  expect_check_error connect-attempts "connect timeout"
+  check "connect-attempts: two attempts of 1 s ($(ms_of connect-attempts) ms)" test "$(ms_of connect-attempts)" -ge 2100
+else
+  not_ok "this kernel completes connects to a port with a full accept queue: connect_timeout cannot be tested"
+fi
 
 finish

@@ -14,6 +14,8 @@ reads its request log, and drives lambda-mcp in MCP mode for the expiry/refresh 
                                                  an MCP session playing STEPS (see cmd_script)
     credhelper.py refresh URL LIFETIME OUTDIR -- SERVER ARGS...
                                                  the refresh scenario (see refresh.sh)
+    credhelper.py blackhole FILE                 a loopback port where connect() never completes
+                                                 (see cmd_blackhole); runs until killed
 
 Only the standard library: it runs with the same Debian python3 as the emulator.
 """
@@ -281,6 +283,41 @@ def cmd_script(url, steps, outdir, name, argv):
     return rc
 
 
+def cmd_blackhole(out):
+    """A loopback TCP port whose accept queue is full: listen(fd, 0), never accept, a few
+    connections to fill the queue. Linux then drops every new SYN, so a connect() to the port
+    neither succeeds nor fails: it waits for its own timeout. Checked with a connect of our own
+    before the port is written to FILE ("hang PORT", or "nohang PORT" when the kernel answers)."""
+    import socket
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = srv.getsockname()[1]
+    held = []
+    for _ in range(8):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        held.append(c)
+    time.sleep(0.2)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(("127.0.0.1", port))
+        verdict = "nohang"
+    except socket.timeout:
+        verdict = "hang"
+    probe.close()
+    with open(out + ".tmp", "w") as f:
+        f.write("%s %d\n" % (verdict, port))
+    os.rename(out + ".tmp", out)
+    while True:
+        time.sleep(3600)
+
+
 def main(argv):
     if len(argv) < 2:
         raise SystemExit(__doc__)
@@ -315,6 +352,8 @@ def main(argv):
     elif cmd == "refresh":
         sep = argv.index("--")
         return cmd_refresh(argv[2], int(argv[3]), argv[4], argv[sep + 1:])
+    elif cmd == "blackhole":
+        cmd_blackhole(argv[2])
     else:
         raise SystemExit("unknown command %s" % cmd)
     return 0

@@ -28,12 +28,18 @@ mkdir -p "$HOME_DIR/.aws/sso/cache"
 : >"$T/secrets"
 : >"$T/akids"
 EMU_PID=""
+BLACKHOLE_PID=""
+BLACKHOLE_PORT=""
 URL=""
 FAILED=0
 PASSED=0
 TEST_NAME=$(basename "$0" .sh)
 
 cleanup() {
+  if [ -n "$BLACKHOLE_PID" ]; then
+    kill "$BLACKHOLE_PID" 2>/dev/null
+    wait "$BLACKHOLE_PID" 2>/dev/null
+  fi
   if [ -n "$EMU_PID" ]; then
     kill "$EMU_PID" 2>/dev/null
     wait "$EMU_PID" 2>/dev/null
@@ -111,6 +117,23 @@ import json, sys
 print("\n".join(c["access_key_id"] for c in json.load(open(sys.argv[1])).get("credentials", [])))' "$account")
 }
 
+# start_blackhole: BLACKHOLE_PORT, a loopback port where connect() hangs (credhelper.py
+# blackhole); returns 1 when this kernel answers such a connect after all
+start_blackhole() {
+  "$LMCP_PYTHON" "$HELPER" blackhole "$T/blackhole" &
+  BLACKHOLE_PID=$!
+  local i=0
+  while [ ! -s "$T/blackhole" ]; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 "$BLACKHOLE_PID" 2>/dev/null; then
+      echo "Bail out! the blackhole port did not start"
+      exit 1
+    fi
+    sleep 0.1
+  done
+  read -r verdict BLACKHOLE_PORT <"$T/blackhole"
+  [ "$verdict" = hang ]
+}
 emu() { "$LMCP_PYTHON" "$HELPER" ctl "$URL" "$@"; }
 emu_seq() { "$LMCP_PYTHON" "$HELPER" seq "$URL"; }
 emu_keys() { "$LMCP_PYTHON" "$HELPER" keys "$URL" "$1" "$2"; } # SINCE OPERATION
