@@ -2,9 +2,13 @@
 // one had no test of its effect): the call timeout from the function tag lambda-mcp:timeout and
 // from LAMBDA_MCP_CALL_TIMEOUT, a tools rule winning over the tag; server.max_inflight and
 // server.max_queued refusing what does not fit; aws.timeout ending a slow ListFunctions;
-// server.tools_ttl as ttlMs (and refresh_interval when shorter); the circuit-breaker's tags.
+// server.tools_ttl as ttlMs (and refresh_interval when shorter); the circuit-breaker's tags;
+// discovery.concurrency after a SIGHUP (GetFunction at once, from the emulator's log);
+// server.max_message_size at its boundary; aws.connect_timeout (a loopback port where connect hangs).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { BASE_CONF, assert, ms, run, until } from './lib/harness.mjs';
+import path from 'node:path';
+import { BASE_CONF, SCALE, assert, cfg, ms, run, until } from './lib/harness.mjs';
 
 /* The most GetFunction requests the emulator was handling at the same time, from its request log
  * (each entry: end time and duration). Intervals are trimmed by 50 ms at both ends, so requests
@@ -211,4 +215,31 @@ run('settings', async (t) => {
         assert.ok(r.msg.result.tools.some((x) => x.name === 'greet'), r.text.slice(0, 300));
         assert.equal((srv.stderr.match(/message too large: lines are limited to 4096 bytes; the line was skipped/g) || []).length, 2);
     }, { timeoutMs: ms(30000) });
+    await t.test('aws.connect_timeout: ListFunctions to a loopback port where connect() hangs gives up after connect_timeout (300ms: soon; 3s: not before), not the 30 s total', async () => {
+        // credhelper.py blackhole: a listening socket with a full accept queue, never accepting
+        const file = path.join(t.path('blackhole'));
+        const hole = spawn(cfg.python, [path.join(cfg.srcdir, 'tests/integration/credentials/credhelper.py'), 'blackhole', file], { stdio: 'ignore' });
+        try {
+            await until(() => fs.existsSync(file), ms(10000), 'the blackhole port');
+            const [verdict, port] = fs.readFileSync(file, 'utf8').trim().split(' ');
+            assert.equal(verdict, 'hang', 'this kernel completes a connect to a port with a full accept queue: nothing to test with');
+            const took = {};
+            for (const ct of ['300ms', '3s']) {
+                const conf = BASE_CONF + `aws = { endpoint_url = "http://127.0.0.1:${port}"; connect_timeout = "${ct}"; timeout = "30s"; max_attempts = 1; };\n`;
+                const t0 = Date.now(); /* before the server starts: its discovery cannot begin earlier */
+                const { client, session } = await t.legacyClient({ label: `connect-timeout-${ct}`, emu, conf });
+                const tools = (await client.listTools()).tools;
+                took[ct] = Date.now() - t0;
+                assert.equal(tools.length, 0);
+                await until(() => /discovery failed.*ListFunctions.*connect timeout/.test(session.stderrText()), ms(5000), 'the connect timeout in the log');
+                assert.match(session.stderrText(), new RegExp(`127\\.0\\.0\\.1:${port}`));
+                await session.close();
+            }
+            t.note(`tools/list answered after ${JSON.stringify(took)} ms`);
+            assert.ok(took['300ms'] < 2900 * SCALE, `connect_timeout 300ms: ${took['300ms']} ms (server start included)`);
+            assert.ok(took['3s'] >= 2900, `connect_timeout 3s: ${took['3s']} ms`);
+        } finally {
+            hole.kill();
+        }
+    }, { timeoutMs: ms(60000) });
 }, { timeoutSec: 180 });
