@@ -824,6 +824,8 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
     if (!ctl)
         ctl = &no_ctl;
     ctl->fail = AWS_FAIL_REQUEST;
+    ctl->reached = 0;
+    ctl->unanswered = false;
     *out = NULL;
     err[0] = '\0';
     if (!c || !req || !req->service || !*req->service || !req->method || !*req->method) {
@@ -858,6 +860,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
     int result = LMCP_ERR;
     aws_fail fail = AWS_FAIL_REQUEST;
     int reached = 0;
+    bool unanswered = false;
     if (load_headers(&given, req->headers, err, errlen) < 0)
         goto done;
 
@@ -1030,6 +1033,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
                     snprintf(err, errlen, "%s: %s", service, herr);
                 result = hrc == HTTP_E_TIMEOUT || out_of_time ? LMCP_TIMEOUT : LMCP_ERR;
                 fail = AWS_FAIL_NETWORK;
+                unanswered = hrc != HTTP_E_NOT_SENT;
                 goto done;
             }
             snprintf(reason, sizeof reason, "a network error (%s)", http_rc_name(hrc));
@@ -1063,5 +1067,6 @@ done:
     endpoint_url_free(&tmp);
     ctl->fail = fail;
     ctl->reached = reached;
+    ctl->unanswered = unanswered;
     return result;
 }

@@ -88,6 +88,10 @@ typedef struct aws_request_ctl {
     int reached;           /* out: attempts that reached the service or may have (an answer
                               came, or the connection failed after the request may have gone
                               out); 0: nothing was sent */
+    bool unanswered;       /* out: the failure is a request that went out (or may have) and got
+                              no complete answer (connection lost, timed out waiting): a request
+                              that is not idempotent may have run. False when the failed attempt
+                              was never sent, even if an earlier one got an answer. */
 } aws_request_ctl;
 
 /* aws_request() with a deadline for the whole request and the reason of a failure. ctl may

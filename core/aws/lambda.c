@@ -134,6 +134,8 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
     *out = NULL;
     if (o && o->fail)
         *o->fail = AWS_FAIL_REQUEST;
+    if (o && o->unanswered)
+        *o->unanswered = false;
     if (!o || !o->function || !*o->function) {
         snprintf(err, errlen, "Invoke: no function name");
         return LMCP_ERR;
@@ -158,12 +160,14 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
     req.flags = 0; /* not idempotent: retried only when never sent, or throttled */
     req.timeout_ms = o->timeout_ms;
     req.cancel = o->cancel;
-    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE, 0};
+    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE, 0, false};
     int rc = aws_request_ex(c, &req, &ctl, out, err, errlen);
     if (o->fail)
         *o->fail = ctl.fail;
     if (o->reached)
         *o->reached = ctl.reached;
+    if (o->unanswered)
+        *o->unanswered = ctl.unanswered;
     free(name);
     free(path);
     free(query);

@@ -37,6 +37,8 @@ typedef struct lambda_invoke_opts {
     const volatile int *cancel;
     aws_fail *fail;              /* optional out: why no response arrived (aws_request_ex) */
     int *reached;                /* optional out: attempts that reached Lambda or may have */
+    bool *unanswered;            /* optional out: the failure is a request that went out (or may
+                                    have) with no complete answer: the function may have run */
 } lambda_invoke_opts;
 
 /* Invoke (RequestResponse). LMCP_OK means a response arrived: check status, the

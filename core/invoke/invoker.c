@@ -91,6 +91,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     size_t plen;
     aws_fail fail = AWS_FAIL_NONE;
     int reached = 0;
+    bool unanswered = false;
     const char *payload = json_object_to_json_string_length(call->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
     lambda_invoke_opts o = {
         .function = t->function_arn ? t->function_arn : t->function_name,
@@ -103,6 +104,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         .cancel = &call->cancelled,
         .fail = &fail,
         .reached = &reached,
+        .unanswered = &unanswered,
     };
     aws_response *r = NULL;
     char err[1024];
@@ -123,6 +125,14 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     if (rc == LMCP_TIMEOUT && fail == AWS_FAIL_DEADLINE) {
         result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
                          "the call to %s ran out of time (%.1f s, the call timeout) before Lambda ran the function: %s",
+                         t->function_name, (double)t->timeout_ms / 1000.0, err);
+        return rc;
+    }
+    if (rc == LMCP_TIMEOUT && !unanswered) {
+        /* the time ran out while connecting: nothing reached Lambda */
+        result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                         "the call to %s ran out of time (%.1f s, the call timeout) before the request could reach "
+                         "AWS Lambda, so the function did not run: %s",
                          t->function_name, (double)t->timeout_ms / 1000.0, err);
         return rc;
     }
@@ -151,8 +161,19 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
                          t->function_name, err);
         return rc;
     }
+    if (rc != LMCP_OK && unanswered) {
+        /* the request went out (or may have): the connection failed before a whole answer came,
+           so Lambda may well have run the function. Saying "cannot reach" would invite a retry. */
+        result_set_error(res, LMCP_OUTCOME_TRANSPORT_ERROR, "NetworkError",
+                         "the connection to AWS Lambda failed after the request to call %s was sent, before a "
+                         "complete answer came; the function may or may not have run, so the call was not retried: %s",
+                         t->function_name, err);
+        return rc;
+    }
     if (rc != LMCP_OK) {
-        result_set_error(res, LMCP_OUTCOME_TRANSPORT_ERROR, "NetworkError", "cannot reach AWS Lambda to call %s: %s",
+        result_set_error(res, LMCP_OUTCOME_TRANSPORT_ERROR, "NetworkError",
+                         "cannot reach AWS Lambda to call %s (the request was never sent, so the function did not "
+                         "run): %s",
                          t->function_name, err);
         return rc;
     }

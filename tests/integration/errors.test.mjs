@@ -157,6 +157,23 @@ tools = ( { match = "slow"; timeout = "1s"; } );
         assert.equal(delta(before, after, 'Invoke'), 1, 'Invoke was retried after a 500');
     });
 
+    // Found in the fault review: a connection lost after the Invoke went out was reported as
+    // "cannot reach AWS Lambda", which invites the model to call again a function that may have run.
+    await t.test('Invoke read, then the connection closed: isError says it may have run, one attempt', async () => {
+        const before = await emu.stats();
+        await emu.addFaults([{ operation: 'Invoke', function: 'echo', drop: true, count: 1 }]);
+        const r = await client.callTool({ name: 'echo', arguments: { x: 3 } });
+        const after = await emu.stats();
+        await emu.clearFaults();
+        t.note(`Invoke attempts: ${delta(before, after, 'Invoke')}; text: ${text(r).slice(0, 300)}`);
+        assert.equal(r.isError, true);
+        assert.match(text(r), /may or may not have run/);
+        assert.match(text(r), /not retried/);
+        assert.doesNotMatch(text(r), /cannot reach/i);
+        assert.equal(delta(before, after, 'Invoke'), 1, 'Invoke was sent again after the connection closed');
+    });
+
+
     await t.test('a per-tool timeout (slow: 1s) ends a 2.5 s call with isError saying it timed out', async () => {
         const t0 = Date.now();
         const r = await client.callTool({ name: 'slow', arguments: { seconds: 2.5 } });

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "aws/aws.h"
@@ -695,7 +698,7 @@ static void test_deadline_caps_each_attempt(void **state)
     ts_reset(f->srv);
     ts_push(f->srv, &slow);
     lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
-    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0};
+    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, false};
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
     assert_null(resp);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
@@ -729,7 +732,7 @@ static void test_failure_kinds(void **state)
     fixture *f = *state;
     char err[512];
     aws_response *resp = NULL;
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
     lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_OK);
     assert_int_equal(ctl.fail, AWS_FAIL_NONE);
@@ -799,6 +802,62 @@ static void test_failure_kinds(void **state)
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
     assert_int_equal(ctl.reached, 0); /* connection refused: nothing went out */
     assert_non_null(strstr(err, "after 3 attempts"));
+}
+
+/* Whether a failed request may have run (found in the fault review: a connection lost after an
+ * Invoke went out was reported to the model as "cannot reach AWS Lambda", and a connect that used
+ * up the call's time as "the function may still be running"). ctl.unanswered tells them apart. */
+static void test_unanswered(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    aws_response *resp = NULL;
+    lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+
+    /* read, then closed: it may have run */
+    ts_action d = {0};
+    d.drop = true;
+    ts_push(f->srv, &d);
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_true(ctl.unanswered);
+
+    /* refused from the start: never sent */
+    aws_client_free(f->aws);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
+    f->aws = make_client(f, url, 1, 2);
+    ctl = (aws_request_ctl){0, AWS_FAIL_NONE, 0, true};
+    assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
+    assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
+    assert_int_equal(ctl.reached, 0);
+    assert_false(ctl.unanswered);
+
+    /* a connect that never completes (the accept queue of a listen(0) socket is full, so the
+       SYN is dropped) and uses up the call's time: a timeout, but nothing was sent */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(ls, 0), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    int filler = socket(AF_INET, SOCK_STREAM, 0); /* fills the queue */
+    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
+    aws_client_free(f->aws);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    f->aws = make_client(f, url, 1, 2);
+    ctl = (aws_request_ctl){clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, true};
+    int rc = aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err);
+    assert_int_equal(rc, LMCP_TIMEOUT);
+    assert_null(resp);
+    assert_int_equal(ctl.reached, 0);
+    assert_false(ctl.unanswered);
+    close(filler);
+    close(ls);
 }
 
 /* Bodies are wiped on free only where they can carry credentials. */
@@ -883,7 +942,7 @@ static void test_bad_endpoint_url_redacted(void **state)
     aws_client_free(f->aws);
     f->aws = make_client(f, "ftp://user:PWzzSECRET@example.com/base?token=TOKzz", 2, 20);
     lmcp_aws_request r = lambda_req("GET", "/x", 0);
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
     aws_response *resp;
     char err[512];
     for (int i = 0; i < 2; i++) { /* an unparseable endpoint is not cached */
@@ -1461,6 +1520,7 @@ int main(void)
         T(test_deadline_bounds_retries),
         T(test_deadline_caps_each_attempt),
         T(test_failure_kinds),
+        T(test_unanswered),
         T(test_wipe_only_credential_bodies),
         T(test_endpoint_cache_threads),
         T(test_bad_endpoint_url_redacted),
