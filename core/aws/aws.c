@@ -419,10 +419,68 @@ static void redact_error(aws_response *r, const lmcp_credentials *cr, const hdrs
     }
 }
 
+/* An error's code, message and request id come from whoever answered (a proxy, a load balancer,
+ * a mock): they go into results sent to the client and into log lines, so each is made one line
+ * of valid UTF-8 without control characters (which could drive a terminal reading the log) and
+ * cut to a size worth reading (an 8 MB message was passed on whole). Done after the redaction, so
+ * that a cut never leaves part of a secret behind. */
+#define MAX_ERROR_CODE 200
+#define MAX_ERROR_MESSAGE 2048
+#define MAX_REQUEST_ID 200
+
+static void tidy_text(char **field, size_t max)
+{
+    char *s = *field;
+    if (!s)
+        return;
+    size_t len = strlen(s);
+    buf b = BUF_INIT;
+    if (utf8_valid(s, len))
+        buf_append(&b, s, len);
+    else
+        utf8_sanitize(&b, s, len);
+    for (size_t i = 0; i < b.len; i++) {
+        unsigned char ch = (unsigned char)b.data[i];
+        if (ch < 0x20 || ch == 0x7f)
+            b.data[i] = ' ';
+    }
+    const char *t = b.data;
+    size_t tlen = b.len;
+    while (tlen && *t == ' ')
+        t++, tlen--;
+    while (tlen && t[tlen - 1] == ' ')
+        tlen--;
+    size_t keep = utf8_cut(t, tlen, max);
+    char *out;
+    if (keep < tlen)
+        out = xasprintf("%.*s... (%zu more bytes)", (int)keep, t, tlen - keep);
+    else
+        out = xstrndup(t, tlen);
+    buf_free(&b);
+    free(s);
+    *field = out;
+}
+
+static void tidy_error(aws_response *r)
+{
+    tidy_text(&r->error_code, MAX_ERROR_CODE);
+    tidy_text(&r->error_message, MAX_ERROR_MESSAGE);
+    tidy_text(&r->request_id, MAX_REQUEST_ID);
+    /* nothing left (it was all control characters): as if there had been none */
+    if (r->error_code && !*r->error_code)
+        set_str(&r->error_code, xasprintf("HTTP%ld", r->status));
+    if (r->error_message && !*r->error_message)
+        set_str(&r->error_message, xasprintf("HTTP %ld", r->status));
+    if (r->request_id && !*r->request_id)
+        set_str(&r->request_id, NULL);
+}
+
 void aws_parse_error(aws_response *r)
 {
-    if (r)
-        parse_error_host(r, NULL);
+    if (!r)
+        return;
+    parse_error_host(r, NULL);
+    tidy_error(r);
 }
 
 /* ------------------------------------------------------------------ URL pieces */
@@ -765,6 +823,7 @@ int aws_http(aws_client *c, const lmcp_http_request *req, aws_response **out, ch
     if (have_host)
         endpoint_url_free(&u);
     redact_error(r, NULL, &h);
+    tidy_error(r);
     hdrs_free(&h);
     *out = r;
     return LMCP_OK;
@@ -957,6 +1016,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
             r->wipe = wipe;
             parse_error_host(r, u->host);
             redact_error(r, cr, &h);
+            tidy_error(r);
         }
         credentials_free(owned);
         hdrs_free(&h);

@@ -860,6 +860,84 @@ static void test_unanswered(void **state)
     close(ls);
 }
 
+static aws_response *mk(long status, const char *const *headers, const char *body);
+
+static bool clean_line(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return utf8_valid(s, strlen(s));
+}
+
+/* Found in the fault review: an error's code and message were passed on as the answer had them:
+ * an 8 MB message went whole into the CallToolResult, and an escape sequence or invalid UTF-8 in
+ * x-amzn-ErrorType reached stderr raw. */
+static void test_error_text_tidied(void **state)
+{
+    (void)state;
+    size_t big = (size_t)8 << 20;
+    char *body = xmalloc(big + 64);
+    int n = snprintf(body, 64, "{\"message\":\"");
+    memset(body + n, 'A', big);
+    strcpy(body + n + big, "\"}");
+    const char *h[] = {"x-amzn-ErrorType: Bad\x1b[31m\xff\xfe" "Code", "x-amzn-RequestId: rid\x1b]0;x\x07", NULL};
+    aws_response *r = mk(500, h, body);
+    free(body);
+    aws_parse_error(r);
+    assert_true(strlen(r->error_message) <= 2048 + 40);
+    assert_non_null(strstr(r->error_message, "more bytes)"));
+    assert_true(clean_line(r->error_code));
+    assert_non_null(strstr(r->error_code, "Bad [31m\xEF\xBF\xBD\xEF\xBF\xBD" "Code"));
+    assert_true(clean_line(r->request_id));
+    aws_response_free(r);
+
+    /* STS XML, and a short plain-text body quoted as it is */
+    r = mk(403, NULL, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not\x1b[2J allowed\x01</Message></Error>"
+                      "</ErrorResponse>");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "AccessDenied");
+    assert_string_equal(r->error_message, "not [2J allowed");
+    aws_response_free(r);
+    const char *h2[] = {"x-amzn-ErrorType: \x1b\x07", NULL};
+    r = mk(502, h2, "");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "HTTP502");
+    aws_response_free(r);
+    r = mk(400, NULL, "plain \xff text");
+    aws_parse_error(r);
+    assert_true(clean_line(r->error_message));
+    assert_non_null(strstr(r->error_message, "plain \xEF\xBF\xBD text"));
+    aws_response_free(r);
+}
+
+/* The cut comes after the redaction: a secret quoted across the cut leaves nothing of itself. */
+static void test_error_cut_after_redaction(void **state)
+{
+    fixture *f = *state;
+    for (size_t at = 2030; at <= 2050; at += 4) {
+        buf b = BUF_INIT;
+        buf_append_str(&b, "{\"message\":\"");
+        for (size_t i = 0; i < at; i++)
+            buf_append_char(&b, 'A');
+        buf_append_str(&b, SECRET " and " TOKEN "\"}");
+        ts_action a = {0};
+        a.status = 400;
+        a.headers = "x-amzn-ErrorType: Quoted\r\n";
+        a.body = b.data;
+        ts_push(f->srv, &a);
+        buf_free(&b);
+        lmcp_aws_request r = lambda_req("POST", "/2015-03-31/functions/f/invocations", 0);
+        aws_response *resp = NULL;
+        char err[512];
+        assert_int_equal(aws_request(f->aws, &r, &resp, err, sizeof err), LMCP_OK);
+        assert_int_equal(resp->status, 400);
+        assert_null(strstr(resp->error_message, "wJalr"));
+        assert_null(strstr(resp->error_message, "IQoJb"));
+        aws_response_free(resp);
+    }
+}
+
 /* Bodies are wiped on free only where they can carry credentials. */
 static void test_wipe_only_credential_bodies(void **state)
 {
@@ -1521,6 +1599,8 @@ int main(void)
         T(test_deadline_caps_each_attempt),
         T(test_failure_kinds),
         T(test_unanswered),
+        T(test_error_cut_after_redaction),
+        cmocka_unit_test(test_error_text_tidied),
         T(test_wipe_only_credential_bodies),
         T(test_endpoint_cache_threads),
         T(test_bad_endpoint_url_redacted),
