@@ -64,10 +64,14 @@ void log_vmsg(lmcp_log_level level, const char *component, const char *fmt, va_l
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
                 (long)getpid(), log_level_name(level), component ? component : "core");
     buf_vappendf(&b, fmt, ap);
-    /* one message, one line: a newline inside a message would forge a log line */
-    for (size_t i = 0; i < b.len; i++)
-        if (b.data[i] == '\n' || b.data[i] == '\r')
+    /* one message, one line: a newline inside a message would forge a log line; and no other
+       control character either (an escape sequence quoted from an AWS answer, an instance's
+       role name or a function's log would drive the terminal reading the log) */
+    for (size_t i = 0; i < b.len; i++) {
+        unsigned char ch = (unsigned char)b.data[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
             b.data[i] = ' ';
+    }
     buf_append_char(&b, '\n');
     pthread_mutex_lock(&g_mu);
     fwrite(b.data, 1, b.len, stderr);

@@ -826,6 +826,27 @@ static void test_log_level_out_of_range(void **state)
     assert_false(log_enabled((lmcp_log_level)42));
 }
 
+static void log_controls(void)
+{
+    log_msg(LMCP_LOG_ERROR, "aws", "code Bad\x1b[2J\x1b]0;title\x07 end\x7f.\ttab\rline\nnext");
+}
+
+/* Found in the fault review: an escape sequence in an AWS error (or an IMDS role name) reached
+ * stderr as it was; only line breaks were replaced. */
+static void test_log_no_control_characters(void **state)
+{
+    (void)state;
+    char *out = capture_stderr(log_controls);
+    size_t n = strlen(out);
+    assert_true(n > 0 && out[n - 1] == '\n');
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned char ch = (unsigned char)out[i];
+        assert_false((ch < 0x20 && ch != '\t') || ch == 0x7f);
+    }
+    assert_non_null(strstr(out, "code Bad [2J ]0;title  end .\ttab line next\n"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -847,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_json_get_str),
         cmocka_unit_test(test_json_parse_text),
         cmocka_unit_test(test_log_level_out_of_range),
+        cmocka_unit_test(test_log_no_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
