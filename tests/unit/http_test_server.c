@@ -425,6 +425,34 @@ int ts_closed_port(void)
     return ntohs(a.sin_port);
 }
 
+void ts_blackhole_open(ts_blackhole *b)
+{
+    b->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    if (b->listen_fd < 0 || bind(b->listen_fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(b->listen_fd, 0) < 0 ||
+        getsockname(b->listen_fd, (struct sockaddr *)&a, &alen) < 0) {
+        perror("ts_blackhole_open");
+        abort();
+    }
+    b->port = ntohs(a.sin_port);
+    for (size_t i = 0; i < sizeof b->fill / sizeof b->fill[0]; i++) {
+        b->fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(b->fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    struct timespec ts = {0, 50 * 1000000L}; /* the handshakes of the fillers complete */
+    nanosleep(&ts, NULL);
+}
+
+void ts_blackhole_close(ts_blackhole *b)
+{
+    for (size_t i = 0; i < sizeof b->fill / sizeof b->fill[0]; i++)
+        close(b->fill[i]);
+    close(b->listen_fd);
+}
+
 static void *cancel_main(void *p)
 {
     ts_canceller *c = p;

@@ -41,6 +41,16 @@ void ts_reset(ts_server *s);
 /* A port on 127.0.0.1 where nothing listens. */
 int ts_closed_port(void);
 
+/* A port on 127.0.0.1 where connect() hangs: a listen(fd, 0) socket that never accepts, its
+ * accept queue filled by a few connections, so that new SYNs are dropped (loopback only). */
+typedef struct ts_blackhole {
+    int listen_fd;
+    int fill[4];
+    int port;
+} ts_blackhole;
+void ts_blackhole_open(ts_blackhole *b);
+void ts_blackhole_close(ts_blackhole *b);
+
 /* A client cancelling mid-request: ts_cancel_later sets *flag to 1 from another thread after
  * after_ms; ts_cancel_join waits for that thread. */
 typedef struct ts_canceller {

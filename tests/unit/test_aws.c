@@ -836,19 +836,10 @@ static void test_unanswered(void **state)
 
     /* a connect that never completes (the accept queue of a listen(0) socket is full, so the
        SYN is dropped) and uses up the call's time: a timeout, but nothing was sent */
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(ls >= 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(ls, 0), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
-    int filler = socket(AF_INET, SOCK_STREAM, 0); /* fills the queue */
-    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
+    ts_blackhole bh;
+    ts_blackhole_open(&bh);
     aws_client_free(f->aws);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", bh.port);
     f->aws = make_client(f, url, 1, 2);
     ctl = (aws_request_ctl){clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, true};
     int rc = aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err);
@@ -856,8 +847,7 @@ static void test_unanswered(void **state)
     assert_null(resp);
     assert_int_equal(ctl.reached, 0);
     assert_false(ctl.unanswered);
-    close(filler);
-    close(ls);
+    ts_blackhole_close(&bh);
 }
 
 static aws_response *mk(long status, const char *const *headers, const char *body);

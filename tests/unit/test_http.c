@@ -161,22 +161,10 @@ static void test_not_sent(void **state)
 static void test_connect_timeout_not_sent(void **state)
 {
     fixture *f = *state;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(lfd, 0), 0);
-    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-    int fill[4];
-    for (int i = 0; i < 4; i++) {
-        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
-    }
-    clock_sleep_ms(50);
+    ts_blackhole bh;
+    ts_blackhole_open(&bh);
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(a.sin_port));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", bh.port);
     http_request r = {0};
     r.method = "GET";
     r.url = url;
@@ -187,9 +175,7 @@ static void test_connect_timeout_not_sent(void **state)
     int64_t t0 = clock_mono_us();
     http_rc rc = http_perform(f->http, &r, &resp, err, sizeof err);
     int64_t ms = (clock_mono_us() - t0) / 1000;
-    for (int i = 0; i < 4; i++)
-        close(fill[i]);
-    close(lfd);
+    ts_blackhole_close(&bh);
     assert_int_equal(rc, HTTP_E_NOT_SENT);
     assert_non_null(strstr(err, "connect timeout"));
     assert_true(ms < 1500);
