@@ -571,7 +571,9 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
             rc = maybe_sent ? HTTP_E_TIMEOUT : HTTP_E_NOT_SENT;
             break;
         default:
-            rc = HTTP_E_TRANSPORT;
+            /* e.g. a TLS handshake that failed (an untrusted certificate): before the request
+               went out, so a call that is not idempotent did not reach the service */
+            rc = maybe_sent ? HTTP_E_TRANSPORT : HTTP_E_NOT_SENT;
             break;
         }
         if (rc == HTTP_E_NOT_SENT && result == CURLE_OPERATION_TIMEDOUT)

@@ -10,7 +10,7 @@
 
 typedef enum http_rc {
     HTTP_OK = 0,          /* a response arrived (any status) */
-    HTTP_E_NOT_SENT,      /* resolve/connect failed or timed out: the request never left this host */
+    HTTP_E_NOT_SENT,      /* resolve/connect/TLS handshake failed or timed out: the request never left this host */
     HTTP_E_TRANSPORT,     /* failed after the request may have been sent (reset, TLS, ...) */
     HTTP_E_TIMEOUT,       /* total timeout after the connection was made */
     HTTP_E_CANCELLED,     /* *cancel became nonzero */

@@ -4,10 +4,13 @@
 // server.max_queued refusing what does not fit; aws.timeout ending a slow ListFunctions;
 // server.tools_ttl as ttlMs (and refresh_interval when shorter); the circuit-breaker's tags;
 // discovery.concurrency after a SIGHUP (GetFunction at once, from the emulator's log);
-// server.max_message_size at its boundary; aws.connect_timeout (a loopback port where connect hangs).
-import { spawn } from 'node:child_process';
+// server.max_message_size at its boundary; aws.connect_timeout (a loopback port where connect hangs);
+// aws.ca_bundle and AWS_CA_BUNDLE over HTTPS (a TLS proxy on loopback with a self-signed certificate).
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { BASE_CONF, SCALE, assert, cfg, ms, run, until } from './lib/harness.mjs';
 
 /* The most GetFunction requests the emulator was handling at the same time, from its request log
@@ -240,6 +243,72 @@ run('settings', async (t) => {
             assert.ok(took['3s'] >= 2900, `connect_timeout 3s: ${took['3s']} ms`);
         } finally {
             hole.kill();
+        }
+    }, { timeoutMs: ms(60000) });
+    await t.test('aws.ca_bundle / AWS_CA_BUNDLE: HTTPS to a loopback endpoint with a self-signed certificate; an Invoke refused by TLS says nothing was sent', async () => {
+        // two self-signed certificates for 127.0.0.1 (openssl, offline); a TLS proxy in this
+        // process in front of the emulator, whose certificate can be swapped for new connections
+        const dir = t.path('tls');
+        fs.mkdirSync(dir, { recursive: true });
+        const pem = {};
+        for (const name of ['trusted', 'other']) {
+            const key = path.join(dir, `${name}-key.pem`);
+            const cert = path.join(dir, `${name}.pem`);
+            execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1',
+                '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'], { stdio: 'ignore' });
+            pem[name] = { key: fs.readFileSync(key), cert: fs.readFileSync(cert), file: cert };
+        }
+        const emuPort = Number(new URL(emu.url).port);
+        const sockets = new Set();
+        const proxy = tls.createServer({ key: pem.trusted.key, cert: pem.trusted.cert }, (s) => {
+            const up = net.connect(emuPort, '127.0.0.1');
+            sockets.add(s);
+            s.on('close', () => sockets.delete(s));
+            s.pipe(up);
+            up.pipe(s);
+            s.on('error', () => up.destroy());
+            up.on('error', () => s.destroy());
+        });
+        proxy.on('tlsClientError', () => {});
+        await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+        const url = `https://127.0.0.1:${proxy.address().port}`;
+        const listTools = (env) =>
+            new Promise((resolve) => {
+                const p = spawn(cfg.bin, t.serverArgs({ args: ['--list-tools'], logLevel: 'warn' }), { env: t.serverEnv({ emu, env: { AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '1', ...env } }) });
+                let out = '';
+                let err = '';
+                p.stdout.on('data', (d) => (out += d));
+                p.stderr.on('data', (d) => (err += d));
+                p.on('close', (code) => resolve({ code, out, err }));
+            });
+        try {
+            let r = await listTools({});
+            t.note(r.err.trim().split('\n').pop());
+            assert.equal(r.code, 1, r.err);
+            assert.match(r.err, /discovery failed: .*https:\/\/127\.0\.0\.1:\d+.*certificate/);
+            r = await listTools({ AWS_CA_BUNDLE: pem.trusted.file });
+            assert.equal(r.code, 0, r.err);
+            assert.match(r.out, /^greet +greet /m);
+
+            // the conf's ca_bundle; a call over TLS, then the certificate changes under the server
+            const conf = BASE_CONF + `aws = { ca_bundle = "${pem.trusted.file}"; };\n`;
+            const { client, session } = await t.legacyClient({ label: 'tls', emu, conf, env: { AWS_ENDPOINT_URL: url } });
+            const before = await emu.stats();
+            let res = await client.callTool({ name: 'greet', arguments: { name: 'tls' } });
+            assert.equal(res.isError, false, text(res));
+            proxy.setSecureContext({ key: pem.other.key, cert: pem.other.cert });
+            for (const s of sockets) s.destroy(); /* the pooled connection is gone: the next call connects anew */
+            res = await client.callTool({ name: 'greet', arguments: { name: 'tls' } });
+            t.note(text(res).slice(0, 300));
+            assert.equal(res.isError, true, text(res));
+            assert.match(text(res), /the request was never sent, so the function did not run/);
+            assert.match(text(res), /certificate/);
+            const after = await emu.stats();
+            assert.equal((after.invocations.greet || 0) - (before.invocations.greet || 0), 1, 'only the first call reached Lambda');
+            await session.close();
+        } finally {
+            proxy.close();
+            for (const s of sockets) s.destroy();
         }
     }, { timeoutMs: ms(60000) });
 }, { timeoutSec: 180 });
