@@ -77,28 +77,11 @@ static size_t count(const schema_validator *v, const char *instance_txt)
     return n;
 }
 
-/* One schema, any number of (instance, report) pairs. */
-static void check(const char *schema_txt, ...)
-{
-    schema_validator *v = compile(schema_txt);
-    va_list ap;
-    va_start(ap, schema_txt);
-    for (;;) {
-        const char *inst = va_arg(ap, const char *);
-        if (!inst)
-            break;
-        const char *want = va_arg(ap, const char *);
-        expect(v, inst, want);
-    }
-    va_end(ap);
-    schema_validator_free(v);
-}
-
 #define OK NULL
 #define END NULL
 
-/* check() with ' for " in the schema and the instances (not in the reports): for the many small
- * schemas of the unevaluated* tests. */
+/* ' for " (in the schema and the instances, not in the reports): for the many small schemas of
+ * the unevaluated* tests. */
 static char *dq(const char *s)
 {
     char *d = strdup(s);
@@ -108,50 +91,59 @@ static char *dq(const char *s)
     return d;
 }
 
-static void checkq(const char *schema_txt, ...)
+/* The (instance, report) pairs of ap, up to END, against one schema. quotes: ' stands for " (dq).
+ * verdict_only: only valid or not is checked (any report but OK means invalid). */
+static void run_pairs(const char *schema_txt, bool quotes, bool verdict_only, va_list ap)
 {
-    char *st = dq(schema_txt);
+    char *st = quotes ? dq(schema_txt) : strdup(schema_txt);
     schema_validator *v = compile(st);
     free(st);
-    va_list ap;
-    va_start(ap, schema_txt);
     for (;;) {
         const char *inst = va_arg(ap, const char *);
         if (!inst)
             break;
         const char *want = va_arg(ap, const char *);
-        char *it = dq(inst);
-        expect(v, it, want);
+        char *it = quotes ? dq(inst) : strdup(inst);
+        if (verdict_only) {
+            size_t n = count(v, it);
+            if ((n == 0) != (want == NULL))
+                print_error("schema %s\ninstance %s: expected %s, got %zu violations\n", schema_txt, it,
+                            want ? "invalid" : "valid", n);
+            assert_int_equal(n == 0, want == NULL);
+        } else {
+            expect(v, it, want);
+        }
         free(it);
     }
-    va_end(ap);
     schema_validator_free(v);
 }
 
-/* A schema and instances that are only valid or not: BAD for any report. */
+/* One schema, any number of (instance, report) pairs. */
+static void check(const char *schema_txt, ...)
+{
+    va_list ap;
+    va_start(ap, schema_txt);
+    run_pairs(schema_txt, false, false, ap);
+    va_end(ap);
+}
+
+/* check() with ' for " in the schema and the instances */
+static void checkq(const char *schema_txt, ...)
+{
+    va_list ap;
+    va_start(ap, schema_txt);
+    run_pairs(schema_txt, true, false, ap);
+    va_end(ap);
+}
+
+/* A schema and instances that are only valid or not (' for "): BAD for any report. */
 #define BAD ""
 static void verdicts(const char *schema_txt, ...)
 {
-    char *st = dq(schema_txt);
-    schema_validator *v = compile(st);
-    free(st);
     va_list ap;
     va_start(ap, schema_txt);
-    for (;;) {
-        const char *inst = va_arg(ap, const char *);
-        if (!inst)
-            break;
-        const char *want = va_arg(ap, const char *);
-        char *it = dq(inst);
-        size_t n = count(v, it);
-        if ((n == 0) != (want == NULL))
-            print_error("schema %s\ninstance %s: expected %s, got %zu violations\n", schema_txt, it,
-                        want ? "invalid" : "valid", n);
-        assert_int_equal(n == 0, want == NULL);
-        free(it);
-    }
+    run_pairs(schema_txt, true, true, ap);
     va_end(ap);
-    schema_validator_free(v);
 }
 
 static void compile_fails(const char *schema_txt, const char *want_err)
