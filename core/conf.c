@@ -78,21 +78,20 @@ const lmcp_setting_def tool_settings[] = {
  * credentials chain finds what the AWS CLI finds: environment, profile (static keys, assume role,
  * credential_process, SSO, web identity of ~/.aws/config and ~/.aws/credentials), web identity
  * from the environment, the container endpoint, EC2 instance metadata. */
-const char builtin_default_conf[] =
-    "credentials = ( { plugin = \"env\"; }, { plugin = \"profile\"; }, { plugin = \"web-identity\"; },\n"
+#define BUILTIN_CREDENTIALS(first, second)                                                                \
+    "credentials = ( { plugin = \"" first "\"; }, { plugin = \"" second "\"; }, { plugin = \"web-identity\"; },\n" \
     "                { plugin = \"container\"; }, { plugin = \"imds\"; } );\n"
-    "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
-    "                          { plugin = \"schema-registry\"; } ); };\n";
+#define BUILTIN_DISCOVERY                                                                          \
+    "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"    \
+    "                          { plugin = \"schema-registry\"; } ); };\n"
+
+static const char builtin_default_conf[] = BUILTIN_CREDENTIALS("env", "profile") BUILTIN_DISCOVERY;
 
 /* The same with AWS_PROFILE set: the upstream server opens boto3.Session(profile_name=AWS_PROFILE),
  * and botocore leaves the environment's keys out of the chain of an explicitly named profile, so
  * the profile wins over AWS_ACCESS_KEY_ID. A profile that does not exist falls back to the other
  * sources, the environment included (upstream: ProfileNotFound, then a session without it). */
-static const char builtin_default_conf_profile_first[] =
-    "credentials = ( { plugin = \"profile\"; }, { plugin = \"env\"; }, { plugin = \"web-identity\"; },\n"
-    "                { plugin = \"container\"; }, { plugin = \"imds\"; } );\n"
-    "discovery = { plugins = ( { plugin = \"prefix\"; }, { plugin = \"list\"; }, { plugin = \"tags\"; },\n"
-    "                          { plugin = \"schema-registry\"; } ); };\n";
+static const char builtin_default_conf_profile_first[] = BUILTIN_CREDENTIALS("profile", "env") BUILTIN_DISCOVERY;
 
 const char *builtin_default_conf_text(void)
 {

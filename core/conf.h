@@ -49,9 +49,9 @@ extern const lmcp_setting_def server_settings[];
 extern const lmcp_setting_def aws_settings[];
 extern const lmcp_setting_def discovery_settings[];
 extern const lmcp_setting_def tool_settings[];
-extern const char builtin_default_conf[];
-/* The built-in default to use now: builtin_default_conf, or, when AWS_PROFILE is set and not
- * empty, the same with the profile before the environment in the credentials chain (upstream). */
+/* The built-in default conf to use now (no conf file, or a section it leaves out): the AWS CLI's
+ * credentials order, or, when AWS_PROFILE is set and not empty, the same with the profile before
+ * the environment (as upstream). */
 const char *builtin_default_conf_text(void);
 
 /* Load path (NULL: the built-in default). On error: -1 with "file:line: message" in err. */
