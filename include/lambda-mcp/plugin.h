@@ -258,7 +258,9 @@ typedef struct lmcp_host {
     size_t (*setting_map)(const lmcp_settings *s, const char *name, const char *const **keys,
                           const char *const **values);
     bool (*setting_is_set)(const lmcp_settings *s, const char *name); /* not just the default */
-    const char *(*setting_origin)(const lmcp_settings *s, const char *name); /* "file:line", "env X" */
+    /* where the value came from: "FILE:LINE" (the conf file), "env NAME", "tag KEY", "default",
+       "unset" (no default), "unknown" (no such setting) */
+    const char *(*setting_origin)(const lmcp_settings *s, const char *name);
 
     /* the server's resolved AWS region */
     const char *(*region)(const lmcp_instance *inst);
