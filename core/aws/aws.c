@@ -434,6 +434,12 @@ static void tidy_text(char **field, size_t max)
     if (!s)
         return;
     size_t len = strlen(s);
+    /* the usual case (a request id, an error code): short printable ASCII, kept as it is */
+    bool plain = len <= max && (!len || (s[0] != ' ' && s[len - 1] != ' '));
+    for (size_t i = 0; plain && i < len; i++)
+        plain = s[i] >= 0x20 && s[i] < 0x7f;
+    if (plain)
+        return;
     buf b = BUF_INIT;
     if (utf8_valid(s, len))
         buf_append(&b, s, len);
