@@ -1009,7 +1009,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         char herr[512] = "";
         int64_t t0 = clock_mono_us();
         http_rc hrc = http_perform(c->http, &hr, &hresp, herr, sizeof herr);
-        if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_CANCELLED)
+        if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_CANCELLED && hrc != HTTP_E_TLS_TRUST)
             reached++;
 
         bool retry = false;
@@ -1088,6 +1088,8 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
             case HTTP_E_NOT_SENT:
                 retry = !no_retry && attempt < max_attempts && !out_of_time;
                 break;
+            case HTTP_E_TLS_TRUST: /* not sent, and the next attempt would meet the same certificate */
+                break;
             default: /* timeout or transport error after the request may have been sent */
                 retry = idempotent && !no_retry && attempt < max_attempts && !out_of_time;
                 break;
@@ -1099,7 +1101,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
                     snprintf(err, errlen, "%s: %s", service, herr);
                 result = hrc == HTTP_E_TIMEOUT || out_of_time ? LMCP_TIMEOUT : LMCP_ERR;
                 fail = AWS_FAIL_NETWORK;
-                unanswered = hrc != HTTP_E_NOT_SENT;
+                unanswered = hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_TLS_TRUST;
                 goto done;
             }
             snprintf(reason, sizeof reason, "a network error (%s)", http_rc_name(hrc));

@@ -85,6 +85,8 @@ const char *http_rc_name(http_rc rc)
         return "response too large";
     case HTTP_E_LOCAL:
         return "not sent (local error)";
+    case HTTP_E_TLS_TRUST:
+        return "not sent (TLS certificate)";
     }
     return "?";
 }
@@ -569,6 +571,15 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         case CURLE_OPERATION_TIMEDOUT:
             /* before anything was sent it is a connect-phase (TCP or TLS) timeout */
             rc = maybe_sent ? HTTP_E_TIMEOUT : HTTP_E_NOT_SENT;
+            break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            /* the peer's certificate (or our trust store) is the problem: it will not heal in
+               the next few hundred milliseconds, so the AWS layer does not retry it */
+            rc = maybe_sent ? HTTP_E_TRANSPORT : HTTP_E_TLS_TRUST;
             break;
         default:
             /* e.g. a TLS handshake that failed (an untrusted certificate): before the request

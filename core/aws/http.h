@@ -15,8 +15,11 @@ typedef enum http_rc {
     HTTP_E_TIMEOUT,       /* total timeout after the connection was made */
     HTTP_E_CANCELLED,     /* *cancel became nonzero */
     HTTP_E_TOO_LARGE,     /* the response exceeded max_response */
-    HTTP_E_LOCAL          /* refused here before anything was sent (an invalid header, no URL,
+    HTTP_E_LOCAL,         /* refused here before anything was sent (an invalid header, no URL,
                              libcurl setup): retrying cannot help */
+    HTTP_E_TLS_TRUST      /* the TLS handshake failed on trust (the peer's certificate is not
+                             trusted or does not match, the CA bundle cannot be read): nothing
+                             was sent, and a retry would meet the same certificate */
 } http_rc;
 
 /* Fallbacks for a zero timeout in http_client_opts and in the AWS client. The defaults users

@@ -269,12 +269,13 @@ run('settings', async (t) => {
             s.on('error', () => up.destroy());
             up.on('error', () => s.destroy());
         });
-        proxy.on('tlsClientError', () => {});
+        let refused = 0; /* handshakes the server broke off: each a connection attempt that met a certificate it does not trust */
+        proxy.on('tlsClientError', () => refused++);
         await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
         const url = `https://127.0.0.1:${proxy.address().port}`;
         const listTools = (env) =>
             new Promise((resolve) => {
-                const p = spawn(cfg.bin, t.serverArgs({ args: ['--list-tools'], logLevel: 'warn' }), { env: t.serverEnv({ emu, env: { AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '1', ...env } }) });
+                const p = spawn(cfg.bin, t.serverArgs({ args: ['--list-tools'], logLevel: 'warn' }), { env: t.serverEnv({ emu, env: { AWS_ENDPOINT_URL: url, AWS_MAX_ATTEMPTS: '3', ...env } }) });
                 let out = '';
                 let err = '';
                 p.stdout.on('data', (d) => (out += d));
@@ -286,6 +287,7 @@ run('settings', async (t) => {
             t.note(r.err.trim().split('\n').pop());
             assert.equal(r.code, 1, r.err);
             assert.match(r.err, /discovery failed: .*https:\/\/127\.0\.0\.1:\d+.*certificate/);
+            assert.equal(refused, 1, 'a certificate that is not trusted is not retried (max_attempts 3)');
             r = await listTools({ AWS_CA_BUNDLE: pem.trusted.file });
             assert.equal(r.code, 0, r.err);
             assert.match(r.out, /^greet +greet /m);
@@ -303,6 +305,7 @@ run('settings', async (t) => {
             assert.equal(res.isError, true, text(res));
             assert.match(text(res), /the request was never sent, so the function did not run/);
             assert.match(text(res), /certificate/);
+            assert.equal(refused, 2, 'the Invoke met the untrusted certificate once: not retried');
             const after = await emu.stats();
             assert.equal((after.invocations.greet || 0) - (before.invocations.greet || 0), 1, 'only the first call reached Lambda');
             await session.close();

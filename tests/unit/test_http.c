@@ -467,6 +467,7 @@ static void test_rc_names(void **state)
     assert_string_equal(http_rc_name(HTTP_E_NOT_SENT), "not sent");
     assert_string_equal(http_rc_name(HTTP_E_TOO_LARGE), "response too large");
     assert_string_equal(http_rc_name(HTTP_E_LOCAL), "not sent (local error)");
+    assert_string_equal(http_rc_name(HTTP_E_TLS_TRUST), "not sent (TLS certificate)");
 }
 
 int main(void)
