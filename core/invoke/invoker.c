@@ -16,6 +16,28 @@
 /* The Retry-After hint passed on to the client is at most this. */
 #define RETRY_AFTER_HINT_CAP_MS (5 * 60 * 1000L)
 
+/* X-Amz-Log-Result decoded to the C string the host API hands out (result_log_tail): a NUL
+ * byte in the log (a function that printed one) would end the text there, so each becomes
+ * U+FFFD and what follows it is kept. NULL when the header is not base64. Caller frees. */
+static char *decode_log_tail(const char *b64)
+{
+    size_t n;
+    unsigned char *dec = base64_decode(b64, &n);
+    if (!dec || !memchr(dec, 0, n))
+        return (char *)dec;
+    buf b = BUF_INIT;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++)
+        if (dec[i] == 0) {
+            buf_append(&b, (const char *)dec + run, i - run);
+            buf_append(&b, "\xEF\xBF\xBD", 3);
+            run = i + 1;
+        }
+    buf_append(&b, (const char *)dec + run, n - run);
+    free(dec);
+    return buf_steal(&b);
+}
+
 static void map_function_error(lmcp_result *res, const tool *t, const aws_response *r, const char *header)
 {
     res->outcome = LMCP_OUTCOME_FUNCTION_ERROR;
@@ -185,10 +207,8 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     res->executed_version = xstrdup(ver);
     const char *tail = hdrs_get(&r->headers, "X-Amz-Log-Result");
     if (tail) {
-        size_t n;
-        unsigned char *dec = base64_decode(tail, &n);
         free(res->log_tail);
-        res->log_tail = (char *)dec;
+        res->log_tail = decode_log_tail(tail);
     }
     const char *ferr = hdrs_get(&r->headers, "X-Amz-Function-Error");
     if (r->status >= 200 && r->status < 300 && ferr)

@@ -1,4 +1,5 @@
-"""Writes several log lines (print and logging) and returns how many, for X-Amz-Log-Type: Tail."""
+"""Writes several log lines (print and logging) and returns how many, for X-Amz-Log-Type: Tail.
+An optional "print" string is written to the log as it is (control characters included)."""
 import logging
 import sys
 
@@ -12,4 +13,6 @@ def handler(event, context):
         print("log line %d of %d" % (i, lines))
     logger.info("logging.info from request %s", context.aws_request_id)
     print("a line on stderr", file=sys.stderr)
+    if isinstance(event, dict) and isinstance(event.get("print"), str):
+        print(event["print"])
     return {"lines": lines, "request_id": context.aws_request_id}

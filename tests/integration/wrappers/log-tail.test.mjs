@@ -40,6 +40,13 @@ wrappers = ( { plugin = "log-tail"; } );
         for (const want of ['START RequestId: ', 'log line 1 of 3', 'log line 3 of 3', 'a line on stderr', 'END RequestId: ', 'REPORT RequestId: '])
             assert.ok(got[0].data.includes(want), `"${want}" is not in the tail`);
         assert.ok(got[0].data.includes(r.structuredContent.request_id), 'the tail is not that invocation\'s');
+        // a NUL byte in the log does not end the tail there: it arrives as U+FFFD
+        const nul = await client.callTool({ name: 'logs', arguments: { lines: 1, print: 'before\u0000after the NUL' } }, C.LegacyCallToolResultSchema);
+        assert.equal(nul.isError, false, text(nul));
+        assert.equal(got.length, 2, JSON.stringify(got));
+        assert.ok(got[1].data.includes('before\ufffdafter the NUL'), got[1].data);
+        assert.ok(got[1].data.includes('REPORT RequestId: '), 'the tail stops at the NUL');
+        got.splice(1, 1);
         // on the wire: the notification precedes the response
         const wire = session.outMessages();
         const n = wire.findIndex((m) => m.msg?.method === 'notifications/message');
@@ -55,7 +62,7 @@ wrappers = ( { plugin = "log-tail"; } );
         assert.deepEqual(await client.setLoggingLevel('warning'), {});
         await client.callTool({ name: 'logs', arguments: { lines: 1 } }, C.LegacyCallToolResultSchema);
         assert.equal(got.length, 2, 'a tail at info was sent to a client that asked for warning');
-        assert.equal(onWire(session).length, 2);
+        assert.equal(onWire(session).length, 3);
     });
 
     await t.test('legacy client that never set a log level: no notifications/message (the tail was still asked for)', async () => {
