@@ -299,6 +299,8 @@ static char *text_snippet(const buf *body)
     return out;
 }
 
+#define NO_ERROR_DETAILS "no error code or message in the answer"
+
 static void parse_error_host(aws_response *r, const char *host)
 {
     set_str(&r->error_code, NULL);
@@ -332,6 +334,14 @@ static void parse_error_host(aws_response *r, const char *host)
     char *message = NULL;
     if (*b == '{') {
         json_object *o = aws_parse_json_object(r->body.data, r->body.len);
+        if (!o && !utf8_valid(r->body.data, r->body.len)) {
+            /* a message with a byte that is not UTF-8 (a proxy's Latin-1, a cut sequence): the
+               strict parser refuses the document, so read it with such bytes as U+FFFD */
+            buf clean = BUF_INIT;
+            utf8_sanitize(&clean, r->body.data, r->body.len);
+            o = aws_parse_json_object(clean.data, clean.len);
+            buf_free(&clean);
+        }
         if (o) {
             static const char *const code_keys[] = {"__type", "code", "Code", NULL};
             static const char *const msg_keys[] = {"message", "Message", "errorMessage", NULL};
@@ -363,15 +373,17 @@ static void parse_error_host(aws_response *r, const char *host)
     if (!code)
         code = xasprintf("HTTP%ld", r->status);
     if (!message) {
+        /* every message is shown next to the code and the status ("HTTP502 ... (HTTP 502)"):
+           say what the answer held instead of repeating them */
         char *snip = text_snippet(&r->body);
         if (host && snip)
-            message = xasprintf("HTTP %ld from %s: %s", r->status, host, snip);
+            message = xasprintf("%s answered \"%s\"", host, snip);
         else if (host)
-            message = xasprintf("HTTP %ld from %s", r->status, host);
+            message = xasprintf("no error code or message in the answer from %s", host);
         else if (snip)
-            message = xasprintf("HTTP %ld: %s", r->status, snip);
+            message = xasprintf("the answer was \"%s\"", snip);
         else
-            message = xasprintf("HTTP %ld", r->status);
+            message = xstrdup(NO_ERROR_DETAILS);
         free(snip);
     }
     r->error_code = code;
@@ -476,7 +488,7 @@ static void tidy_error(aws_response *r)
     if (r->error_code && !*r->error_code)
         set_str(&r->error_code, xasprintf("HTTP%ld", r->status));
     if (r->error_message && !*r->error_message)
-        set_str(&r->error_message, xasprintf("HTTP %ld", r->status));
+        set_str(&r->error_message, xstrdup(NO_ERROR_DETAILS));
     if (r->request_id && !*r->request_id)
         set_str(&r->request_id, NULL);
 }

@@ -73,10 +73,14 @@ static void map_aws_error(lmcp_result *res, const tool *t, const aws_response *r
         return;
     }
     if (r->status >= 500) {
+        /* "HTTP502" is the code the answer lacked (aws.c): next to "HTTP 502" it says nothing */
+        char synthetic[32];
+        snprintf(synthetic, sizeof synthetic, "HTTP%ld", r->status);
+        const char *shown = strcmp(code, synthetic) ? code : "";
         result_set_error(res, LMCP_OUTCOME_SERVICE_ERROR, *code ? code : "ServiceException",
                          "AWS Lambda failed to run %s (HTTP %ld%s%s%s%s); the function may or may not have run, so "
                          "the call was not retried",
-                         fn, r->status, *code ? ", " : "", code, *msg ? ": " : "", msg);
+                         fn, r->status, *shown ? ", " : "", shown, *msg ? ": " : "", msg);
         return;
     }
     const char *hint = "";

@@ -157,6 +157,16 @@ tools = ( { match = "slow"; timeout = "1s"; } );
         assert.equal(delta(before, after, 'Invoke'), 1, 'Invoke was retried after a 500');
     });
 
+    await t.test('an HTML 502 from a proxy on Invoke: isError that says what came back, without "HTTP502: HTTP 502"', async () => {
+        await emu.addFaults([{ operation: 'Invoke', function: 'echo', status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>', count: 1 }]);
+        const r = await client.callTool({ name: 'echo', arguments: { x: 4 } });
+        await emu.clearFaults();
+        t.note(`text: ${text(r).slice(0, 300)}`);
+        assert.equal(r.isError, true);
+        assert.match(text(r), /AWS Lambda failed to run echo \(HTTP 502: no error code or message in the answer from 127\.0\.0\.1:\d+\); the function may or may not have run/);
+        assert.doesNotMatch(text(r), /HTTP ?502[:,] HTTP ?502/);
+    });
+
     // Found in the fault review: a connection lost after the Invoke went out was reported as
     // "cannot reach AWS Lambda", which invites the model to call again a function that may have run.
     await t.test('Invoke read, then the connection closed: isError says it may have run, one attempt', async () => {

@@ -1168,6 +1168,13 @@ static void test_parse_rest_json(void **state)
     aws_parse_error(r);
     assert_string_equal(r->error_code, "X");
     aws_response_free(r);
+
+    /* a byte that is not UTF-8 (Latin-1 from a proxy) does not lose the code and message */
+    r = mk(400, NULL, "{\"__type\":\"ValidationException\",\"message\":\"caf\xe9 is not a function\"}");
+    aws_parse_error(r);
+    assert_string_equal(r->error_code, "ValidationException");
+    assert_string_equal(r->error_message, "caf\xEF\xBF\xBD is not a function");
+    aws_response_free(r);
 }
 
 static void test_parse_json11(void **state)
@@ -1203,13 +1210,13 @@ static void test_parse_unparseable(void **state)
     aws_response *r = mk(502, NULL, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad</h1></body></html>");
     aws_parse_error(r);
     assert_string_equal(r->error_code, "HTTP502");
-    assert_string_equal(r->error_message, "HTTP 502");
+    assert_string_equal(r->error_message, "no error code or message in the answer");
     aws_response_free(r);
 
     r = mk(503, NULL, "Service Unavailable\n");
     aws_parse_error(r);
     assert_string_equal(r->error_code, "HTTP503");
-    assert_string_equal(r->error_message, "HTTP 503: Service Unavailable");
+    assert_string_equal(r->error_message, "the answer was \"Service Unavailable\"");
     aws_response_free(r);
 
     r = mk(500, NULL, "{not json");
@@ -1246,7 +1253,7 @@ static void test_html_502_through_the_stack(void **state)
     assert_int_equal(send_req(f, &r, &resp), LMCP_OK);
     assert_int_equal(resp->status, 502);
     assert_string_equal(resp->error_code, "HTTP502");
-    char *want = xasprintf("HTTP 502 from %s", f->host);
+    char *want = xasprintf("no error code or message in the answer from %s", f->host);
     assert_string_equal(resp->error_message, want);
     free(want);
     aws_response_free(resp);

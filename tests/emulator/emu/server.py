@@ -197,8 +197,12 @@ class App:
         if fault.retry_after is not None:
             headers.append(("Retry-After", str(fault.retry_after)))
         if fault.body is not None:
+            # a raw body is what a proxy or a load balancer in front of the service sends: no
+            # x-amzn-ErrorType unless the fault names a code
+            if fault.code:
+                headers.append(("x-amzn-ErrorType", fault.code))
             return Response(fault.status, fault.body, "text/html" if fault.body.lstrip().startswith("<")
-                            else "application/json", headers + [("x-amzn-ErrorType", code)], error=code)
+                            else "application/json", headers, error=code)
         fields = None
         if svc.name == "lambda" and code == "TooManyRequestsException":
             fields = {"Reason": "CallerRateLimitExceeded"}
