@@ -14,12 +14,24 @@
 #define MAX_ITEMS_LIMIT 10000
 
 
-/* Turn a non-2xx answer into an error message: "Op: Code: message (HTTP n, request id x)". */
+/* Turn a non-2xx answer into an error message: "Op: Code: message (HTTP n, request id x)". A
+ * message too long for err is cut (with "...") so that the status and request id still fit. */
 static void describe_error(const char *op, const aws_response *r, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "%s: %s: %s (HTTP %ld%s%s)", op, r->error_code ? r->error_code : "error",
-             r->error_message ? r->error_message : "no message", r->status,
-             r->request_id ? ", request id " : "", r->request_id ? r->request_id : "");
+    char tail[256];
+    int tn = snprintf(tail, sizeof tail, " (HTTP %ld%s%s)", r->status, r->request_id ? ", request id " : "",
+                      r->request_id ? r->request_id : "");
+    const char *msg = r->error_message ? r->error_message : "no message";
+    int hn = snprintf(err, errlen, "%s: %s: ", op, r->error_code ? r->error_code : "error");
+    if (hn < 0 || tn < 0 || (size_t)hn >= errlen)
+        return;
+    size_t room = errlen - (size_t)hn - 1, mlen = strlen(msg), tlen = strlen(tail);
+    if (mlen + tlen > room && room > tlen + 3) {
+        size_t keep = utf8_cut(msg, mlen, room - tlen - 3);
+        snprintf(err + hn, errlen - (size_t)hn, "%.*s...%s", (int)keep, msg, tail);
+    } else {
+        snprintf(err + hn, errlen - (size_t)hn, "%s%s", msg, tail);
+    }
 }
 
 /* A signed GET whose 200 body is a JSON object. */

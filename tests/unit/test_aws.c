@@ -1404,6 +1404,7 @@ static void test_lambda_calls(void **state)
     assert_true(str_starts_with(raw, "GET /2015-03-31/functions/a%2Fb HTTP/1.1\r\n"));
     free(raw);
 
+
     ts_action tags = {0};
     tags.body = "{\"Tags\":{\"mcp\":\"yes\"}}";
     ts_push(f->srv, &tags);
@@ -1462,6 +1463,23 @@ static void test_lambda_calls(void **state)
     raw = ts_request(f->srv, 7);
     assert_true(str_starts_with(raw, "POST /2015-03-31/functions/my-fn/invocations HTTP/1.1\r\n"));
     free(raw);
+
+    /* a message longer than err: cut, so that the status and the request id still show */
+    ts_action longmsg = {0};
+    longmsg.status = 400;
+    longmsg.headers = "x-amzn-ErrorType: InvalidParameterValueException\r\nx-amzn-RequestId: rid-long\r\n";
+    char body[1100];
+    memcpy(body, "{\"message\":\"", 12);
+    memset(body + 12, 'm', 1000);
+    strcpy(body + 1012, "\"}");
+    longmsg.body = body;
+    ts_push(f->srv, &longmsg);
+    char small[200];
+    assert_int_equal(lambda_get_function(f->aws, "long", NULL, &j, NULL, small, sizeof small), LMCP_ERR);
+    assert_true(str_starts_with(small, "GetFunction: InvalidParameterValueException: mmm"));
+    const char *want = "mmm... (HTTP 400, request id rid-long)";
+    assert_string_equal(small + strlen(small) - strlen(want), want);
+    assert_int_equal(strlen(small), sizeof small - 1);
 }
 
 /* ------------------------------------------------------------------ secrets never logged */
