@@ -332,9 +332,13 @@ static int fetch_one(void *arg, size_t i)
     if (status != 200) {
         r->transient = status == 429 || status >= 500;
         char detail[700];
-        snprintf(detail, sizeof detail, "%s%s%s (HTTP %ld)", h->aws_error_code(resp) ? h->aws_error_code(resp) : "error",
-                 h->aws_error_message(resp) ? ": " : "", h->aws_error_message(resp) ? h->aws_error_message(resp) : "",
-                 status);
+        /* the message (up to 2 KiB) is cut, at a character boundary, so "(HTTP n)" still fits */
+        const char *msg = h->aws_error_message(resp);
+        size_t mlen = msg ? strlen(msg) : 0, keep = mlen > 400 ? 400 : mlen;
+        while (keep < mlen && keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80)
+            keep--;
+        snprintf(detail, sizeof detail, "%s%s%.*s%s (HTTP %ld)", h->aws_error_code(resp) ? h->aws_error_code(resp) : "error",
+                 msg ? ": " : "", (int)keep, msg ? msg : "", keep < mlen ? "..." : "", status);
         set_problem(r, "DescribeSchema: %s%s", detail, NULL);
         h->aws_response_free(resp);
         return LMCP_OK;
