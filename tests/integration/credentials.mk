@@ -11,6 +11,7 @@ CREDENTIALS_TESTS = \
 	tests/integration/credentials/process.sh \
 	tests/integration/credentials/web-identity.sh \
 	tests/integration/credentials/sso.sh \
+	tests/integration/credentials/sso-files.sh \
 	tests/integration/credentials/imds.sh \
 	tests/integration/credentials/container.sh \
 	tests/integration/credentials/none.sh \
