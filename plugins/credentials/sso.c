@@ -14,7 +14,8 @@
 static const lmcp_setting_def sso_settings[] = {
     {"profile", LMCP_SETTING_STRING, NULL, "AWS_PROFILE", NULL, 0, 0,
      "the SSO profile (unset: AWS_DEFAULT_PROFILE, else \"default\")"},
-    {"config_file", LMCP_SETTING_STRING, "~/.aws/config", "AWS_CONFIG_FILE", NULL, 0, 0, "the shared config file"},
+    {"config_file", LMCP_SETTING_STRING, "~/.aws/config", "AWS_CONFIG_FILE", NULL, 0, 0,
+     "the shared config file ($VAR and ~ are expanded)"},
     {"credentials_file", LMCP_SETTING_STRING, "~/.aws/credentials", "AWS_SHARED_CREDENTIALS_FILE", NULL, 0, 0,
      "the shared credentials file (its keys win over the config file's)"},
     {"sso_cache_dir", LMCP_SETTING_STRING, "~/.aws/sso/cache", NULL, NULL, 0, 0,
