@@ -34,6 +34,7 @@
 
 #define DEFAULT_MAX_RESPONSE ((size_t)64 << 20)
 #define DEFAULT_MAX_IDLE 16
+#define MAX_HEADER_LINES 1000 /* of one response */
 #define POLL_SLICE_MS 50
 #define IDLE_MAX_AGE_S 50L
 #define HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000) /* CURLOPT_PREREQFUNCTION: 7.80.0 */
@@ -207,6 +208,8 @@ typedef struct xfer {
     const volatile int *cancel;
     bool cancelled;
     bool too_large;
+    bool too_many_headers; /* more than MAX_HEADER_LINES (too_large is set too) */
+    bool in_headers;       /* a status line came, the end of its headers not yet */
     int sends;          /* requests started in this transfer */
     bool resend_blocked;
 } xfer;
@@ -226,10 +229,13 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
         /* a new response (after 100 Continue, or a redirect): its headers only */
         hdrs_free(&x->resp->headers);
         buf_reset(&x->resp->body);
+        x->in_headers = true;
         return n;
     }
-    if (len == 0) /* end of headers (CURLOPT_MAXFILESIZE_LARGE refuses a too big Content-Length) */
+    if (len == 0) { /* end of headers (CURLOPT_MAXFILESIZE_LARGE refuses a too big Content-Length) */
+        x->in_headers = false;
         return n;
+    }
     hdrs *h = &x->resp->headers;
     if (blank(line[0])) {
         /* obsolete line folding: continue the previous value */
@@ -260,8 +266,9 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
     while (vlen && blank(v[vlen - 1]))
         vlen--;
     hdrs_addn(h, line, nlen, v, vlen);
-    if (h->n > 1000) {
+    if (h->n > MAX_HEADER_LINES) {
         x->too_large = true;
+        x->too_many_headers = true;
         return 0;
     }
     return n;
@@ -469,7 +476,10 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     }
     /* a pooled handle was reset when it was returned; a new one is fresh */
 
-    xfer x = {resp, req->max_response ? req->max_response : c->max_response, req->cancel, false, false, 0, false};
+    xfer x = {0};
+    x.resp = resp;
+    x.max = req->max_response ? req->max_response : c->max_response;
+    x.cancel = req->cancel;
     struct curl_slist *hl = NULL;
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
@@ -538,15 +548,30 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     /* x.sends: the request went out at least once, even when libcurl's own second attempt on a
        new connection then failed to connect and that is the error it reports */
     bool maybe_sent = x.sends > 0 || request_size > 0 || pretransfer > 0;
+    /* libcurl refuses a header line longer than CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY
+       and no message (CURLE_TOO_LARGE from 8.6.0 on): in the middle of a header block that is
+       the answer's size, not this host's memory */
+    bool header_too_long = x.in_headers && (result == CURLE_OUT_OF_MEMORY
+#if LIBCURL_VERSION_NUM >= 0x080600
+                                            || result == CURLE_TOO_LARGE
+#endif
+                                           );
     /* the URL as logs may show it, only when a message or a trace line will */
     bool trace = log_enabled(LMCP_LOG_TRACE);
     char *logurl = result != CURLE_OK || x.too_large || x.resend_blocked || x.cancelled || trace
                        ? url_for_log(req->url)
                        : NULL;
     http_rc rc;
-    if (x.too_large || result == CURLE_FILESIZE_EXCEEDED) {
+    if (x.too_large || header_too_long || result == CURLE_FILESIZE_EXCEEDED) {
         rc = HTTP_E_TOO_LARGE;
-        snprintf(err, errlen, "%s %s: the response exceeds %zu bytes", method, logurl, x.max);
+        if (x.too_many_headers)
+            snprintf(err, errlen, "%s %s: the response has more than %d header lines", method, logurl,
+                     MAX_HEADER_LINES);
+        else if (header_too_long)
+            snprintf(err, errlen, "%s %s: a response header line is longer than %d bytes", method, logurl,
+                     (int)CURL_MAX_HTTP_HEADER);
+        else
+            snprintf(err, errlen, "%s %s: the response exceeds %zu bytes", method, logurl, x.max);
     } else if (x.resend_blocked) {
         /* the reused connection died without an answer: the request may have arrived */
         rc = HTTP_E_TRANSPORT;

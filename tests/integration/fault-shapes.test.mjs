@@ -101,12 +101,18 @@ run('fault-shapes', async (t) => {
     await shape('bad-status-code', 'an HTTP/1.1 status line with a code that is not a number', mayHaveRun);
     // (7) beyond the limits: more than 1000 header lines (http.c), a header line beyond libcurl's
     // 100 kB, a body beyond 64 MB announced (Content-Length) or streamed (chunked)
+    // (the size limits of the header block are told as such: neither a 64 MB body nor libcurl's
+    // "Out of memory" for a line it will not take)
     await shape('many-headers', 'a 200 with 3000 header lines', (r, { n }) => {
         assert.equal(r.isError, true);
+        assert.match(text(r), /echo ran, but its response is larger than lambda-mcp accepts, so it was discarded: .*the response has more than 1000 header lines/);
+        assert.doesNotMatch(text(r), /67108864/);
         assert.equal(n, 1);
     });
     await shape('huge-header', 'a 200 with a 400 kB header line', (r, { n }) => {
         assert.equal(r.isError, true);
+        assert.match(text(r), /echo ran, but its response is larger than lambda-mcp accepts, so it was discarded: .*a response header line is longer than 102400 bytes/);
+        assert.doesNotMatch(text(r), /memory/i);
         assert.equal(n, 1);
     });
     await shape('too-large', 'a 200 announcing a body beyond the 64 MB limit', (r, { n }) => {

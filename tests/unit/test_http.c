@@ -460,6 +460,48 @@ static void test_too_large_by_content_length(void **state)
     assert_null(resp.body.data);
 }
 
+/* The header block has limits of its own, told as such (not as a body size, nor as libcurl's
+ * "Out of memory" for a line it will not take): more than 1000 lines, a line over 100 kB. */
+static void test_header_limits(void **state)
+{
+    fixture *f = *state;
+    char url[256];
+    snprintf(url, sizeof url, "%s/h", f->url);
+    http_request r = {0};
+    r.method = "GET";
+    r.url = url;
+    char err[256];
+    http_response resp;
+
+    buf many = BUF_INIT;
+    for (int i = 0; i < 1500; i++)
+        buf_appendf(&many, "X-Pad-%d: v\r\n", i);
+    ts_action a = {0};
+    a.headers = many.data;
+    ts_push(f->srv, &a);
+    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TOO_LARGE);
+    assert_non_null(strstr(err, "the response has more than 1000 header lines"));
+    buf_free(&many);
+
+    buf line = BUF_INIT;
+    buf_append_str(&line, "X-Pad: ");
+    for (int i = 0; i < 200 * 1024; i++)
+        buf_append_char(&line, 'p');
+    buf_append_str(&line, "\r\n");
+    ts_action b = {0};
+    b.headers = line.data;
+    ts_push(f->srv, &b);
+    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TOO_LARGE);
+    assert_non_null(strstr(err, "a response header line is longer than"));
+    assert_null(strstr(err, "memory"));
+    buf_free(&line);
+
+    /* and the client still works */
+    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_OK);
+    assert_int_equal(resp.status, 200);
+    http_response_free(&resp);
+}
+
 static void test_rc_names(void **state)
 {
     (void)state;
@@ -495,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resend_blocked_even_when_reconnect_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_locally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_by_content_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_limits, setup, teardown),
         cmocka_unit_test(test_rc_names),
     };
     int rc = cmocka_run_group_tests_name("http", tests, NULL, NULL);
