@@ -903,6 +903,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
     ctl->fail = AWS_FAIL_REQUEST;
     ctl->reached = 0;
     ctl->unanswered = false;
+    ctl->status = 0;
     *out = NULL;
     err[0] = '\0';
     if (!c || !req || !req->service || !*req->service || !req->method || !*req->method) {
@@ -938,6 +939,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
     aws_fail fail = AWS_FAIL_REQUEST;
     int reached = 0;
     bool unanswered = false;
+    long began = 0; /* the status of a failed answer that had begun */
     if (load_headers(&given, req->headers, err, errlen) < 0)
         goto done;
 
@@ -1091,6 +1093,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
                 snprintf(err, errlen, "%s: %s", service, herr);
                 result = LMCP_ERR;
                 fail = AWS_FAIL_TOO_LARGE;
+                began = hresp.status;
                 goto done;
             case HTTP_E_LOCAL: /* refused before sending: the next attempt would be refused too */
                 snprintf(err, errlen, "%s: %s", service, herr);
@@ -1114,6 +1117,7 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
                 result = hrc == HTTP_E_TIMEOUT || out_of_time ? LMCP_TIMEOUT : LMCP_ERR;
                 fail = AWS_FAIL_NETWORK;
                 unanswered = hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_TLS_TRUST;
+                began = unanswered ? hresp.status : 0;
                 goto done;
             }
             snprintf(reason, sizeof reason, "a network error (%s)", http_rc_name(hrc));
@@ -1148,5 +1152,6 @@ done:
     ctl->fail = fail;
     ctl->reached = reached;
     ctl->unanswered = unanswered;
+    ctl->status = began;
     return result;
 }

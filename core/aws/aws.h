@@ -92,6 +92,8 @@ typedef struct aws_request_ctl {
                               no complete answer (connection lost, timed out waiting): a request
                               that is not idempotent may have run. False when the failed attempt
                               was never sent, even if an earlier one got an answer. */
+    long status;           /* out: with unanswered or AWS_FAIL_TOO_LARGE, the HTTP status of the
+                              answer that had begun when it failed; 0: no status line came */
 } aws_request_ctl;
 
 /* aws_request() with a deadline for the whole request and the reason of a failure. ctl may

@@ -626,8 +626,10 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
         log_msg(LMCP_LOG_TRACE, "http", "%s %s failed after %lld ms (%s): %s", method, logurl, (long long)elapsed_ms,
                 http_rc_name(rc), err);
     free(logurl);
-    if (rc != HTTP_OK)
+    if (rc != HTTP_OK) {
         http_response_free(resp);
+        resp->status = status >= 200 ? status : 0; /* the answer had begun (not a 100 Continue) */
+    }
     return rc;
 }
 

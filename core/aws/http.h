@@ -41,7 +41,9 @@ typedef struct http_request {
 } http_request;
 
 typedef struct http_response {
-    long status;
+    long status;                  /* after a failure: that of a final status line read before it
+                                     (the answer began, then was cut, timed out or too large); 0
+                                     when none came */
     hdrs headers;                 /* names as received */
     buf body;
 } http_response;

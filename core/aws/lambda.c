@@ -148,6 +148,8 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
         *o->fail = AWS_FAIL_REQUEST;
     if (o && o->unanswered)
         *o->unanswered = false;
+    if (o && o->status)
+        *o->status = 0;
     if (!o || !o->function || !*o->function) {
         snprintf(err, errlen, "Invoke: no function name");
         return LMCP_ERR;
@@ -172,7 +174,7 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
     req.flags = 0; /* not idempotent: retried only when never sent, or throttled */
     req.timeout_ms = o->timeout_ms;
     req.cancel = o->cancel;
-    aws_request_ctl ctl = {o->deadline_us, AWS_FAIL_NONE, 0, false};
+    aws_request_ctl ctl = {.deadline_us = o->deadline_us, .fail = AWS_FAIL_NONE};
     int rc = aws_request_ex(c, &req, &ctl, out, err, errlen);
     if (o->fail)
         *o->fail = ctl.fail;
@@ -180,6 +182,8 @@ int lambda_invoke(aws_client *c, const lambda_invoke_opts *o, aws_response **out
         *o->reached = ctl.reached;
     if (o->unanswered)
         *o->unanswered = ctl.unanswered;
+    if (o->status)
+        *o->status = ctl.status;
     free(name);
     free(path);
     free(query);

@@ -39,6 +39,8 @@ typedef struct lambda_invoke_opts {
     int *reached;                /* optional out: attempts that reached Lambda or may have */
     bool *unanswered;            /* optional out: the failure is a request that went out (or may
                                     have) with no complete answer: the function may have run */
+    long *status;                /* optional out: the HTTP status of an answer that began but was
+                                    cut, timed out or too large (aws_request_ctl.status); 0: none */
 } lambda_invoke_opts;
 
 /* Invoke (RequestResponse). LMCP_OK means a response arrived: check status, the

@@ -118,6 +118,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     aws_fail fail = AWS_FAIL_NONE;
     int reached = 0;
     bool unanswered = false;
+    long began = 0; /* the HTTP status of an answer that began, then failed */
     const char *payload = json_object_to_json_string_length(call->event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &plen);
     lambda_invoke_opts o = {
         .function = t->function_arn ? t->function_arn : t->function_name,
@@ -131,6 +132,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         .fail = &fail,
         .reached = &reached,
         .unanswered = &unanswered,
+        .status = &began,
     };
     aws_response *r = NULL;
     char err[1024];
@@ -162,11 +164,29 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
                          t->function_name, (double)t->timeout_ms / 1000.0, err);
         return rc;
     }
+    if (rc == LMCP_TIMEOUT && began) {
+        /* the answer began, so the function did answer: it is the answer that was slow */
+        result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                         "AWS Lambda began to answer the call to %s (HTTP %ld), but the whole answer did not come "
+                         "within %.1f s, the call timeout; the function may or may not have run, so the call was not "
+                         "retried",
+                         t->function_name, began, (double)t->timeout_ms / 1000.0);
+        return rc;
+    }
     if (rc == LMCP_TIMEOUT) {
         result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
                          "%s did not answer within %.1f s, the call timeout; the function may still be running in AWS. "
                          "If it needs longer, raise `timeout` for this tool in the conf file",
                          t->function_name, (double)t->timeout_ms / 1000.0);
+        return rc;
+    }
+    if (rc != LMCP_OK && fail == AWS_FAIL_TOO_LARGE && !(began >= 200 && began < 300)) {
+        /* not a success status: an error answer (from AWS, or a proxy on the way) that is too
+           large says nothing sure about the function */
+        result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "ResponseTooLarge",
+                         "the answer to the call to %s (HTTP %ld) is larger than lambda-mcp accepts, so it was "
+                         "discarded; the function may or may not have run, so the call was not retried: %s",
+                         t->function_name, began, err);
         return rc;
     }
     if (rc != LMCP_OK && fail == AWS_FAIL_TOO_LARGE) {

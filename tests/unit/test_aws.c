@@ -698,7 +698,7 @@ static void test_deadline_caps_each_attempt(void **state)
     ts_reset(f->srv);
     ts_push(f->srv, &slow);
     lmcp_aws_request r = lambda_req("GET", "/2015-03-31/functions/", LMCP_AWS_IDEMPOTENT);
-    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, false};
+    aws_request_ctl ctl = {clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, false, 0};
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_TIMEOUT);
     assert_null(resp);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
@@ -732,7 +732,7 @@ static void test_failure_kinds(void **state)
     fixture *f = *state;
     char err[512];
     aws_response *resp = NULL;
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false, 0};
     lmcp_aws_request r = lambda_req("GET", "/x", LMCP_AWS_IDEMPOTENT);
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_OK);
     assert_int_equal(ctl.fail, AWS_FAIL_NONE);
@@ -818,7 +818,7 @@ static void test_unanswered(void **state)
     ts_action d = {0};
     d.drop = true;
     ts_push(f->srv, &d);
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false, 0};
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
     assert_true(ctl.unanswered);
@@ -828,7 +828,7 @@ static void test_unanswered(void **state)
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ts_closed_port());
     f->aws = make_client(f, url, 1, 2);
-    ctl = (aws_request_ctl){0, AWS_FAIL_NONE, 0, true};
+    ctl = (aws_request_ctl){0, AWS_FAIL_NONE, 0, true, 0};
     assert_int_equal(aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err), LMCP_ERR);
     assert_int_equal(ctl.fail, AWS_FAIL_NETWORK);
     assert_int_equal(ctl.reached, 0);
@@ -841,7 +841,7 @@ static void test_unanswered(void **state)
     aws_client_free(f->aws);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", bh.port);
     f->aws = make_client(f, url, 1, 2);
-    ctl = (aws_request_ctl){clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, true};
+    ctl = (aws_request_ctl){clock_mono_us() + 300 * 1000, AWS_FAIL_NONE, 0, true, 0};
     int rc = aws_request_ex(f->aws, &r, &ctl, &resp, err, sizeof err);
     assert_int_equal(rc, LMCP_TIMEOUT);
     assert_null(resp);
@@ -1010,7 +1010,7 @@ static void test_bad_endpoint_url_redacted(void **state)
     aws_client_free(f->aws);
     f->aws = make_client(f, "ftp://user:PWzzSECRET@example.com/base?token=TOKzz", 2, 20);
     lmcp_aws_request r = lambda_req("GET", "/x", 0);
-    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false};
+    aws_request_ctl ctl = {0, AWS_FAIL_NONE, 0, false, 0};
     aws_response *resp;
     char err[512];
     for (int i = 0; i < 2; i++) { /* an unparseable endpoint is not cached */

@@ -458,6 +458,12 @@ static void test_too_large_by_content_length(void **state)
     assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TOO_LARGE);
     assert_non_null(strstr(err, "exceeds 100 bytes"));
     assert_null(resp.body.data);
+    assert_int_equal(resp.status, 200); /* the answer had begun: its status is kept */
+
+    big.status = 502;
+    ts_push(f->srv, &big);
+    assert_int_equal(http_perform(f->http, &r, &resp, err, sizeof err), HTTP_E_TOO_LARGE);
+    assert_int_equal(resp.status, 502);
 }
 
 /* The header block has limits of its own, told as such (not as a body size, nor as libcurl's

@@ -85,6 +85,11 @@ export const SHAPES = {
         sock.write(head('200 OK', [['Content-Type', 'application/json'], ['Content-Length', String(100 << 20)], ['X-Amz-Request-Id', reqId()]]));
         sock.write('{"pad":"' + 'x'.repeat(1024));
     },
+    // the same from a gateway on the way: a 502 announcing 100 MB
+    'too-large-502': (sock) => {
+        sock.write(head('502 Bad Gateway', [['Content-Type', 'text/html'], ['Content-Length', String(100 << 20)]]));
+        sock.write('<html>' + 'x'.repeat(1024));
+    },
     // a 200 whose chunked body grows past the 64 MB limit, 1 MB a chunk, as fast as it is read
     'too-large-chunked': (sock) => {
         sock.write(head('200 OK', [['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked'], ['X-Amz-Request-Id', reqId()]]));
