@@ -164,6 +164,17 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
                          t->function_name, (double)t->timeout_ms / 1000.0, err);
         return rc;
     }
+    /* Invoke (RequestResponse) sends its status line only when the function has finished: an
+       answer that began with a 2xx and then failed or was too slow means the function ran */
+    bool ran = began >= 200 && began < 300;
+    if (rc == LMCP_TIMEOUT && ran) {
+        result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
+                         "%s ran (AWS Lambda answered HTTP %ld), but its whole answer did not come within %.1f s, "
+                         "the call timeout, so its result is lost; the call was not retried (calling again runs the "
+                         "function again)",
+                         t->function_name, began, (double)t->timeout_ms / 1000.0);
+        return rc;
+    }
     if (rc == LMCP_TIMEOUT && began) {
         /* the answer began, so the function did answer: it is the answer that was slow */
         result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
@@ -180,7 +191,7 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
                          t->function_name, (double)t->timeout_ms / 1000.0);
         return rc;
     }
-    if (rc != LMCP_OK && fail == AWS_FAIL_TOO_LARGE && !(began >= 200 && began < 300)) {
+    if (rc != LMCP_OK && fail == AWS_FAIL_TOO_LARGE && !ran) {
         /* not a success status: an error answer (from AWS, or a proxy on the way) that is too
            large says nothing sure about the function */
         result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "ResponseTooLarge",
@@ -205,6 +216,14 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
     if (rc != LMCP_OK && fail == AWS_FAIL_REQUEST) {
         result_set_error(res, LMCP_OUTCOME_AWS_ERROR, "InvalidRequest", "cannot call %s, Lambda was not called: %s",
                          t->function_name, err);
+        return rc;
+    }
+    if (rc != LMCP_OK && unanswered && ran) {
+        result_set_error(res, LMCP_OUTCOME_TRANSPORT_ERROR, "NetworkError",
+                         "%s ran (AWS Lambda answered HTTP %ld), but the connection failed before its whole answer "
+                         "came, so its result is lost; the call was not retried (calling again runs the function "
+                         "again): %s",
+                         t->function_name, began, err);
         return rc;
     }
     if (rc != LMCP_OK && unanswered) {
