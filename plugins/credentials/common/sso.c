@@ -286,21 +286,32 @@ int sso_fetch(const lmcp_host *h, const lmcp_instance *inst, const sso_conf *c, 
     char key[41], hint[300];
     sso_cache_key(c, key);
     sso_login_hint(c, hint, sizeof hint);
-    char *dir = cc_expand_path(cache_dir && *cache_dir ? cache_dir : "~/.aws/sso/cache");
+    bool own_dir = cache_dir && *cache_dir && strcmp(cache_dir, "~/.aws/sso/cache") != 0;
+    char *dir = cc_expand_path(own_dir ? cache_dir : "~/.aws/sso/cache");
     char *path = cc_asprintf("%s/%s.json", dir, key);
-    free(dir);
     char *text;
     size_t tlen;
     int frc = cc_read_file(path, MAX_CACHE_FILE, &text, &tlen);
     if (frc < 0) {
-        if (frc == -ENOENT)
-            snprintf(err, errlen, "no SSO login for %s %s (%s does not exist): run %s",
-                     c->session ? "sso-session" : "profile", c->session ? c->session : c->profile, path, hint);
+        struct stat st;
+        const char *what = c->session ? "sso-session" : "profile", *who = c->session ? c->session : c->profile;
+        if (frc == -ENOENT && own_dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+            /* the setting names no directory: logging in again would not help */
+            snprintf(err, errlen, "no SSO login for %s %s: the token cache directory %s (sso_cache_dir) does not exist",
+                     what, who, dir);
+        else if (frc == -ENOENT && own_dir)
+            snprintf(err, errlen, "no SSO login for %s %s (%s does not exist): run %s, which writes its token to "
+                     "~/.aws/sso/cache, and copy it to sso_cache_dir %s",
+                     what, who, path, hint, dir);
+        else if (frc == -ENOENT)
+            snprintf(err, errlen, "no SSO login for %s %s (%s does not exist): run %s", what, who, path, hint);
         else
             snprintf(err, errlen, "cannot read the SSO token cache %s: %s", path, strerror(-frc));
+        free(dir);
         free(path);
         return LMCP_ERR;
     }
+    free(dir);
     lmcp_json *tok = h->json_parse(text, tlen, NULL, 0);
     cc_free_secret_n(text, tlen);
     if (!tok || h->json_type(tok) != LMCP_JSON_OBJECT) {

@@ -124,6 +124,10 @@ run_lmcp cache-profile -- --check -c "$T/cache-profile.conf"
 expect_source cache-profile profile
 # not there: the error names the path looked for
 sso_check cache-missing "profile = \"cached-elsewhere\"; sso_cache_dir = \"$F/no-such-cache\";"
-expect_check_error cache-missing "sso: no SSO login for sso-session elsewhere ($F/no-such-cache/$ELSEWHERE_KEY.json does not exist)"
+expect_check_error cache-missing "sso: no SSO login for sso-session elsewhere: the token cache directory $F/no-such-cache (sso_cache_dir) does not exist"
+# there, but without a login for the session: `aws sso login` writes elsewhere, so the message says so
+mkdir -p "$F/empty-cache"
+sso_check cache-empty "profile = \"cached-elsewhere\"; sso_cache_dir = \"$F/empty-cache\";"
+expect_check_error cache-empty "sso: no SSO login for sso-session elsewhere ($F/empty-cache/$ELSEWHERE_KEY.json does not exist): run \`aws sso login --sso-session elsewhere\`, which writes its token to ~/.aws/sso/cache, and copy it to sso_cache_dir $F/empty-cache"
 
 finish
