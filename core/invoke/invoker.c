@@ -176,7 +176,8 @@ int invoker_invoke(void *ctx, lmcp_call *call, lmcp_result *res)
         return rc;
     }
     if (rc == LMCP_TIMEOUT && began) {
-        /* the answer began, so the function did answer: it is the answer that was slow */
+        /* an answer that is not a success (from AWS, or a proxy on the way) began, then was too
+           slow: it says nothing sure about the function */
         result_set_error(res, LMCP_OUTCOME_TIMEOUT, "Timeout",
                          "AWS Lambda began to answer the call to %s (HTTP %ld), but the whole answer did not come "
                          "within %.1f s, the call timeout; the function may or may not have run, so the call was not "
