@@ -607,8 +607,8 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
             rc = maybe_sent ? HTTP_E_TRANSPORT : HTTP_E_TLS_TRUST;
             break;
         default:
-            /* e.g. a TLS handshake that failed (an untrusted certificate): before the request
-               went out, so a call that is not idempotent did not reach the service */
+            /* e.g. a TLS handshake that failed (a reset or a protocol mismatch during it): before
+               the request went out, so a call that is not idempotent did not reach the service */
             rc = maybe_sent ? HTTP_E_TRANSPORT : HTTP_E_NOT_SENT;
             break;
         }
