@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "util/log.h"
@@ -46,6 +47,49 @@ plugin_loader *plugin_loader_new(const char *plugin_dir)
 
 const char *plugin_loader_dir(const plugin_loader *l) { return l->dir; }
 
+/* A plugin runs with this process's AWS credentials: like sudo with its plugins, refuse a file
+ * (path: a realpath, so no symlink in it) that someone other than root or this user could have
+ * written or replaced: owned by another user, writable by every user, or in a directory (or
+ * below one) writable by every user without the sticky bit. Group write is allowed (an ops
+ * group). 0, or -1 with err. */
+static int check_trusted(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    uid_t me = geteuid();
+    if (st->st_uid != 0 && st->st_uid != me) {
+        snprintf(err, errlen,
+                 "%s: refused: owned by uid %ld, neither root nor the user lambda-mcp runs as (uid %ld); a plugin "
+                 "runs with the server's AWS credentials (chown it)",
+                 path, (long)st->st_uid, (long)me);
+        return -1;
+    }
+    if (st->st_mode & S_IWOTH) {
+        snprintf(err, errlen,
+                 "%s: refused: writable by every user; a plugin runs with the server's AWS credentials "
+                 "(chmod o-w it)",
+                 path);
+        return -1;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+        if (slash == dir)
+            slash[1] = '\0'; /* "/" itself */
+        else
+            *slash = '\0';
+        struct stat ds;
+        if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
+            snprintf(err, errlen,
+                     "%s: refused: its directory %s is writable by every user, who could replace it; a plugin runs "
+                     "with the server's AWS credentials (chmod o-w the directory)",
+                     path, dir);
+            return -1;
+        }
+        if (slash == dir)
+            break;
+    }
+    return 0;
+}
+
 /* Load and check one file. Returns a module not yet in the cache, or NULL with err. */
 static plugin_module *open_module(const char *path, char *err, size_t errlen)
 {
@@ -54,6 +98,8 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (check_trusted(path, &st, err, errlen) < 0)
+        return NULL;
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char *e = dlerror();

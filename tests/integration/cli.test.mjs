@@ -257,6 +257,21 @@ LMCP_PLUGIN_DEFINE(def)
         await refuse('plugin-missing', 'credentials = ( { plugin = "no_such_plugin"; } );\n', cfg.pluginDir, [/no_such_plugin/, new RegExp(cfg.pluginDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))]);
     });
 
+    await t.test('a plugin file writable by every user (by path): status 1 before serving, file:line, says why and how to mend it', async () => {
+        const dir = t.path('open-plugin');
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+        const so = path.join(dir, 'prefix.so');
+        fs.copyFileSync(path.join(cfg.pluginDir, 'prefix.so'), so);
+        fs.chmodSync(so, 0o666);
+        const conf = `discovery = {\n  plugins = ( { path = "${so}"; } );\n};\n`;
+        await refuse('plugin-world-writable', conf, cfg.pluginDir, [/plugin-world-writable\.conf:2: /, /prefix\.so: refused: writable by every user; a plugin runs with the server's AWS credentials \(chmod o-w it\)/]);
+        fs.chmodSync(so, 0o644);
+        const file = t.writeFile('plugin-mended.conf', conf);
+        const r = await cli('plugin-mended', ['--plugin-dir', cfg.pluginDir, '--config', file, '--check']);
+        assert.equal(r.code, 0, show(r));
+        assert.doesNotMatch(r.stderr, /refused/, show(r));
+    });
+
     await t.test('--list-plugins in a directory with both broken plugins: status 1, each named with its reason', async () => {
         const r = await cli('list-plugins-bad', ['--plugin-dir', pdir, '--list-plugins']);
         assert.equal(r.code, 1, show(r));

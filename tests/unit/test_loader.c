@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -76,6 +77,55 @@ static void test_file_named_after_its_plugin(void **state)
     assert_non_null(plugin_loader_load(l, "renamed", copy, LMCP_PLUGIN_DISCOVERY, err, sizeof err));
     plugin_loader_free(l);
     unlink(copy);
+    rmdir(dir);
+}
+
+/* A plugin file someone else could have written is refused (it would run with the server's
+ * AWS credentials): writable by every user, in a directory writable by every user without the
+ * sticky bit, or owned by another user (checked when the test runs as root). */
+static void test_untrusted_file_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lmcp-trust-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[512], file[256], err[1024];
+    snprintf(file, sizeof file, "%s/match_only.so", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s/match_only.so' '%s'", LMCP_TEST_PLUGIN_DIR, file);
+    assert_int_equal(system(cmd), 0);
+    struct {
+        mode_t file, dir;
+        const char *refusal; /* NULL: loads */
+    } cases[] = {
+        {0755, 0755, NULL},
+        {0775, 0775, NULL}, /* group write: an ops group may own plugins */
+        {0757, 0755, "writable by every user; a plugin runs with the server's AWS credentials (chmod o-w it)"},
+        {0755, 0777, "is writable by every user, who could replace it"},
+        {0755, 01777, NULL}, /* sticky, like /tmp: only the owner may replace the file */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(chmod(file, cases[i].file), 0);
+        assert_int_equal(chmod(dir, cases[i].dir), 0);
+        plugin_loader *l = plugin_loader_new(dir);
+        err[0] = '\0';
+        plugin_module *m = plugin_loader_load(l, "match_only", NULL, LMCP_PLUGIN_DISCOVERY, err, sizeof err);
+        if (cases[i].refusal) {
+            assert_null(m);
+            assert_non_null(strstr(err, file));
+            assert_non_null(strstr(err, cases[i].refusal));
+        } else {
+            assert_non_null(m);
+        }
+        plugin_loader_free(l);
+    }
+    chmod(dir, 0700);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(file, 12345, 12345), 0);
+        plugin_loader *l = plugin_loader_new(dir);
+        assert_null(plugin_loader_load(l, "match_only", NULL, LMCP_PLUGIN_DISCOVERY, err, sizeof err));
+        assert_non_null(strstr(err, "refused: owned by uid 12345, neither root nor the user lambda-mcp runs as"));
+        plugin_loader_free(l);
+    }
+    unlink(file);
     rmdir(dir);
 }
 
@@ -320,7 +370,7 @@ int main(void)
         cmocka_unit_test(test_missing),           cmocka_unit_test(test_file_named_after_its_plugin),           cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_reserved_setting),  cmocka_unit_test(test_match_only_and_wrapper_tools),
         cmocka_unit_test(test_instance_settings_errors), cmocka_unit_test(test_overrides_and_tags),
-        cmocka_unit_test(test_instance_wide_settings),
+        cmocka_unit_test(test_instance_wide_settings),   cmocka_unit_test(test_untrusted_file_refused),
         cmocka_unit_test(test_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
