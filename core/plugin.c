@@ -49,9 +49,9 @@ const char *plugin_loader_dir(const plugin_loader *l) { return l->dir; }
 
 /* A plugin runs with this process's AWS credentials: like sudo with its plugins, refuse a file
  * (path: a realpath, so no symlink in it) that someone other than root or this user could have
- * written or replaced: owned by another user, writable by every user, or in a directory (or
- * below one) writable by every user without the sticky bit. Group write is allowed (an ops
- * group). 0, or -1 with err. */
+ * written or replaced: owned by another user, writable by every user, or in a directory writable
+ * by every user without the sticky bit. Group write is allowed (an ops group). The directories
+ * above are not looked at (as sudo). 0, or -1 with err. */
 static int check_trusted(const char *path, const struct stat *st, char *err, size_t errlen)
 {
     uid_t me = geteuid();
@@ -71,21 +71,17 @@ static int check_trusted(const char *path, const struct stat *st, char *err, siz
     }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
-    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
-        if (slash == dir)
-            slash[1] = '\0'; /* "/" itself */
-        else
-            *slash = '\0';
-        struct stat ds;
-        if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
-            snprintf(err, errlen,
-                     "%s: refused: its directory %s is writable by every user, who could replace it; a plugin runs "
-                     "with the server's AWS credentials (chmod o-w the directory)",
-                     path, dir);
-            return -1;
-        }
-        if (slash == dir)
-            break;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return 0;
+    slash[slash == dir ? 1 : 0] = '\0'; /* the file's directory ("/" for a file in the root) */
+    struct stat ds;
+    if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
+        snprintf(err, errlen,
+                 "%s: refused: its directory %s is writable by every user, who could replace it; a plugin runs "
+                 "with the server's AWS credentials (chmod o-w the directory)",
+                 path, dir);
+        return -1;
     }
     return 0;
 }
