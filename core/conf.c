@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -108,8 +109,13 @@ const char *builtin_default_conf_text(void)
  * libconfig's lexer: comments (#, //, slash-star), strings, names (which may hold digits),
  * floats, decimal and hex integers, @include lines (read like libconfig does, relative to the
  * working directory). Returns -1 with "file:line: ..." in err. */
+/* why a conf file anyone could edit is refused (path_check_trusted) */
+#define CONF_RISK "the conf file decides which plugins run and where calls and their arguments go"
+
 static int scan_int_literals(const char *file, int depth, char *err, size_t errlen)
 {
+    if (depth > 0 && path_check_trusted(file, CONF_RISK, err, errlen) < 0)
+        return -1; /* an @include: refused like the file that includes it */
     FILE *f = depth > 10 ? NULL : fopen(file, "r");
     if (!f)
         return 0; /* libconfig reports what it cannot read */
@@ -381,6 +387,8 @@ int app_config_load(app_config *c, const char *path, char *err, size_t errlen)
     c->doc_loaded = true;
     c->path = xstrdup(path);
     int ok;
+    if (path && path_check_trusted(path, CONF_RISK, err, errlen) < 0)
+        return -1;
     if (path) {
         ok = config_read_file(&c->doc, path);
     } else {

@@ -47,43 +47,44 @@ plugin_loader *plugin_loader_new(const char *plugin_dir)
 
 const char *plugin_loader_dir(const plugin_loader *l) { return l->dir; }
 
-/* A plugin runs with this process's AWS credentials: like sudo with its plugins, refuse a file
- * (path: a realpath, so no symlink in it) that someone other than root or this user could have
- * written or replaced: owned by another user, writable by every user, or in a directory writable
- * by every user without the sticky bit. Group write is allowed (an ops group). The directories
- * above are not looked at (as sudo). 0, or -1 with err. */
-static int check_trusted(const char *path, const struct stat *st, char *err, size_t errlen)
+#define PLUGIN_RISK "a plugin runs with the server's AWS credentials"
+
+/* path: a realpath (no symlink in it), st: its stat. See path_check_trusted. */
+static int check_trusted(const char *path, const struct stat *st, const char *risk, char *err, size_t errlen)
 {
     uid_t me = geteuid();
     if (st->st_uid != 0 && st->st_uid != me) {
-        snprintf(err, errlen,
-                 "%s: refused: owned by uid %ld, neither root nor the user lambda-mcp runs as (uid %ld); a plugin "
-                 "runs with the server's AWS credentials (chown it)",
-                 path, (long)st->st_uid, (long)me);
+        snprintf(err, errlen, "%s: refused: owned by uid %ld, neither root nor the user lambda-mcp runs as (uid %ld); %s (chown it)",
+                 path, (long)st->st_uid, (long)me, risk);
         return -1;
     }
     if (st->st_mode & S_IWOTH) {
-        snprintf(err, errlen,
-                 "%s: refused: writable by every user; a plugin runs with the server's AWS credentials "
-                 "(chmod o-w it)",
-                 path);
+        snprintf(err, errlen, "%s: refused: writable by every user; %s (chmod o-w it)", path, risk);
         return -1;
     }
+    /* the file's own directory (as sudo, the ones above are not looked at) */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash)
         return 0;
-    slash[slash == dir ? 1 : 0] = '\0'; /* the file's directory ("/" for a file in the root) */
+    slash[slash == dir ? 1 : 0] = '\0'; /* "/" for a file in the root */
     struct stat ds;
     if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
-        snprintf(err, errlen,
-                 "%s: refused: its directory %s is writable by every user, who could replace it; a plugin runs "
-                 "with the server's AWS credentials (chmod o-w the directory)",
-                 path, dir);
+        snprintf(err, errlen, "%s: refused: its directory %s is writable by every user, who could replace it; %s "
+                 "(chmod o-w the directory)", path, dir, risk);
         return -1;
     }
     return 0;
+}
+
+int path_check_trusted(const char *path, const char *risk, char *err, size_t errlen)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!path || !realpath(path, real) || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return check_trusted(real, &st, risk, err, errlen);
 }
 
 /* Load and check one file. Returns a module not yet in the cache, or NULL with err. */
@@ -94,7 +95,7 @@ static plugin_module *open_module(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    if (check_trusted(path, &st, err, errlen) < 0)
+    if (check_trusted(path, &st, PLUGIN_RISK, err, errlen) < 0)
         return NULL;
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {

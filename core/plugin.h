@@ -40,6 +40,12 @@ plugin_module *plugin_loader_load(plugin_loader *l, const char *name, const char
 void plugin_loader_scan(plugin_loader *l, void (*fn)(void *ctx, plugin_module *m),
                         void (*err_fn)(void *ctx, const char *msg), void *ctx);
 void plugin_loader_free(plugin_loader *l);   /* dlclose all modules */
+/* Refuse a file that someone other than root or this user could have written or replaced
+ * (owned by another user, writable by every user, or in a directory writable by every user
+ * without the sticky bit; group write is allowed), as sudo does with its plugins. The message
+ * names the file, the reason, `risk` (why it matters) and the mend. What cannot be stat()ed
+ * or is not a regular file passes: its reader reports that. 0, or -1 with err. */
+int path_check_trusted(const char *path, const char *risk, char *err, size_t errlen);
 
 const char *plugin_kind_name(lmcp_plugin_kind k);
 /* The settings an instance uses for a tool: overrides matching the tool name, then the

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -159,6 +160,60 @@ static void test_io_error(void **state)
     assert_int_equal(app_config_load(&c, "/tmp", err, sizeof err), -1);
     assert_string_equal(err, "/tmp: cannot read the conf file: Is a directory");
     app_config_free(&c);
+}
+
+/* a conf file (or an @include) anyone could have edited is refused: it decides which plugins
+ * run and where the calls and their arguments go */
+static void test_untrusted_conf(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lmcp-conftrust-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[128], inc[128], text[256], err[1024];
+    snprintf(file, sizeof file, "%s/lambda-mcp.conf", dir);
+    snprintf(inc, sizeof inc, "%s/more.conf", dir);
+    snprintf(text, sizeof text, "@include \"%s\"\nserver = { max_queued = 7; };\n", inc);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    f = fopen(inc, "w");
+    assert_non_null(f);
+    fputs("aws = { max_attempts = 2; };\n", f);
+    fclose(f);
+    struct {
+        mode_t file, inc, dir;
+        const char *refused, *why; /* NULL: loads */
+    } cases[] = {
+        {0644, 0644, 0755, NULL, NULL},
+        {0664, 0664, 0775, NULL, NULL}, /* group write is allowed */
+        {0646, 0644, 0755, file, "refused: writable by every user; the conf file decides which plugins run"},
+        {0644, 0666, 0755, inc, "refused: writable by every user"},
+        {0644, 0644, 0777, file, "is writable by every user, who could replace it"},
+        {0644, 0644, 01777, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(chmod(file, cases[i].file), 0);
+        assert_int_equal(chmod(inc, cases[i].inc), 0);
+        assert_int_equal(chmod(dir, cases[i].dir), 0);
+        app_config c;
+        err[0] = '\0';
+        int rc = app_config_load(&c, file, err, sizeof err);
+        if (cases[i].refused) {
+            assert_int_equal(rc, -1);
+            if (strncmp(err, cases[i].refused, strlen(cases[i].refused)) != 0 || !strstr(err, cases[i].why))
+                fail_msg("case %zu: expected \"%s: ...%s\", got \"%s\"", i, cases[i].refused, cases[i].why, err);
+        } else {
+            if (rc != 0)
+                fail_msg("case %zu: %s", i, err);
+            assert_int_equal(settings_get_int(c.server, "max_queued"), 7);
+        }
+        app_config_free(&c);
+    }
+    chmod(dir, 0700);
+    unlink(inc);
+    unlink(file);
+    rmdir(dir);
 }
 
 static void test_values_and_precedence(void **state)
@@ -381,7 +436,7 @@ static void test_settings_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error),
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_io_error), cmocka_unit_test(test_untrusted_conf),
         cmocka_unit_test(test_wide_integers),  cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_values_and_precedence), cmocka_unit_test(test_tool_rules),
         cmocka_unit_test(test_tool_rule_patterns), cmocka_unit_test(test_named_entries),
