@@ -272,6 +272,21 @@ LMCP_PLUGIN_DEFINE(def)
         assert.doesNotMatch(r.stderr, /refused/, show(r));
     });
 
+    await t.test('a conf file writable by every user: status 1 before serving, says why and how to mend it; --check says the same', async () => {
+        const file = t.writeFile('open.conf', BASE_CONF);
+        fs.chmodSync(file, 0o666);
+        const serve = await cli('conf-open', [...base, '--config', file], { input: null });
+        assert.equal(serve.code, 1, show(serve));
+        assert.equal(serve.stdout, '', show(serve));
+        assert.match(serve.stderr, /open\.conf: refused: writable by every user; the conf file decides which plugins run and where calls and their arguments go \(chmod o-w it\)/, show(serve));
+        const chk = await cli('conf-open --check', [...base, '--config', file, '--check']);
+        assert.equal(chk.code, 1, show(chk));
+        assert.match(chk.stderr, /open\.conf: refused: writable by every user/, show(chk));
+        fs.chmodSync(file, 0o644);
+        const ok = await cli('conf-mended --check', [...base, '--config', file, '--check']);
+        assert.equal(ok.code, 0, show(ok));
+    });
+
     await t.test('--list-plugins in a directory with both broken plugins: status 1, each named with its reason', async () => {
         const r = await cli('list-plugins-bad', ['--plugin-dir', pdir, '--list-plugins']);
         assert.equal(r.code, 1, show(r));
