@@ -102,16 +102,17 @@ const char *builtin_default_conf_text(void)
 
 /* ------------------------------------------------------------------ what libconfig lets through */
 
+/* why a conf file anyone could edit is refused (path_check_trusted) */
+#define CONF_RISK "the conf file decides which plugins run and where calls and their arguments go"
+
 /* libconfig 1.5 (Debian 12's) reads an integer literal without the L suffix as a 32-bit int and
  * silently wraps a larger one: `max_bytes = 4294968320;` becomes 1024 and `ttl = 3000000000;`
  * a negative number. The text is scanned for such literals before it is parsed, so they are
  * refused at their line (libconfig 1.7 promotes them to 64 bits by itself). The scanner follows
  * libconfig's lexer: comments (#, //, slash-star), strings, names (which may hold digits),
  * floats, decimal and hex integers, @include lines (read like libconfig does, relative to the
- * working directory). Returns -1 with "file:line: ..." in err. */
-/* why a conf file anyone could edit is refused (path_check_trusted) */
-#define CONF_RISK "the conf file decides which plugins run and where calls and their arguments go"
-
+ * working directory; each is refused like the conf file when someone else could have edited
+ * it). Returns -1 with "file:line: ..." (or the refusal) in err. */
 static int scan_int_literals(const char *file, int depth, char *err, size_t errlen)
 {
     if (depth > 0 && path_check_trusted(file, CONF_RISK, err, errlen) < 0)

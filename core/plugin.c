@@ -54,7 +54,9 @@ static int check_trusted(const char *path, const struct stat *st, const char *ri
 {
     uid_t me = geteuid();
     if (st->st_uid != 0 && st->st_uid != me) {
-        snprintf(err, errlen, "%s: refused: owned by uid %ld, neither root nor the user lambda-mcp runs as (uid %ld); %s (chown it)",
+        snprintf(err, errlen,
+                 "%s: refused: owned by uid %ld, neither root nor the user lambda-mcp runs as (uid %ld); %s "
+                 "(chown it)",
                  path, (long)st->st_uid, (long)me, risk);
         return -1;
     }

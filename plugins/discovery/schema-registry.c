@@ -337,8 +337,9 @@ static int fetch_one(void *arg, size_t i)
         size_t mlen = msg ? strlen(msg) : 0, keep = mlen > 400 ? 400 : mlen;
         while (keep < mlen && keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80)
             keep--;
-        snprintf(detail, sizeof detail, "%s%s%.*s%s (HTTP %ld)", h->aws_error_code(resp) ? h->aws_error_code(resp) : "error",
-                 msg ? ": " : "", (int)keep, msg ? msg : "", keep < mlen ? "..." : "", status);
+        const char *code = h->aws_error_code(resp);
+        snprintf(detail, sizeof detail, "%s%s%.*s%s (HTTP %ld)", code ? code : "error", msg ? ": " : "", (int)keep,
+                 msg ? msg : "", keep < mlen ? "..." : "", status);
         set_problem(r, "DescribeSchema: %s%s", detail, NULL);
         h->aws_response_free(resp);
         return LMCP_OK;
