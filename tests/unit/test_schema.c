@@ -1183,16 +1183,9 @@ static void *validate_loop(void *p)
     return NULL;
 }
 
-static void test_concurrent_validation(void **state)
+/* validate_loop on 4 threads at once over one validator: every thread sees the same verdicts */
+static void validate_on_4_threads(schema_validator *v, json_object *good, json_object *bad)
 {
-    (void)state;
-    schema_validator *v = compile(eventbridge_schema);
-    json_object *good = parse("{\"detail-type\":\"x\",\"source\":\"com.example.orders\",\"detail\":{\"orderId\":"
-                              "\"ORD-000001\",\"customer\":{\"id\":\"c\"},\"items\":[{\"sku\":\"a\",\"quantity\":1}]}}");
-    json_object *bad = parse("{\"detail-type\":\"OrderPlaced\",\"source\":\"com.example.other\","
-                             "\"detail\":{\"orderId\":\"ORD-12\",\"customer\":{\"tier\":\"platinum\"},"
-                             "\"items\":[{\"sku\":\"A\",\"quantity\":0},{\"quantity\":\"2\",\"tags\":[\"x\",\"x\"]}],"
-                             "\"total\":0,\"coupon\":\"X\"}}");
     pthread_t th[4];
     thread_arg args[4];
     for (int i = 0; i < 4; i++) {
@@ -1203,6 +1196,19 @@ static void test_concurrent_validation(void **state)
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].failures, 0);
     }
+}
+
+static void test_concurrent_validation(void **state)
+{
+    (void)state;
+    schema_validator *v = compile(eventbridge_schema);
+    json_object *good = parse("{\"detail-type\":\"x\",\"source\":\"com.example.orders\",\"detail\":{\"orderId\":"
+                              "\"ORD-000001\",\"customer\":{\"id\":\"c\"},\"items\":[{\"sku\":\"a\",\"quantity\":1}]}}");
+    json_object *bad = parse("{\"detail-type\":\"OrderPlaced\",\"source\":\"com.example.other\","
+                             "\"detail\":{\"orderId\":\"ORD-12\",\"customer\":{\"tier\":\"platinum\"},"
+                             "\"items\":[{\"sku\":\"A\",\"quantity\":0},{\"quantity\":\"2\",\"tags\":[\"x\",\"x\"]}],"
+                             "\"total\":0,\"coupon\":\"X\"}}");
+    validate_on_4_threads(v, good, bad);
     json_object_put(good);
     json_object_put(bad);
     schema_validator_free(v);
@@ -1225,16 +1231,7 @@ static void test_unevaluated_concurrent(void **state)
     char *rep = NULL;
     assert_int_equal(schema_validate(v, bad, &rep), 10);
     free(rep);
-    pthread_t th[4];
-    thread_arg args[4];
-    for (int i = 0; i < 4; i++) {
-        args[i] = (thread_arg){v, good, bad, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, validate_loop, &args[i]), 0);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(th[i], NULL);
-        assert_int_equal(args[i].failures, 0);
-    }
+    validate_on_4_threads(v, good, bad);
     json_object_put(good);
     json_object_put(bad);
     schema_validator_free(v);
