@@ -64,7 +64,7 @@ static int check_trusted(const char *path, const struct stat *st, const char *ri
         snprintf(err, errlen, "%s: refused: writable by every user; %s (chmod o-w it)", path, risk);
         return -1;
     }
-    /* the file's own directory (as sudo, the ones above are not looked at) */
+    /* the file's own directory; the ones above are not looked at (sudo looks at none) */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');

@@ -42,7 +42,8 @@ void plugin_loader_scan(plugin_loader *l, void (*fn)(void *ctx, plugin_module *m
 void plugin_loader_free(plugin_loader *l);   /* dlclose all modules */
 /* Refuse a file that someone other than root or this user could have written or replaced
  * (owned by another user, writable by every user, or in a directory writable by every user
- * without the sticky bit; group write is allowed), as sudo does with its plugins. The message
+ * without the sticky bit; group write is allowed), after sudo's check of its plugins (which
+ * wants root as the owner and no group write, and looks at no directory). The message
  * names the file, the reason, `risk` (why it matters) and the mend. What cannot be stat()ed
  * or is not a regular file passes: its reader reports that. 0, or -1 with err. */
 int path_check_trusted(const char *path, const char *risk, char *err, size_t errlen);
