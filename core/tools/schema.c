@@ -244,10 +244,13 @@ static int num_cmp(const num *a, const num *b)
 
 static bool dbl_integral(double d) { return isfinite(d) && d == floor(d); }
 
-/* The shortest text that reads back as the same double. */
+/* The shortest text that reads back as the same double. A normal double is within half a unit
+ * of the 15th digit of any decimal of 15 digits or fewer that reads back as it, so %.15g is that
+ * decimal; a subnormal one has fewer bits: 5e-324 is 4.94065645841247e-324 at 15 digits (then
+ * multipleOf took 5e-310 for 4.99999999999998e-310, not a multiple of 1e-310), so it starts at 1. */
 static void dbl_fmt(double d, char *out, size_t n)
 {
-    for (int p = 15; p <= 17; p++) {
+    for (int p = fpclassify(d) == FP_SUBNORMAL ? 1 : 15; p <= 17; p++) {
         snprintf(out, n, "%.*g", p, d);
         if (strtod(out, NULL) == d)
             return;

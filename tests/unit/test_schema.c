@@ -366,6 +366,9 @@ static void test_numeric_keywords(void **state)
           "9223372036854775807", "$: must be >= 9.3e+18, got 9223372036854775807", END);
     check("{\"exclusiveMinimum\":1.5e19}", "18446744073709551615", OK, "15000000000000000000",
           "$: must be > 1.5e+19, got 15000000000000000000", END);
+    /* subnormal doubles are shown as sent, not as their 15-digit rounding */
+    check("{\"maximum\":-1}", "5e-324", "$: must be <= -1, got 5e-324", END);
+    check("{\"minimum\":1e-310}", "1e-310", OK, "9e-311", "$: must be >= 1e-310, got 9e-311", END);
 }
 
 static void test_multiple_of(void **state)
@@ -374,6 +377,9 @@ static void test_multiple_of(void **state)
     check("{\"multipleOf\":0.01}", "19.99", OK, "0.07", OK, "1", OK, "-4.35", OK, "0", OK, "1e10", OK,
           "19.999", "$: must be a multiple of 0.01, got 19.999",
           "0.005", "$: must be a multiple of 0.01, got 0.005", END);
+    /* subnormals: the decimals as written (5e-310 was taken for 4.99999999999998e-310) */
+    check("{\"multipleOf\":1e-310}", "5e-310", OK, "2e-310", OK,
+          "5.5e-310", "$: must be a multiple of 1e-310, got 5.5e-310", END);
     check("{\"multipleOf\":0.1}", "0.3", OK, "0.7", OK, "1.1", OK, "12345678.9", OK,
           "0.35", "$: must be a multiple of 0.1, got 0.35", "1000000000.05",
           "$: must be a multiple of 0.1, got 1000000000.05", END);
