@@ -1226,7 +1226,8 @@ static bool has_scheme(const char *s)
     return *p == ':';
 }
 
-/* rel resolved against base (both without fragments); a simple RFC 3986 subset. */
+/* rel resolved against base (both without fragments); a simple RFC 3986 subset (5.2.2 without
+ * normalising case or percent-encoding). */
 /* RFC 3986 5.2.4 remove_dot_segments on the path of uri, in place: "a/./b" -> "a/b",
  * "a/b/../c" -> "a/c" ("http://x/a/../c.json" names what "http://x/c.json" names). */
 static char *remove_dots(char *uri)
@@ -1290,19 +1291,24 @@ static char *uri_resolve_raw(const char *base, const char *rel)
         return xstrdup(rel);
     if (!*rel)
         return xstrdup(base);
+    /* the base's query is replaced, never searched for the path's last '/' (RFC 3986 5.2.2) */
+    size_t blen = strcspn(base, "?#");
+    if (rel[0] == '?') /* the base's path with this query */
+        return xasprintf("%.*s%s", (int)blen, base, rel);
     const char *colon = strchr(base, ':');
     if (rel[0] == '/' && rel[1] == '/')
         return colon ? xasprintf("%.*s%s", (int)(colon - base + 1), base, rel) : xstrdup(rel);
     if (rel[0] == '/') {
         const char *auth = colon && colon[1] == '/' && colon[2] == '/' ? colon + 3 : NULL;
-        const char *path = auth ? strchr(auth, '/') : (colon ? colon + 1 : base);
-        size_t keep = path ? (size_t)(path - base) : strlen(base);
+        size_t keep = auth ? (size_t)(auth - base) + strcspn(auth, "/?#") : colon ? (size_t)(colon - base + 1) : 0;
         return xasprintf("%.*s%s", (int)keep, base, rel);
     }
-    const char *slash = strrchr(base, '/');
+    size_t slash = blen;
+    while (slash > 0 && base[slash - 1] != '/')
+        slash--;
     if (!slash)
         return xstrdup(rel);
-    return xasprintf("%.*s%s", (int)(slash - base + 1), base, rel);
+    return xasprintf("%.*s%s", (int)slash, base, rel);
 }
 
 static resource *resource_of_obj(cctx *cc, json_object *o)

@@ -1720,6 +1720,18 @@ static void test_ids_and_relative_refs(void **state)
     check("{\"$schema\":\"http://json-schema.org/draft-06/schema#\",\"$id\":\"http://x.test/s#\","
           "\"definitions\":{\"a\":{\"$id\":\"#A\",\"type\":\"string\"}},\"items\":{\"$ref\":\"http://x.test/s#A\"}}",
           "[\"a\"]", OK, "[1]", "$[0]: expected string, got integer", END);
+    /* RFC 3986 5.2.2: "?v=2" keeps the base's path; a '/' in the base's query is not its path's */
+    check("{\"$id\":\"http://x.test/a/b/c.json\",\"$defs\":{\"q\":{\"$id\":\"?v=2\",\"type\":\"integer\"}},"
+          "\"items\":{\"$ref\":\"http://x.test/a/b/c.json?v=2\"}}",
+          "[1]", OK, "[\"1\"]", "$[0]: expected integer, got string", END);
+    check("{\"$id\":\"http://x.test/a/s.json?v=1/2\",\"$defs\":{\"d\":{\"$id\":\"d.json\",\"type\":\"integer\"},"
+          "\"r\":{\"$id\":\"/r.json\",\"type\":\"string\"}},"
+          "\"prefixItems\":[{\"$ref\":\"http://x.test/a/d.json\"},{\"$ref\":\"http://x.test/r.json\"}]}",
+          "[1,\"a\"]", OK, "[\"1\"]", "$[0]: expected integer, got string", "[1,2]",
+          "$[1]: expected string, got integer", END);
+    check("{\"$id\":\"http://x.test?v=/z\",\"$defs\":{\"r\":{\"$id\":\"/r.json\",\"type\":\"string\"}},"
+          "\"items\":{\"$ref\":\"http://x.test/r.json\"}}",
+          "[\"a\"]", OK, "[1]", "$[0]: expected string, got integer", END);
 }
 
 static void test_compile_details(void **state)
