@@ -29,6 +29,12 @@
  * U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 and U+FEFF, but spelling
  * them out as UTF-8 alternatives made regexec 4x slower on ^\S{1,256}$ and 33x on ^[\w\s]{1,250}$
  * (and such counts would then exceed PATTERN_EXPANSION_MAX), so a string with U+00A0 passes ^\S+$.
+ * For the same reason "." also matches U+2028 and U+2029 (ECMA-262 excludes them): spelling that
+ * out (lead byte 0xE2 split three ways) would take "." from 22 bytes of ERE to 47, and put
+ * ^.{1,1000}$ past PATTERN_EXPANSION_MAX (counts up to 1562 compile today). glibc lets "^" match
+ * right after an atom that matched "\n", and "$" right before one ("\n^" and "a$\n" match "\n"
+ * and "a\n"; in ECMA-262 they never match); anchors at the ends of the pattern or of an
+ * alternative are not affected.
  *
  * unevaluatedProperties/unevaluatedItems look at what the subschemas applied to the same value
  * evaluated (JSON Schema 2020-12 core 11.2/11.3): properties, patternProperties,
