@@ -1302,13 +1302,15 @@ static char *uri_resolve_raw(const char *base, const char *rel)
     if (rel[0] == '?') /* the base's path with this query */
         return xasprintf("%.*s%s", (int)blen, base, rel);
     const char *colon = strchr(base, ':');
+    const char *auth = colon && colon[1] == '/' && colon[2] == '/' ? colon + 3 : NULL;
     if (rel[0] == '/' && rel[1] == '/')
         return colon ? xasprintf("%.*s%s", (int)(colon - base + 1), base, rel) : xstrdup(rel);
     if (rel[0] == '/') {
-        const char *auth = colon && colon[1] == '/' && colon[2] == '/' ? colon + 3 : NULL;
         size_t keep = auth ? (size_t)(auth - base) + strcspn(auth, "/?#") : colon ? (size_t)(colon - base + 1) : 0;
         return xasprintf("%.*s%s", (int)keep, base, rel);
     }
+    if (auth && (size_t)(auth - base) + strcspn(auth, "/?#") == blen) /* an authority, no path: */
+        return xasprintf("%.*s/%s", (int)blen, base, rel);          /* "/" + rel (5.2.3) */
     size_t slash = blen;
     while (slash > 0 && base[slash - 1] != '/')
         slash--;

@@ -1732,6 +1732,13 @@ static void test_ids_and_relative_refs(void **state)
     check("{\"$id\":\"http://x.test?v=/z\",\"$defs\":{\"r\":{\"$id\":\"/r.json\",\"type\":\"string\"}},"
           "\"items\":{\"$ref\":\"http://x.test/r.json\"}}",
           "[\"a\"]", OK, "[1]", "$[0]: expected string, got integer", END);
+    /* RFC 3986 5.2.3: a base with an authority and an empty path merges as "/" + the reference */
+    check("{\"$id\":\"https://example.com\",\"$defs\":{\"i\":{\"$id\":\"item.json\",\"type\":\"integer\"}},"
+          "\"items\":{\"$ref\":\"https://example.com/item.json\"}}",
+          "[1]", OK, "[\"1\"]", "$[0]: expected integer, got string", END);
+    check("{\"$id\":\"https://example.com?x=1\",\"$defs\":{\"i\":{\"$id\":\"item.json\",\"type\":\"integer\"}},"
+          "\"items\":{\"$ref\":\"item.json\"}}",
+          "[1]", OK, "[\"1\"]", "$[0]: expected integer, got string", END);
 }
 
 static void test_compile_details(void **state)
