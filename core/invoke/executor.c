@@ -155,8 +155,14 @@ static void *worker(void *arg)
             pthread_mutex_lock(&e->mu);
             slot->call = NULL; /* before the release: shutdown cancels what slots point to */
             e->running--;
-            if (e->stopping)
+            if (e->stopping) {
                 pthread_cond_broadcast(&e->idle); /* only shutdown waits on it */
+                /* threads that found the queue non-empty but every slot taken wait for work
+                   (the reader among them, once its input has ended): with the queue now empty
+                   nothing else would wake them to leave, and shutdown joins them */
+                if (!e->head)
+                    pthread_cond_broadcast(&e->work);
+            }
             call_release(j->call);
             free(j);
             continue;

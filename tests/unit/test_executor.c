@@ -35,12 +35,14 @@ typedef struct fixture {
     pthread_t run_by[MAX_CALLS];  /* the thread the terminal ran on for call i */
     int started, finished, cancelled_seen;
     atomic_int eofs;
+    bool shut_down;               /* executor_shutdown returned (on a thread of the test's) */
     int concurrent, max_concurrent;
 } fixture;
 
 static fixture F;
 
-/* The terminal: blocks until the call is cancelled or 2 s pass, recording where it ran. */
+/* The terminal: blocks until the call is cancelled or 2 s pass ("ms" ms when the arguments say),
+ * recording where it ran. */
 static int terminal(void *ctx, lmcp_call *call, lmcp_result *res)
 {
     (void)ctx;
@@ -53,7 +55,8 @@ static int terminal(void *ctx, lmcp_call *call, lmcp_result *res)
         F.max_concurrent = F.concurrent;
     pthread_cond_broadcast(&F.cv);
     pthread_mutex_unlock(&F.mu);
-    int rc = call_sleep(call, 2000);
+    json_object *ms = call->arguments ? json_object_object_get(call->arguments, "ms") : NULL;
+    int rc = call_sleep(call, ms ? json_object_get_int(ms) : 2000);
     pthread_mutex_lock(&F.mu);
     F.concurrent--;
     if (rc == LMCP_CANCELLED)
@@ -72,17 +75,21 @@ static void done(void *ctx, lmcp_call *call, lmcp_result *res)
     pthread_mutex_unlock(&F.mu);
 }
 
-/* One line of input per call: "call I" submits call I, "cancel I" cancels it. */
+/* One line of input per call: "call I" submits call I (one that ends after MS ms with "call I MS"),
+ * "cancel I" cancels it. */
 static bool read_fn(void *ctx)
 {
     (void)ctx;
     char line[64];
     if (!fgets(line, sizeof line, F.in))
         return false;
-    int i;
-    if (sscanf(line, "call %d", &i) == 1) {
+    int i, ms;
+    int n = sscanf(line, "call %d %d", &i, &ms);
+    if (n >= 1) {
         json_object *args = json_object_new_object();
         json_object_object_add(args, "i", json_object_new_int(i));
+        if (n == 2)
+            json_object_object_add(args, "ms", json_object_new_int(ms));
         lmcp_call *c = call_new(F.snap, &F.snap->tools[0], args, 0);
         json_object_put(args);
         pthread_mutex_lock(&F.mu);
@@ -229,6 +236,61 @@ static void test_submit_from_another_thread(void **state)
     f_finish(w);
 }
 
+/* The end of input with more calls than max_inflight: the reader, its input gone, waits for a
+ * free slot like any thread; the calls run one after another and finish on their own within the
+ * grace period. Then shutdown returns: the thread that ran the last call wakes the ones still
+ * waiting for work, which leave. (It hung in pthread_join: nothing woke them once the queue was
+ * empty, and the server waited out shutdown_grace + 3 s and _exit()ed.) */
+static void *shutdown_main(void *arg)
+{
+    executor_shutdown(arg, 5000);
+    pthread_mutex_lock(&F.mu);
+    F.shut_down = true;
+    pthread_cond_broadcast(&F.cv);
+    pthread_mutex_unlock(&F.mu);
+    return NULL;
+}
+
+static void test_drain_with_queued_calls(void **state)
+{
+    (void)state;
+    int w = f_start(1);
+    dprintf(w, "call 0 100\ncall 1 100\ncall 2 100\n");
+    close(w);
+    struct timespec until = clock_mono_deadline(5000);
+    pthread_mutex_lock(&F.mu);
+    while (atomic_load(&F.eofs) == 0 && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&F.mu);
+    assert_int_equal(atomic_load(&F.eofs), 1);
+    int64_t t0 = clock_mono_us();
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, shutdown_main, F.e), 0);
+    /* the three calls take 300 ms; the grace period is 5 s */
+    until = clock_mono_deadline(3000);
+    pthread_mutex_lock(&F.mu);
+    while (!F.shut_down && pthread_cond_timedwait(&F.cv, &F.mu, &until) == 0) {
+    }
+    bool returned = F.shut_down;
+    int finished = F.finished, cancelled = F.cancelled_seen;
+    pthread_mutex_unlock(&F.mu);
+    if (!returned)
+        fail_msg("executor_shutdown did not return within 3 s of the end of input (%d of 3 calls finished)", finished);
+    pthread_join(th, NULL);
+    assert_int_equal(finished, 3);
+    assert_int_equal(cancelled, 0); /* each ran to its end within the grace period */
+    assert_true(clock_mono_us() - t0 < 2000000);
+    executor_free(F.e);
+    for (int i = 0; i < MAX_CALLS; i++)
+        if (F.calls[i])
+            call_release(F.calls[i]);
+    chain_free(F.c);
+    snapshot_release(F.snap);
+    fclose(F.in);
+    pthread_mutex_destroy(&F.mu);
+    pthread_cond_destroy(&F.cv);
+}
+
 /* ------------------------------------------------------------------ shutdown while reading */
 
 /* The reader submits a call, then stays in read_fn (as a reader blocked in read(2) does) until
@@ -346,6 +408,7 @@ static void test_shutdown_while_reading(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers), cmocka_unit_test(test_submit_from_another_thread),
+                                       cmocka_unit_test(test_drain_with_queued_calls),
                                        cmocka_unit_test(test_shutdown_while_reading)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
