@@ -257,6 +257,38 @@ int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx)
     return 0;
 }
 
+bool executor_withdraw(executor *e, lmcp_call *call)
+{
+    pthread_mutex_lock(&e->mu);
+    job *j = NULL, *prev = NULL;
+    for (j = e->head; j && j->call != call; j = j->next)
+        prev = j;
+    if (j) {
+        if (prev)
+            prev->next = j->next;
+        else
+            e->head = j->next;
+        if (e->tail == j)
+            e->tail = prev;
+        e->queued--;
+        if (e->stopping && !e->head) {
+            pthread_cond_broadcast(&e->idle);
+            pthread_cond_broadcast(&e->work); /* see worker(): threads waiting for a slot leave */
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (!j)
+        return false;
+    lmcp_result res;
+    result_init(&res);
+    result_set_error(&res, LMCP_OUTCOME_CANCELLED, "Cancelled", "the call was cancelled before it started");
+    j->done(j->ctx, j->call, &res);
+    result_clear(&res);
+    call_release(j->call);
+    free(j);
+    return true;
+}
+
 void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_fn eof_fn, void *ctx)
 {
     pthread_mutex_lock(&e->mu);

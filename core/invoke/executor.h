@@ -16,7 +16,8 @@ typedef struct executor_opts {
     size_t max_queued;         /* calls waiting for a worker before new ones are refused; default 1024 */
 } executor_opts;
 
-/* Called on a worker thread when the call has finished (any outcome, cancelled included). */
+/* Called on a worker thread when the call has finished (any outcome, cancelled included), or on
+ * the thread of executor_withdraw() or executor_shutdown() for a call that never started. */
 typedef void (*call_done_fn)(void *ctx, lmcp_call *call, lmcp_result *res);
 
 typedef struct executor executor;
@@ -25,6 +26,11 @@ executor *executor_new(const executor_opts *o, struct chain *chain);
 /* Queue the call (takes a reference). Returns 0, or -1 when the queue is full. */
 int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx);
 size_t executor_inflight(executor *e);
+/* A call the client cancelled before it started: take it out of the queue and finish it at once
+ * (its done callback runs on this thread, with a Cancelled result), so that it no longer counts
+ * against max_queued while every worker is busy. Returns false, doing nothing, when the call is
+ * not waiting in the queue (running, finished, or finished by shutdown). */
+bool executor_withdraw(executor *e, lmcp_call *call);
 /*
  * Leader/followers reading. Once started, the executor's threads take turns at reading: the thread
  * holding the reader role calls read_fn, which reads one message and dispatches it (a tools/call

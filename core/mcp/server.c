@@ -893,6 +893,10 @@ static void on_cancelled(mcp_server *s, json_object *params)
     parked_free(gone);
     if (victim) { /* outside s->mu: a call's own lock never nests inside ours */
         call_cancel(victim);
+        /* one still waiting for a worker leaves the queue now (its done callback frees the
+           entry, writing nothing): it must not hold a place of max_queued until a slot frees */
+        if (executor_withdraw(s->exec, victim))
+            what = "tools/call cancelled before it started";
         call_release(victim);
     }
     if (log_enabled(LMCP_LOG_DEBUG)) {

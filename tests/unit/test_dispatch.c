@@ -1243,11 +1243,25 @@ static void test_queue_full(void **state)
     assert_true(json_object_get_boolean(at(o, "result.isError")));
     assert_non_null(strstr(str_at(o, "result.content.0.text"), "concurrency limit"));
     json_object_put(o);
+    /* the queued call cancelled, its place is free at once (not when call 1 ends): call 4 is
+       queued, not refused, and runs when call 1 ends */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":2}}");
+    assert_int_equal(executor_inflight(f->ex), 1);
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"k\":4}}}");
+    expect_ping_ok(f, false); /* nothing before the ping's answer: call 4 was not refused */
+    assert_int_equal(executor_inflight(f->ex), 2);
     sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1}}");
+    o = expect_result(f, "4");
+    assert_false(json_object_get_boolean(at(o, "result.isError")));
+    assert_json_at(o, "result.structuredContent", "{\"k\":4}");
+    json_object_put(o);
     wait_idle(f);
     expect_ping_ok(f, false);
     expect_silence(f, 20);
+    pthread_mutex_lock(&S.mu);
+    int started = S.started;
+    pthread_mutex_unlock(&S.mu);
+    assert_int_equal(started, 1); /* the cancelled call 2 never ran */
     fx_free(f);
 }
 
