@@ -52,6 +52,8 @@
 #include <math.h>
 #include <float.h>
 #include <limits.h>
+#include <locale.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -601,39 +603,232 @@ static bool escape_char(const char *p, unsigned *cp, size_t *len)
     }
 }
 
-/* In a single-byte locale regcomp sees bytes; "one character" must then be spelled out as one
- * ASCII byte or one UTF-8 sequence, or quantifiers would count bytes. */
+/* The code point of the UTF-8 sequence at p and its length; 0 when p holds none (the schema's
+ * text is valid UTF-8: the JSON parser checked it). */
+static size_t cp_at(const char *p, unsigned *cp)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t len = utf8_seq_len(u, strnlen(p, 4), NULL);
+    static const unsigned lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    if (!len)
+        return 0;
+    unsigned v = u[0] & lead_mask[len];
+    for (size_t i = 1; i < len; i++)
+        v = v << 6 | (u[i] & 0x3Fu);
+    *cp = v;
+    return len;
+}
+
+/* regcomp sees bytes (patterns are compiled in the C locale, whatever the process's: see
+ * compile_pattern); "one character" is spelled out as one ASCII byte or one UTF-8 sequence, or
+ * quantifiers would count bytes. */
 #define ERE_MB "[\xc0-\xff][\x80-\xbf]*"
 #define ERE_NOT_ASCII "\x80-\xff"
+#define CP_MAX 0x10FFFFu
 
-/* The bracket expression starting after '['; *pp is left after the closing ']'. Non-ASCII
- * members become alternatives: "[a-zé]" -> "([a-z]|(é))". */
-static bool ere_bracket(buf *o, const char **pp, bool bytes, char *why, size_t whylen)
+/* A character class as a sorted list of disjoint code point ranges. */
+typedef struct cp_set {
+    struct cp_range {
+        unsigned lo, hi;
+    } *r;
+    size_t n, cap;
+} cp_set;
+
+static void cps_add(cp_set *s, unsigned lo, unsigned hi)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->r = xrealloc(s->r, s->cap * sizeof *s->r);
+    }
+    s->r[s->n].lo = lo;
+    s->r[s->n].hi = hi;
+    s->n++;
+}
+
+static int cps_cmp(const void *a, const void *b)
+{
+    const struct cp_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorted, overlapping and adjacent ranges merged. */
+static void cps_normalize(cp_set *s)
+{
+    if (!s->n)
+        return;
+    qsort(s->r, s->n, sizeof *s->r, cps_cmp);
+    size_t k = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        if (s->r[i].lo <= s->r[k].hi + 1) {
+            if (s->r[i].hi > s->r[k].hi)
+                s->r[k].hi = s->r[i].hi;
+        } else {
+            s->r[++k] = s->r[i];
+        }
+    }
+    s->n = k + 1;
+}
+
+/* Every code point from 1 to U+10FFFF not in s (NUL never reaches regexec: strings are C strings). */
+static void cps_complement(cp_set *s)
+{
+    cps_normalize(s);
+    cp_set c = {0};
+    unsigned next = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->r[i].lo > next)
+            cps_add(&c, next, s->r[i].lo - 1);
+        if (s->r[i].hi + 1 > next)
+            next = s->r[i].hi + 1;
+    }
+    if (next <= CP_MAX)
+        cps_add(&c, next, CP_MAX);
+    free(s->r);
+    *s = c;
+}
+
+/* \d, \w, \s and their negations (ECMA-262's, but \s ASCII only: see the comment at the top) */
+static void cps_add_class(cp_set *s, char e)
+{
+    cp_set c = {0};
+    switch (e == 'D' ? 'd' : e == 'W' ? 'w' : e == 'S' ? 's' : e) {
+    case 'd': cps_add(&c, '0', '9'); break;
+    case 'w': cps_add(&c, '0', '9'), cps_add(&c, 'A', 'Z'), cps_add(&c, '_', '_'), cps_add(&c, 'a', 'z'); break;
+    default: cps_add(&c, '\t', '\r'), cps_add(&c, ' ', ' '); break; /* [[:space:]] in the C locale */
+    }
+    if (e == 'D' || e == 'W' || e == 'S')
+        cps_complement(&c);
+    for (size_t i = 0; i < c.n; i++)
+        cps_add(s, c.r[i].lo, c.r[i].hi);
+    free(c.r);
+}
+
+/* Code points lo..hi (all encoded with as many bytes, no surrogate) as alternatives of UTF-8 byte
+ * sequences, each byte a literal or a range: U+4E00..U+9FA5 is \xe4[\xb8-\xbf][\x80-\xbf] |
+ * [\xe5-\xe8][\x80-\xbf][\x80-\xbf] | \xe9[\x80-\xbd][\x80-\xbf] | \xe9\xbe[\x80-\xa5]. The range
+ * is split until, at every byte, the bytes of lo and hi either agree or span every continuation. */
+static void utf8_alternatives(buf *o, unsigned lo, unsigned hi)
+{
+    static const unsigned last[] = {0x7F, 0x7FF, 0xFFFF};
+    for (size_t i = 0; i < sizeof last / sizeof *last; i++)
+        if (lo <= last[i] && hi > last[i]) { /* by encoded length first */
+            utf8_alternatives(o, lo, last[i]);
+            utf8_alternatives(o, last[i] + 1, hi);
+            return;
+        }
+    for (int i = 1; i < 4; i++) {
+        unsigned m = (1u << (6 * i)) - 1;
+        if ((lo & ~m) == (hi & ~m))
+            continue;
+        if (lo & m) {
+            utf8_alternatives(o, lo, lo | m);
+            utf8_alternatives(o, (lo | m) + 1, hi);
+            return;
+        }
+        if ((hi & m) != m) {
+            utf8_alternatives(o, lo, (hi & ~m) - 1);
+            utf8_alternatives(o, hi & ~m, hi);
+            return;
+        }
+    }
+    char a[4], b[4];
+    size_t len = utf8_encode(lo, a);
+    (void)utf8_encode(hi, b);
+    buf_append_char(o, '|');
+    for (size_t k = 0; k < len; k++) {
+        if (a[k] == b[k]) {
+            buf_append_char(o, a[k]);
+        } else {
+            buf_append_char(o, '[');
+            buf_append_char(o, a[k]);
+            buf_append_char(o, '-');
+            buf_append_char(o, b[k]);
+            buf_append_char(o, ']');
+        }
+    }
+}
+
+/* The ASCII members of s (1..0x7F) as a POSIX bracket expression: ']' first, '[' '^' '-' last,
+ * no range bounded by one of them. Written as "[^...]" (with the non-ASCII bytes, handled by the
+ * caller) when that is shorter. Nothing is appended when there is no ASCII member. */
+static void ascii_bracket(buf *o, const cp_set *s)
+{
+    bool in[128] = {false};
+    int count = 0;
+    for (size_t i = 0; i < s->n && s->r[i].lo < 0x80; i++)
+        for (unsigned c = s->r[i].lo; c <= s->r[i].hi && c < 0x80; c++)
+            in[c] = true, count++;
+    if (!count)
+        return;
+    bool neg = count > 64;
+    if (neg) /* list the complement */
+        for (int c = 1; c < 128; c++)
+            in[c] = !in[c];
+    bool rb = in[']'], lb = in['['], caret = in['^'], dash = in['-'];
+    in[']'] = in['['] = in['^'] = in['-'] = false;
+    buf body = BUF_INIT;
+    for (int c = 1; c < 128;) {
+        if (!in[c]) {
+            c++;
+            continue;
+        }
+        int d = c;
+        while (d + 1 < 128 && in[d + 1])
+            d++;
+        buf_append_char(&body, (char)c);
+        if (d > c + 1)
+            buf_append_char(&body, '-');
+        if (d > c)
+            buf_append_char(&body, (char)d);
+        c = d + 1;
+    }
+    if (!neg && !rb && !lb && !body.len && caret && !dash) {
+        buf_append_str(o, "\\^");
+    } else {
+        buf_append_str(o, neg ? "[^" : "[");
+        if (rb)
+            buf_append_char(o, ']');
+        if (dash && !neg && !rb && !body.len && !lb) {
+            buf_append_char(o, '-'); /* "[-^]": the dash first keeps the caret literal */
+            dash = false;
+        }
+        buf_append(o, body.data, body.len);
+        if (lb)
+            buf_append_char(o, '[');
+        if (caret)
+            buf_append_char(o, '^');
+        if (neg)
+            buf_append_str(o, ERE_NOT_ASCII); /* bytes of multi-byte characters: the caller's */
+        if (dash)
+            buf_append_char(o, '-');
+        buf_append_char(o, ']');
+    }
+    free(body.data);
+}
+
+/* The bracket expression starting after '['; *pp is left after the closing ']'. The class is
+ * gathered as code points (negation, \D \W \S and non-ASCII ranges included), then written as a
+ * bracket expression for its ASCII members and UTF-8 alternatives for the others:
+ * "[a-zé]" -> "([a-z]|\xc3\xa9)", "[^é]" -> "([^\x80-\xff]|\xc2[\x80-\xbf]|...)". */
+static bool ere_bracket(buf *o, const char **pp, char *why, size_t whylen)
 {
     const char *p = *pp;
-    bool neg = false, has_rb = false, has_dash = false, has_caret = false, has_lb = false;
-    buf body = BUF_INIT, mb = BUF_INIT;
-    size_t nmb = 0;
+    bool neg = false;
+    cp_set s = {0};
     if (*p == '^') {
         neg = true;
         p++;
     }
-    if (*p == ']') {
-        snprintf(why, whylen, "empty character class");
-        goto fail;
-    }
     while (*p && *p != ']') {
         unsigned cp;
-        const char *cls = NULL;
         if (*p == '\\') {
             char e = p[1];
-            if (e == 'd' || e == 'w' || e == 's') {
-                cls = e == 'd' ? "0-9" : e == 'w' ? "A-Za-z0-9_" : "[:space:]";
+            if (e && strchr("dDwWsS", e)) {
+                cps_add_class(&s, e);
                 p += 2;
-            } else if (e == 'D' || e == 'W' || e == 'S') {
-                snprintf(why, whylen, "\\%c inside a character class", e);
-                goto fail;
-            } else if (e == 'b') {
+                continue; /* a '-' after a class is a literal dash */
+            }
+            if (e == 'b') {
                 cp = '\b';
                 p += 2;
             } else {
@@ -644,35 +839,15 @@ static bool ere_bracket(buf *o, const char **pp, bool bytes, char *why, size_t w
                 }
                 p += 1 + len;
             }
-        } else if ((unsigned char)*p >= 0x80) {
-            /* a raw UTF-8 sequence */
-            size_t len = 1;
-            while (((unsigned char)p[len] & 0xC0) == 0x80)
-                len++;
-            if (neg) {
-                snprintf(why, whylen, "non-ASCII character in a negated character class");
-                goto fail;
-            }
-            if (p[len] == '-' && p[len + 1] && p[len + 1] != ']') {
-                snprintf(why, whylen, "non-ASCII range in a character class");
-                goto fail;
-            }
-            buf_append_char(&mb, '|');
-            buf_append_char(&mb, '(');
-            buf_append(&mb, p, len);
-            buf_append_char(&mb, ')');
-            nmb++;
-            p += len;
-            continue;
         } else {
-            cp = (unsigned char)*p++;
+            size_t len = cp_at(p, &cp);
+            if (!len) {
+                snprintf(why, whylen, "invalid UTF-8 in a character class");
+                goto fail;
+            }
+            p += len;
         }
-        if (cls) {
-            buf_append_str(&body, cls);
-            continue; /* a '-' after a class is a literal dash */
-        }
-        if (*p == '-' && p[1] && p[1] != ']') {
-            /* a range */
+        if (*p == '-' && p[1] && p[1] != ']') { /* a range */
             p++;
             unsigned hi;
             if (*p == '\\') {
@@ -683,98 +858,66 @@ static bool ere_bracket(buf *o, const char **pp, bool bytes, char *why, size_t w
                 }
                 p += 1 + len;
             } else {
-                hi = (unsigned char)*p++;
-            }
-            if (cp >= 0x80 || hi >= 0x80) {
-                snprintf(why, whylen, "non-ASCII range in a character class");
-                goto fail;
+                size_t len = cp_at(p, &hi);
+                if (!len) {
+                    snprintf(why, whylen, "invalid UTF-8 in a character class");
+                    goto fail;
+                }
+                p += len;
             }
             if (hi < cp) {
                 snprintf(why, whylen, "range out of order in a character class");
                 goto fail;
             }
-            if (strchr("]^-[", (int)cp) || strchr("]^-[", (int)hi)) {
-                snprintf(why, whylen, "range bounded by a bracket metacharacter");
-                goto fail;
-            }
-            buf_append_char(&body, (char)cp);
-            buf_append_char(&body, '-');
-            buf_append_char(&body, (char)hi);
+            cps_add(&s, cp, hi);
             continue;
         }
-        if (cp >= 0x80) { /* from \uXXXX or \xHH */
-            if (neg) {
-                snprintf(why, whylen, "non-ASCII character in a negated character class");
-                goto fail;
-            }
-            buf_append_char(&mb, '|');
-            ere_literal(&mb, cp);
-            nmb++;
-        } else if (cp == ']') {
-            has_rb = true;
-        } else if (cp == '-') {
-            has_dash = true;
-        } else if (cp == '^') {
-            has_caret = true;
-        } else if (cp == '[') {
-            has_lb = true;
-        } else {
-            buf_append_char(&body, (char)cp);
-        }
+        cps_add(&s, cp, cp);
     }
     if (*p != ']') {
         snprintf(why, whylen, "unterminated character class");
         goto fail;
     }
     *pp = p + 1;
-
-    /* the ASCII part as a POSIX bracket expression: ']' first, '-' last, '^' not first */
-    buf br = BUF_INIT;
-    bool any_ascii = has_rb || has_lb || has_caret || has_dash || body.len;
-    if (neg && bytes)
-        buf_append_str(&body, ERE_NOT_ASCII); /* negated: bytes of multi-byte characters are handled below */
-    if (!neg && !has_rb && !has_lb && !body.len && has_caret && !has_dash) {
-        buf_append_str(&br, "\\^");
-    } else if (neg || any_ascii) {
-        buf_append_char(&br, '[');
-        if (neg)
-            buf_append_char(&br, '^');
-        if (has_rb)
-            buf_append_char(&br, ']');
-        if (has_dash && !neg && !has_rb && !body.len && !has_lb) {
-            buf_append_char(&br, '-'); /* "[-^]": the dash first keeps the caret literal */
-            has_dash = false;
-        }
-        if (body.len)
-            buf_append(&br, body.data, body.len);
-        if (has_lb)
-            buf_append_char(&br, '[');
-        if (has_caret)
-            buf_append_char(&br, '^');
-        if (has_dash)
-            buf_append_char(&br, '-');
-        buf_append_char(&br, ']');
+    if (neg)
+        cps_complement(&s); /* [^] is every character */
+    else
+        cps_normalize(&s);
+    if (!s.n) {
+        snprintf(why, whylen, "empty character class");
+        goto fail;
     }
-    if (neg && bytes) {
+    buf br = BUF_INIT, mb = BUF_INIT;
+    ascii_bracket(&br, &s);
+    bool all_mb = s.r[s.n - 1].hi == CP_MAX; /* every non-ASCII character (ranges are merged) */
+    all_mb = all_mb && s.r[s.n - 1].lo <= 0x80;
+    if (all_mb) {
         buf_append_str(&mb, "|" ERE_MB);
-        nmb++;
+    } else {
+        for (size_t i = 0; i < s.n; i++) {
+            unsigned lo = s.r[i].lo < 0x80 ? 0x80 : s.r[i].lo, hi = s.r[i].hi;
+            if (lo > hi)
+                continue;
+            if (lo < 0xD800) /* surrogates have no UTF-8 */
+                utf8_alternatives(&mb, lo, hi < 0xD800 ? hi : 0xD7FF);
+            if (hi > 0xDFFF)
+                utf8_alternatives(&mb, lo > 0xE000 ? lo : 0xE000, hi);
+        }
     }
-    if (nmb) {
+    if (mb.len) {
         buf_append_char(o, '(');
-        if (br.len)
-            buf_append(o, br.data, br.len);
+        buf_append(o, br.data, br.len);
         buf_append(o, mb.data + (br.len ? 0 : 1), mb.len - (br.len ? 0 : 1)); /* no leading '|' without a bracket */
         buf_append_char(o, ')');
     } else {
         buf_append(o, br.data, br.len);
     }
     free(br.data);
-    free(body.data);
     free(mb.data);
+    free(s.r);
     return true;
 fail:
-    free(body.data);
-    free(mb.data);
+    free(s.r);
     return false;
 }
 
@@ -832,7 +975,6 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
 {
     buf o = BUF_INIT;
     const char *p = src;
-    bool bytes = MB_CUR_MAX == 1;
     unsigned long max_count = 0; /* the largest {m,n} count */
     ere_cost cost[PATTERN_GROUP_DEPTH + 1];
     int depth = 0;
@@ -847,11 +989,11 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             const char *rep = NULL;
             switch (e) {
             case 'd': rep = "[0-9]"; break;
-            case 'D': rep = bytes ? "([^0-9" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^0-9]"; break;
+            case 'D': rep = "([^0-9" ERE_NOT_ASCII "]|" ERE_MB ")"; break;
             case 'w': rep = "[A-Za-z0-9_]"; break;
-            case 'W': rep = bytes ? "([^A-Za-z0-9_" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^A-Za-z0-9_]"; break;
+            case 'W': rep = "([^A-Za-z0-9_" ERE_NOT_ASCII "]|" ERE_MB ")"; break;
             case 's': rep = "[[:space:]]"; break;
-            case 'S': rep = bytes ? "([^[:space:]" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^[:space:]]"; break;
+            case 'S': rep = "([^[:space:]" ERE_NOT_ASCII "]|" ERE_MB ")"; break;
             case 'b': rep = "\\b"; break;
             case 'B': rep = "\\B"; break;
             default: break;
@@ -879,7 +1021,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             p += 1 + len;
         } else if (c == '[') {
             p++;
-            if (!ere_bracket(&o, &p, bytes, why, whylen))
+            if (!ere_bracket(&o, &p, why, whylen))
                 goto fail;
         } else if (c == '(') {
             if (p[1] == '?') {
@@ -927,7 +1069,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             cost[depth].last_empty = false;
             continue;
         } else if (c == '.') {
-            buf_append_str(&o, bytes ? "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")" : "[^\n\r]");
+            buf_append_str(&o, "([^\n\r" ERE_NOT_ASCII "]|" ERE_MB ")");
             p++;
         } else if (c == '*' || c == '+' || c == '?') {
             bool empty = c != '+' || cost[depth].last_empty;
@@ -1722,10 +1864,21 @@ static unsigned type_bit(const char *s)
     return 0;
 }
 
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
 static regex_t *compile_pattern(cctx *cc, snode *n, const char *where, const char *src)
 {
     char why[160] = "";
-    char *ere = ecma_to_ere(src, why, sizeof why);
+    /* The translation spells characters out as UTF-8 bytes: regcomp must see bytes, in the C
+       locale, even when a plugin has called setlocale (a regex_t keeps the mode it was compiled
+       in, so regexec needs no locale of its own). */
+    pthread_once(&c_locale_once, c_locale_init);
+    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+    char *ere = !c_locale && MB_CUR_MAX != 1 ? NULL : ecma_to_ere(src, why, sizeof why);
+    if (!c_locale && MB_CUR_MAX != 1)
+        snprintf(why, sizeof why, "no C locale to compile it in");
     regex_t *re = NULL;
     if (ere) {
         re = arena_alloc(&cc->v->ar, sizeof *re);
@@ -1736,6 +1889,8 @@ static regex_t *compile_pattern(cctx *cc, snode *n, const char *where, const cha
         }
         free(ere);
     }
+    if (c_locale)
+        uselocale(old);
     if (!re) {
         warnf(cc, "%s: %s \"%s\" cannot be compiled (%s); it is treated as always satisfied", n->loc, where, src,
               why);
