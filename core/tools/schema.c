@@ -590,9 +590,34 @@ static bool escape_char(const char *p, unsigned *cp, size_t *len)
     case 'x':
         *len = 3;
         return read_hex(p + 1, 2, cp) && *cp != 0;
+    case 'c': /* a control character: \cJ is U+000A */
+        *len = 2;
+        if (!((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')))
+            return false;
+        *cp = (unsigned)p[1] % 32u;
+        return true;
     case 'u':
+        if (p[1] == '{') { /* \u{1F600} (ECMA-262 with the u flag) */
+            unsigned v = 0;
+            size_t n = 0;
+            for (int h; n < 6 && (h = hex_digit((unsigned char)p[2 + n])) >= 0; n++)
+                v = v * 16u + (unsigned)h;
+            *len = 3 + n;
+            *cp = v;
+            return n > 0 && p[2 + n] == '}' && v != 0 && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF);
+        }
         *len = 5;
-        return read_hex(p + 1, 4, cp) && *cp != 0 && (*cp < 0xD800 || *cp > 0xDFFF);
+        if (!read_hex(p + 1, 4, cp) || *cp == 0)
+            return false;
+        if (*cp >= 0xD800 && *cp <= 0xDBFF) { /* a surrogate pair: \uD83D\uDE00 is U+1F600 */
+            unsigned lo;
+            if (p[5] != '\\' || p[6] != 'u' || !read_hex(p + 7, 4, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                return false;
+            *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
+            *len = 11;
+            return true;
+        }
+        return *cp < 0xD800 || *cp > 0xDFFF;
     default:
         if (*p && strchr("^$\\.*+?()[]{}|/-,:=!<>'\"#%&;@`~ _", *p)) {
             *cp = (unsigned char)*p;

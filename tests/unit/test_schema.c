@@ -1423,6 +1423,13 @@ static void test_pattern_unicode_classes(void **state)
     check("{\"pattern\":\"^[a-\\\\u00ff]$\"}", "\"~\"", OK, "\"é\"", OK, "\"A\"", "$: must match pattern ^[a-\\u00ff]$",
           "\"Ā\"", "$: must match pattern ^[a-\\u00ff]$", END);
     check("{\"pattern\":\"^[😀-😏]$\"}", "\"😃\"", OK, "\"😐\"", "$: must match pattern ^[😀-😏]$", END);
+    /* \u surrogate pairs, \u{...} and \cX */
+    check("{\"pattern\":\"^\\\\uD83D\\\\uDE00+$\"}", "\"😀😀\"", OK, "\"😁\"", "$: must match pattern ^\\uD83D\\uDE00+$", END);
+    check("{\"pattern\":\"^[\\\\uD83D\\\\uDE00-\\\\uD83D\\\\uDE0F]$\"}", "\"😃\"", OK, "\"😐\"",
+          "$: must match pattern ^[\\uD83D\\uDE00-\\uD83D\\uDE0F]$", END);
+    check("{\"pattern\":\"^\\\\u{1F600}[\\\\u{e9}-\\\\u{FF}]$\"}", "\"😀é\"", OK, "\"😀e\"",
+          "$: must match pattern ^\\u{1F600}[\\u{e9}-\\u{FF}]$", END);
+    check("{\"pattern\":\"^a\\\\cJ[\\\\ci]b$\"}", "\"a\\n\\tb\"", OK, "\"acJib\"", "$: must match pattern ^a\\cJ[\\ci]b$", END);
     check("{\"pattern\":\"^[\\\\]^\\\\-é[]+$\"}", "\"]^-é[\"", OK, "\"a\"", "$: must match pattern ^[\\]^\\-é[]+$", END);
 
     /* every pair of boundary code points as a range, positive and negated, against the code
@@ -1732,6 +1739,7 @@ static void test_pattern_translation_details(void **state)
     check("{\"pattern\":\"^a\\nb$\"}", "\"a\\nb\"", OK, "\"ab\"", "$: must match pattern ^a\\nb$", END);
     /* what cannot be translated is reported at compile time */
     static const char *bad[] = {"(?<=a)b", "a\\\\", "[abc", "\\\\p{L}", "[]", "[^\\\\s\\\\S]", "[z-a]", "[ü-é]",
+                                "\\\\uD83D", "\\\\uD83Dx", "\\\\uDE00", "\\\\u{110000}", "\\\\u{D800}", "\\\\u{}", "\\\\c1",
                                 "\\\\k<x>", "(?<x", "^(a)\\\\1$", "(a)(b)\\\\2"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char s[128];
