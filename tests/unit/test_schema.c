@@ -1432,6 +1432,29 @@ static void test_pattern_unicode_classes(void **state)
     check("{\"pattern\":\"^a\\\\cJ[\\\\ci]b$\"}", "\"a\\n\\tb\"", OK, "\"acJib\"", "$: must match pattern ^a\\cJ[\\ci]b$", END);
     check("{\"pattern\":\"^[\\\\]^\\\\-é[]+$\"}", "\"]^-é[\"", OK, "\"a\"", "$: must match pattern ^[\\]^\\-é[]+$", END);
 
+    /* every ASCII range between two of these (bracket metacharacters, classes' edges), positive
+       and negated, against every ASCII character: the bracket expression is written right */
+    static const unsigned a[] = {0x01, '\t', ' ', '!', ',', '-', '.', '0', '9', ':', 'A', 'Z',
+                                 '[', '\\', ']', '^', '_', '`', 'a', 'z', '{', '~', 0x7F};
+    const size_t na = sizeof a / sizeof *a;
+    for (size_t i = 0; i < na; i++) {
+        for (size_t j = i; j < na; j++) {
+            for (int neg = 0; neg < 2; neg++) {
+                char pat[64];
+                snprintf(pat, sizeof pat, "{\"pattern\":\"^[%s\\\\x%02x-\\\\x%02x]$\"}", neg ? "^" : "", a[i], a[j]);
+                schema_validator *v = compile(pat);
+                assert_null(schema_validator_warnings(v));
+                for (unsigned cp = 1; cp < 0x80; cp++) {
+                    char inst[16];
+                    snprintf(inst, sizeof inst, "\"\\u%04x\"", cp);
+                    bool in = cp >= a[i] && cp <= a[j];
+                    if ((count(v, inst) == 0) != (in != neg))
+                        fail_msg("%s against U+%04X: %s", pat, cp, in != neg ? "refused" : "accepted");
+                }
+                schema_validator_free(v);
+            }
+        }
+    }
     /* every pair of boundary code points as a range, positive and negated, against the code
        points around every boundary: matched exactly when inside */
     static const unsigned b[] = {0x80,    0xE9,    0x7FF,   0x800,   0xFFF,    0x1000,  0x4E00,   0x9FA5,
