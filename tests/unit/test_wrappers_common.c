@@ -213,11 +213,71 @@ static void test_outcome_names(void **state)
     assert_string_equal(lmcp_outcome_name((lmcp_outcome)-1), "unknown");
 }
 
+static bool odd_value(const wk_node *n, void *ctx)
+{
+    (void)ctx;
+    return ((const item *)n)->value % 2 == 1;
+}
+
+/* wk_sweep drops the nodes the callback says are at rest, keeps the others findable, and
+ * wk_sweep_due asks for the next sweep when the table has doubled since (at least WK_SWEEP_MIN). */
+static void test_keytable_sweep(void **state)
+{
+    (void)state;
+    wk_table t;
+    assert_true(wk_init(&t, 16));
+    int i = 0;
+    for (; !wk_sweep_due(&t); i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        ((item *)wk_get(&t, key, sizeof(item), NULL))->value = i;
+    }
+    assert_int_equal(i, WK_SWEEP_MIN);
+    size_t freed = 0;
+    assert_int_equal(wk_sweep(&t, odd_value, count_and_free, &freed), WK_SWEEP_MIN / 2);
+    assert_int_equal(freed, WK_SWEEP_MIN / 2);
+    assert_int_equal(t.n, WK_SWEEP_MIN / 2);
+    for (int k = 0; k < i; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", k);
+        wk_node *n = wk_find(&t, wk_hash(key), key);
+        if (k % 2)
+            assert_null(n);
+        else
+            assert_int_equal(((item *)n)->value, k);
+    }
+    /* 32 kept: the next sweep is due at 64 again (never below WK_SWEEP_MIN) */
+    assert_false(wk_sweep_due(&t));
+    for (; t.n < WK_SWEEP_MIN; i += 2) { /* even values only: nothing at rest */
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        ((item *)wk_get(&t, key, sizeof(item), NULL))->value = i;
+    }
+    assert_true(wk_sweep_due(&t));
+    assert_int_equal(wk_sweep(&t, odd_value, NULL, NULL), 0); /* free() when no free_node */
+    /* all 64 kept: due at 128 */
+    assert_false(wk_sweep_due(&t));
+    for (; t.n < 2 * WK_SWEEP_MIN - 1; i += 2) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        ((item *)wk_get(&t, key, sizeof(item), NULL))->value = i;
+    }
+    assert_false(wk_sweep_due(&t));
+    ((item *)wk_get(&t, "one more", sizeof(item), NULL))->value = 1;
+    assert_true(wk_sweep_due(&t));
+    assert_int_equal(wk_sweep(&t, odd_value, NULL, NULL), 1);
+    assert_null(wk_find(&t, wk_hash("one more"), "one more"));
+    freed = 0;
+    wk_destroy(&t, count_and_free, &freed);
+    assert_int_equal(freed, 2 * WK_SWEEP_MIN - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keytable),
         cmocka_unit_test(test_keytable_own_hash),
+        cmocka_unit_test(test_keytable_sweep),
         cmocka_unit_test(test_log_queue),
         cmocka_unit_test(test_arguments_digest),
         cmocka_unit_test(test_outcome_names),

@@ -24,6 +24,7 @@ bool wk_init(wk_table *t, size_t nslots)
     t->slots = calloc(n, sizeof *t->slots);
     t->nslots = t->slots ? n : 0;
     t->n = 0;
+    t->sweep_at = WK_SWEEP_MIN;
     return t->slots != NULL;
 }
 
@@ -97,6 +98,33 @@ wk_node *wk_get(wk_table *t, const char *key, size_t size, bool *created)
     e->hash = h;
     wk_insert(t, e);
     return e;
+}
+
+bool wk_sweep_due(const wk_table *t) { return t->n >= t->sweep_at; }
+
+size_t wk_sweep(wk_table *t, bool (*at_rest)(const wk_node *node, void *ctx),
+                void (*free_node)(wk_node *node, void *ctx), void *ctx)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < t->nslots; i++) {
+        wk_node **pp = &t->slots[i];
+        while (*pp) {
+            wk_node *e = *pp;
+            if (!at_rest(e, ctx)) {
+                pp = &e->next;
+                continue;
+            }
+            *pp = e->next;
+            t->n--;
+            dropped++;
+            if (free_node)
+                free_node(e, ctx);
+            else
+                free(e);
+        }
+    }
+    t->sweep_at = t->n < WK_SWEEP_MIN / 2 ? WK_SWEEP_MIN : 2 * t->n;
+    return dropped;
 }
 
 void wk_destroy(wk_table *t, void (*free_node)(wk_node *node, void *ctx), void *ctx)
