@@ -1,7 +1,12 @@
 /* wrapper plugin "circuit-breaker": stops calling a Lambda function that keeps failing.
  *
  * One breaker per function (its ARN, or its name when the ARN is unknown), shared by every
- * tool that invokes it. States:
+ * tool that invokes it. A breaker at rest — closed, no failure in a row, no call counted within
+ * its window, no call running — is no different from a new one, and is dropped (keytable.h:
+ * when the table has doubled since the last sweep), so the breakers of functions that a
+ * rediscovery removed or renamed do not stay forever: the table holds about twice the breakers
+ * that are not at rest, at most. An open or half-open breaker is kept until a call closes it.
+ * States:
  *   closed     calls go through; outcomes are counted. The breaker opens after
  *              `failure_threshold` consecutive failures, or when at least `min_calls` calls
  *              finished within the last `window` and the share of failures among them reached
@@ -27,8 +32,8 @@
  * (per tool through overrides or tags); a function shared by tools with different settings
  * follows the settings of the call that is finishing. The instance's failure_ratio is checked at
  * start; a tool's own (an overrides block) is checked when a breaker first sees that value — the
- * verdict is kept with the breaker — and one outside 0..1 is ignored with one warning: the
- * instance's failure_ratio applies. The integer settings are bounded by the host. */
+ * verdict is kept with the breaker (one dropped at rest forgets it) — and one outside 0..1 is
+ * ignored with one warning: the instance's failure_ratio applies. The integer settings are bounded by the host. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,6 +79,7 @@ typedef struct breaker {
     uint64_t epoch;            /* bumped on every state change: a call's outcome counts only if
                                   the epoch it started in is still the current one */
     uint32_t consecutive;
+    uint32_t users;            /* calls running through it: it is not dropped meanwhile */
     int64_t slot_us;           /* width of a slot when the ring was filled */
     slot ring[SLOTS];
     char last_failure[160];    /* outcome and type of the last failure, for messages */
@@ -86,15 +92,31 @@ typedef struct cb {
     const lmcp_instance *inst;
     double base_ratio;         /* the instance's failure_ratio, checked at start */
     pthread_mutex_t mu;
-    wk_table table;            /* breaker by function; never freed before destroy */
+    wk_table table;            /* breaker by function; at rest: dropped by a sweep */
     uint64_t next_call_id;
-    uint64_t refused, opened;
+    uint64_t refused, opened, dropped;
 } cb;
 
 /* The breaker of a function, created closed on first use (under mu). NULL: out of memory. */
 static breaker *breaker_get(cb *c, const char *key)
 {
     return (breaker *)wk_get(&c->table, key, sizeof(breaker), NULL);
+}
+
+/* Whether a breaker is the same as a new one (a wk_sweep callback; ctx: the monotonic time now):
+   closed, no failure in a row, no call running, and every slot of its ring older than the window
+   it was filled for (window_sum ignores a slot older than the window; the ring's window is
+   slot_us * SLOTS plus less than SLOTS microseconds of rounding, within slot_us * (SLOTS + 1)). */
+static bool breaker_at_rest(const wk_node *node, void *ctx)
+{
+    const breaker *b = (const breaker *)node;
+    int64_t now = *(const int64_t *)ctx;
+    if (b->users || b->state != CB_CLOSED || b->consecutive)
+        return false;
+    for (int i = 0; i < SLOTS; i++)
+        if (b->ring[i].start_us && b->ring[i].start_us + b->slot_us * (SLOTS + 1) > now)
+            return false;
+    return true;
 }
 
 /* The failure_ratio to apply for the finishing call's value (under mu). A value is checked when
@@ -153,6 +175,11 @@ static void cb_destroy(void *state)
     cb *c = state;
     if (!c)
         return;
+    if (c->host->log_enabled(LMCP_LOG_DEBUG))
+        c->host->log(c->inst, LMCP_LOG_DEBUG,
+                     "circuit-breaker statistics: %zu breakers kept, %" PRIu64 " dropped at rest, %" PRIu64
+                     " times opened, %" PRIu64 " calls refused",
+                     c->table.n, c->dropped, c->opened, c->refused);
     wk_destroy(&c->table, NULL, NULL); /* breakers are single allocations (wk_get) */
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -252,6 +279,8 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     q.n = 0;   /* (only n: the lines are not zeroed, a call pays nothing for them) */
     int64_t now = h->monotonic_us();
     pthread_mutex_lock(&c->mu);
+    if (wk_sweep_due(&c->table)) /* before the lookup: a breaker of this key at rest may go too */
+        c->dropped += wk_sweep(&c->table, breaker_at_rest, NULL, &now);
     breaker *b = breaker_get(c, key);
     if (!b) { /* out of memory: do not get in the way */
         pthread_mutex_unlock(&c->mu);
@@ -297,6 +326,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         return LMCP_OK;
     }
     uint64_t epoch = b->epoch;
+    b->users++; /* b stays linked until this call is done with it */
     pthread_mutex_unlock(&c->mu);
     wu_log_flush(&q, h, c->inst);
 
@@ -312,6 +342,7 @@ static int cb_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         v = V_NEUTRAL;
     now = h->monotonic_us();
     pthread_mutex_lock(&c->mu);
+    b->users--;
     if (v == V_FAILURE) {
         const char *type = h->result_error_type(res);
         snprintf(b->last_failure, sizeof b->last_failure, "%s%s%s%s", lmcp_outcome_name(o), type ? " (" : "",

@@ -463,6 +463,77 @@ static void test_stale_failures_do_not_reopen(void **state)
     fx_free(f);
 }
 
+/* Soak finding: a breaker was made for every function ever called and kept until the plugin
+ * was destroyed, so a server whose refreshes kept bringing new functions (renamed, redeployed
+ * under new names) grew by one breaker per function, forever. Breakers at rest are now dropped
+ * when the table has doubled since the last sweep; breakers holding state stay, and so does one
+ * a running call uses. Here 1,000 functions are called in 5 rounds of 200, each round after the
+ * window of the previous one has passed: at most about 2 rounds' worth may be kept, not 1,000. */
+#define CHURN_ROUNDS 5
+#define CHURN_PER_ROUND 200
+#define CHURN (CHURN_ROUNDS * CHURN_PER_ROUND)
+static char churn_names[CHURN][16];
+static fx_tool churn_tools[CHURN + 3];
+
+static void test_idle_breakers_dropped(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CHURN; i++) {
+        snprintf(churn_names[i], sizeof churn_names[i], "c%d", i);
+        churn_tools[i] = (fx_tool){.name = churn_names[i]};
+    }
+    churn_tools[CHURN] = (fx_tool){.name = "x", .function = "fn-x"};
+    churn_tools[CHURN + 1] = (fx_tool){.name = "y", .function = "fn-y"};
+    churn_tools[CHURN + 2] = (fx_tool){.name = "z", .function = "fn-z"};
+    fx *f = fx_new("wrappers = ( { plugin = \"circuit-breaker\"; failure_threshold = 3; failure_ratio = 0.9; "
+                   "min_calls = 1000; window = \"100ms\"; cooldown = \"60s\"; } );\n",
+                   churn_tools, CHURN + 3);
+    if (!f->snap)
+        fail_msg("%s", f->err);
+    /* state that must survive every sweep: x open, y two failures in a row, z a call running */
+    for (int i = 0; i < 3; i++)
+        call_as(f, "x", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR);
+    call_as(f, "y", LMCP_OUTCOME_TIMEOUT);
+    int before = fx_calls();
+    fx_term_push((fx_step){.outcome = LMCP_OUTCOME_OK, .gate = true});
+    fx_term_default((fx_step){.outcome = LMCP_OUTCOME_OK});
+    fx_async *z = fx_start(f, "z", "{}", 0);
+    while (fx_calls() <= before) /* z is in the terminal, holding its breaker */
+        fx_sleep_ms(1);
+    for (int r = 0; r < CHURN_ROUNDS; r++) {
+        for (int i = 0; i < CHURN_PER_ROUND; i++)
+            assert_int_equal(call_as(f, churn_names[r * CHURN_PER_ROUND + i], LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+        fx_sleep_ms((int64_t)(150 * fx_scale())); /* the 100 ms window (ring: 105 ms) passes */
+    }
+    fx_gate_open();
+    fx_join(z); /* z's breaker was not freed under it (ASan, valgrind) */
+    assert_int_equal(z->res->outcome, LMCP_OUTCOME_OK);
+    fx_async_free(z);
+    assert_int_equal(call_as(f, "x", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);                  /* still open */
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_SERVICE_ERROR), LMCP_OUTCOME_SERVICE_ERROR); /* third in a row */
+    assert_int_equal(call_as(f, "y", LMCP_OUTCOME_OK), LMCP_OUTCOME_REFUSED);
+    /* a function whose breaker was dropped starts afresh */
+    assert_int_equal(call_as(f, "c0", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_DEBUG);
+    fx_stderr_begin();
+    fx_free(f);
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    const char *st = strstr(text, "circuit-breaker statistics: ");
+    if (!st)
+        fail_msg("no statistics line at destroy:\n%s", text);
+    unsigned long kept = 0, dropped = 0;
+    assert_int_equal(sscanf(st, "circuit-breaker statistics: %lu breakers kept, %lu dropped at rest", &kept, &dropped), 2);
+    free(text);
+    print_message("%d functions called: %lu breakers kept, %lu dropped at rest\n", CHURN + 3, kept, dropped);
+    /* about twice a round (and the 64 of the first sweep), never all of them */
+    assert_true(kept <= 2 * (CHURN_PER_ROUND + 3) + 64);
+    assert_int_equal(kept + dropped, CHURN + 4); /* c0's twice: dropped by the sweeps of round 2 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_bad_ratio_override_ignored),
         cmocka_unit_test(test_stale_failures_do_not_reopen),
         cmocka_unit_test(test_timeouts_before_lambda_are_neutral),
+        cmocka_unit_test(test_idle_breakers_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
