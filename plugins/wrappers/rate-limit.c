@@ -24,13 +24,18 @@
  * and the interval between two calls is capped (T_MAX_US): a tiny rate (1e-14 per second) stays a
  * finite, huge wait — refused — instead of overflowing into "no wait at all".
  *
+ * A tool's bucket at rest — nothing booked, full again (tat not after now), no call waiting on
+ * it — is no different from a new one, and is dropped (keytable.h: when the table has doubled
+ * since the last sweep), so the buckets of tools that a rediscovery removed or renamed do not
+ * stay forever: the table holds about twice the buckets that are not at rest, at most.
+ *
  * rate 0 means "no limit" for that bucket. Settings are resolved per tool by the host; the
  * global bucket uses the instance's own values (global_* in an overrides block are ignored).
  * The instance's rates are checked at start (0 or a positive, finite number); a tool's own rate
  * (an overrides block or the tag) is checked once, when the tool's bucket first sees it (the
- * verdict is kept with the bucket, so a call costs no validation): a negative or infinite one is
- * ignored with one warning and the instance's rate applies. Log lines are formatted under the
- * lock and written after it is released. */
+ * verdict is kept with the bucket, so a call costs no validation; a bucket dropped at rest
+ * forgets it): a negative or infinite one is ignored with one warning and the instance's rate
+ * applies. Log lines are formatted under the lock and written after it is released. */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -80,6 +85,7 @@ typedef struct bucket {
 typedef struct tool_bucket {
     wk_node node;     /* in rl.tools, keyed by the tool name */
     bucket b;         /* b.rate <= 0: the tool has no bucket of its own */
+    uint32_t users;   /* calls waiting for their slot in it: it is not dropped meanwhile */
     bool seen;        /* seen_*: the tool's settings the bucket was configured from */
     double seen_rate;
     int64_t seen_burst;
@@ -91,8 +97,8 @@ typedef struct rl {
     double base_rate; /* the instance's rate (checked at start): stands in for an invalid tool's */
     pthread_mutex_t mu;
     bucket global;
-    wk_table tools;   /* tool_bucket by tool name; never freed before destroy */
-    uint64_t admitted, delayed, refused, cancelled;
+    wk_table tools;   /* tool_bucket by tool name; at rest: dropped by a sweep */
+    uint64_t admitted, delayed, refused, cancelled, dropped;
 } rl;
 
 static double burst_of(double rate, int64_t burst)
@@ -228,9 +234,9 @@ static bool same_rate(double a, double b) { return a == b || (isnan(a) && isnan(
 
 /* The tool's bucket (created on first use; under mu), configured from the tool's settings when
    they are first seen or differ from the ones it was configured from (a rediscovery changed a
-   tag): that is when they are checked, so the verdict costs nothing per call. NULL: the tool
-   has no limit of its own (or out of memory). */
-static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t burst, wu_logq *q)
+   tag): that is when they are checked, so the verdict costs nothing per call. NULL: out of
+   memory; tb->b.rate <= 0: the tool has no limit of its own. */
+static tool_bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t burst, wu_logq *q)
 {
     tool_bucket *tb = (tool_bucket *)wk_get(&r->tools, tool, sizeof(tool_bucket), NULL);
     if (!tb)
@@ -249,7 +255,16 @@ static bucket *tool_bucket_for(rl *r, const char *tool, double rate, int64_t bur
         }
         bucket_config(&tb->b, use, burst);
     }
-    return tb->b.rate > 0 ? &tb->b : NULL;
+    return tb;
+}
+
+/* Whether a tool's bucket is the same as a new one (a wk_sweep callback; ctx: the time now, a
+   double): nothing booked and tat not after now (a later call is then placed exactly as in a
+   full bucket), and no waiting call that will take its booking back. */
+static bool tool_bucket_at_rest(const wk_node *node, void *ctx)
+{
+    const tool_bucket *tb = (const tool_bucket *)node;
+    return tb->users == 0 && tb->b.n == 0 && tb->b.tat <= *(const double *)ctx;
 }
 
 static int rl_init(const lmcp_plugin_ctx *ctx, void **state, char *err, size_t errlen)
@@ -296,8 +311,9 @@ static void rl_destroy(void *state)
     if (r->host->log_enabled(LMCP_LOG_DEBUG))
         r->host->log(r->inst, LMCP_LOG_DEBUG,
                      "rate-limit statistics: %" PRIu64 " admitted (%" PRIu64 " after a wait), %" PRIu64
-                     " refused, %" PRIu64 " cancelled while waiting",
-                     r->admitted, r->delayed, r->refused, r->cancelled);
+                     " refused, %" PRIu64 " cancelled while waiting; %zu tool buckets kept, %" PRIu64
+                     " dropped at rest",
+                     r->admitted, r->delayed, r->refused, r->cancelled, r->tools.n, r->dropped);
     wk_destroy(&r->tools, free_tool_bucket, NULL);
     bucket_free(&r->global);
     pthread_mutex_destroy(&r->mu);
@@ -321,7 +337,10 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     double now = (double)now_us;
     pthread_mutex_lock(&r->mu);
     bucket *g = r->global.rate > 0 ? &r->global : NULL;
-    bucket *t = rate != 0 ? tool_bucket_for(r, tool, rate, burst, &q) : NULL;
+    if (rate != 0 && wk_sweep_due(&r->tools)) /* before the lookup: this tool's bucket at rest may go too */
+        r->dropped += wk_sweep(&r->tools, tool_bucket_at_rest, free_tool_bucket, &now);
+    tool_bucket *tb = rate != 0 ? tool_bucket_for(r, tool, rate, burst, &q) : NULL;
+    bucket *t = tb && tb->b.rate > 0 ? &tb->b : NULL;
     if (g)
         bucket_fold(g, now);
     if (t)
@@ -373,6 +392,8 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
     r->admitted++;
     if (wait_us > 0)
         r->delayed++;
+    if (wait_us > 0 && t)
+        tb->users++; /* its booking may be taken back after the wait: tb stays linked until then */
     pthread_mutex_unlock(&r->mu);
     wu_log_flush(&q, h, r->inst);
 
@@ -380,15 +401,21 @@ static int rl_invoke(void *state, const lmcp_settings *s, lmcp_call *call, lmcp_
         if (h->log_enabled(LMCP_LOG_DEBUG))
             h->log(r->inst, LMCP_LOG_DEBUG, "tool %s delayed %" PRId64 " ms by the rate limit", tool, ms);
         int rc = h->call_sleep_ms(call, ms);
+        if (rc == LMCP_OK && t) {
+            pthread_mutex_lock(&r->mu);
+            tb->users--;
+            pthread_mutex_unlock(&r->mu);
+        }
         if (rc != LMCP_OK) {
             /* the slot was not used: take the bookings back, so the next call that fits there
-               gets it (the tool's bucket pointer stays valid: buckets are never freed before
-               destroy) */
+               gets it (the tool's bucket is still linked: users) */
             pthread_mutex_lock(&r->mu);
             if (g)
                 bucket_unbook(g, fire);
-            if (t)
+            if (t) {
                 bucket_unbook(t, fire);
+                tb->users--;
+            }
             r->cancelled++;
             pthread_mutex_unlock(&r->mu);
             if (rc == LMCP_CANCELLED) {

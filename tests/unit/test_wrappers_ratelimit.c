@@ -519,6 +519,72 @@ static void test_non_finite_rates(void **state)
     }
 }
 
+/* Soak finding: a tool's bucket was made on its first call and kept until the plugin was
+ * destroyed, so a server whose refreshes kept bringing new tools grew by one bucket per tool
+ * name ever called, forever. Buckets at rest (nothing booked, full again, nobody waiting) are now
+ * dropped when the table has doubled since the last sweep; a bucket that is not full, or has a
+ * call waiting, stays. 1,000 tools in 5 rounds of 200: about 2 rounds' worth may be kept. */
+#define CHURN_ROUNDS 5
+#define CHURN_PER_ROUND 200
+#define CHURN (CHURN_ROUNDS * CHURN_PER_ROUND)
+static char churn_names[CHURN][16];
+static fx_tool churn_tools[CHURN + 2];
+
+static void test_idle_buckets_dropped(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CHURN; i++) {
+        snprintf(churn_names[i], sizeof churn_names[i], "c%d", i);
+        churn_tools[i] = (fx_tool){.name = churn_names[i]};
+    }
+    churn_tools[CHURN] = (fx_tool){.name = "p"};
+    churn_tools[CHURN + 1] = (fx_tool){.name = "w"};
+    fx *f = fx_new("wrappers = ( { plugin = \"rate-limit\"; rate = 1000; burst = 1; max_wait = \"0\";\n"
+                   "  overrides = ( { tools = [\"p\", \"w\"]; rate = 0.01; }, { tools = \"w\"; max_wait = \"300s\"; } ); } );\n",
+                   churn_tools, CHURN + 2);
+    if (!f->snap)
+        fail_msg("%s", f->err);
+    lmcp_outcome o;
+    timed(f, "p", &o, NULL); /* p's bucket is empty for the next 100 s */
+    assert_int_equal(o, LMCP_OUTCOME_OK);
+    timed(f, "w", &o, NULL);
+    fx_async *w = fx_start(f, "w", "{}", 0); /* waits about 100 s for its slot, booked in w's bucket */
+    fx_wait_running(w);
+    fx_sleep_ms((int64_t)(100 * fx_scale()));
+    for (int r = 0; r < CHURN_ROUNDS; r++) {
+        for (int i = 0; i < CHURN_PER_ROUND; i++) {
+            timed(f, churn_names[r * CHURN_PER_ROUND + i], &o, NULL);
+            assert_int_equal(o, LMCP_OUTCOME_OK);
+        }
+        fx_sleep_ms(5); /* each bucket is full again 1 ms after its call */
+    }
+    call_cancel(w->call); /* takes its booking back from w's bucket, which was kept for it */
+    fx_join(w);
+    assert_int_equal(w->res->outcome, LMCP_OUTCOME_CANCELLED);
+    fx_async_free(w);
+    int64_t retry = 0;
+    timed(f, "p", &o, &retry); /* p's bucket was kept: still empty */
+    assert_int_equal(o, LMCP_OUTCOME_REFUSED);
+    assert_true(retry > 50000);
+    assert_int_equal(fx_calls(), 2 + CHURN);
+
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_DEBUG);
+    fx_stderr_begin();
+    fx_free(f);
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    const char *st = strstr(text, "cancelled while waiting; ");
+    if (!st)
+        fail_msg("no statistics line at destroy:\n%s", text);
+    unsigned long kept = 0, dropped = 0;
+    assert_int_equal(sscanf(st, "cancelled while waiting; %lu tool buckets kept, %lu dropped at rest", &kept, &dropped), 2);
+    free(text);
+    print_message("%d tools called: %lu tool buckets kept, %lu dropped at rest\n", CHURN + 2, kept, dropped);
+    assert_true(kept <= 2 * (CHURN_PER_ROUND + 2) + 64);
+    assert_int_equal(kept + dropped, CHURN + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_cancelled_slot_not_shared),
         cmocka_unit_test(test_tiny_rate_refuses),
         cmocka_unit_test(test_non_finite_rates),
+        cmocka_unit_test(test_idle_buckets_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
