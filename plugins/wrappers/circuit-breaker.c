@@ -33,7 +33,8 @@
  * follows the settings of the call that is finishing. The instance's failure_ratio is checked at
  * start; a tool's own (an overrides block) is checked when a breaker first sees that value — the
  * verdict is kept with the breaker (one dropped at rest forgets it) — and one outside 0..1 is
- * ignored with one warning: the instance's failure_ratio applies. The integer settings are bounded by the host. */
+ * ignored with one warning: the instance's failure_ratio applies. The integer settings are
+ * bounded by the host. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
