@@ -54,6 +54,9 @@
 #define ERR_INVALID_PARAMS (-32602)
 #define ERR_INTERNAL (-32603)
 #define ERR_UNSUPPORTED_VERSION (-32022)
+/* subscriptions/listen streams open at once (one per client is the usual): each costs memory,
+   a lookup for every request id and a message per tool-list change */
+#define MAX_SUBSCRIPTIONS 256
 
 #define DISCOVER_TTL_MS 3600000
 
@@ -118,6 +121,7 @@ struct mcp_server {
     pthread_mutex_t mu;
     inflight *calls;
     subscription *subs;
+    size_t nsubs;                  /* linked in subs */
     const char *legacy_version;    /* NULL until `initialize` */
     bool legacy_ready;             /* notifications/initialized received */
     int legacy_log_level;          /* logging/setLevel; -1: no client logs */
@@ -822,6 +826,13 @@ static void do_listen(req *rq)
         duplicate_id(rq);
         return;
     }
+    if (s->nsubs >= MAX_SUBSCRIPTIONS && !s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        subscription_free(sub);
+        reply_errorf(rq, ERR_INTERNAL, "subscriptions/listen: %d subscriptions are open already, the most this "
+                     "server keeps; cancel one first", MAX_SUBSCRIPTIONS);
+        return;
+    }
     json_object *ack = json_object_new_object();
     json_object_object_add(ack, "jsonrpc", json_object_new_string("2.0"));
     json_object_object_add(ack, "method", json_object_new_string("notifications/subscriptions/acknowledged"));
@@ -840,6 +851,7 @@ static void do_listen(req *rq)
     if (!closed) {
         sub->next = s->subs;
         s->subs = sub;
+        s->nsubs++;
     }
     pthread_mutex_unlock(&s->mu);
     if (closed) { /* shutting down: acknowledge and close at once */
@@ -886,6 +898,7 @@ static void on_cancelled(mcp_server *s, json_object *params)
     } else if (sp) {
         subscription *sub = *sp;
         *sp = sub->next;
+        s->nsubs--;
         subscription_free(sub);
         what = "subscription closed";
     }
@@ -1333,6 +1346,7 @@ void mcp_server_shutdown(mcp_server *s, int64_t grace_ms)
         subscription_free(sub);
         nsubs++;
     }
+    s->nsubs = 0;
     pthread_mutex_unlock(&s->mu);
     LOG_DEBUG(LOGC, "shutdown: closed %zu subscription(s), draining calls for up to %" PRId64 " ms", nsubs, grace_ms);
 

@@ -1475,6 +1475,40 @@ static void test_subscriptions(void **state)
     fx_free(f);
 }
 
+/* Open subscriptions are bounded: past MAX_SUBSCRIPTIONS (256) a listen is refused with an error
+ * naming the limit, and a cancelled one makes room again. */
+static void test_subscriptions_bounded(void **state)
+{
+    (void)state;
+    fx *f = fx_new(NULL);
+    for (int i = 0; i < 256; i++) {
+        sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META
+                 ",\"notifications\":{\"toolsListChanged\":true}}}", 1000 + i);
+        json_object *o = must_msg(f);
+        assert_json_at(o, "method", "\"notifications/subscriptions/acknowledged\"");
+        json_object_put(o);
+    }
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META
+             ",\"notifications\":{\"toolsListChanged\":true}}}");
+    expect_error(f, "9", -32603, "256 subscriptions are open already");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1017}}");
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"subscriptions/listen\",\"params\":{" MODERN_META
+             ",\"notifications\":{\"toolsListChanged\":true}}}");
+    json_object *o = must_msg(f);
+    assert_json_at(o, "method", "\"notifications/subscriptions/acknowledged\"");
+    json_object_put(o);
+    expect_ping_ok(f, true);
+    mcp_server_shutdown(f->s, 0);
+    for (int i = 0; i < 256; i++) { /* every open one is closed: 1017 was cancelled, 10 took its place */
+        o = must_msg(f);
+        assert_true(has(o, "result"));
+        assert_true(json_object_get_int(at(o, "id")) != 1017);
+        json_object_put(o);
+    }
+    expect_silence(f, 30);
+    fx_free(f);
+}
+
 static void test_legacy_list_changed_only_when_ready(void **state)
 {
     (void)state;
@@ -1545,6 +1579,7 @@ int main(void)
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_client_logs),
         cmocka_unit_test(test_subscriptions),
+        cmocka_unit_test(test_subscriptions_bounded),
         cmocka_unit_test(test_legacy_list_changed_only_when_ready),
         cmocka_unit_test(test_shutdown_drains),
         cmocka_unit_test(test_requests_wait_for_first_discovery),
