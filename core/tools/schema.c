@@ -33,8 +33,9 @@
  * out (lead byte 0xE2 split three ways) would take "." from 22 bytes of ERE to 47, and put
  * ^.{1,1000}$ past PATTERN_EXPANSION_MAX (counts up to 1562 compile today). glibc lets "^" match
  * right after an atom that matched "\n", and "$" right before one ("\n^" and "a$\n" match "\n"
- * and "a\n"; in ECMA-262 they never match); anchors at the ends of the pattern or of an
- * alternative are not affected.
+ * and "a\n"; in ECMA-262 they never match), and one inside a repeated group matches inside the
+ * string ((^a){2} and (a$){2} match "aa"); anchors at the ends of the pattern or of an
+ * alternative outside a repeated group are not affected.
  *
  * unevaluatedProperties/unevaluatedItems look at what the subschemas applied to the same value
  * evaluated (JSON Schema 2020-12 core 11.2/11.3): properties, patternProperties,
