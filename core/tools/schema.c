@@ -544,6 +544,15 @@ static uint64_t json_hash(json_object *o)
 
 /* ------------------------------------------------------------------ ECMA-262 patterns -> POSIX ERE */
 
+/* regcomp sees bytes (patterns are compiled in the C locale, whatever the process's: see
+ * compile_pattern); "one character" is spelled out as one ASCII byte or one UTF-8 sequence, or
+ * quantifiers would count bytes. */
+#define ERE_MB "[\xc0-\xff][\x80-\xbf]*"
+#define ERE_NOT_ASCII "\x80-\xff"
+#define ERE_NUL "[^\x01-\xff]"
+#define ERE_NOTHING "\xff"
+#define CP_MAX 0x10FFFFu
+
 static void utf8_bytes(buf *o, unsigned cp)
 {
     char u[4];
@@ -554,6 +563,10 @@ static void utf8_bytes(buf *o, unsigned cp)
  * (regcomp in the C locale sees bytes). */
 static void ere_literal(buf *o, unsigned cp)
 {
+    if (cp == 0) { /* a pattern cannot hold NUL; the subject can (REG_STARTEND): the one byte not 1..255 */
+        buf_append_str(o, ERE_NUL);
+        return;
+    }
     if (cp < 0x80) {
         if (strchr(".[]()*+?{}|^$\\", (int)cp) && cp)
             buf_append_char(o, '\\');
@@ -590,7 +603,11 @@ static bool escape_char(const char *p, unsigned *cp, size_t *len)
     case 'v': *cp = '\v'; *len = 1; return true;
     case 'x':
         *len = 3;
-        return read_hex(p + 1, 2, cp) && *cp != 0;
+        return read_hex(p + 1, 2, cp);
+    case '0': /* NUL; "\01" is an octal escape, a syntax error with the u flag */
+        *cp = 0;
+        *len = 1;
+        return !(p[1] >= '0' && p[1] <= '9');
     case 'c': /* a control character: \cJ is U+000A */
         *len = 2;
         if (!((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')))
@@ -605,10 +622,10 @@ static bool escape_char(const char *p, unsigned *cp, size_t *len)
                 v = v * 16u + (unsigned)h;
             *len = 3 + n;
             *cp = v;
-            return n > 0 && p[2 + n] == '}' && v != 0 && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF);
+            return n > 0 && p[2 + n] == '}' && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF);
         }
         *len = 5;
-        if (!read_hex(p + 1, 4, cp) || *cp == 0)
+        if (!read_hex(p + 1, 4, cp))
             return false;
         if (*cp >= 0xD800 && *cp <= 0xDBFF) { /* a surrogate pair: \uD83D\uDE00 is U+1F600 */
             unsigned lo;
@@ -645,12 +662,6 @@ static size_t cp_at(const char *p, unsigned *cp)
     return len;
 }
 
-/* regcomp sees bytes (patterns are compiled in the C locale, whatever the process's: see
- * compile_pattern); "one character" is spelled out as one ASCII byte or one UTF-8 sequence, or
- * quantifiers would count bytes. */
-#define ERE_MB "[\xc0-\xff][\x80-\xbf]*"
-#define ERE_NOT_ASCII "\x80-\xff"
-#define CP_MAX 0x10FFFFu
 
 /* A character class as a sorted list of disjoint code point ranges. */
 typedef struct cp_set {
@@ -695,12 +706,12 @@ static void cps_normalize(cp_set *s)
     s->n = k + 1;
 }
 
-/* Every code point from 1 to U+10FFFF not in s (NUL never reaches regexec: strings are C strings). */
+/* Every code point up to U+10FFFF not in s (NUL included: regexec sees the whole string, REG_STARTEND). */
 static void cps_complement(cp_set *s)
 {
     cps_normalize(s);
     cp_set c = {0};
-    unsigned next = 1;
+    unsigned next = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (s->r[i].lo > next)
             cps_add(&c, next, s->r[i].lo - 1);
@@ -774,9 +785,10 @@ static void utf8_alternatives(buf *o, unsigned lo, unsigned hi)
     }
 }
 
-/* The ASCII members of s (1..0x7F) as a POSIX bracket expression: ']' first, '[' '^' '-' last,
- * no range bounded by one of them. Written as "[^...]" (with the non-ASCII bytes, handled by the
- * caller) when that is shorter. Nothing is appended when there is no ASCII member. */
+/* The ASCII members of s as a POSIX bracket expression: ']' first, '[' '^' '-' last, no range
+ * bounded by one of them. A pattern cannot name NUL, so a set with NUL is written as the
+ * complement, "[^...]" (with the non-ASCII bytes, handled by the caller), and one without as its
+ * members. Nothing is appended when there is no ASCII member. */
 static void ascii_bracket(buf *o, const cp_set *s)
 {
     bool in[128] = {false};
@@ -786,7 +798,7 @@ static void ascii_bracket(buf *o, const cp_set *s)
             in[c] = true, count++;
     if (!count)
         return;
-    bool neg = count > 64;
+    bool neg = in[0];
     if (neg) /* list the complement */
         for (int c = 1; c < 128; c++)
             in[c] = !in[c];
@@ -909,9 +921,10 @@ static bool ere_bracket(buf *o, const char **pp, char *why, size_t whylen)
         cps_complement(&s); /* [^] is every character */
     else
         cps_normalize(&s);
-    if (!s.n) {
-        snprintf(why, whylen, "empty character class");
-        goto fail;
+    if (!s.n) { /* [] (or [^\s\S]) matches nothing: a byte no UTF-8 text holds */
+        buf_append_str(o, ERE_NOTHING);
+        free(s.r);
+        return true;
     }
     buf br = BUF_INIT, mb = BUF_INIT;
     ascii_bracket(&br, &s);

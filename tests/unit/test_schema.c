@@ -1423,6 +1423,16 @@ static void test_pattern_unicode_classes(void **state)
     check("{\"pattern\":\"^[a-\\\\u00ff]$\"}", "\"~\"", OK, "\"é\"", OK, "\"A\"", "$: must match pattern ^[a-\\u00ff]$",
           "\"Ā\"", "$: must match pattern ^[a-\\u00ff]$", END);
     check("{\"pattern\":\"^[😀-😏]$\"}", "\"😃\"", OK, "\"😐\"", "$: must match pattern ^[😀-😏]$", END);
+    /* NUL (\u0000 in the JSON string) is a character like any other: in negations and \D \W \S */
+    check("{\"pattern\":\"^[^a]\\\\W[\\\\D][^!-~]$\"}", "\"\\u0000\\u0000\\u0000\\u0000\"", OK, "\"a\\u0000\\u0000\\u0000\"",
+          "$: must match pattern ^[^a]\\W[\\D][^!-~]$", END);
+    check("{\"pattern\":\"^[\\\\s\\\\w]$\"}", "\"\\u0000\"", "$: must match pattern ^[\\s\\w]$", END);
+    /* [] matches nothing (a valid ECMA-262 class); \0, \x00 and \u0000 are NUL */
+    check("{\"pattern\":\"^a[]?b$\"}", "\"ab\"", OK, "\"a b\"", "$: must match pattern ^a[]?b$", END);
+    check("{\"pattern\":\"[]\"}", "\"x\"", "$: must match pattern []", "\"\"", "$: must match pattern []", END);
+    check("{\"pattern\":\"^.[^\\\\s\\\\S]*$\"}", "\"é\"", OK, "\"éa\"", "$: must match pattern ^.[^\\s\\S]*$", END);
+    check("{\"pattern\":\"^\\\\0[\\\\x00-\\\\x1f]\\\\u0000?$\"}", "\"\\u0000\\u001f\"", OK, "\"\\u0000\\u0000\\u0000\"", OK,
+          "\"0\\u001f\"", "$: must match pattern ^\\0[\\x00-\\x1f]\\u0000?$", END);
     /* \u surrogate pairs, \u{...} and \cX */
     check("{\"pattern\":\"^\\\\uD83D\\\\uDE00+$\"}", "\"😀😀\"", OK, "\"😁\"", "$: must match pattern ^\\uD83D\\uDE00+$", END);
     check("{\"pattern\":\"^[\\\\uD83D\\\\uDE00-\\\\uD83D\\\\uDE0F]$\"}", "\"😃\"", OK, "\"😐\"",
@@ -1761,7 +1771,7 @@ static void test_pattern_translation_details(void **state)
     /* control characters in a message are escaped: one violation, one line */
     check("{\"pattern\":\"^a\\nb$\"}", "\"a\\nb\"", OK, "\"ab\"", "$: must match pattern ^a\\nb$", END);
     /* what cannot be translated is reported at compile time */
-    static const char *bad[] = {"(?<=a)b", "a\\\\", "[abc", "\\\\p{L}", "[]", "[^\\\\s\\\\S]", "[z-a]", "[ü-é]",
+    static const char *bad[] = {"(?<=a)b", "a\\\\", "[abc", "\\\\p{L}", "\\\\01", "[z-a]", "[ü-é]",
                                 "\\\\uD83D", "\\\\uD83Dx", "\\\\uDE00", "\\\\u{110000}", "\\\\u{D800}", "\\\\u{}", "\\\\c1",
                                 "\\\\k<x>", "(?<x", "^(a)\\\\1$", "(a)(b)\\\\2"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
