@@ -76,6 +76,11 @@
 /* loops whose body matches "" (copies counted): regcomp's time grows exponentially with them;
    ^(((a?)*){0,3}){0,3}$ (9) took 14 ms, ^(((a?)*){0,4}){0,4}$ (16) 5 s */
 #define PATTERN_EMPTY_LOOPS 10.0
+/* groups that match "" in the automaton, copies made by counts included: regcomp's memory and
+   time grow with the cube of them and more: ^(a?){64}$ took 4 MB, {100} 9 MB, {200} 50 MB, {400}
+   359 MB and 8 s, {1000} 5.3 GB and 317 s; ^(a?){64}(b?){64}$ 47 MB; ten such groups in a group
+   repeated {100} 313 MB and 3.6 s (found by fuzzing) */
+#define PATTERN_EMPTY_COPIES 100.0
 /* A string matched against a pattern: at most this many bytes. glibc's regexec is linear in the
  * string for a pattern anchored at its start, but searches an unanchored one from every position
  * (quadratic: [^@]+@[^@]+\.[^@]+ took 28 s on 100 KB), so those get less, and a validation feeds
@@ -971,7 +976,8 @@ fail:
  * without the copies: X+ as X*, X{m,} as X*, X{m,n} as X{0,n} (with "" in X, X{m,n} holds every
  * X{k} for k <= n). What remains costly is a loop whose body matches "" ((a?)*, (a|b?)*)
  * copied by a count: ^((a?)*){0,20}$ did not compile either. Such loops are counted, copies
- * included, and a pattern with more than PATTERN_EMPTY_LOOPS of them is not compiled. */
+ * included, and a pattern with more than PATTERN_EMPTY_LOOPS of them is not compiled. So is one
+ * with more than PATTERN_EMPTY_COPIES groups that match "", copies included ((a?){400}: 359 MB). */
 typedef struct ere_cost {
     double alts;     /* the group's finished alternatives */
     double seq;      /* its current alternative */
@@ -981,12 +987,15 @@ typedef struct ere_cost {
     bool prev_empty; /* ... without its last atom */
     bool last_empty; /* the last atom matches "" */
     double alts_loops, seq_loops, last_loops; /* loops over a body that matches "" */
+    double alts_nul, seq_nul, last_nul;       /* groups that match "" (copies included) */
 } ere_cost;
 
-#define ERE_COST_INIT ((ere_cost){0, 0, 0, false, true, true, false, 0, 0, 0})
+#define ERE_COST_INIT ((ere_cost){0, 0, 0, false, true, true, false, 0, 0, 0, 0, 0, 0})
 
-static void cost_atom(ere_cost *c, double n, bool empty, double loops)
+static void cost_atom(ere_cost *c, double n, bool empty, double loops, double nul)
 {
+    c->seq_nul += nul;
+    c->last_nul = nul;
     c->seq += n;
     c->last = n;
     c->prev_empty = c->seq_empty;
@@ -1002,6 +1011,9 @@ static void cost_repeat(ere_cost *c, double copies, bool empty, bool star)
     double loops = c->last_loops * (copies > 1 ? copies : 1) + (star && c->last_empty ? 1 : 0);
     c->seq_loops += loops - c->last_loops;
     c->last_loops = loops;
+    double nul = c->last_nul * (copies > 1 ? copies : 1);
+    c->seq_nul += nul - c->last_nul;
+    c->last_nul = nul;
     if (copies > 1) {
         c->seq += c->last * (copies - 1);
         c->last *= copies;
@@ -1040,7 +1052,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             if (rep) {
                 buf_append_str(&o, rep);
                 p += 2;
-                cost_atom(&cost[depth], (double)strlen(rep), e == 'b' || e == 'B', 0);
+                cost_atom(&cost[depth], (double)strlen(rep), e == 'b' || e == 'B', 0, 0);
                 continue;
             }
             if ((e >= '1' && e <= '9') || e == 'k') {
@@ -1093,8 +1105,9 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             double inner = cost[depth].alts + cost[depth].seq;
             bool empty = cost[depth].alts_empty || cost[depth].seq_empty;
             double loops = cost[depth].alts_loops + cost[depth].seq_loops;
+            double nul = cost[depth].alts_nul + cost[depth].seq_nul + (empty ? 1 : 0);
             depth--;
-            cost_atom(&cost[depth], inner + 2, empty, loops);
+            cost_atom(&cost[depth], inner + 2, empty, loops, nul);
             continue;
         } else if (c == '|') {
             buf_append_char(&o, '|');
@@ -1104,6 +1117,8 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             cost[depth].seq = cost[depth].last = 0;
             cost[depth].alts_loops += cost[depth].seq_loops;
             cost[depth].seq_loops = cost[depth].last_loops = 0;
+            cost[depth].alts_nul += cost[depth].seq_nul;
+            cost[depth].seq_nul = cost[depth].last_nul = 0;
             cost[depth].seq_empty = cost[depth].prev_empty = true;
             cost[depth].last_empty = false;
             continue;
@@ -1183,7 +1198,7 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
             p++;
         }
         if (atom) /* ^ and $ match no character */
-            cost_atom(&cost[depth], (double)(o.len - o_before), c == '^' || c == '$', 0);
+            cost_atom(&cost[depth], (double)(o.len - o_before), c == '^' || c == '$', 0, 0);
     }
     /* regcomp copies a repeated atom once per count: with '.' or a class spelled out byte by
        byte, ^.{1,4096}$ took 272 MB and ^[^<>]{0,10000}$ 3 GB and 13 s. Bounded by a measure of
@@ -1192,13 +1207,18 @@ static char *ecma_to_ere(const char *src, char *why, size_t whylen)
         snprintf(why, whylen, "a repetition count of %lu makes it too large to compile", max_count);
         goto fail;
     }
-    double total = 0, loops = 0;
+    double total = 0, loops = 0, nul = 0;
     for (int d = 0; d <= depth; d++) { /* groups left open: regcomp refuses them, but count them */
         total += cost[d].alts + cost[d].seq;
         loops += cost[d].alts_loops + cost[d].seq_loops;
+        nul += cost[d].alts_nul + cost[d].seq_nul;
     }
     if (total > (double)o.len + PATTERN_EXPANSION_MAX) {
         snprintf(why, whylen, "nested repetitions make it too large to compile");
+        goto fail;
+    }
+    if (nul > PATTERN_EMPTY_COPIES) {
+        snprintf(why, whylen, "%.0f copies of groups that match empty text make it too costly to compile", nul);
         goto fail;
     }
     if (loops > PATTERN_EMPTY_LOOPS) {

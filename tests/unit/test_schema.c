@@ -1698,6 +1698,15 @@ static void test_pattern_empty_loops_bounded(void **state)
         {"{\"pattern\":\"^(((a?)*){0,3}){0,3}$\"}", NULL, "aaaa", "ba"},
         {"{\"pattern\":\"^((a?)*){0,20}$\"}", "too costly to compile", NULL, NULL},
         {"{\"pattern\":\"^(((a?)*){0,4}){0,4}$\"}", "too costly to compile", NULL, NULL},
+        /* groups that match "" copied by counts: (a?){400} took 359 MB and 8 s, (a?){1000} 5.3 GB
+           and 317 s; the fuzzer's ^(R^((0...)*){0,20}$R^((a?)(){0,20}$){20}$){0,2a+ 2 GB */
+        {"{\"pattern\":\"^(a?){99}$\"}", NULL, "aaa", "ab"},
+        {"{\"pattern\":\"^(a?){400}$\"}", "400 copies of groups that match empty text", NULL, NULL},
+        {"{\"pattern\":\"^(a?){64}(b?){64}$\"}", "128 copies of groups", NULL, NULL},
+        {"{\"pattern\":\"^((){0,20}){20}$\"}", "420 copies of groups", NULL, NULL},
+        {"{\"pattern\":\"^((a?)(b?)(c?)(d?)(e?)(f?)(g?)(h?)(i?)(j?)){100}$\"}", "1100 copies of groups", NULL, NULL},
+        {"{\"pattern\":\"^(R^((0b)*){0,20}$R^((a?)(){0,20}$){20}$){0,2a+\"}", "too costly to compile", NULL, NULL},
+        {"{\"pattern\":\"^(x(y)?){1,400}$\"}", NULL, "xxyx", "xyy"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         atomic_store(&big_count_done, 0);
