@@ -153,6 +153,20 @@ static int f_start(size_t max_inflight)
     return p[1];
 }
 
+/* Free what f_start made, once the executor is shut down. */
+static void f_free(void)
+{
+    executor_free(F.e);
+    for (int i = 0; i < MAX_CALLS; i++)
+        if (F.calls[i])
+            call_release(F.calls[i]);
+    chain_free(F.c);
+    snapshot_release(F.snap);
+    fclose(F.in);
+    pthread_mutex_destroy(&F.mu);
+    pthread_cond_destroy(&F.cv);
+}
+
 /* Close the input, wait for the end of input to be reported (once), shut down, free. */
 static void f_finish(int wfd)
 {
@@ -165,15 +179,7 @@ static void f_finish(int wfd)
     clock_sleep_ms(50);
     assert_int_equal(atomic_load(&F.eofs), 1);
     executor_shutdown(F.e, 1000);
-    executor_free(F.e);
-    for (int i = 0; i < MAX_CALLS; i++)
-        if (F.calls[i])
-            call_release(F.calls[i]);
-    chain_free(F.c);
-    snapshot_release(F.snap);
-    fclose(F.in);
-    pthread_mutex_destroy(&F.mu);
-    pthread_cond_destroy(&F.cv);
+    f_free();
 }
 
 static void test_leader_followers(void **state)
@@ -280,15 +286,7 @@ static void test_drain_with_queued_calls(void **state)
     assert_int_equal(finished, 3);
     assert_int_equal(cancelled, 0); /* each ran to its end within the grace period */
     assert_true(clock_mono_us() - t0 < 2000000);
-    executor_free(F.e);
-    for (int i = 0; i < MAX_CALLS; i++)
-        if (F.calls[i])
-            call_release(F.calls[i]);
-    chain_free(F.c);
-    snapshot_release(F.snap);
-    fclose(F.in);
-    pthread_mutex_destroy(&F.mu);
-    pthread_cond_destroy(&F.cv);
+    f_free();
 }
 
 /* ------------------------------------------------------------------ shutdown while reading */

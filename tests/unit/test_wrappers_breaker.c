@@ -516,18 +516,9 @@ static void test_idle_breakers_dropped(void **state)
     /* a function whose breaker was dropped starts afresh */
     assert_int_equal(call_as(f, "c0", LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
 
-    lmcp_log_level old = log_get_level();
-    log_set_level(LMCP_LOG_DEBUG);
-    fx_stderr_begin();
-    fx_free(f);
-    char *text = fx_stderr_end();
-    log_set_level(old);
-    const char *st = strstr(text, "circuit-breaker statistics: ");
-    if (!st)
-        fail_msg("no statistics line at destroy:\n%s", text);
     unsigned long kept = 0, dropped = 0;
-    assert_int_equal(sscanf(st, "circuit-breaker statistics: %lu breakers kept, %lu dropped at rest", &kept, &dropped), 2);
-    free(text);
+    fx_free_stats(f, "circuit-breaker statistics: ", "circuit-breaker statistics: %lu breakers kept, %lu dropped at rest",
+                  &kept, &dropped);
     print_message("%d functions called: %lu breakers kept, %lu dropped at rest\n", CHURN + 3, kept, dropped);
     /* about twice a round (and the 64 of the first sweep), never all of them */
     assert_true(kept <= 2 * (CHURN_PER_ROUND + 3) + 64);

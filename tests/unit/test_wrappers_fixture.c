@@ -580,6 +580,23 @@ static FX_UNUSED char *fx_stderr_end(void)
     return text;
 }
 
+/* Free the fixture with debug logging on and return the "<prefix>%lu ... %lu" counts of the
+ * statistics line a wrapper writes at destroy (the two numbers after prefix, read by fmt). */
+static FX_UNUSED void fx_free_stats(fx *f, const char *prefix, const char *fmt, unsigned long *a, unsigned long *b)
+{
+    lmcp_log_level old = log_get_level();
+    log_set_level(LMCP_LOG_DEBUG);
+    fx_stderr_begin();
+    fx_free(f);
+    char *text = fx_stderr_end();
+    log_set_level(old);
+    const char *st = strstr(text, prefix);
+    if (!st)
+        fail_msg("no statistics line at destroy:\n%s", text);
+    assert_int_equal(sscanf(st, fmt, a, b), 2);
+    free(text);
+}
+
 /* ------------------------------------------------------------------ a stalled stderr */
 
 /* Make stderr a full pipe: whoever writes a log line now blocks in write(2) — holding the

@@ -568,18 +568,9 @@ static void test_idle_buckets_dropped(void **state)
     assert_true(retry > 50000);
     assert_int_equal(fx_calls(), 2 + CHURN);
 
-    lmcp_log_level old = log_get_level();
-    log_set_level(LMCP_LOG_DEBUG);
-    fx_stderr_begin();
-    fx_free(f);
-    char *text = fx_stderr_end();
-    log_set_level(old);
-    const char *st = strstr(text, "cancelled while waiting; ");
-    if (!st)
-        fail_msg("no statistics line at destroy:\n%s", text);
     unsigned long kept = 0, dropped = 0;
-    assert_int_equal(sscanf(st, "cancelled while waiting; %lu tool buckets kept, %lu dropped at rest", &kept, &dropped), 2);
-    free(text);
+    fx_free_stats(f, "cancelled while waiting; ", "cancelled while waiting; %lu tool buckets kept, %lu dropped at rest",
+                  &kept, &dropped);
     print_message("%d tools called: %lu tool buckets kept, %lu dropped at rest\n", CHURN + 2, kept, dropped);
     assert_true(kept <= 2 * (CHURN_PER_ROUND + 2) + 64);
     assert_int_equal(kept + dropped, CHURN + 2);
