@@ -667,7 +667,6 @@ static size_t cp_at(const char *p, unsigned *cp)
     return len;
 }
 
-
 /* A character class as a sorted list of disjoint code point ranges. */
 typedef struct cp_set {
     struct cp_range {
@@ -796,13 +795,12 @@ static void utf8_alternatives(buf *o, unsigned lo, unsigned hi)
  * members. Nothing is appended when there is no ASCII member. */
 static void ascii_bracket(buf *o, const cp_set *s)
 {
+    if (!s->n || s->r[0].lo >= 0x80) /* sorted: the first range holds the smallest member */
+        return;
     bool in[128] = {false};
-    int count = 0;
     for (size_t i = 0; i < s->n && s->r[i].lo < 0x80; i++)
         for (unsigned c = s->r[i].lo; c <= s->r[i].hi && c < 0x80; c++)
-            in[c] = true, count++;
-    if (!count)
-        return;
+            in[c] = true;
     bool neg = in[0];
     if (neg) /* list the complement */
         for (int c = 1; c < 128; c++)
