@@ -469,25 +469,18 @@ static void test_stale_failures_do_not_reopen(void **state)
  * when the table has doubled since the last sweep; breakers holding state stay, and so does one
  * a running call uses. Here 1,000 functions are called in 5 rounds of 200, each round after the
  * window of the previous one has passed: at most about 2 rounds' worth may be kept, not 1,000. */
-#define CHURN_ROUNDS 5
-#define CHURN_PER_ROUND 200
-#define CHURN (CHURN_ROUNDS * CHURN_PER_ROUND)
-static char churn_names[CHURN][16];
-static fx_tool churn_tools[CHURN + 3];
+static fx_tool churn_tools[FX_CHURN + 3];
 
 static void test_idle_breakers_dropped(void **state)
 {
     (void)state;
-    for (int i = 0; i < CHURN; i++) {
-        snprintf(churn_names[i], sizeof churn_names[i], "c%d", i);
-        churn_tools[i] = (fx_tool){.name = churn_names[i]};
-    }
-    churn_tools[CHURN] = (fx_tool){.name = "x", .function = "fn-x"};
-    churn_tools[CHURN + 1] = (fx_tool){.name = "y", .function = "fn-y"};
-    churn_tools[CHURN + 2] = (fx_tool){.name = "z", .function = "fn-z"};
+    fx_churn_tools(churn_tools);
+    churn_tools[FX_CHURN] = (fx_tool){.name = "x", .function = "fn-x"};
+    churn_tools[FX_CHURN + 1] = (fx_tool){.name = "y", .function = "fn-y"};
+    churn_tools[FX_CHURN + 2] = (fx_tool){.name = "z", .function = "fn-z"};
     fx *f = fx_new("wrappers = ( { plugin = \"circuit-breaker\"; failure_threshold = 3; failure_ratio = 0.9; "
                    "min_calls = 1000; window = \"100ms\"; cooldown = \"60s\"; } );\n",
-                   churn_tools, CHURN + 3);
+                   churn_tools, FX_CHURN + 3);
     if (!f->snap)
         fail_msg("%s", f->err);
     /* state that must survive every sweep: x open, y two failures in a row, z a call running */
@@ -501,9 +494,9 @@ static void test_idle_breakers_dropped(void **state)
     fx_async *z = fx_start(f, "z", "{}", 0);
     while (fx_calls() <= before) /* z is in the terminal, holding its breaker */
         fx_sleep_ms(1);
-    for (int r = 0; r < CHURN_ROUNDS; r++) {
-        for (int i = 0; i < CHURN_PER_ROUND; i++)
-            assert_int_equal(call_as(f, churn_names[r * CHURN_PER_ROUND + i], LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
+    for (int r = 0; r < FX_CHURN_ROUNDS; r++) {
+        for (int i = 0; i < FX_CHURN_PER_ROUND; i++)
+            assert_int_equal(call_as(f, fx_churn_names[r * FX_CHURN_PER_ROUND + i], LMCP_OUTCOME_OK), LMCP_OUTCOME_OK);
         fx_sleep_ms((int64_t)(150 * fx_scale())); /* the 100 ms window (ring: 105 ms) passes */
     }
     fx_gate_open();
@@ -519,10 +512,10 @@ static void test_idle_breakers_dropped(void **state)
     unsigned long kept = 0, dropped = 0;
     fx_free_stats(f, "circuit-breaker statistics: ", "circuit-breaker statistics: %lu breakers kept, %lu dropped at rest",
                   &kept, &dropped);
-    print_message("%d functions called: %lu breakers kept, %lu dropped at rest\n", CHURN + 3, kept, dropped);
+    print_message("%d functions called: %lu breakers kept, %lu dropped at rest\n", FX_CHURN + 3, kept, dropped);
     /* about twice a round (and the 64 of the first sweep), never all of them */
-    assert_true(kept <= 2 * (CHURN_PER_ROUND + 3) + 64);
-    assert_int_equal(kept + dropped, CHURN + 4); /* c0's twice: dropped by the sweeps of round 2 */
+    assert_true(kept <= 2 * (FX_CHURN_PER_ROUND + 3) + 64);
+    assert_int_equal(kept + dropped, FX_CHURN + 4); /* c0's twice: dropped by the sweeps of round 2 */
 }
 
 int main(void)

@@ -316,6 +316,22 @@ typedef struct fx_tool {
     const char *tags[8];      /* key, value, key, value, ..., NULL */
 } fx_tool;
 
+/* Churn: tools (or functions) that come and go, as refreshes bring renamed or redeployed ones.
+ * FX_CHURN tools named c0, c1, ... (each its own function), called in FX_CHURN_ROUNDS rounds. */
+#define FX_CHURN_ROUNDS 5
+#define FX_CHURN_PER_ROUND 200
+#define FX_CHURN (FX_CHURN_ROUNDS * FX_CHURN_PER_ROUND)
+static char fx_churn_names[FX_CHURN][16];
+
+/* Fill tools[0 .. FX_CHURN - 1] with the churn tools. */
+static FX_UNUSED void fx_churn_tools(fx_tool *tools)
+{
+    for (int i = 0; i < FX_CHURN; i++) {
+        snprintf(fx_churn_names[i], sizeof fx_churn_names[i], "c%d", i);
+        tools[i] = (fx_tool){.name = fx_churn_names[i]};
+    }
+}
+
 typedef struct fx {
     app_config cfg;
     bool cfg_loaded;

@@ -524,24 +524,17 @@ static void test_non_finite_rates(void **state)
  * name ever called, forever. Buckets at rest (nothing booked, full again, nobody waiting) are now
  * dropped when the table has doubled since the last sweep; a bucket that is not full, or has a
  * call waiting, stays. 1,000 tools in 5 rounds of 200: about 2 rounds' worth may be kept. */
-#define CHURN_ROUNDS 5
-#define CHURN_PER_ROUND 200
-#define CHURN (CHURN_ROUNDS * CHURN_PER_ROUND)
-static char churn_names[CHURN][16];
-static fx_tool churn_tools[CHURN + 2];
+static fx_tool churn_tools[FX_CHURN + 2];
 
 static void test_idle_buckets_dropped(void **state)
 {
     (void)state;
-    for (int i = 0; i < CHURN; i++) {
-        snprintf(churn_names[i], sizeof churn_names[i], "c%d", i);
-        churn_tools[i] = (fx_tool){.name = churn_names[i]};
-    }
-    churn_tools[CHURN] = (fx_tool){.name = "p"};
-    churn_tools[CHURN + 1] = (fx_tool){.name = "w"};
+    fx_churn_tools(churn_tools);
+    churn_tools[FX_CHURN] = (fx_tool){.name = "p"};
+    churn_tools[FX_CHURN + 1] = (fx_tool){.name = "w"};
     fx *f = fx_new("wrappers = ( { plugin = \"rate-limit\"; rate = 1000; burst = 1; max_wait = \"0\";\n"
                    "  overrides = ( { tools = [\"p\", \"w\"]; rate = 0.01; }, { tools = \"w\"; max_wait = \"300s\"; } ); } );\n",
-                   churn_tools, CHURN + 2);
+                   churn_tools, FX_CHURN + 2);
     if (!f->snap)
         fail_msg("%s", f->err);
     lmcp_outcome o;
@@ -551,9 +544,9 @@ static void test_idle_buckets_dropped(void **state)
     fx_async *w = fx_start(f, "w", "{}", 0); /* waits about 100 s for its slot, booked in w's bucket */
     fx_wait_running(w);
     fx_sleep_ms((int64_t)(100 * fx_scale()));
-    for (int r = 0; r < CHURN_ROUNDS; r++) {
-        for (int i = 0; i < CHURN_PER_ROUND; i++) {
-            timed(f, churn_names[r * CHURN_PER_ROUND + i], &o, NULL);
+    for (int r = 0; r < FX_CHURN_ROUNDS; r++) {
+        for (int i = 0; i < FX_CHURN_PER_ROUND; i++) {
+            timed(f, fx_churn_names[r * FX_CHURN_PER_ROUND + i], &o, NULL);
             assert_int_equal(o, LMCP_OUTCOME_OK);
         }
         fx_sleep_ms(5); /* each bucket is full again 1 ms after its call */
@@ -566,14 +559,14 @@ static void test_idle_buckets_dropped(void **state)
     timed(f, "p", &o, &retry); /* p's bucket was kept: still empty */
     assert_int_equal(o, LMCP_OUTCOME_REFUSED);
     assert_true(retry > 50000);
-    assert_int_equal(fx_calls(), 2 + CHURN);
+    assert_int_equal(fx_calls(), 2 + FX_CHURN);
 
     unsigned long kept = 0, dropped = 0;
     fx_free_stats(f, "cancelled while waiting; ", "cancelled while waiting; %lu tool buckets kept, %lu dropped at rest",
                   &kept, &dropped);
-    print_message("%d tools called: %lu tool buckets kept, %lu dropped at rest\n", CHURN + 2, kept, dropped);
-    assert_true(kept <= 2 * (CHURN_PER_ROUND + 2) + 64);
-    assert_int_equal(kept + dropped, CHURN + 2);
+    print_message("%d tools called: %lu tool buckets kept, %lu dropped at rest\n", FX_CHURN + 2, kept, dropped);
+    assert_true(kept <= 2 * (FX_CHURN_PER_ROUND + 2) + 64);
+    assert_int_equal(kept + dropped, FX_CHURN + 2);
 }
 
 int main(void)
