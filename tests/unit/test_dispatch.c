@@ -1002,6 +1002,10 @@ static void test_cancellation(void **state)
        read as the answer to the first call), the next message is the ping's */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
     expect_ping_ok(f, true);
+    /* another method is answered at once, whatever its id (README, Calls) */
+    sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"ping\",\"params\":{" MODERN_META "}}");
+    json_object *p = expect_result(f, "\"c1\"");
+    json_object_put(p);
     /* an id of another type is another id */
     sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{" MODERN_META ",\"name\":\"echo\"}}");
     json_object *o = expect_result(f, "1");
