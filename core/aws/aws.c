@@ -1023,7 +1023,9 @@ int aws_request_ex(aws_client *c, const lmcp_aws_request *req, aws_request_ctl *
         char herr[512] = "";
         int64_t t0 = clock_mono_us();
         http_rc hrc = http_perform(c->http, &hr, &hresp, herr, sizeof herr);
-        if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_CANCELLED && hrc != HTTP_E_TLS_TRUST)
+        /* a transfer cancelled once its request had gone out may have started the function */
+        if (hrc != HTTP_E_NOT_SENT && hrc != HTTP_E_LOCAL && hrc != HTTP_E_TLS_TRUST &&
+            (hrc != HTTP_E_CANCELLED || hresp.maybe_sent))
             reached++;
 
         bool retry = false;

@@ -548,6 +548,7 @@ http_rc http_perform(http_client *c, const http_request *req, http_response *res
     /* x.sends: the request went out at least once, even when libcurl's own second attempt on a
        new connection then failed to connect and that is the error it reports */
     bool maybe_sent = x.sends > 0 || request_size > 0 || pretransfer > 0;
+    resp->maybe_sent = maybe_sent;
     /* libcurl refuses a header line longer than CURL_MAX_HTTP_HEADER with CURLE_OUT_OF_MEMORY
        and no message (CURLE_TOO_LARGE from 8.6.0 on): in the middle of a header block that is
        the answer's size, not this host's memory */

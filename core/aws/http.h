@@ -46,6 +46,8 @@ typedef struct http_response {
                                      when none came */
     hdrs headers;                 /* names as received */
     buf body;
+    bool maybe_sent;              /* the request (or part of it) went out: after a failure or a
+                                     cancellation, the server may have acted on it */
 } http_response;
 
 typedef struct http_client_opts {

@@ -586,6 +586,8 @@ static void test_cancel_in_flight(void **state)
     o.payload = "{}";
     o.payload_len = 2;
     o.cancel = &flag;
+    int reached = -1;
+    o.reached = &reached;
     aws_response *resp;
     char err[512];
     int64_t t0 = clock_mono_us();
@@ -594,6 +596,16 @@ static void test_cancel_in_flight(void **state)
     ts_cancel_join(&c);
     assert_int_equal(rc, LMCP_CANCELLED);
     assert_true(ms < 300);
+    /* the request went out before the cancel: Lambda may have started the function */
+    assert_int_equal(ts_requests(f->srv), 1);
+    assert_int_equal(reached, 1);
+
+    /* cancelled before anything was sent: nothing reached Lambda */
+    flag = 1;
+    reached = -1;
+    assert_int_equal(lambda_invoke(f->aws, &o, &resp, err, sizeof err), LMCP_CANCELLED);
+    assert_int_equal(reached, 0);
+    assert_int_equal(ts_requests(f->srv), 1);
 }
 
 /* ------------------------------------------------------------------ the call's deadline */
