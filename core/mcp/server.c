@@ -477,35 +477,45 @@ static void call_done(void *ctx, lmcp_call *call, lmcp_result *res)
 {
     inflight *e = ctx;
     mcp_server *s = e->s;
-    /* written as text: {"jsonrpc":"2.0","id":...,"result":CallToolResult} */
-    buf line = BUF_INIT;
-    buf_append_str(&line, "{\"jsonrpc\":\"2.0\",\"id\":");
-    append_id(&line, e->id);
-    buf_append_str(&line, ",\"result\":");
-    mcp_call_result_text(&line, res, function_of(call), e->version, e->modern ? s->meta_text : NULL);
-    buf_append_char(&line, '}');
 
     pthread_mutex_lock(&s->mu);
     bool by_client = !calls_live(s, e); /* only a cancellation unlinks a call before its response */
     /* shutdown cancels every call still active, even one whose answer is already here (its
-       done callback racing the grace period): only a call the cancellation aborted goes
-       unanswered; any other outcome (an answer, a throttling, a timeout) is sent */
-    bool answered = res->outcome != LMCP_OUTCOME_CANCELLED;
-    bool by_shutdown = !by_client && s->stopping && call_is_cancelled(call) && !answered;
+       done callback racing the grace period): any outcome but the cancellation (an answer, a
+       throttling, a timeout) is sent as it is */
+    bool by_shutdown = !by_client && s->stopping && call_is_cancelled(call) && res->outcome == LMCP_OUTCOME_CANCELLED;
     calls_unlink(s, e);
     pthread_mutex_unlock(&s->mu);
 
+    /* A call the client cancelled gets nothing more (MCP). One the shutdown cancelled is the
+       server's doing, so the client is told, saying whether Lambda may have run it: a client
+       that closes its input and reads the answers to the end loses no request. */
+    if (by_shutdown)
+        result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled",
+                         res->lambda_called
+                             ? "the server shut down while the call to %s was running: it was abandoned, and the "
+                               "function may or may not have run"
+                             : "the server shut down before the call to %s was sent: the function did not run",
+                         function_of(call));
     /* unlinked under s->mu: no heartbeat or log for this call can follow the response */
-    if (!by_client && !by_shutdown)
+    if (!by_client) {
+        /* written as text: {"jsonrpc":"2.0","id":...,"result":CallToolResult} */
+        buf line = BUF_INIT;
+        buf_append_str(&line, "{\"jsonrpc\":\"2.0\",\"id\":");
+        append_id(&line, e->id);
+        buf_append_str(&line, ",\"result\":");
+        mcp_call_result_text(&line, res, function_of(call), e->version, e->modern ? s->meta_text : NULL);
+        buf_append_char(&line, '}');
         out_write_line(s->out, line.data, line.len);
-    buf_free(&line);
+        buf_free(&line);
+    }
 
     if (log_enabled(LMCP_LOG_DEBUG)) {
         char idt[80];
         id_text(e->id, idt, sizeof idt);
         LOG_DEBUG(LOGC, "tools/call id=%s tool=%s: %s%s in %.3f ms", idt, call->tool->name, outcome_name(res->outcome),
                   by_client ? ", cancelled by the client (no response)"
-                            : by_shutdown ? ", cancelled by shutdown (no response)" : "",
+                            : by_shutdown ? ", cancelled by shutdown" : "",
                   (double)(clock_mono_us() - call->started_us) / 1000.0);
     }
     inflight_free(e);

@@ -1,7 +1,7 @@
 // The request lifecycle under an adversarial client, raw JSON-RPC on the server's pipes: the end
 // of input with more calls than server.max_inflight, a queued call cancelled while every slot is
 // busy, and cancels racing the responses of hundreds of calls that asked for progress.
-import { BASE_CONF, assert, ms, run } from './lib/harness.mjs';
+import { BASE_CONF, assert, ms, run, until } from './lib/harness.mjs';
 
 const J = (o) => JSON.stringify(o) + '\n';
 const INIT = {
@@ -43,6 +43,54 @@ run('lifecycle', async (t) => {
         const after = ex.t - last;
         assert.ok(after < ms(2500), `the server exited ${after} ms after the last answer`);
         assert.doesNotMatch(s.stderr, /shutdown did not finish/);
+    });
+
+    await t.test('end of input, shutdown_grace = 1s, max_inflight = 1: the running call and the two queued are answered isError when the grace ends, saying which may have run', async () => {
+        const s = await start(t, emu, 'eof-grace', 'server = { max_inflight = 1; max_queued = 10; shutdown_grace = "1s"; };\n');
+        const before = await emu.stats();
+        await s.send(call('long', 'slow', { seconds: 8 }));
+        await s.waitForStderr(/tools\/call id="long".*queued/, ms(10000), 'the long call');
+        await until(async () => ((await emu.stats()).invocations_in_progress?.slow || 0) > 0, ms(10000), 'the long Invoke to run');
+        await s.send(call('w1', 'slow', { seconds: 0.1 }));
+        await s.send(call('w2', 'echo', { n: 2 }));
+        await s.waitForStderr(/tools\/call id="w2".*queued/, ms(10000), 'the two calls behind it');
+        const t0 = Date.now();
+        s.closeStdin();
+        const ex = await s.exited;
+        const took = Date.now() - t0;
+        assert.equal(ex.code, 0);
+        assert.ok(took >= 900 && took < ms(4000), `exited ${took} ms after the end of input (grace 1 s)`);
+        const answer = (id) => {
+            const rs = s.messages.filter((m) => m.msg && m.msg.id === id);
+            assert.equal(rs.length, 1, `${rs.length} answers to ${id}`);
+            assert.equal(rs[0].msg.result?.isError, true, rs[0].text);
+            return rs[0].msg.result.content[0].text;
+        };
+        assert.match(answer('long'), /server shut down while the call to slow was running.*may or may not have run/);
+        assert.match(answer('w1'), /server shut down before the call to slow was sent: the function did not run/);
+        assert.match(answer('w2'), /server shut down before the call to echo was sent: the function did not run/);
+        const after = await emu.stats();
+        assert.equal((after.invocations.slow ?? 0) - (before.invocations.slow ?? 0), 1, 'a queued call reached Lambda');
+        assert.equal((after.invocations.echo ?? 0) - (before.invocations.echo ?? 0), 0, 'a queued call reached Lambda');
+    });
+
+    await t.test('SIGTERM with a call running and one queued: both answered isError at once', async () => {
+        const s = await start(t, emu, 'sigterm-queued', 'server = { max_inflight = 1; shutdown_grace = "30s"; };\n');
+        await s.send(call('long', 'slow', { seconds: 8 }));
+        await until(async () => ((await emu.stats()).invocations_in_progress?.slow || 0) > 0, ms(10000), 'the long Invoke to run');
+        await s.send(call('w1', 'echo', { n: 1 }));
+        await s.waitForStderr(/tools\/call id="w1".*queued/, ms(10000), 'the call behind it');
+        const t0 = Date.now();
+        s.kill('SIGTERM');
+        const ex = await s.exited;
+        assert.equal(ex.code, 0);
+        assert.ok(Date.now() - t0 < 2500, `exit took ${Date.now() - t0} ms`);
+        for (const [id, re] of [['long', /while the call to slow was running/], ['w1', /before the call to echo was sent/]]) {
+            const rs = s.messages.filter((m) => m.msg && m.msg.id === id);
+            assert.equal(rs.length, 1, `${rs.length} answers to ${id}`);
+            assert.equal(rs[0].msg.result?.isError, true, rs[0].text);
+            assert.match(rs[0].msg.result.content[0].text, re);
+        }
     });
 
     await t.test('max_inflight = 1, max_queued = 1: a queued call cancelled frees its place at once; the next call waits and runs, the cancelled one never does', async () => {

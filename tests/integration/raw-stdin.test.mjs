@@ -215,8 +215,8 @@ run('raw-stdin', async (t) => {
     });
 
     // ---- signals and the end of input with calls in flight
-    await t.test('SIGTERM during an in-flight slow call: exit status 0, promptly (long before the call would end)', async () => {
-        const s = t.directServer({ label: 'sigterm', emu, conf: BASE_CONF, sessionOpts: { allowUnanswered: true } });
+    await t.test('SIGTERM during an in-flight slow call: answered isError, exit status 0, promptly (long before the call would end)', async () => {
+        const s = t.directServer({ label: 'sigterm', emu, conf: BASE_CONF });
         await s.request(INIT);
         await s.write(J({ jsonrpc: '2.0', method: 'notifications/initialized' }));
         await s.write(J({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'slow', arguments: { seconds: 5 } } }));
@@ -234,6 +234,10 @@ run('raw-stdin', async (t) => {
         // the call would last 3 s (the function's own timeout): "promptly" must stay well below
         // that even in sanitizer builds, so this bound is not scaled
         assert.ok(took < 2500, `exit took ${took} ms`);
+        const answers = s.messages.filter((m) => m.msg && m.msg.id === 'slow');
+        assert.equal(answers.length, 1, `${answers.length} answers to the call the shutdown abandoned`);
+        assert.equal(answers[0].msg.result?.isError, true, answers[0].text);
+        assert.match(answers[0].msg.result.content[0].text, /the server shut down while the call to slow was running/);
     });
 
     await t.test('end of input with a call in flight: the call is answered, then the server exits 0', async () => {

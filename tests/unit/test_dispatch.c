@@ -100,6 +100,7 @@ static int terminal(void *ctx, lmcp_call *call, lmcp_result *res)
             pthread_cond_broadcast(&S.cv);
             pthread_mutex_unlock(&S.mu);
             result_set_error(res, LMCP_OUTCOME_CANCELLED, "Cancelled", "cancelled");
+            res->lambda_called = true; /* as the invoker says of a request that went out */
         } else {
             result_set_ok(res, "\"late\"", 6);
         }
@@ -1545,9 +1546,15 @@ static void test_shutdown_drains(void **state)
     mcp_server_shutdown(f->s, 400);
     int64_t took = (clock_mono_us() - t0) / 1000;
     assert_true(took >= 300 && took < 3000);
-    /* the call that finished within the grace period was answered; the cancelled one was not */
+    /* the call that finished within the grace period was answered as usual; the one the
+       shutdown cancelled is answered isError, saying the function may have run */
     json_object *o = expect_result(f, "2");
     assert_json_at(o, "result.content.0.text", "\"\\\"slow done\\\"\"");
+    json_object_put(o);
+    o = expect_result(f, "1");
+    assert_true(json_object_get_boolean(at(o, "result.isError")));
+    assert_non_null(strstr(json_object_get_string(at(o, "result.content.0.text")),
+                           "the server shut down while the call to fn-block was running"));
     json_object_put(o);
     expect_silence(f, 50);
     pthread_mutex_lock(&S.mu);
