@@ -1431,18 +1431,32 @@ static bool has_scheme(const char *s)
     return *p == ':';
 }
 
-/* rel resolved against base (both without fragments); a simple RFC 3986 subset (5.2.2 without
- * normalising case or percent-encoding). */
-/* RFC 3986 5.2.4 remove_dot_segments on the path of uri, in place: "a/./b" -> "a/b",
- * "a/b/../c" -> "a/c" ("http://x/a/../c.json" names what "http://x/c.json" names). */
+/* rel resolved against base (both without fragments); a simple RFC 3986 subset (5.2.2, then the
+ * normalisation below: no percent-encoding normalisation). */
+/* RFC 3986 normalisation of uri, in place: the scheme and the host in lower case (6.2.2.1:
+ * "HTTPS://Example.COM/s.json" names what "https://example.com/s.json" names; the user
+ * information, the path and the fragment keep their case), and 5.2.4 remove_dot_segments on
+ * the path: "a/./b" -> "a/b", "a/b/../c" -> "a/c" ("http://x/a/../c.json" names what
+ * "http://x/c.json" names). */
+static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
 static char *remove_dots(char *uri)
 {
     char *path = uri;
-    const char *colon = strchr(uri, ':');
-    if (colon && has_scheme(uri))
-        path = (char *)colon + 1;
+    char *colon = strchr(uri, ':');
+    if (colon && has_scheme(uri)) {
+        for (char *c = uri; c < colon; c++)
+            *c = ascii_lower(*c);
+        path = colon + 1;
+    }
     if (path[0] == '/' && path[1] == '/') { /* the authority */
         char *end = path + 2 + strcspn(path + 2, "/?#");
+        char *host = path + 2;
+        for (char *c = host; c < end; c++)
+            if (*c == '@')
+                host = c + 1;
+        for (char *c = host; c < end; c++)
+            *c = ascii_lower(*c);
         path = end;
     }
     size_t plen = strcspn(path, "?#");

@@ -1847,6 +1847,18 @@ static void test_ids_and_relative_refs(void **state)
     check("{\"$id\":\"https://example.com?x=1\",\"$defs\":{\"i\":{\"$id\":\"item.json\",\"type\":\"integer\"}},"
           "\"items\":{\"$ref\":\"item.json\"}}",
           "[1]", OK, "[\"1\"]", "$[0]: expected integer, got string", END);
+    /* RFC 3986 6.2.2.1: the scheme and the host are compared without case; the path and the
+       fragment keep theirs (so do the user information and a "#Anchor") */
+    check("{\"$id\":\"HTTPS://Example.COM/Schemas/root.json\",\"$defs\":{"
+          "\"i\":{\"$id\":\"https://example.com/Schemas/Item.json\",\"type\":\"integer\"},"
+          "\"s\":{\"$id\":\"http://U@X.Test/s.json\",\"type\":\"string\"}},"
+          "\"prefixItems\":[{\"$ref\":\"hTTps://EXAMPLE.com/Schemas/Item.json\"},{\"$ref\":\"HTTP://U@x.test/s.json\"},"
+          "{\"$ref\":\"https://example.com/Schemas/root.json#/$defs/i\"}]}",
+          "[1,\"a\",2]", OK, "[\"1\"]", "$[0]: expected integer, got string", "[1,2]",
+          "$[1]: expected string, got integer", "[1,\"a\",\"2\"]", "$[2]: expected integer, got string", END);
+    /* a path that differs in case names another document, which is not fetched */
+    compile_fails("{\"$id\":\"https://example.com/a.json\",\"items\":{\"$ref\":\"https://example.com/A.json\"}}",
+                  "unresolvable $ref \"https://example.com/A.json\" at #/items: remote references are not fetched");
 }
 
 static void test_compile_details(void **state)
