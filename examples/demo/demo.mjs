@@ -3,12 +3,12 @@
 // gets and the result of a few calls. Nothing leaves this machine: every AWS request goes to
 // the emulator on 127.0.0.1, which checks each request's SigV4 signature like AWS does.
 //
-//   node examples/demo/demo.mjs --bin ./lambda-mcp --plugin-dir ./plugins/.libs   (or: make demo)
+//   node examples/demo/demo.mjs --bin ./lambda-mcp --plugin-dir ./plugins/.libs [--clients DIR]   (or: make demo)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const srcdir = path.resolve(here, '../..');
@@ -18,7 +18,18 @@ const args = Object.fromEntries(
 const bin = path.resolve(args.bin ?? './lambda-mcp');
 const pluginDir = path.resolve(args['plugin-dir'] ?? './plugins/.libs');
 const python = args.python ?? '/usr/bin/python3';
-const { ModernClient, ModernStdioClientTransport } = await import(path.join(srcdir, 'tests/mcp-clients/index.mjs'));
+// the npm project with the official clients: configure --with-mcp-clients=DIR (make demo passes it)
+const clientsDir = path.resolve(args.clients ?? path.join(srcdir, 'tests/mcp-clients'));
+if (args.clients === 'none' || !fs.existsSync(path.join(clientsDir, 'node_modules'))) {
+    process.stderr.write(
+        args.clients === 'none'
+            ? 'the demo needs the official MCP clients, and this tree was configured --without-mcp-clients\n'
+            : `the official MCP clients are not installed: ${clientsDir}/node_modules is missing.\n` +
+                  `Run: (cd ${clientsDir} && npm ci)   (or configure --with-mcp-clients=DIR)\n`,
+    );
+    process.exit(1);
+}
+const { ModernClient, ModernStdioClientTransport } = await import(pathToFileURL(path.join(clientsDir, 'index.mjs')).href);
 
 // ---- the emulator, with the demo account (tests/emulator/accounts/demo.json)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-mcp-demo-'));
