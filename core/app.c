@@ -490,7 +490,8 @@ static void usage(FILE *f)
             "  -p, --plugin-dir DIR   where plugin .so files are (default: %s)\n"
             "      --check            validate the conf, load the plugins, resolve credentials, and exit\n"
             "      --list-tools       run discovery once, print the tools, and exit\n"
-            "      --list-plugins     list the plugins in the plugin directory with their settings\n"
+            "      --list-plugins     list the plugins in the plugin directory, and those the conf file\n"
+            "                         names by path, with their settings\n"
             "      --log-level LEVEL  error, warn, info, debug or trace (overrides the conf)\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             this help\n"
@@ -570,11 +571,15 @@ static int do_list_tools(app *a, generation *g)
 
 typedef struct scan_ctx {
     int errors;
+    const plugin_module **shown; /* each module is described once */
+    size_t n_shown;
 } scan_ctx;
 
 static void scan_ok(void *ctx, plugin_module *m)
 {
-    (void)ctx;
+    scan_ctx *sc = ctx;
+    sc->shown = xrealloc(sc->shown, (sc->n_shown + 1) * sizeof *sc->shown);
+    sc->shown[sc->n_shown++] = m;
     const lmcp_plugin_def *d = m->def;
     printf("%s (%s plugin, version %s): %s\n    file: %s\n", d->name, plugin_kind_name(d->kind),
            d->version ? d->version : "?", d->description ? d->description : "", m->path);
@@ -588,11 +593,52 @@ static void scan_err(void *ctx, const char *msg)
     fprintf(stderr, "lambda-mcp: %s\n", msg);
 }
 
-static int do_list_plugins(app *a)
+/* The plugins a conf file names by `path` (a vendor plugin kept outside the plugin directory):
+ * described after the directory's, each once, and a broken one reported like the directory's. */
+static void list_conf_path_plugins(app *a, const app_config *cfg, scan_ctx *sc)
+{
+    const struct {
+        const plugin_entry *v;
+        size_t n;
+        lmcp_plugin_kind kind;
+    } lists[] = {{cfg->credentials, cfg->n_credentials, LMCP_PLUGIN_CREDENTIALS},
+                 {cfg->discovery_plugins, cfg->n_discovery, LMCP_PLUGIN_DISCOVERY},
+                 {cfg->wrappers, cfg->n_wrappers, LMCP_PLUGIN_WRAPPER}};
+    bool heading = false;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (size_t i = 0; i < lists[l].n; i++) {
+            const plugin_entry *e = &lists[l].v[i];
+            if (!e->path)
+                continue;
+            char err[1024];
+            plugin_module *m = plugin_loader_load(a->loader, e->plugin, e->path, lists[l].kind, err, sizeof err);
+            bool shown = false;
+            for (size_t k = 0; m && k < sc->n_shown; k++)
+                shown = shown || sc->shown[k] == m;
+            if (shown)
+                continue;
+            if (!heading) {
+                printf("Plugins %s names by path:\n\n", cfg->path);
+                heading = true;
+            }
+            if (m) {
+                scan_ok(sc, m);
+            } else {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "%s: %s", e->origin, err);
+                scan_err(sc, msg);
+            }
+        }
+}
+
+static int do_list_plugins(app *a, const app_config *cfg)
 {
     printf("Plugins in %s:\n\n", plugin_loader_dir(a->loader));
     scan_ctx sc = {0};
     plugin_loader_scan(a->loader, scan_ok, scan_err, &sc);
+    if (cfg)
+        list_conf_path_plugins(a, cfg, &sc);
+    free(sc.shown);
     printf("Core settings (conf sections server, aws, discovery, tools):\n\nserver:\n");
     settings_describe(server_settings, stdout);
     printf("\naws:\n");
@@ -922,14 +968,14 @@ int app_main(int argc, char **argv)
     /* before any plugin is loaded: a plugin's init may write to stdout too */
     a.proto_fd = mode == 0 ? keep_stdout_for_protocol() : STDOUT_FILENO;
     if (mode == OPT_LIST_PLUGINS) {
-        /* the same directory the server would use: the conf's plugin_dir counts (a conf that does
-           not load is reported by --check, not here) */
+        /* the same directory the server would use: the conf's plugin_dir counts, and the plugins it
+           names by path are listed too (a conf that does not load is reported by --check, not here) */
         app_config cfg;
         char err[1024];
         bool have_cfg = app_config_load(&cfg, a.config_path, err, sizeof err) == 0;
         a.loader = plugin_loader_new(plugin_dir_for(&a, have_cfg ? cfg.server : NULL));
+        rc = do_list_plugins(&a, have_cfg && cfg.path ? &cfg : NULL);
         app_config_free(&cfg);
-        rc = do_list_plugins(&a);
     } else {
         char err[4096];
         generation *g = generation_new(&a, a.config_path, err, sizeof err);

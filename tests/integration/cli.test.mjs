@@ -293,4 +293,30 @@ LMCP_PLUGIN_DEFINE(def)
         assert.match(r.stderr, /bad_abi\.so.*ABI version/);
         assert.match(r.stderr, /no_entry\.so.*lmcp_plugin_entry/);
     });
+
+    await t.test('--list-plugins with a conf: the plugins it names by path, outside the plugin directory, are listed too (once); a broken one is named with file:line, status 1', async () => {
+        // README: declare your settings and `--list-plugins` documents them; a vendor plugin is
+        // enabled with path = "..." (relative: from the conf file's directory)
+        const vendor = t.path('vendor-plugins', 'vendor.so');
+        fs.mkdirSync(path.dirname(vendor), { recursive: true, mode: 0o755 });
+        fs.copyFileSync(path.join(cfg.pluginDir, 'prefix.so'), vendor);
+        fs.chmodSync(vendor, 0o755);
+        const conf = t.writeFile('list-vendor.conf',
+            'discovery = {\n  plugins = ( { path = "vendor-plugins/vendor.so"; },\n' +
+            '              { path = "vendor-plugins/vendor.so"; name = "again"; },\n' +
+            `              { path = "${path.join(cfg.pluginDir, 'list.so')}"; } );\n};\n`);
+        const r = await cli('list-plugins-vendor', [...base, '--config', conf, '--list-plugins']);
+        assert.equal(r.code, 0, show(r));
+        const files = [...r.stdout.matchAll(/^ {4}file: (.*)$/gm)].map((m) => m[1]);
+        assert.equal(files.filter((f) => f === vendor).length, 1, `${vendor} described once\n${show(r)}`);
+        assert.equal(files.filter((f) => f.endsWith('/list.so')).length, 1, `list.so (in the plugin directory) described once\n${show(r)}`);
+        const tail = r.stdout.slice(r.stdout.indexOf('names by path'));
+        assert.match(tail, new RegExp(`^prefix \\(discovery plugin[^\\n]*\\n {4}file: ${vendor.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n {4}prefix +string`, 'm'), show(r));
+
+        assert.ok(noEntry, 'not built');
+        const bad = t.writeFile('list-vendor-bad.conf', `credentials = ( { plugin = "env"; },\n  { path = "${noEntry}"; } );\n`);
+        const rb = await cli('list-plugins-vendor-bad', [...base, '--config', bad, '--list-plugins']);
+        assert.equal(rb.code, 1, show(rb));
+        assert.match(rb.stderr, /list-vendor-bad\.conf:2: .*no_entry\.so.*lmcp_plugin_entry/, show(rb));
+    });
 }, { timeoutSec: 90 });
