@@ -249,6 +249,7 @@ static void test_fair_order(void **state)
     enum { N = 10 };
     fx_async *a[N];
     char args[N][32];
+    int64_t t_first = fx_now_ms(); /* before the first call takes the bucket's only token */
     for (int i = 0; i < N; i++) {
         snprintf(args[i], sizeof args[i], "{\"i\":%d}", i);
         a[i] = fx_start(f, "a", args[i], 0);
@@ -268,8 +269,9 @@ static void test_fair_order(void **state)
         prev_end = a[i]->ended_ms;
     }
     assert_true(order_ok);
-    /* 10 calls at 20/s with burst 1: about 450 ms from the first to the last */
-    assert_true(a[N - 1]->ended_ms - a[0]->ended_ms >= 400 * slow);
+    /* 10 calls at 20/s with burst 1: the last is admitted 450 ms after the first (counted from
+       before the first started: its own end may come late on a loaded host) */
+    assert_true(a[N - 1]->ended_ms - t_first >= 448 * slow);
     for (int i = 0; i < N; i++)
         fx_async_free(a[i]);
     fx_free(f);
