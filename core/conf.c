@@ -496,8 +496,18 @@ static int load_entries(app_config *c, const config_setting_t *list, const char 
             return -1;
         }
     }
-    c->defaulted |= strcmp(section, "credentials") == 0 ? CONF_DEFAULT_CREDENTIALS : CONF_DEFAULT_DISCOVERY;
-    return parse_plugin_list(config_lookup(&c->defaults, section), section, NULL, out, n, err, errlen);
+    bool creds = strcmp(section, "credentials") == 0;
+    c->defaulted |= creds ? CONF_DEFAULT_CREDENTIALS : CONF_DEFAULT_DISCOVERY;
+    if (parse_plugin_list(config_lookup(&c->defaults, section), section, NULL, out, n, err, errlen) < 0)
+        return -1;
+    /* named after the conf that left the list out, not a line of the built-in text nobody wrote:
+       "app.conf (no credentials section: the default chain): no plugin named 'env': ..." */
+    for (size_t i = 0; i < *n; i++) {
+        free((*out)[i].origin);
+        (*out)[i].origin = xasprintf("%s (no %s: the default %s)", path, creds ? "credentials section" : "discovery.plugins",
+                                     creds ? "chain" : "plugins");
+    }
+    return 0;
 }
 
 static void entries_free(plugin_entry *e, size_t n)

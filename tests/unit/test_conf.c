@@ -346,6 +346,22 @@ static void test_builtin_default(void **state)
     assert_string_equal(c.discovery_plugins[2].plugin, "tags");
     assert_string_equal(c.discovery_plugins[3].plugin, "schema-registry");
     assert_int_equal(c.n_wrappers, 0);
+    assert_non_null(strstr(c.credentials[0].origin, "built-in default"));
+    app_config_free(&c);
+
+    /* a conf that leaves the lists out gets them, and an error about one of them names that conf,
+       not a line of the built-in text */
+    int rc;
+    load(&c, "wrappers = ( { plugin = \"cache\"; } );\n", err, sizeof err, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c.n_credentials, 5);
+    char want[256];
+    snprintf(want, sizeof want, "%s (no credentials section: the default chain)", path);
+    assert_string_equal(c.credentials[4].origin, want);
+    snprintf(want, sizeof want, "%s (no discovery.plugins: the default plugins)", path);
+    assert_string_equal(c.discovery_plugins[0].origin, want);
+    assert_int_equal(c.n_wrappers, 1);
+    assert_non_null(strstr(c.wrappers[0].origin, path));
     app_config_free(&c);
 }
 
