@@ -19,10 +19,15 @@ void frame_reader_free(frame_reader *r);
 
 typedef struct out_writer out_writer;
 out_writer *out_writer_new(int fd);
-/* Write one message followed by '\n' atomically with respect to other writers. Returns 0,
- * or -1 once the peer has gone (EPIPE): later writes are dropped. */
+/* Write one message followed by '\n' atomically with respect to other writers, in the order
+ * of the calls: at once when nothing waits and the fd (a pipe or a socket) has room, else
+ * queued for a writer thread, so the caller does not wait for the client to read (unless 256 MB
+ * are already queued). Returns 0 (written or queued), or -1 once the peer has gone (EPIPE):
+ * later writes are dropped. */
 int out_write_line(out_writer *w, const char *msg, size_t len);
 /* Whether the writer gave up (the peer is gone). Only the tests ask (test_framing.c). */
 bool out_writer_closed(out_writer *w);
+/* Delivers what is queued first, for as long as the client keeps reading; after 2 s in which
+ * nothing could be written it gives up (logged) and leaves the blocked thread to free w. */
 void out_writer_free(out_writer *w);
 #endif

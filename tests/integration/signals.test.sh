@@ -188,6 +188,45 @@ try:
     rc, took = ended(p, signal.SIGTERM, 10)
     check(rc == 0 and took < 5, "end of input, then SIGTERM, ends a server whose client stopped reading",
           "rc %s after %.1f s" % (rc, took))
+
+    # 8. a client that writes all its requests before it reads any answer (a synchronous script):
+    # 300 calls whose answers (30 KB each, 9 MB in all) and 20,000 pings, far more than the pipes
+    # hold. The server must go on reading stdin while nobody reads its stdout (pings are answered
+    # by the thread that reads), or both sides block on a full pipe for ever; then every answer
+    # arrives, once.
+    import threading
+    p = start(stdout=subprocess.PIPE)
+    check(wait_for(lambda: "initial discovery" in stderr_text()), "the server starts a seventh time")
+    def send_all():
+        try:
+            big_calls(p, 300)
+            for i in range(20000):
+                p.stdin.write(b'{"jsonrpc":"2.0","id":"p%d","method":"ping","params":{"_meta":%s}}\n'
+                              % (i, json.dumps(META).encode()))
+            p.stdin.flush()
+        except OSError:
+            pass
+    writer = threading.Thread(target=send_all, daemon=True)
+    t0 = time.time()
+    writer.start()
+    writer.join(30)
+    check(not writer.is_alive(), "a client that writes 300 calls and 20,000 pings before reading: its writes all go through",
+          "still blocked writing after %.0f s: the server stopped reading stdin while its stdout was full" % (time.time() - t0))
+    if writer.is_alive():
+        p.kill()
+        p.wait()
+    else:
+        p.stdin.close()
+        ids = []
+        for line in p.stdout:
+            m = json.loads(line)
+            if "id" in m:
+                ids.append(m["id"])
+        rc = p.wait(30)
+        want = set(range(300)) | {"p%d" % i for i in range(20000)}
+        check(len(ids) == len(want) and set(ids) == want and rc == 0,
+              "then it reads every answer, once, and the server exits 0",
+              "%d answers, %d distinct, exit %s" % (len(ids), len(set(ids)), rc))
 finally:
     emu.terminate()
     emu.wait(10)

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -383,6 +386,113 @@ static void test_writer_epipe(void **state)
     close(p[1]);
 }
 
+/* A client that does not read: out_write_line still returns at once (the messages wait in the
+ * queue), for a pipe and for a socket pair (what Node.js gives a child); once it reads, every
+ * message arrives whole and in order. With writes that block, the writing thread never got back. */
+#define NOREAD_MSGS 300
+#define NOREAD_LEN 10000
+
+typedef struct noread_job {
+    out_writer *w;
+    atomic_int done;
+    int failures;
+} noread_job;
+
+static void noread_msg(buf *m, int j)
+{
+    buf_appendf(m, "%d:", j);
+    for (int k = 0; k < NOREAD_LEN; k++)
+        buf_append_char(m, (char)('a' + (j + k) % 26));
+}
+
+static void *noread_writer(void *arg)
+{
+    noread_job *job = arg;
+    for (int j = 0; j < NOREAD_MSGS; j++) {
+        buf m = BUF_INIT;
+        noread_msg(&m, j);
+        if (out_write_line(job->w, m.data, m.len) != 0)
+            job->failures++;
+        buf_free(&m);
+    }
+    atomic_store(&job->done, 1);
+    return NULL;
+}
+
+static void writer_without_reader(bool socket)
+{
+    int p[2];
+    if (socket)
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+    else
+        assert_int_equal(pipe(p), 0);
+    int rd = p[0], wr = p[1];
+    noread_job job = {.w = out_writer_new(wr)};
+    atomic_init(&job.done, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, noread_writer, &job), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&job.done); i++)
+        usleep(10000);
+    bool returned = atomic_load(&job.done);
+    /* read everything (this also frees a writer that blocked, so the test ends either way) */
+    frame_reader *r = frame_reader_new(rd, 1024 * 1024);
+    for (int j = 0; j < NOREAD_MSGS; j++) {
+        const char *line;
+        size_t len;
+        assert_int_equal(frame_reader_next(r, &line, &len), FRAME_LINE);
+        buf want = BUF_INIT;
+        noread_msg(&want, j);
+        if (len != want.len || memcmp(line, want.data, len) != 0)
+            fail_msg("message %d arrived changed or out of order", j);
+        buf_free(&want);
+    }
+    pthread_join(th, NULL);
+    if (!returned)
+        fail_msg("%s: the writer waited for the client to read (%d messages of %d bytes)", socket ? "socket" : "pipe",
+                 NOREAD_MSGS, NOREAD_LEN);
+    assert_int_equal(job.failures, 0);
+    out_writer_free(job.w);
+    close(wr);
+    expect_rc(r, FRAME_EOF);
+    frame_reader_free(r);
+    close(rd);
+}
+
+static void test_writer_does_not_wait_for_the_client(void **state)
+{
+    (void)state;
+    writer_without_reader(false);
+    writer_without_reader(true);
+}
+
+/* A small message when nothing waits goes out at once on the caller's thread; at the end, a
+ * client that never reads does not hold out_writer_free for more than the stall limit. */
+static void test_writer_free_with_a_client_that_never_reads(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    out_writer *w = out_writer_new(p[1]);
+    assert_int_equal(out_write_line(w, "{}", 2), 0);
+    char got[8] = {0};
+    assert_int_equal(read(p[0], got, sizeof got), 3); /* already in the pipe: no thread involved */
+    buf m = BUF_INIT;
+    noread_msg(&m, 0);
+    for (int j = 0; j < 50; j++) /* 500 KB: more than the pipe holds */
+        assert_int_equal(out_write_line(w, m.data, m.len), 0);
+    buf_free(&m);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    out_writer_free(w); /* gives up after 2 s without progress */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(took >= 1.9 && took < 10.0);
+    /* the client goes: the abandoned thread's write fails (EPIPE) and it frees the writer */
+    close(p[0]);
+    usleep(300000);
+    close(p[1]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -398,6 +508,8 @@ int main(void)
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_writer_atomic),
         cmocka_unit_test(test_writer_epipe),
+        cmocka_unit_test(test_writer_does_not_wait_for_the_client),
+        cmocka_unit_test(test_writer_free_with_a_client_that_never_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
