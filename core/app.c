@@ -41,6 +41,7 @@ struct app {
     executor *exec;
     out_writer *out;
     int proto_fd; /* where protocol messages go: the original stdout (see keep_stdout_for_protocol) */
+    bool proto_fd_busy; /* a writer thread the client left blocked still writes to it: not closed */
     mcp_server *mcp;
     /* refresh */
     pthread_t refresh_thread;
@@ -882,7 +883,7 @@ static int serve(app *a, sigset_t *sigs)
     mcp_server_free(a->mcp);
     executor_free(a->exec);
     frame_reader_free(rc.r);
-    out_writer_free(a->out);
+    a->proto_fd_busy = !out_writer_free(a->out);
     registry_free(a->reg);
     pthread_mutex_destroy(&a->refresh_mu);
     pthread_cond_destroy(&a->refresh_cv);
@@ -999,7 +1000,7 @@ int app_main(int argc, char **argv)
     pthread_mutex_destroy(&a.discovery_mu);
     free(a.config_path);
     http_global_cleanup();
-    if (a.proto_fd != STDOUT_FILENO)
+    if (a.proto_fd != STDOUT_FILENO && !a.proto_fd_busy)
         close(a.proto_fd);
     return rc;
 }

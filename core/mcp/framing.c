@@ -360,10 +360,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-void out_writer_free(out_writer *w)
+bool out_writer_free(out_writer *w)
 {
     if (!w)
-        return;
+        return true;
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     pthread_cond_broadcast(&w->cv);
@@ -392,12 +392,13 @@ void out_writer_free(out_writer *w)
         w->abandoned = true;
         pthread_detach(w->thread);
         pthread_mutex_unlock(&w->mu);
-        return;
+        return false;
     }
     pthread_mutex_unlock(&w->mu);
     if (started)
         pthread_join(w->thread, NULL);
     writer_destroy(w);
+    return true;
 }
 
 bool out_writer_closed(out_writer *w) { return atomic_load(&w->closed); }

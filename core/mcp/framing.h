@@ -28,6 +28,7 @@ int out_write_line(out_writer *w, const char *msg, size_t len);
 /* Whether the writer gave up (the peer is gone). Only the tests ask (test_framing.c). */
 bool out_writer_closed(out_writer *w);
 /* Delivers what is queued first, for as long as the client keeps reading; after 2 s in which
- * nothing could be written it gives up (logged) and leaves the blocked thread to free w. */
-void out_writer_free(out_writer *w);
+ * nothing could be written it gives up (logged) and leaves the blocked thread to free w.
+ * Returns false then: that thread still writes to the fd, so the caller must not close it. */
+bool out_writer_free(out_writer *w);
 #endif

@@ -451,7 +451,7 @@ static void writer_without_reader(bool socket)
         fail_msg("%s: the writer waited for the client to read (%d messages of %d bytes)", socket ? "socket" : "pipe",
                  NOREAD_MSGS, NOREAD_LEN);
     assert_int_equal(job.failures, 0);
-    out_writer_free(job.w);
+    assert_true(out_writer_free(job.w));
     close(wr);
     expect_rc(r, FRAME_EOF);
     frame_reader_free(r);
@@ -483,14 +483,14 @@ static void test_writer_free_with_a_client_that_never_reads(void **state)
     buf_free(&m);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    out_writer_free(w); /* gives up after 2 s without progress */
+    assert_false(out_writer_free(w)); /* gives up after 2 s without progress: the fd is still in use */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     assert_true(took >= 1.9 && took < 10.0);
-    /* the client goes: the abandoned thread's write fails (EPIPE) and it frees the writer */
+    /* the client goes: the abandoned thread's write fails (EPIPE) and it frees the writer (p[1]
+       stays open: that thread may still be in writev on it, as it may on the server's stdout) */
     close(p[0]);
     usleep(300000);
-    close(p[1]);
 }
 
 int main(void)
