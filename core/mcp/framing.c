@@ -212,10 +212,10 @@ struct out_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;         /* the writer thread: work; producers: room; free: progress */
     atomic_bool closed;
-    out_item *head, *tail;     /* owned; head is being written while `writing` */
+    out_item *head, *tail;     /* owned; the writer thread writes head, then unlinks it */
     size_t queued;             /* bytes in the queue */
     uint64_t written;          /* messages the writer thread finished (progress, for free) */
-    bool writing, stop, started;
+    bool stop, started;
     bool abandoned;            /* out_writer_free gave up waiting: the thread frees w on its way out */
     pthread_t thread;
 };
@@ -317,8 +317,6 @@ static void queue_drop(out_writer *w)
     w->queued = 0;
 }
 
-/* The writer thread: writes the queue in order, blocking in write(2) as long as the client
- * takes, without holding the mutex, so producers only ever wait for it to append. */
 static void writer_destroy(out_writer *w)
 {
     queue_drop(w);
@@ -327,6 +325,8 @@ static void writer_destroy(out_writer *w)
     free(w);
 }
 
+/* The writer thread: writes the queue in order, blocking in write(2) as long as the client
+ * takes, without holding the mutex, so producers only ever wait for it to append. */
 static void *writer_main(void *arg)
 {
     out_writer *w = arg;
@@ -337,12 +337,10 @@ static void *writer_main(void *arg)
         if (!w->head || atomic_load(&w->closed))
             break;
         out_item *it = w->head;
-        w->writing = true;
         pthread_mutex_unlock(&w->mu);
         struct iovec v = {it->data, it->len};
         int rc = write_all(w, &v, 1);
         pthread_mutex_lock(&w->mu);
-        w->writing = false;
         w->head = it->next;
         if (!w->head)
             w->tail = NULL;
@@ -390,6 +388,7 @@ bool out_writer_free(out_writer *w)
                  OUT_DRAIN_STALL_MS / 1000, w->queued);
         atomic_store(&w->closed, true);
         w->abandoned = true;
+        pthread_cond_broadcast(&w->cv); /* producers waiting for room: the writer is closed */
         pthread_detach(w->thread);
         pthread_mutex_unlock(&w->mu);
         return false;
@@ -403,6 +402,14 @@ bool out_writer_free(out_writer *w)
 
 bool out_writer_closed(out_writer *w) { return atomic_load(&w->closed); }
 
+/* The message and its '\n' on this thread (caller holds w->mu). */
+static int write_line_now(out_writer *w, const char *msg, size_t len)
+{
+    char nl = '\n';
+    struct iovec iov[2] = {{(void *)msg, len}, {&nl, 1}};
+    return write_all(w, iov, 2);
+}
+
 int out_write_line(out_writer *w, const char *msg, size_t len)
 {
     if (atomic_load(&w->closed))
@@ -414,9 +421,7 @@ int out_write_line(out_writer *w, const char *msg, size_t len)
     }
     /* nothing queued and room for it: written here, no hand-off (the usual case) */
     if (!w->head && fits_now(w, len + 1)) {
-        char nl = '\n';
-        struct iovec iov[2] = {{(void *)msg, len}, {&nl, 1}};
-        int rc = write_all(w, iov, 2);
+        int rc = write_line_now(w, msg, len);
         pthread_mutex_unlock(&w->mu);
         return rc;
     }
@@ -429,10 +434,8 @@ int out_write_line(out_writer *w, const char *msg, size_t len)
     }
     if (!w->started) {
         if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-            /* no thread: write here, as before the queue existed */
-            char nl = '\n';
-            struct iovec iov[2] = {{(void *)msg, len}, {&nl, 1}};
-            int rc = w->head ? -1 : write_all(w, iov, 2);
+            /* no thread (so nothing queued either): written here, as before the queue existed */
+            int rc = write_line_now(w, msg, len);
             pthread_mutex_unlock(&w->mu);
             return rc;
         }
