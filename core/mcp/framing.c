@@ -214,6 +214,7 @@ struct out_writer {
     atomic_bool closed;
     out_item *head, *tail;     /* owned; the writer thread writes head, then unlinks it */
     size_t queued;             /* bytes in the queue */
+    size_t max_queued;         /* OUT_MAX_QUEUED (the tests lower it) */
     uint64_t written;          /* messages the writer thread finished (progress, for free) */
     bool stop, started;
     bool abandoned;            /* out_writer_free gave up waiting: the thread frees w on its way out */
@@ -224,6 +225,7 @@ out_writer *out_writer_new(int fd)
 {
     out_writer *w = xcalloc(1, sizeof *w);
     w->fd = fd;
+    w->max_queued = OUT_MAX_QUEUED;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -402,6 +404,13 @@ bool out_writer_free(out_writer *w)
 
 bool out_writer_closed(out_writer *w) { return atomic_load(&w->closed); }
 
+void out_writer_limit(out_writer *w, size_t max_queued)
+{
+    pthread_mutex_lock(&w->mu);
+    w->max_queued = max_queued;
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* The message and its '\n' on this thread (caller holds w->mu). */
 static int write_line_now(out_writer *w, const char *msg, size_t len)
 {
@@ -426,7 +435,7 @@ int out_write_line(out_writer *w, const char *msg, size_t len)
         return rc;
     }
     /* else behind what waits, in order: the caller never blocks on the client */
-    while (w->queued && w->queued + len + 1 > OUT_MAX_QUEUED && !atomic_load(&w->closed))
+    while (w->queued && w->queued + len + 1 > w->max_queued && !atomic_load(&w->closed))
         pthread_cond_wait(&w->cv, &w->mu);
     if (atomic_load(&w->closed)) {
         pthread_mutex_unlock(&w->mu);

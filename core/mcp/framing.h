@@ -27,6 +27,8 @@ out_writer *out_writer_new(int fd);
 int out_write_line(out_writer *w, const char *msg, size_t len);
 /* Whether the writer gave up (the peer is gone). Only the tests ask (test_framing.c). */
 bool out_writer_closed(out_writer *w);
+/* Lower the bytes that may wait in the queue (256 MB). Only the tests set it (test_framing.c). */
+void out_writer_limit(out_writer *w, size_t max_queued);
 /* Delivers what is queued first, for as long as the client keeps reading; after 2 s in which
  * nothing could be written it gives up (logged) and leaves the blocked thread to free w.
  * Returns false then: that thread still writes to the fd, so the caller must not close it. */

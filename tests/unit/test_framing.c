@@ -413,6 +413,21 @@ static void noread_msg(buf *m, int j)
         buf_append_char(m, (char)('a' + (j + k) % 26));
 }
 
+/* what noread_writer wrote, every message whole and in order */
+static void expect_noread_msgs(frame_reader *r)
+{
+    for (int j = 0; j < NOREAD_MSGS; j++) {
+        const char *line;
+        size_t len;
+        assert_int_equal(frame_reader_next(r, &line, &len), FRAME_LINE);
+        buf want = BUF_INIT;
+        noread_msg(&want, j);
+        if (len != want.len || memcmp(line, want.data, len) != 0)
+            fail_msg("message %d arrived changed or out of order", j);
+        buf_free(&want);
+    }
+}
+
 static void *noread_writer(void *arg)
 {
     noread_job *job = arg;
@@ -444,16 +459,7 @@ static void writer_without_reader(bool socket)
     bool returned = atomic_load(&job.done);
     /* read everything (this also frees a writer that blocked, so the test ends either way) */
     frame_reader *r = frame_reader_new(rd, 1024 * 1024);
-    for (int j = 0; j < NOREAD_MSGS; j++) {
-        const char *line;
-        size_t len;
-        assert_int_equal(frame_reader_next(r, &line, &len), FRAME_LINE);
-        buf want = BUF_INIT;
-        noread_msg(&want, j);
-        if (len != want.len || memcmp(line, want.data, len) != 0)
-            fail_msg("message %d arrived changed or out of order", j);
-        buf_free(&want);
-    }
+    expect_noread_msgs(r);
     pthread_join(th, NULL);
     if (!returned)
         fail_msg("%s: the writer waited for the client to read (%d messages of %d bytes)", socket ? "socket" : "pipe",
@@ -471,6 +477,32 @@ static void test_writer_does_not_wait_for_the_client(void **state)
     (void)state;
     writer_without_reader(false);
     writer_without_reader(true);
+}
+
+/* At the queue's bound the producer waits for the client to read (nothing is dropped): with
+ * 100 KB allowed, 300 messages of 10 KB cannot all be handed over while nobody reads; once the
+ * client reads, they are, and every one arrives in order. */
+static void test_writer_bound_waits_for_the_client(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    noread_job job = {.w = out_writer_new(p[1])};
+    out_writer_limit(job.w, 100 * 1000);
+    atomic_init(&job.done, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, noread_writer, &job), 0);
+    usleep(300000);
+    assert_false(atomic_load(&job.done)); /* waiting at the bound, not queueing 3 MB */
+    frame_reader *r = frame_reader_new(p[0], 1024 * 1024);
+    expect_noread_msgs(r);
+    pthread_join(th, NULL);
+    assert_int_equal(job.failures, 0);
+    assert_true(out_writer_free(job.w));
+    close(p[1]);
+    expect_rc(r, FRAME_EOF);
+    frame_reader_free(r);
+    close(p[0]);
 }
 
 /* A small message when nothing waits goes out at once on the caller's thread; at the end, a
@@ -513,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_writer_atomic),
         cmocka_unit_test(test_writer_epipe),
         cmocka_unit_test(test_writer_does_not_wait_for_the_client),
+        cmocka_unit_test(test_writer_bound_waits_for_the_client),
         cmocka_unit_test(test_writer_free_with_a_client_that_never_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
