@@ -92,9 +92,13 @@ static char *dq(const char *s)
     return d;
 }
 
+/* check_pattern()'s report for an instance the pattern does not match */
+static const char NOMATCH[] = "(the pattern does not match)";
+
 /* The (instance, report) pairs of ap, up to END, against one schema. quotes: ' stands for " (dq).
- * verdict_only: only valid or not is checked (any report but OK means invalid). */
-static void run_pairs(const char *schema_txt, bool quotes, bool verdict_only, va_list ap)
+ * verdict_only: only valid or not is checked (any report but OK means invalid). nomatch: the
+ * report NOMATCH stands for (NULL: none does). */
+static void run_pairs(const char *schema_txt, bool quotes, bool verdict_only, const char *nomatch, va_list ap)
 {
     char *st = quotes ? dq(schema_txt) : strdup(schema_txt);
     schema_validator *v = compile(st);
@@ -104,6 +108,8 @@ static void run_pairs(const char *schema_txt, bool quotes, bool verdict_only, va
         if (!inst)
             break;
         const char *want = va_arg(ap, const char *);
+        if (want == NOMATCH && nomatch)
+            want = nomatch;
         char *it = quotes ? dq(inst) : strdup(inst);
         if (verdict_only) {
             size_t n = count(v, it);
@@ -124,8 +130,24 @@ static void check(const char *schema_txt, ...)
 {
     va_list ap;
     va_start(ap, schema_txt);
-    run_pairs(schema_txt, false, false, ap);
+    run_pairs(schema_txt, false, false, NULL, ap);
     va_end(ap);
+}
+
+/* check() of {"pattern": pattern}: the pattern is written once, and NOMATCH stands for its report
+ * "$: must match pattern <pattern>" */
+static void check_pattern(const char *pattern, ...)
+{
+    json_object *schema = json_object_new_object();
+    json_object_object_add(schema, "pattern", json_object_new_string(pattern));
+    char *msg = xasprintf("$: must match pattern %s", pattern);
+    va_list ap;
+    va_start(ap, pattern);
+    run_pairs(json_object_to_json_string_ext(schema, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), false,
+              false, msg, ap);
+    va_end(ap);
+    free(msg);
+    json_object_put(schema);
 }
 
 /* check() with ' for " in the schema and the instances */
@@ -133,7 +155,7 @@ static void checkq(const char *schema_txt, ...)
 {
     va_list ap;
     va_start(ap, schema_txt);
-    run_pairs(schema_txt, true, false, ap);
+    run_pairs(schema_txt, true, false, NULL, ap);
     va_end(ap);
 }
 
@@ -143,7 +165,7 @@ static void verdicts(const char *schema_txt, ...)
 {
     va_list ap;
     va_start(ap, schema_txt);
-    run_pairs(schema_txt, true, true, ap);
+    run_pairs(schema_txt, true, true, NULL, ap);
     va_end(ap);
 }
 
@@ -420,34 +442,29 @@ static void test_pattern(void **state)
           "{\"name\":\"abc\"}", OK, "{\"name\":\"Abc\"}", "$.name: must match pattern ^[a-z]+$",
           "{\"name\":\"\"}", "$.name: must match pattern ^[a-z]+$", END);
     /* unanchored: a match anywhere */
-    check("{\"pattern\":\"b+\"}", "\"abbc\"", OK, "\"ac\"", "$: must match pattern b+", END);
+    check_pattern("b+", "\"abbc\"", OK, "\"ac\"", NOMATCH, END);
     /* ECMA shorthands and their negations */
-    check("{\"pattern\":\"^\\\\d{3}-\\\\d{4}$\"}", "\"555-1234\"", OK, "\"55a-1234\"", "$: must match pattern ^\\d{3}-\\d{4}$", END);
-    check("{\"pattern\":\"^\\\\w+$\"}", "\"a_B9\"", OK, "\"a-b\"", "$: must match pattern ^\\w+$", END);
-    check("{\"pattern\":\"^\\\\S+\\\\s\\\\S+$\"}", "\"a b\"", OK, "\"a\\tb\"", OK, "\"ab\"", "$: must match pattern ^\\S+\\s\\S+$", END);
-    check("{\"pattern\":\"^\\\\D\\\\W$\"}", "\"a-\"", OK, "\"1-\"", "$: must match pattern ^\\D\\W$", END);
+    check_pattern("^\\d{3}-\\d{4}$", "\"555-1234\"", OK, "\"55a-1234\"", NOMATCH, END);
+    check_pattern("^\\w+$", "\"a_B9\"", OK, "\"a-b\"", NOMATCH, END);
+    check_pattern("^\\S+\\s\\S+$", "\"a b\"", OK, "\"a\\tb\"", OK, "\"ab\"", NOMATCH, END);
+    check_pattern("^\\D\\W$", "\"a-\"", OK, "\"1-\"", NOMATCH, END);
     /* classes with shorthands, escaped metacharacters, a trailing dash, braces */
-    check("{\"pattern\":\"^[\\\\w.-]+@[\\\\w-]+\\\\.[a-z]{2,}$\"}", "\"jo.e-x@ex-1.io\"", OK,
-          "\"joe@example\"", "$: must match pattern ^[\\w.-]+@[\\w-]+\\.[a-z]{2,}$", END);
-    check("{\"pattern\":\"^[\\\\]\\\\[^-]+$\"}", "\"][^-\"", OK, "\"a\"", "$: must match pattern ^[\\]\\[^-]+$", END);
-    check("{\"pattern\":\"^(?:ab)+?c{1,2}\\\\/x$\"}", "\"ababcc/x\"", OK, "\"abcx\"", "$: must match pattern ^(?:ab)+?c{1,2}\\/x$", END);
+    check_pattern("^[\\w.-]+@[\\w-]+\\.[a-z]{2,}$", "\"jo.e-x@ex-1.io\"", OK, "\"joe@example\"", NOMATCH, END);
+    check_pattern("^[\\]\\[^-]+$", "\"][^-\"", OK, "\"a\"", NOMATCH, END);
+    check_pattern("^(?:ab)+?c{1,2}\\/x$", "\"ababcc/x\"", OK, "\"abcx\"", NOMATCH, END);
     check("{\"pattern\":\"^a{$\"}", "\"a{\"", OK, END); /* a brace that is no quantifier is literal */
-    check("{\"pattern\":\"^\\\\u00e9+$\"}", "\"éé\"", OK, "\"e\"", "$: must match pattern ^\\u00e9+$", END);
-    check("{\"pattern\":\"^.$\"}", "\"a\"", OK, "\"\\n\"", "$: must match pattern ^.$", END);
+    check_pattern("^\\u00e9+$", "\"éé\"", OK, "\"e\"", NOMATCH, END);
+    check_pattern("^.$", "\"a\"", OK, "\"\\n\"", NOMATCH, END);
     /* characters, not bytes: quantifiers, '.', negations and classes with non-ASCII members */
-    check("{\"pattern\":\"^.{2,3}$\"}", "\"éü\"", OK, "\"日本語\"", OK, "\"😀😀\"", OK, "\"日本語!\"",
-          "$: must match pattern ^.{2,3}$", "\"é\"", "$: must match pattern ^.{2,3}$", END);
-    check("{\"pattern\":\"^[^,]{1,2}$\"}", "\"éü\"", OK, "\"a,\"", "$: must match pattern ^[^,]{1,2}$",
-          "\"éüö\"", "$: must match pattern ^[^,]{1,2}$", END);
-    check("{\"pattern\":\"^\\\\S{2}\\\\W\\\\D$\"}", "\"éü€ä\"", OK, "\"éü€1\"", "$: must match pattern ^\\S{2}\\W\\D$", END);
-    check("{\"pattern\":\"^[a-zäöüß]{1,4}$\"}", "\"straß\"", "$: must match pattern ^[a-zäöüß]{1,4}$",
-          "\"süß\"", OK, "\"é\"", "$: must match pattern ^[a-zäöüß]{1,4}$", END);
-    check("{\"pattern\":\"^[\\\\u00e9\\\\-]+$\"}", "\"é-é\"", OK, "\"e\"", "$: must match pattern ^[\\u00e9\\-]+$", END);
-    check("{\"pattern\":\"^ö+$\"}", "\"ööö\"", OK, "\"o\"", "$: must match pattern ^ö+$", END);
-    check("{\"pattern\":\"^arn:aws:lambda:[a-z0-9-]+:\\\\d{12}:function:[A-Za-z0-9_-]+$\"}",
-          "\"arn:aws:lambda:us-east-1:123456789012:function:my_fn-2\"", OK,
-          "\"arn:aws:lambda:us-east-1:12345:function:f\"",
-          "$: must match pattern ^arn:aws:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]+$", END);
+    check_pattern("^.{2,3}$", "\"éü\"", OK, "\"日本語\"", OK, "\"😀😀\"", OK, "\"日本語!\"", NOMATCH, "\"é\"", NOMATCH, END);
+    check_pattern("^[^,]{1,2}$", "\"éü\"", OK, "\"a,\"", NOMATCH, "\"éüö\"", NOMATCH, END);
+    check_pattern("^\\S{2}\\W\\D$", "\"éü€ä\"", OK, "\"éü€1\"", NOMATCH, END);
+    check_pattern("^[a-zäöüß]{1,4}$", "\"straß\"", NOMATCH, "\"süß\"", OK, "\"é\"", NOMATCH, END);
+    check_pattern("^[\\u00e9\\-]+$", "\"é-é\"", OK, "\"e\"", NOMATCH, END);
+    check_pattern("^ö+$", "\"ööö\"", OK, "\"o\"", NOMATCH, END);
+    check_pattern("^arn:aws:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]+$",
+                  "\"arn:aws:lambda:us-east-1:123456789012:function:my_fn-2\"", OK,
+                  "\"arn:aws:lambda:us-east-1:12345:function:f\"", NOMATCH, END);
 }
 
 static void test_pattern_uncompilable(void **state)
@@ -1336,12 +1353,12 @@ static void test_pattern_utf8_locale(void **state)
         free(saved);
         skip();
     }
-    check("{\"pattern\":\"^.{2,3}$\"}", "\"éü\"", OK, "\"日本語!\"", "$: must match pattern ^.{2,3}$", END);
-    check("{\"pattern\":\"^[^,]{1,2}$\"}", "\"éü\"", OK, "\"éüö\"", "$: must match pattern ^[^,]{1,2}$", END);
-    check("{\"pattern\":\"^[a-zäöüß]{1,4}$\"}", "\"süß\"", OK, "\"é\"", "$: must match pattern ^[a-zäöüß]{1,4}$", END);
-    check("{\"pattern\":\"^\\\\S\\\\W\\\\D\\\\w+$\"}", "\"é€äa\"", OK, "\"é€1a\"", "$: must match pattern ^\\S\\W\\D\\w+$", END);
+    check_pattern("^.{2,3}$", "\"éü\"", OK, "\"日本語!\"", NOMATCH, END);
+    check_pattern("^[^,]{1,2}$", "\"éü\"", OK, "\"éüö\"", NOMATCH, END);
+    check_pattern("^[a-zäöüß]{1,4}$", "\"süß\"", OK, "\"é\"", NOMATCH, END);
+    check_pattern("^\\S\\W\\D\\w+$", "\"é€äa\"", OK, "\"é€1a\"", NOMATCH, END);
     check("{\"pattern\":\"^ö+$\"}", "\"ööö\"", OK, END);
-    check("{\"pattern\":\"^[^é]{2}$\"}", "\"ü€\"", OK, "\"aé\"", "$: must match pattern ^[^é]{2}$", END);
+    check_pattern("^[^é]{2}$", "\"ü€\"", OK, "\"aé\"", NOMATCH, END);
     setlocale(LC_CTYPE, saved);
     free(saved);
 }
@@ -1408,39 +1425,32 @@ static void test_unique_items_hashed_types(void **state)
 static void test_pattern_unicode_classes(void **state)
 {
     (void)state;
-    check("{\"pattern\":\"^[à-ÿ]+$\"}", "\"éü\"", OK, "\"e\"", "$: must match pattern ^[à-ÿ]+$", "\"Ā\"",
-          "$: must match pattern ^[à-ÿ]+$", END);
-    check("{\"pattern\":\"^[\\\\u4e00-\\\\u9fa5]{2,4}$\"}", "\"中文\"", OK, "\"日本語\"", OK, "\"中\"",
-          "$: must match pattern ^[\\u4e00-\\u9fa5]{2,4}$", "\"中a\"", "$: must match pattern ^[\\u4e00-\\u9fa5]{2,4}$",
-          "\"ひら\"", "$: must match pattern ^[\\u4e00-\\u9fa5]{2,4}$", END);
-    check("{\"pattern\":\"^[^é]+$\"}", "\"abc\"", OK, "\"ü€😀\"", OK, "\"aéb\"", "$: must match pattern ^[^é]+$", END);
-    check("{\"pattern\":\"^[\\\\s\\\\S]{1,3}$\"}", "\"a\\nb\"", OK, "\"€\\t😀\"", OK, "\"abcd\"",
-          "$: must match pattern ^[\\s\\S]{1,3}$", END);
-    check("{\"pattern\":\"^[\\\\D]+$\"}", "\"aé\"", OK, "\"a1\"", "$: must match pattern ^[\\D]+$", END);
-    check("{\"pattern\":\"^[^]$\"}", "\"😀\"", OK, "\"\\n\"", OK, "\"ab\"", "$: must match pattern ^[^]$", END);
-    check("{\"pattern\":\"^[^\\\\w\\\\s]$\"}", "\"é\"", OK, "\"a\"", "$: must match pattern ^[^\\w\\s]$", "\" \"",
-          "$: must match pattern ^[^\\w\\s]$", END);
-    check("{\"pattern\":\"^[a-\\\\u00ff]$\"}", "\"~\"", OK, "\"é\"", OK, "\"A\"", "$: must match pattern ^[a-\\u00ff]$",
-          "\"Ā\"", "$: must match pattern ^[a-\\u00ff]$", END);
-    check("{\"pattern\":\"^[😀-😏]$\"}", "\"😃\"", OK, "\"😐\"", "$: must match pattern ^[😀-😏]$", END);
+    check_pattern("^[à-ÿ]+$", "\"éü\"", OK, "\"e\"", NOMATCH, "\"Ā\"", NOMATCH, END);
+    check_pattern("^[\\u4e00-\\u9fa5]{2,4}$", "\"中文\"", OK, "\"日本語\"", OK, "\"中\"", NOMATCH, "\"中a\"", NOMATCH,
+                  "\"ひら\"", NOMATCH, END);
+    check_pattern("^[^é]+$", "\"abc\"", OK, "\"ü€😀\"", OK, "\"aéb\"", NOMATCH, END);
+    check_pattern("^[\\s\\S]{1,3}$", "\"a\\nb\"", OK, "\"€\\t😀\"", OK, "\"abcd\"", NOMATCH, END);
+    check_pattern("^[\\D]+$", "\"aé\"", OK, "\"a1\"", NOMATCH, END);
+    check_pattern("^[^]$", "\"😀\"", OK, "\"\\n\"", OK, "\"ab\"", NOMATCH, END);
+    check_pattern("^[^\\w\\s]$", "\"é\"", OK, "\"a\"", NOMATCH, "\" \"", NOMATCH, END);
+    check_pattern("^[a-\\u00ff]$", "\"~\"", OK, "\"é\"", OK, "\"A\"", NOMATCH, "\"Ā\"", NOMATCH, END);
+    check_pattern("^[😀-😏]$", "\"😃\"", OK, "\"😐\"", NOMATCH, END);
     /* NUL (\u0000 in the JSON string) is a character like any other: in negations and \D \W \S */
-    check("{\"pattern\":\"^[^a]\\\\W[\\\\D][^!-~]$\"}", "\"\\u0000\\u0000\\u0000\\u0000\"", OK, "\"a\\u0000\\u0000\\u0000\"",
-          "$: must match pattern ^[^a]\\W[\\D][^!-~]$", END);
-    check("{\"pattern\":\"^[\\\\s\\\\w]$\"}", "\"\\u0000\"", "$: must match pattern ^[\\s\\w]$", END);
+    check_pattern("^[^a]\\W[\\D][^!-~]$", "\"\\u0000\\u0000\\u0000\\u0000\"", OK, "\"a\\u0000\\u0000\\u0000\"",
+                  NOMATCH, END);
+    check_pattern("^[\\s\\w]$", "\"\\u0000\"", NOMATCH, END);
     /* [] matches nothing (a valid ECMA-262 class); \0, \x00 and \u0000 are NUL */
-    check("{\"pattern\":\"^a[]?b$\"}", "\"ab\"", OK, "\"a b\"", "$: must match pattern ^a[]?b$", END);
-    check("{\"pattern\":\"[]\"}", "\"x\"", "$: must match pattern []", "\"\"", "$: must match pattern []", END);
-    check("{\"pattern\":\"^.[^\\\\s\\\\S]*$\"}", "\"é\"", OK, "\"éa\"", "$: must match pattern ^.[^\\s\\S]*$", END);
-    check("{\"pattern\":\"^\\\\0[\\\\x00-\\\\x1f]\\\\u0000?$\"}", "\"\\u0000\\u001f\"", OK, "\"\\u0000\\u0000\\u0000\"", OK,
-          "\"0\\u001f\"", "$: must match pattern ^\\0[\\x00-\\x1f]\\u0000?$", END);
+    check_pattern("^a[]?b$", "\"ab\"", OK, "\"a b\"", NOMATCH, END);
+    check_pattern("[]", "\"x\"", NOMATCH, "\"\"", NOMATCH, END);
+    check_pattern("^.[^\\s\\S]*$", "\"é\"", OK, "\"éa\"", NOMATCH, END);
+    check_pattern("^\\0[\\x00-\\x1f]\\u0000?$", "\"\\u0000\\u001f\"", OK, "\"\\u0000\\u0000\\u0000\"", OK,
+                  "\"0\\u001f\"", NOMATCH, END);
     /* \u surrogate pairs, \u{...} and \cX */
-    check("{\"pattern\":\"^\\\\uD83D\\\\uDE00+$\"}", "\"😀😀\"", OK, "\"😁\"", "$: must match pattern ^\\uD83D\\uDE00+$", END);
-    check("{\"pattern\":\"^[\\\\uD83D\\\\uDE00-\\\\uD83D\\\\uDE0F]$\"}", "\"😃\"", OK, "\"😐\"",
-          "$: must match pattern ^[\\uD83D\\uDE00-\\uD83D\\uDE0F]$", END);
-    check("{\"pattern\":\"^\\\\u{1F600}[\\\\u{e9}-\\\\u{FF}]$\"}", "\"😀é\"", OK, "\"😀e\"",
-          "$: must match pattern ^\\u{1F600}[\\u{e9}-\\u{FF}]$", END);
-    check("{\"pattern\":\"^a\\\\cJ[\\\\ci]b$\"}", "\"a\\n\\tb\"", OK, "\"acJib\"", "$: must match pattern ^a\\cJ[\\ci]b$", END);
-    check("{\"pattern\":\"^[\\\\]^\\\\-é[]+$\"}", "\"]^-é[\"", OK, "\"a\"", "$: must match pattern ^[\\]^\\-é[]+$", END);
+    check_pattern("^\\uD83D\\uDE00+$", "\"😀😀\"", OK, "\"😁\"", NOMATCH, END);
+    check_pattern("^[\\uD83D\\uDE00-\\uD83D\\uDE0F]$", "\"😃\"", OK, "\"😐\"", NOMATCH, END);
+    check_pattern("^\\u{1F600}[\\u{e9}-\\u{FF}]$", "\"😀é\"", OK, "\"😀e\"", NOMATCH, END);
+    check_pattern("^a\\cJ[\\ci]b$", "\"a\\n\\tb\"", OK, "\"acJib\"", NOMATCH, END);
+    check_pattern("^[\\]^\\-é[]+$", "\"]^-é[\"", OK, "\"a\"", NOMATCH, END);
 
     /* every ASCII range between two of these (bracket metacharacters, classes' edges), positive
        and negated, against every ASCII character: the bracket expression is written right */
@@ -1501,7 +1511,7 @@ static void test_pattern_unicode_classes(void **state)
 static void test_pattern_limits(void **state)
 {
     (void)state;
-    check("{\"pattern\":\"^[a-z]+$\"}", "\"abc\"", OK, "\"abc\\u0000;rm -rf /\"", "$: must match pattern ^[a-z]+$", END);
+    check_pattern("^[a-z]+$", "\"abc\"", OK, "\"abc\\u0000;rm -rf /\"", NOMATCH, END);
     check("{\"pattern\":\"x\"}", "\"\\u0000x\"", OK, END);
 
     schema_validator *un = compile("{\"pattern\":\"[^@]+@[^@]+\\\\.[^@]+\"}");
@@ -1768,15 +1778,13 @@ static void test_refs_dot_segments_and_keyword_names(void **state)
 static void test_pattern_translation_details(void **state)
 {
     (void)state;
-    check("{\"pattern\":\"^(ab|cd)+$\"}", "\"abcdab\"", OK, "\"abc\"", "$: must match pattern ^(ab|cd)+$", END);
-    check("{\"pattern\":\"\\\\bcat\\\\b\"}", "\"a cat here\"", OK, "\"concatenate\"", "$: must match pattern \\bcat\\b", END);
-    check("{\"pattern\":\"^(?<year>\\\\d{4})-(?<m>\\\\d\\\\d)$\"}", "\"2024-05\"", OK, "\"24-05\"",
-          "$: must match pattern ^(?<year>\\d{4})-(?<m>\\d\\d)$", END);
-    check("{\"pattern\":\"^\\\\x41\\\\t[\\\\x30-\\\\x39]\\\\}]$\"}", "\"A\\t5}]\"", OK, "\"A 5}]\"",
-          "$: must match pattern ^\\x41\\t[\\x30-\\x39]\\}]$", END);
-    check("{\"pattern\":\"^[\\\\^]$\"}", "\"^\"", OK, "\"a\"", "$: must match pattern ^[\\^]$", END);
+    check_pattern("^(ab|cd)+$", "\"abcdab\"", OK, "\"abc\"", NOMATCH, END);
+    check_pattern("\\bcat\\b", "\"a cat here\"", OK, "\"concatenate\"", NOMATCH, END);
+    check_pattern("^(?<year>\\d{4})-(?<m>\\d\\d)$", "\"2024-05\"", OK, "\"24-05\"", NOMATCH, END);
+    check_pattern("^\\x41\\t[\\x30-\\x39]\\}]$", "\"A\\t5}]\"", OK, "\"A 5}]\"", NOMATCH, END);
+    check_pattern("^[\\^]$", "\"^\"", OK, "\"a\"", NOMATCH, END);
     check("{\"pattern\":\"^[\\\\-^]+$\"}", "\"-^\"", OK, END);
-    check("{\"pattern\":\"^[^\\\\s,]+$\"}", "\"a;b\"", OK, "\"a b\"", "$: must match pattern ^[^\\s,]+$", END);
+    check_pattern("^[^\\s,]+$", "\"a;b\"", OK, "\"a b\"", NOMATCH, END);
     /* control characters in a message are escaped: one violation, one line */
     check("{\"pattern\":\"^a\\nb$\"}", "\"a\\nb\"", OK, "\"ab\"", "$: must match pattern ^a\\nb$", END);
     /* what cannot be translated is reported at compile time */
