@@ -730,7 +730,8 @@ static int serve(app *a, sigset_t *sigs)
     const lmcp_settings *srv = g->cfg.server;
     a->reg = registry_new();
     a->out = out_writer_new(a->proto_fd);
-    executor_opts eo = {(size_t)settings_get_int(srv, "max_inflight"), (size_t)settings_get_int(srv, "max_queued")};
+    executor_opts eo = {.max_inflight = (size_t)settings_get_int(srv, "max_inflight"),
+                        .max_queued = (size_t)settings_get_int(srv, "max_queued")};
     a->exec = executor_new(&eo, NULL);
     int64_t ttl = settings_get_duration_ms(srv, "tools_ttl");
     int64_t refresh = settings_get_duration_ms(g->cfg.discovery, "refresh_interval");

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "invoke/executor.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -19,10 +20,14 @@ typedef struct job {
     struct job *next;
 } job;
 
-/* One thread of the pool and the call it is running (for cancellation at shutdown). */
+/* One thread of the pool and the call it is running (for cancellation at shutdown). A slot is
+ * FREE (never used, or its thread joined), LIVE, or LEFT: its thread left after idling and is
+ * joined by the next thread to leave, whoever reuses the slot, or shutdown. Under e->mu. */
+enum slot_state { SLOT_FREE, SLOT_LIVE, SLOT_LEFT };
 typedef struct worker_slot {
     struct executor *e;
     pthread_t thread;
+    enum slot_state state;
     lmcp_call *call;          /* NULL when it runs none; under e->mu */
 } worker_slot;
 
@@ -34,12 +39,13 @@ struct executor {
     size_t max_workers, max_queued;
     job *head, *tail;
     size_t queued;
-    size_t idle_workers;      /* threads in pthread_cond_wait(work) */
+    size_t idle_workers;      /* threads waiting on work */
     size_t wakes_pending;     /* signals sent to work that no waiter has returned from yet */
     size_t running;           /* jobs being run: slots whose call is set */
-    worker_slot *slots;       /* max_threads of them; the first n_threads started */
-    size_t n_threads;
+    worker_slot *slots;       /* max_threads of them */
+    size_t n_threads;         /* LIVE slots */
     size_t max_threads;       /* max_workers, plus one for the reader role */
+    int64_t idle_timeout_ms;  /* an idle thread leaves after this, down to EXECUTOR_MIN_THREADS */
     bool stopping;
     bool hurry;               /* executor_hurry: the grace period is over */
     /* leader/followers reading */
@@ -60,16 +66,27 @@ static void spawn_locked(executor *e)
 {
     if (e->stopping || e->n_threads >= e->max_threads)
         return;
-    worker_slot *slot = &e->slots[e->n_threads];
+    worker_slot *slot = NULL;
+    for (size_t i = 0; i < e->max_threads && !slot; i++)
+        if (e->slots[i].state != SLOT_LIVE)
+            slot = &e->slots[i];
+    if (slot->state == SLOT_LEFT) {
+        /* its thread has marked it and let go of e->mu for good: joining under the mutex
+           waits at most for it to return */
+        pthread_join(slot->thread, NULL);
+        slot->state = SLOT_FREE;
+    }
     slot->e = e;
     slot->call = NULL;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    if (pthread_create(&slot->thread, &attr, worker, slot) == 0)
+    if (pthread_create(&slot->thread, &attr, worker, slot) == 0) {
+        slot->state = SLOT_LIVE;
         e->n_threads++;
-    else if (e->n_threads == 0)
+    } else if (e->n_threads == 0) {
         LOG_ERROR("executor", "cannot start a worker thread");
+    }
     pthread_attr_destroy(&attr);
 }
 
@@ -129,6 +146,7 @@ static void *worker(void *arg)
     lmcp_result res;
     result_init(&res);
     bool wake_follower = false; /* signal e->work once e->mu is released */
+    bool idled = false;         /* its last wait for work timed out */
     pthread_mutex_lock(&e->mu);
     for (;;) {
         if (e->head && e->running < e->max_workers) {
@@ -139,6 +157,7 @@ static void *worker(void *arg)
             e->queued--;
             e->running++;
             slot->call = j->call;
+            idled = false;
             pthread_mutex_unlock(&e->mu);
             /* woken while this thread still held e->mu, the follower would block on the mutex
                at once and need a second wake-up: one more context switch on the call's path */
@@ -170,6 +189,7 @@ static void *worker(void *arg)
         if (e->reading && !e->reader_busy && !e->stopping) {
             e->reader_busy = true;
             e->reader = pthread_self();
+            idled = false;
             pthread_mutex_unlock(&e->mu);
             bool more = e->read_fn(e->read_ctx);
             pthread_mutex_lock(&e->mu);
@@ -195,9 +215,29 @@ static void *worker(void *arg)
         }
         if (e->stopping && !e->head)
             break;
+        if (idled && e->n_threads > EXECUTOR_MIN_THREADS && !e->stopping) {
+            /* idle for idle_timeout_ms with nothing to do: leave (a burst's threads are not
+               kept for ever). An exited thread keeps its stack until it is joined: this one
+               joins those that left before it (they let go of e->mu for good when they left),
+               so at most one is waiting at a time, for the next to leave, a spawn that reuses
+               its slot, or shutdown. */
+            for (size_t i = 0; i < e->max_threads; i++)
+                if (e->slots[i].state == SLOT_LEFT) {
+                    pthread_join(e->slots[i].thread, NULL);
+                    e->slots[i].state = SLOT_FREE;
+                }
+            slot->state = SLOT_LEFT;
+            e->n_threads--;
+            break;
+        }
         e->idle_workers++;
-        pthread_cond_wait(&e->work, &e->mu);
+        struct timespec until = clock_mono_deadline(e->idle_timeout_ms);
+        int rc = pthread_cond_timedwait(&e->work, &e->mu, &until);
         e->idle_workers--;
+        /* Timed out with no signal in flight: nobody counted on this thread, so it may leave once
+           it has looked at the queue and the reader role again. With a signal in flight it may
+           have taken that signal (a timed-out wait may still consume one), so it stays. */
+        idled = rc == ETIMEDOUT && e->wakes_pending == 0;
         if (e->wakes_pending) /* (a spurious wake-up may take another's: then one signal too many) */
             e->wakes_pending--;
     }
@@ -209,16 +249,19 @@ executor *executor_new(const executor_opts *o, chain *c)
 {
     executor *e = xcalloc(1, sizeof *e);
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->work, NULL);
+    /* both waited on with deadlines from clock_mono_deadline(): a condition variable on the
+       default clock (CLOCK_REALTIME) takes such a deadline for one long past and returns at once */
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->work, &ca);
     pthread_cond_init(&e->idle, &ca);
     pthread_condattr_destroy(&ca);
     e->chain = c;
     e->max_workers = o && o->max_inflight ? o->max_inflight : 64;
     e->max_queued = o && o->max_queued ? o->max_queued : 1024;
     e->max_threads = e->max_workers + 1;
+    e->idle_timeout_ms = o && o->idle_timeout_ms > 0 ? o->idle_timeout_ms : EXECUTOR_IDLE_TIMEOUT_MS;
     e->slots = xcalloc(e->max_threads, sizeof *e->slots);
     return e;
 }
@@ -302,6 +345,19 @@ void executor_start_reading(executor *e, executor_read_fn read_fn, executor_eof_
         pthread_cond_signal(&e->work);
 }
 
+size_t executor_threads(executor *e, size_t *left)
+{
+    pthread_mutex_lock(&e->mu);
+    size_t n = e->n_threads;
+    if (left) {
+        *left = 0;
+        for (size_t i = 0; i < e->max_threads; i++)
+            *left += e->slots[i].state == SLOT_LEFT;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
 size_t executor_inflight(executor *e)
 {
     pthread_mutex_lock(&e->mu);
@@ -324,20 +380,24 @@ void executor_shutdown(executor *e, int64_t grace_ms)
     }
     if (e->running || e->queued)
         LOG_INFO("executor", "shutting down: cancelling %zu call(s) still running", e->running + e->queued);
-    for (size_t i = 0; i < e->n_threads; i++)
-        if (e->slots[i].call)
+    for (size_t i = 0; i < e->max_threads; i++)
+        if (e->slots[i].state == SLOT_LIVE && e->slots[i].call)
             call_cancel(e->slots[i].call);
     for (job *j = e->head; j; j = j->next)
         call_cancel(j->call);
     bool reader_blocked = e->reader_busy;
     pthread_t reader = e->reader;
-    size_t n_threads = e->n_threads; /* no thread starts once stopping is set */
     pthread_mutex_unlock(&e->mu);
-    for (size_t i = 0; i < n_threads; i++) {
-        if (reader_blocked && pthread_equal(e->slots[i].thread, reader))
-            pthread_detach(e->slots[i].thread); /* blocked in read(2) on input the client still holds */
+    /* no thread starts or leaves once stopping is set: the slots stay as they are */
+    for (size_t i = 0; i < e->max_threads; i++) {
+        worker_slot *slot = &e->slots[i];
+        if (slot->state == SLOT_FREE)
+            continue;
+        if (slot->state == SLOT_LIVE && reader_blocked && pthread_equal(slot->thread, reader))
+            pthread_detach(slot->thread); /* blocked in read(2) on input the client still holds */
         else
-            pthread_join(e->slots[i].thread, NULL);
+            pthread_join(slot->thread, NULL);
+        slot->state = SLOT_FREE;
     }
     /* The joined threads drained the queue before leaving; a job is left only when no thread
        was there to run it (the only one was the reader, which takes nothing once stopping is

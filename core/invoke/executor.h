@@ -14,7 +14,12 @@ struct aws_client;
 typedef struct executor_opts {
     size_t max_inflight;       /* worker threads at most; default 64 */
     size_t max_queued;         /* calls waiting for a worker before new ones are refused; default 1024 */
+    int64_t idle_timeout_ms;   /* a thread idle this long leaves, down to EXECUTOR_MIN_THREADS; default 30 s */
 } executor_opts;
+/* Threads kept however long the pool idles: the one reading and one ready to take over reading
+ * when it runs the call it read (the sequential path then starts no thread). */
+#define EXECUTOR_MIN_THREADS 2
+#define EXECUTOR_IDLE_TIMEOUT_MS 30000
 
 /* Called on a worker thread when the call has finished (any outcome, cancelled included), or on
  * the thread of executor_withdraw() or executor_shutdown() for a call that never started. */
@@ -26,6 +31,9 @@ executor *executor_new(const executor_opts *o, struct chain *chain);
 /* Queue the call (takes a reference). Returns 0, or -1 when the queue is full. */
 int executor_submit(executor *e, lmcp_call *call, call_done_fn done, void *ctx);
 size_t executor_inflight(executor *e);
+/* Threads alive now (the one reading included; not those that left after idling). *left (when
+ * not NULL): threads that left and are not joined yet (each still holds its stack): at most one. */
+size_t executor_threads(executor *e, size_t *left);
 /* A call the client cancelled before it started: take it out of the queue and finish it at once
  * (its done callback runs on this thread, with a Cancelled result), so that it no longer counts
  * against max_queued while every worker is busy. Returns false, doing nothing, when the call is

@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *tf = tmpfile();
     if (!tf)
         abort();
-    executor_opts eo = {4, 8};
+    executor_opts eo = {.max_inflight = 4, .max_queued = 8};
     executor *ex = executor_new(&eo, ch);
     out_writer *w = out_writer_new(fileno(tf));
     mcp_server_opts so = {

@@ -2,6 +2,7 @@
 // followed by a valid ping that must still be answered (and nothing else in between but the
 // expected error); a 20 MB line; invalid UTF-8; framing details; then the end of input and
 // SIGTERM with a call in flight.
+import fs from 'node:fs';
 import { BASE_CONF, assert, ms, run, until } from './lib/harness.mjs';
 
 const J = (o) => JSON.stringify(o) + '\n';
@@ -163,6 +164,24 @@ run('raw-stdin', async (t) => {
         assert.equal(l.msg.result.tools.length, 9);
         const c = await srv.request({ jsonrpc: '2.0', id: 'call-after', method: 'tools/call', params: { name: 'greet', arguments: { name: 'raw' } } });
         assert.deepEqual(c.msg.result.structuredContent, { greeting: 'Hello, raw!' });
+    });
+
+    await t.test('an idle server uses no CPU, after a burst of parallel calls too', async () => {
+        // (an idle thread of the pool once spun: its wait's deadline was read on another clock)
+        const calls = [];
+        for (let i = 0; i < 12; i++)
+            calls.push(srv.request({ jsonrpc: '2.0', id: `burst-${i}`, method: 'tools/call', params: { name: 'greet', arguments: { name: `b${i}` } } }));
+        for (const c of await Promise.all(calls)) assert.ok(c.msg.result && !c.msg.result.isError, JSON.stringify(c.msg));
+        const cpu = () => {
+            const stat = fs.readFileSync(`/proc/${srv.pid}/stat`, 'utf8');
+            const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+            return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15), in 1/100 s
+        };
+        await new Promise((res) => setTimeout(res, 200));
+        const c0 = cpu(), t0 = Date.now();
+        await new Promise((res) => setTimeout(res, 1500));
+        const used = (cpu() - c0) * 10, span = Date.now() - t0;
+        assert.ok(used <= span / 10, `the idle server used ${used} ms of CPU in ${span} ms`);
     });
 
     await t.test('integers beyond 64 bits reach the function and come back digit for digit', async () => {

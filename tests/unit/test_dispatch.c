@@ -193,7 +193,8 @@ static fx *fx_new(const fx_opts *o)
     if (!o || !o->unpublished)
         registry_publish(f->reg, o && o->tools ? o->tools : standard_tools());
     f->ch = chain_new(terminal, NULL);
-    executor_opts eo = {o && o->max_inflight ? o->max_inflight : 16, o && o->max_queued ? o->max_queued : 64};
+    executor_opts eo = {.max_inflight = o && o->max_inflight ? o->max_inflight : 16,
+                        .max_queued = o && o->max_queued ? o->max_queued : 64};
     f->ex = executor_new(&eo, f->ch);
     f->w = out_writer_new(f->wfd);
     mcp_server_opts so = {

@@ -127,8 +127,9 @@ static void wait_for(int *counter, int n)
     assert_int_equal(got, n);
 }
 
-/* The fixture F with an executor reading the pipe whose write end is returned. */
-static int f_start(size_t max_inflight)
+/* The fixture F with an executor reading the pipe whose write end is returned (idle_ms: its
+ * threads' idle timeout; 0 for the default). */
+static int f_start_idle(size_t max_inflight, int64_t idle_ms)
 {
     memset(&F, 0, sizeof F);
     pthread_mutex_init(&F.mu, NULL);
@@ -147,10 +148,15 @@ static int f_start(size_t max_inflight)
     t->function_name = strdup("t");
     snapshot_finish(F.snap);
     F.c = chain_new(terminal, NULL);
-    executor_opts o = {.max_inflight = max_inflight, .max_queued = 16};
+    executor_opts o = {.max_inflight = max_inflight, .max_queued = 16, .idle_timeout_ms = idle_ms};
     F.e = executor_new(&o, F.c);
     executor_start_reading(F.e, read_fn, eof_fn, NULL);
     return p[1];
+}
+
+static int f_start(size_t max_inflight)
+{
+    return f_start_idle(max_inflight, 0);
 }
 
 /* Free what f_start made, once the executor is shut down. */
@@ -403,10 +409,76 @@ static void test_shutdown_while_reading(void **state)
     pthread_cond_destroy(&G.cv);
 }
 
+/* ------------------------------------------------------------------ idle threads leave */
+
+/* A burst's threads do not stay for ever: once idle for idle_timeout_ms they leave, down to
+ * EXECUTOR_MIN_THREADS (the reader and one ready to take over reading), and really exit; the next
+ * burst starts threads again in the slots they left, and every call runs. (Before, a pool kept
+ * every thread it had ever started: max_inflight + 1 after one burst.) */
+static void test_idle_threads_leave(void **state)
+{
+    (void)state;
+    int baseline = threads_of_process();
+    int w = f_start_idle(6, 1000);
+    dprintf(w, "call 0 300\ncall 1 300\ncall 2 300\ncall 3 300\ncall 4 300\ncall 5 300\n");
+    wait_for(&F.started, 6);
+    size_t burst = executor_threads(F.e, NULL);
+    assert_true(burst >= 7); /* six running and the reader */
+    wait_for(&F.finished, 6);
+
+    /* idle, they wait without using the CPU and stay until the timeout. (The condition variable
+       they wait on was on CLOCK_REALTIME and took the monotonic deadline for one long past: every
+       wait returned at once, the threads left at once and the last two spun, one vCPU busy.) */
+    struct timespec c0, c1;
+    int64_t t0 = clock_mono_us();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    clock_sleep_ms(300);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    int64_t idle_us = clock_mono_us() - t0;
+    int64_t cpu_us = (c1.tv_sec - c0.tv_sec) * 1000000 + (c1.tv_nsec - c0.tv_nsec) / 1000;
+    if (cpu_us > idle_us / 3)
+        fail_msg("the idle pool used %lld us of CPU in %lld us", (long long)cpu_us, (long long)idle_us);
+    if (idle_us < 900000 && executor_threads(F.e, NULL) < burst)
+        fail_msg("%zu of %zu threads left after %lld ms idle; the idle timeout is 1000 ms", burst - executor_threads(F.e, NULL),
+                 burst, (long long)idle_us / 1000);
+
+    /* after the timeout they leave (the wait is bounded, not timed: a loaded host only makes it later) */
+    int64_t end = clock_mono_us() + 5000000;
+    while ((executor_threads(F.e, NULL) > EXECUTOR_MIN_THREADS ||
+            threads_of_process() > baseline + EXECUTOR_MIN_THREADS) && clock_mono_us() < end)
+        clock_sleep_ms(10);
+    if (executor_threads(F.e, NULL) != EXECUTOR_MIN_THREADS)
+        fail_msg("%zu threads 5 s after a burst of %zu went idle (idle timeout 1000 ms); expected %d", executor_threads(F.e, NULL),
+                 burst, EXECUTOR_MIN_THREADS);
+    assert_int_equal(threads_of_process(), baseline + EXECUTOR_MIN_THREADS); /* exited, not just counted out */
+    /* and joined, but for the last to leave: an exited thread holds its stack until it is */
+    size_t left = 0;
+    executor_threads(F.e, &left);
+    if (left > 1)
+        fail_msg("%zu threads left and were never joined (each holds its stack); at most 1 should wait", left);
+
+    /* the next burst: threads start again where the others left, every call runs and a cancel is
+       still read while they run */
+    dprintf(w, "call 6 300\ncall 7\n");
+    wait_for(&F.started, 8);
+    assert_true(executor_threads(F.e, NULL) >= 3);
+    dprintf(w, "cancel 7\n");
+    wait_for(&F.finished, 8);
+    assert_int_equal(F.cancelled_seen, 1);
+    f_finish(w);
+    /* joined; the kernel may count an exiting thread a moment longer (pthread_join returns once
+       its tid is cleared, before it leaves the thread group) */
+    end = clock_mono_us() + 5000000;
+    while (threads_of_process() > baseline && clock_mono_us() < end)
+        clock_sleep_ms(5);
+    assert_int_equal(threads_of_process(), baseline);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_leader_followers), cmocka_unit_test(test_submit_from_another_thread),
                                        cmocka_unit_test(test_drain_with_queued_calls),
-                                       cmocka_unit_test(test_shutdown_while_reading)};
+                                       cmocka_unit_test(test_shutdown_while_reading),
+                                       cmocka_unit_test(test_idle_threads_leave)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
