@@ -234,7 +234,9 @@ out_writer *out_writer_new(int fd)
     pthread_condattr_destroy(&ca);
     atomic_init(&w->closed, false);
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        /* not open: kind OUT_OTHER, and the first write fails and closes the writer */
+    } else if (S_ISFIFO(st.st_mode)) {
         int cap = fcntl(fd, F_GETPIPE_SZ);
         if (cap > 0) {
             w->kind = OUT_FIFO;

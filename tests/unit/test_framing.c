@@ -394,6 +394,22 @@ static void test_writer_epipe(void **state)
     close(p[1]);
 }
 
+/* A descriptor that is not open (stdout closed before the server started): the writer is made,
+ * the first write fails and closes it; nothing reads what fstat did not fill in (valgrind: the
+ * old file branched on the uninitialised st_mode of a failed fstat). */
+static void test_writer_on_a_closed_fd(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    close(p[1]); /* p[1] names no open file now */
+    out_writer *w = out_writer_new(p[1]);
+    assert_int_equal(out_write_line(w, "{}", 2), -1);
+    assert_true(out_writer_closed(w));
+    assert_true(out_writer_free(w));
+}
+
 /* A client that does not read: out_write_line still returns at once (the messages wait in the
  * queue), for a pipe and for a socket pair (what Node.js gives a child); once it reads, every
  * message arrives whole and in order. With writes that block, the writing thread never got back. */
@@ -544,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_writer_atomic),
         cmocka_unit_test(test_writer_epipe),
+        cmocka_unit_test(test_writer_on_a_closed_fd),
         cmocka_unit_test(test_writer_does_not_wait_for_the_client),
         cmocka_unit_test(test_writer_bound_waits_for_the_client),
         cmocka_unit_test(test_writer_free_with_a_client_that_never_reads),
