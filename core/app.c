@@ -949,7 +949,9 @@ int app_main(int argc, char **argv)
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 2);
 
-    /* signals: handled by sigwait in the main thread; every other thread inherits the mask */
+    /* signals: in server mode handled by sigwait in the main thread, every other thread
+       inheriting the mask; --check, --list-tools and --list-plugins keep their default action,
+       so that Ctrl-C stops a --list-tools waiting on an endpoint that does not answer */
     signal(SIGPIPE, SIG_IGN);
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -957,7 +959,8 @@ int app_main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    if (mode == 0)
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     if (http_global_init() != 0) {
         fprintf(stderr, "lambda-mcp: cannot initialise libcurl\n");

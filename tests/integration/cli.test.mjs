@@ -2,8 +2,9 @@
 // secret never), --list-tools, --list-plugins, conf files with errors (exit 1 before serving,
 // file:line on stderr), and plugins that must be refused (wrong ABI version, no entry symbol,
 // wrong kind, missing) - two of them built here from the public header.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { BASE_CONF, assert, cfg, ms, run } from './lib/harness.mjs';
 
@@ -109,6 +110,34 @@ run('cli', async (t) => {
         });
         assert.equal(r.code, 1, show(r));
         assert.match(r.stderr, /InvalidSignature|signature/i, show(r));
+    });
+
+    await t.test('Ctrl-C (SIGINT) and SIGTERM stop a --list-tools waiting on an endpoint that never answers', async () => {
+        // a listener that takes the connection and never answers: the request's own timeout
+        // (30 s, 3 attempts) is far away; the signals used to be blocked in every mode
+        const silent = net.createServer(() => {});
+        await new Promise((res) => silent.listen(0, '127.0.0.1', res));
+        try {
+            for (const sig of ['SIGINT', 'SIGTERM']) {
+                const child = spawn(cfg.bin, [...base, '--list-tools'], {
+                    env: { ...env(), AWS_ENDPOINT_URL: `http://127.0.0.1:${silent.address().port}` },
+                    stdio: ['ignore', 'pipe', 'pipe'],
+                });
+                let err = '';
+                child.stderr.on('data', (d) => { err += d; });
+                const ended = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+                await new Promise((res) => setTimeout(res, ms(700)));
+                const sent = Date.now();
+                child.kill(sig);
+                const r = await Promise.race([ended, new Promise((res) => setTimeout(() => res(null), ms(5000)))]);
+                if (!r) child.kill('SIGKILL');
+                assert.ok(r, `${sig}: --list-tools was still running 5 s after it (stderr: ${err})`);
+                assert.equal(r.signal, sig, `${sig}: ended with status ${r.code} signal ${r.signal} (stderr: ${err})`);
+                assert.ok(Date.now() - sent < ms(5000));
+            }
+        } finally {
+            silent.close();
+        }
     });
 
     // ---- --list-plugins
