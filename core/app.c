@@ -20,6 +20,7 @@
 #include "host.h"
 #include "invoke/executor.h"
 #include "invoke/invoker.h"
+#include "lmcp-dirs.h"
 #include "mcp/framing.h"
 #include "mcp/server.h"
 #include "tools/registry.h"

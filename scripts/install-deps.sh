@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libcmocka-dev
-  python3 python3-botocore python3-boto3 valgrind ca-certificates openssl"
+  python3 python3-botocore python3-boto3 valgrind ca-certificates openssl groff-base"
 
 missing=""
 for p in $PACKAGES; do
