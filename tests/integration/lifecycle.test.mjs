@@ -14,6 +14,15 @@ const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', '
 const call = (id, name, args, meta) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) } });
 const cancel = (id) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'test' } });
 
+// Wait until the emulator has started an invocation of `name` since the stats `before`: its count
+// of runs, not the runs in progress, which may still hold one an earlier test's server left behind
+// (eof-grace's 8-second call outlives its server: counting it, sigterm-queued sent SIGTERM before
+// its own call had reached the emulator).
+async function untilStarted(emu, before, name, what) {
+    const was = before.invocations?.[name] ?? 0;
+    await until(async () => ((await emu.stats()).invocations?.[name] ?? 0) > was, ms(10000), what);
+}
+
 async function start(t, emu, label, conf) {
     const s = t.directServer({ label, emu, conf: BASE_CONF + conf });
     await s.request(INIT);
@@ -50,7 +59,7 @@ run('lifecycle', async (t) => {
         const before = await emu.stats();
         await s.send(call('long', 'slow', { seconds: 8 }));
         await s.waitForStderr(/tools\/call id="long".*queued/, ms(10000), 'the long call');
-        await until(async () => ((await emu.stats()).invocations_in_progress?.slow || 0) > 0, ms(10000), 'the long Invoke to run');
+        await untilStarted(emu, before, 'slow', 'the long Invoke to run');
         await s.send(call('w1', 'slow', { seconds: 0.1 }));
         await s.send(call('w2', 'echo', { n: 2 }));
         await s.waitForStderr(/tools\/call id="w2".*queued/, ms(10000), 'the two calls behind it');
@@ -76,8 +85,9 @@ run('lifecycle', async (t) => {
 
     await t.test('SIGTERM with a call running and one queued: both answered isError at once', async () => {
         const s = await start(t, emu, 'sigterm-queued', 'server = { max_inflight = 1; shutdown_grace = "30s"; };\n');
+        const before = await emu.stats();
         await s.send(call('long', 'slow', { seconds: 8 }));
-        await until(async () => ((await emu.stats()).invocations_in_progress?.slow || 0) > 0, ms(10000), 'the long Invoke to run');
+        await untilStarted(emu, before, 'slow', 'the long Invoke to run');
         await s.send(call('w1', 'echo', { n: 1 }));
         await s.waitForStderr(/tools\/call id="w1".*queued/, ms(10000), 'the call behind it');
         const t0 = Date.now();
